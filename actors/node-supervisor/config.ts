@@ -1,0 +1,97 @@
+/** A node's configuration: its name, telemetry rate and the actor tree it hosts. */
+import { readFileSync } from 'node:fs';
+import { type Static, Type } from '@sinclair/typebox';
+import { parse as parseYaml } from 'yaml';
+import { DEFAULT_PREFIX } from '../../bus/subjects.js';
+import { RESTART_TYPES } from '../../supervisors/child.js';
+import { OVERFLOW_POLICIES } from '../../supervisors/mailbox.js';
+import { defineMessage, InvalidMessageError, oneOf, validate } from '../../schemas/message.js';
+import { STRATEGIES } from '../../supervisors/supervisor.js';
+
+const Name = (what: string) => Type.String({ pattern: '^[A-Za-z0-9_-]+$', description: `${what}: letters, digits, "_" or "-"` });
+
+export const ActorConfigSchema = Type.Object(
+  {
+    name: Name('actor name, unique on the node'),
+    kind: Type.String({ description: 'registered actor kind' }),
+    restart: Type.Optional(oneOf(RESTART_TYPES)),
+    shutdown_ms: Type.Optional(Type.Integer({ minimum: 0 })),
+    mailbox: Type.Optional(
+      Type.Object({ capacity: Type.Integer({ minimum: 1 }), overflow: oneOf(OVERFLOW_POLICIES) }, { additionalProperties: false }),
+    ),
+    options: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
+  { additionalProperties: false },
+);
+
+export const NodeConfigSchema = Type.Object(
+  {
+    name: Name('node name'),
+    prefix: Type.String({ default: DEFAULT_PREFIX }),
+    allow_fault_injection: Type.Boolean({ default: false }),
+    telemetry: Type.Object({ rate_hz: Type.Number({ exclusiveMinimum: 0, maximum: 50, default: 1 }) }, { additionalProperties: false, default: {} }),
+    supervision: Type.Object(
+      {
+        strategy: oneOf(STRATEGIES),
+        intensity: Type.Integer({ minimum: 0 }),
+        period_ms: Type.Integer({ minimum: 1 }),
+        backoff: Type.Optional(
+          Type.Object({ min_ms: Type.Integer({ minimum: 0 }), max_ms: Type.Integer({ minimum: 0 }), jitter: Type.Number({ minimum: 0, maximum: 1 }) }, { additionalProperties: false }),
+        ),
+      },
+      { additionalProperties: false, default: { strategy: 'one_for_one', intensity: 3, period_ms: 5000 } },
+    ),
+    actors: Type.Array(ActorConfigSchema, { default: [] }),
+  },
+  { additionalProperties: false },
+);
+
+export type NodeConfig = Static<typeof NodeConfigSchema>;
+export type ActorConfig = Static<typeof ActorConfigSchema>;
+
+const NodeConfigType = defineMessage('node config', NodeConfigSchema);
+
+/** A configuration error; the message names the file, the field and what was expected. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function withDefaults(raw: Record<string, unknown>): Record<string, unknown> {
+  return {
+    prefix: DEFAULT_PREFIX,
+    allow_fault_injection: false,
+    actors: [],
+    ...raw,
+    telemetry: { rate_hz: 1, ...(raw.telemetry as object | undefined) },
+    supervision: { strategy: 'one_for_one', intensity: 3, period_ms: 5000, ...(raw.supervision as object | undefined) },
+  };
+}
+
+/** Validates a node configuration object (defaults filled in); `source` prefixes errors. */
+export function parseNodeConfig(raw: unknown, source = 'config'): NodeConfig {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`${source}: expected a mapping of node settings`);
+  let config: NodeConfig;
+  try {
+    config = validate(NodeConfigType, withDefaults(raw as Record<string, unknown>));
+  } catch (err) {
+    if (err instanceof InvalidMessageError) throw new ConfigError(`${source}: ${err.reason}`);
+    throw err;
+  }
+  const seen = new Set<string>();
+  config.actors.forEach((a, i) => {
+    if (seen.has(a.name)) throw new ConfigError(`${source}: actors.${i}.name: expected a unique name, "${a.name}" is used twice`);
+    seen.add(a.name);
+  });
+  return config;
+}
+
+/** Reads a YAML node configuration file. */
+export function loadNodeConfig(file: string, overrides: Record<string, unknown> = {}): NodeConfig {
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`${file}: ${(err as Error).message}`);
+  }
+  return parseNodeConfig({ ...(raw as object), ...overrides }, file);
+}

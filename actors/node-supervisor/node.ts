@@ -1,0 +1,187 @@
+/**
+ * The node-supervisor: one per process. It hosts the node's actor tree from configuration,
+ * answers control requests and publishes telemetry. Its tree:
+ *   node (one_for_one) ─┬─ telemetry
+ *                       ├─ ctl
+ *                       └─ actors (strategy from config) ─ the configured actors, in order
+ */
+import type { Bus } from '../../bus/bus.js';
+import { Actor, type ActorBehavior, ActorStats } from '../../supervisors/actor.js';
+import type { ChildSpec, ExitReason } from '../../supervisors/child.js';
+import { type Clock, realClock } from '../../supervisors/clock.js';
+import { type Logger, silentLogger } from '../../supervisors/log.js';
+import type { ActorRegistry } from '../../supervisors/registry.js';
+import { type ChildInfo, Supervisor, type SupervisorEvent } from '../../supervisors/supervisor.js';
+import type { ActorConfig, NodeConfig } from './config.js';
+import { ConfigError } from './config.js';
+import { ctlBehavior, type NodeControl } from './ctl.js';
+import { telemetryBehavior } from './telemetry.js';
+import type { ActorView } from './view.js';
+
+export interface NodeSupervisorOptions {
+  config: NodeConfig;
+  bus: Bus;
+  registry: ActorRegistry;
+  log?: Logger;
+  clock?: Clock;
+  /** Called when a `stop` request arrives or the tree fails beyond repair. */
+  onStopRequested?: (reason: 'ctl' | 'failed') => void;
+  onEvent?: (event: SupervisorEvent) => void;
+}
+
+/** Hosts one node's actors. */
+export class NodeSupervisor {
+  readonly name: string;
+  readonly root: Supervisor;
+  #stats = new Map<string, ActorStats>();
+  #clock: Clock;
+  #log: Logger;
+
+  constructor(options: NodeSupervisorOptions) {
+    const { config, bus, registry } = options;
+    this.name = config.name;
+    this.#clock = options.clock ?? realClock;
+    this.#log = (options.log ?? silentLogger).child({ node: config.name });
+    const onEvent = (e: SupervisorEvent) => {
+      options.onEvent?.(e);
+      if (e.type === 'restarted' || e.type === 'abandoned' || e.type === 'escalated') this.#log.info(e, `supervisor: ${e.type}`);
+    };
+    for (const name of ['telemetry', 'ctl']) {
+      if (config.actors.some((a) => a.name === name)) throw new ConfigError(`actors: the name "${name}" is reserved for the node's own actor`);
+    }
+    const actorSpecs = config.actors.map((a) => this.#specFor(a, bus, registry));
+    const sup = config.supervision;
+    const control: NodeControl = {
+      node: config.name,
+      allowFaultInjection: config.allow_fault_injection,
+      list: () => this.list(),
+      has: (actor) => this.#find(actor) !== undefined,
+      restart: (actor) => this.#find(actor)!.supervisor.restartChild(actor),
+      crash: (actor) => {
+        const inst = this.#find(actor)?.info.instance;
+        if (inst instanceof Actor) inst.crash();
+      },
+      requestStop: () => options.onStopRequested?.('ctl'),
+    };
+    const node = config.name;
+    this.root = new Supervisor(
+      'node',
+      [
+        this.#own('telemetry', 'telemetry', bus, () => telemetryBehavior(node, config.telemetry.rate_hz, () => this.list())),
+        this.#own('ctl', 'ctl', bus, () => ctlBehavior(control)),
+        {
+          id: 'actors',
+          kind: 'supervisor',
+          restart: 'permanent',
+          shutdownMs: 30_000,
+          create: () =>
+            new Supervisor('actors', actorSpecs, {
+              strategy: sup.strategy,
+              intensity: sup.intensity,
+              periodMs: sup.period_ms,
+              backoff: sup.backoff ? { minMs: sup.backoff.min_ms, maxMs: sup.backoff.max_ms, jitter: sup.backoff.jitter } : undefined,
+              clock: this.#clock,
+              log: this.#log,
+              onEvent,
+            }),
+        },
+      ],
+      { strategy: 'one_for_one', intensity: sup.intensity, periodMs: sup.period_ms, clock: this.#clock, log: this.#log, onEvent },
+    );
+    this.root.onExit((reason: ExitReason) => {
+      this.#log.error({ reason: reason.kind === 'error' ? reason.error.message : reason.kind }, 'node supervisor failed');
+      options.onStopRequested?.('failed');
+    });
+  }
+
+  start(): Promise<void> {
+    return this.root.start();
+  }
+
+  stop(): Promise<void> {
+    return this.root.stop();
+  }
+
+  /** Every actor on the node (not supervisors), in tree order. */
+  list(): ActorView[] {
+    const out: ActorView[] = [];
+    const now = this.#clock.now();
+    const walk = (sup: Supervisor) => {
+      for (const c of sup.children()) {
+        if (c.instance instanceof Supervisor) walk(c.instance);
+        else if (c.kind !== 'supervisor') out.push(this.#view(c, now));
+      }
+    };
+    walk(this.root);
+    return out;
+  }
+
+  #view(c: ChildInfo, now: number): ActorView {
+    const inst = c.instance instanceof Actor ? c.instance : undefined;
+    return {
+      name: c.id,
+      kind: c.kind,
+      status: c.status,
+      restarts: c.restarts,
+      uptimeS: c.status === 'running' && c.startedAt !== undefined ? Math.max(0, (now - c.startedAt) / 1000) : 0,
+      mailboxDepth: inst?.mailboxDepth ?? 0,
+      stats: this.#stats.get(c.id),
+    };
+  }
+
+  #find(actor: string): { supervisor: Supervisor; info: ChildInfo } | undefined {
+    const search = (sup: Supervisor): { supervisor: Supervisor; info: ChildInfo } | undefined => {
+      for (const c of sup.children()) {
+        if (c.id === actor && c.kind !== 'supervisor') return { supervisor: sup, info: c };
+        if (c.instance instanceof Supervisor) {
+          const found = search(c.instance);
+          if (found) return found;
+        }
+      }
+      return undefined;
+    };
+    return search(this.root);
+  }
+
+  #statsFor(name: string): ActorStats {
+    let s = this.#stats.get(name);
+    if (!s) this.#stats.set(name, (s = new ActorStats()));
+    return s;
+  }
+
+  #own(name: string, kind: string, bus: Bus, behavior: () => ActorBehavior<any>): ChildSpec {
+    return {
+      id: name,
+      kind,
+      restart: 'permanent',
+      shutdownMs: 5000,
+      create: () => makeActor({ name, kind, behavior: behavior(), bus, log: this.#log, clock: this.#clock, stats: this.#statsFor(name) }),
+    };
+  }
+
+  #specFor(a: ActorConfig, bus: Bus, registry: ActorRegistry): ChildSpec {
+    const factory = registry.get(a.kind);
+    if (!factory) throw new ConfigError(`actors: kind "${a.kind}" of actor "${a.name}" is not known; known kinds: ${registry.kinds().join(', ') || '(none)'}`);
+    return {
+      id: a.name,
+      kind: a.kind,
+      restart: a.restart ?? 'permanent',
+      shutdownMs: a.shutdown_ms ?? 5000,
+      create: () =>
+        makeActor({
+          name: a.name,
+          kind: a.kind,
+          behavior: factory({ name: a.name, node: this.name, options: a.options ?? {}, bus, log: this.#log.child({ actor: a.name }) }),
+          mailbox: a.mailbox,
+          bus,
+          log: this.#log,
+          clock: this.#clock,
+          stats: this.#statsFor(a.name),
+        }),
+    };
+  }
+}
+
+function makeActor(options: ConstructorParameters<typeof Actor<any>>[0]): Actor<any> {
+  return new Actor(options);
+}

@@ -1,0 +1,70 @@
+/** The telemetry actor: at the node's rate, one record per actor and one for the node itself. */
+import { cpus, freemem, loadavg, totalmem } from 'node:os';
+import { ActorTelemetry, NodeTelemetry } from '../../schemas/telemetry.js';
+import type { ActorBehavior } from '../../supervisors/actor.js';
+import { nowNs, type TimerHandle } from '../../supervisors/clock.js';
+import type { ActorView } from './view.js';
+
+/** Builds the telemetry behaviour; `view` lists the node's actors at each tick. */
+export function telemetryBehavior(node: string, rateHz: number, view: () => ActorView[]): ActorBehavior<'tick'> {
+  const periodMs = 1000 / rateHz;
+  const startedAt = Date.now();
+  let lastCpu = process.cpuUsage();
+  let lastAt = performance.now();
+  return {
+    start(ctx) {
+      let timer: TimerHandle | undefined;
+      const arm = () => {
+        timer = ctx.clock.setTimeout(() => {
+          ctx.send('tick');
+          if (!ctx.signal.aborted) arm();
+        }, periodMs);
+      };
+      ctx.signal.addEventListener('abort', () => timer && ctx.clock.clearTimeout(timer), { once: true });
+      arm();
+    },
+    handle(_tick, ctx) {
+      const s = ctx.bus!.subjects;
+      const t_ns = nowNs();
+      const actors = view();
+      for (const a of actors) {
+        ctx.publish(ActorTelemetry, s.telemetryActor(node, a.name), {
+          t_ns,
+          node,
+          actor: a.name,
+          kind: a.kind,
+          status: a.status,
+          restarts: a.restarts,
+          uptime_s: a.uptimeS,
+          msgs_in: a.stats?.msgsIn ?? 0,
+          msgs_out: a.stats?.msgsOut ?? 0,
+          errors: a.stats?.errors ?? 0,
+          dropped: a.stats?.dropped ?? 0,
+          invalid: a.stats?.invalid ?? 0,
+          mailbox_depth: a.mailboxDepth,
+          latency_ms: a.stats?.latency.percentiles() ?? { p50: 0, p99: 0 },
+        });
+      }
+      const cpu = process.cpuUsage(lastCpu);
+      const at = performance.now();
+      const wallMs = Math.max(1e-3, at - lastAt);
+      lastCpu = process.cpuUsage();
+      lastAt = at;
+      const mem = process.memoryUsage();
+      ctx.publish(NodeTelemetry, s.telemetryNode(node), {
+        t_ns,
+        node,
+        pid: process.pid,
+        uptime_s: (Date.now() - startedAt) / 1000,
+        cpu_percent: ((cpu.user + cpu.system) / 1000 / wallMs) * 100,
+        rss_bytes: mem.rss,
+        heap_used_bytes: mem.heapUsed,
+        mem_free_bytes: freemem(),
+        mem_total_bytes: totalmem(),
+        load1: loadavg()[0] ?? 0,
+        cores: cpus().length,
+        actors: actors.length,
+      });
+    },
+  };
+}

@@ -1,0 +1,37 @@
+/** Connecting to NATS: the embedded server or any existing server or cluster. */
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsUser } from './credentials.js';
+
+export type { NatsConnection };
+
+export interface ConnectOptions {
+  servers: string | string[];
+  user?: NatsUser | string;
+  pass?: string;
+  name?: string;
+  /** Keep retrying forever (nodes) or fail fast (CLI one-shots). */
+  reconnect?: boolean;
+}
+
+/** Error when the first connection cannot be made. */
+export class BusConnectError extends Error {
+  override name = 'BusConnectError';
+}
+
+/** Opens a NATS connection; the error names the server and the cause. */
+export async function connectBus(options: ConnectOptions): Promise<NatsConnection> {
+  try {
+    return await connect({
+      servers: options.servers,
+      user: options.user,
+      pass: options.pass,
+      name: options.name,
+      reconnect: options.reconnect ?? true,
+      maxReconnectAttempts: options.reconnect === false ? 0 : -1,
+      reconnectTimeWait: 250,
+      waitOnFirstConnect: false,
+    });
+  } catch (err) {
+    throw new BusConnectError(`could not connect to NATS at ${String(options.servers)}: ${(err as Error).message}`, { cause: err });
+  }
+}

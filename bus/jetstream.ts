@@ -1,0 +1,38 @@
+/**
+ * Idempotent JetStream helpers: declare a stream or KV bucket and get the same result whether
+ * it exists already or not. Only features nats-server 2.9 honours (see PLATFORM.md): no
+ * per-message TTL, no compression, no subject transforms, one filter subject per consumer.
+ */
+import { JetStreamApiCodes, JetStreamApiError, jetstreamManager, type StreamConfig, type StreamInfo } from '@nats-io/jetstream';
+import { type KV, type KvOptions, Kvm } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/nats-core';
+
+type StreamDecl = Partial<StreamConfig> & { name: string; subjects: string[] };
+
+function differs(want: StreamDecl, have: StreamConfig): boolean {
+  return Object.entries(want).some(([k, v]) => JSON.stringify(v) !== JSON.stringify((have as unknown as Record<string, unknown>)[k]));
+}
+
+/** Creates the stream, or updates it when its declared fields changed; returns its info. */
+export async function ensureStream(nc: NatsConnection, decl: StreamDecl): Promise<StreamInfo> {
+  const jsm = await jetstreamManager(nc);
+  let info: StreamInfo;
+  try {
+    info = await jsm.streams.info(decl.name);
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) {
+      return jsm.streams.add(decl);
+    }
+    throw err;
+  }
+  if (!differs(decl, info.config)) return info;
+  return jsm.streams.update(decl.name, { ...info.config, ...decl });
+}
+
+/**
+ * Creates or opens a KV bucket. Expiry is the bucket's `ttl` only (2.9 ignores per-key TTLs),
+ * and direct reads are off by default so a read sees the previous write.
+ */
+export async function ensureKv(nc: NatsConnection, bucket: string, options: Partial<KvOptions> = {}): Promise<KV> {
+  return new Kvm(nc).create(bucket, { allow_direct: false, ...options });
+}

@@ -1,0 +1,78 @@
+/** Subject names: the one place that knows how skyvox subjects are spelled. */
+
+export const DEFAULT_PREFIX = 'skyvox';
+
+const TOKEN = /^[A-Za-z0-9_-]+$/;
+
+/** Error for a name that cannot be one token of a NATS subject. */
+export class InvalidSubjectTokenError extends Error {
+  override name = 'InvalidSubjectTokenError';
+  constructor(
+    readonly field: string,
+    readonly value: unknown,
+  ) {
+    super(
+      `Expected ${field} to be a subject token of letters, digits, "_" or "-" but received ${JSON.stringify(value)}`,
+    );
+  }
+}
+
+/** Throws unless `value` is usable as one subject token (no dots, wildcards or spaces). */
+export function assertToken(field: string, value: string): string {
+  if (typeof value !== 'string' || !TOKEN.test(value)) throw new InvalidSubjectTokenError(field, value);
+  return value;
+}
+
+/** Throws unless `prefix` is one or more dot-separated tokens. */
+export function assertPrefix(prefix: string): string {
+  if (typeof prefix !== 'string' || !prefix.split('.').every((t) => TOKEN.test(t))) {
+    throw new InvalidSubjectTokenError('prefix', prefix);
+  }
+  return prefix;
+}
+
+/** All subjects of one skyvox site, derived from its prefix. */
+export function subjectsFor(prefix: string = DEFAULT_PREFIX) {
+  const p = assertPrefix(prefix);
+  return {
+    prefix: p,
+    all: `${p}.>`,
+    tracks: `${p}.tracks`,
+    trackEvents: `${p}.track.events`,
+    dead: `${p}.dead`,
+    meas: `${p}.meas`,
+    simTruth: `${p}.sim.truth`,
+    telemetryAll: `${p}.telemetry.>`,
+    /** Node-level record (CPU, memory) of one node. */
+    telemetryNode: (node: string) => `${p}.telemetry.${assertToken('node', node)}`,
+    telemetryActor: (node: string, actor: string) =>
+      `${p}.telemetry.${assertToken('node', node)}.${assertToken('actor', actor)}`,
+    ctl: (node: string) => `${p}.ctl.${assertToken('node', node)}`,
+    frame: (cam: string) => `${p}.frame.${assertToken('camera', cam)}`,
+    det: (cam: string) => `${p}.det.${assertToken('camera', cam)}`,
+    fused: (pair: string) => `${p}.fused.${assertToken('pair', pair)}`,
+    pose: (cam: string) => `${p}.pose.${assertToken('camera', cam)}`,
+  } as const;
+}
+
+export type Subjects = ReturnType<typeof subjectsFor>;
+
+/** Short names accepted by `skyvox tail`. */
+export const SUBJECT_ALIASES = ['tracks', 'events', 'telemetry', 'dead'] as const;
+export type SubjectAlias = (typeof SUBJECT_ALIASES)[number];
+
+/** Resolves a `tail` alias to its subject; anything else is taken as a subject as it is. */
+export function resolveAlias(s: Subjects, nameOrSubject: string): string {
+  switch (nameOrSubject as SubjectAlias) {
+    case 'tracks':
+      return s.tracks;
+    case 'events':
+      return s.trackEvents;
+    case 'telemetry':
+      return s.telemetryAll;
+    case 'dead':
+      return s.dead;
+    default:
+      return nameOrSubject;
+  }
+}

@@ -1,0 +1,133 @@
+/** The `skyvox` command. Exit codes: 0 ok, 1 runtime failure, 2 usage. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { BusConnectError, } from '../bus/connection.js';
+import { CredentialsError } from '../bus/credentials.js';
+import { NatsServerNotFoundError, NatsServerStartError } from '../bus/nats-server.js';
+import { SUBJECT_ALIASES, InvalidSubjectTokenError } from '../bus/subjects.js';
+import { ConfigError } from '../actors/node-supervisor/config.js';
+import { MESSAGE_TYPES } from '../schemas/index.js';
+import { toJsonSchema } from '../schemas/message.js';
+import { createLogger } from '../supervisors/log.js';
+import { ctl } from './ctl.js';
+import { EXIT, UsageError } from './errors.js';
+import { runNode } from './run-node.js';
+import { tail } from './tail.js';
+
+const integer = (name: string, min: number, max = Number.MAX_SAFE_INTEGER) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`Expected an integer from ${min} to ${max} for ${name} but received "${v}"`);
+  return n;
+};
+const positive = (name: string, max = Number.MAX_VALUE) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || n > max) throw new InvalidArgumentError(`Expected a number in (0, ${max}] for ${name} but received "${v}"`);
+  return n;
+};
+
+const natsClientOptions = (cmd: Command) =>
+  cmd
+    .option('--nats <url>', 'NATS server URL(s), comma-separated (default: the local `skyvox up`, else nats://127.0.0.1:4222)')
+    .option('--user <name>', 'NATS user: node, viewer or admin', 'admin')
+    .option('--data-dir <dir>', 'where credentials.json and runtime.json live (default $SKYVOX_DATA_DIR or ./.skyvox)')
+    .option('--prefix <prefix>', 'subject prefix (default: that of the local `skyvox up`, else skyvox)');
+
+const nodeOptions = (cmd: Command) =>
+  cmd
+    .option('--name <name>', 'node name (default: the host name)')
+    .option('--config <file>', 'node configuration (YAML): actors, supervision, telemetry')
+    .option('--prefix <prefix>', 'subject prefix', undefined)
+    .option('--data-dir <dir>', 'data directory (default $SKYVOX_DATA_DIR or ./.skyvox)')
+    .option('--telemetry-hz <rate>', 'telemetry records per second (up to 50)', positive('--telemetry-hz', 50))
+    .option('--allow-fault-injection', 'accept `crash` control requests')
+    .option('--duration <seconds>', 'stop after this many seconds', positive('--duration'));
+
+/** Builds the command tree; `log` is shared by every command. */
+function program(run: (p: Promise<number>) => void): Command {
+  const log = createLogger();
+  const root = new Command('skyvox')
+    .description('Find and track drones and birds in 3D from many synchronized cameras, as actors on NATS.')
+    .version('0.1.0')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+
+  nodeOptions(
+    root
+      .command('up')
+      .description('start an embedded nats-server from nats.conf and one node with all its actors')
+      .option('--nats <url>', 'use this existing NATS server or cluster instead of starting one')
+      .option('--nats-port <port>', 'client port (default 4222, or a free one if taken; 0 = any free port)', integer('--nats-port', 0, 65535))
+      .option('--ws-port <port>', 'websocket port for browser viewers (default 4223 or a free one)', integer('--ws-port', 0, 65535))
+      .option('--no-status', 'no live status line'),
+  ).action((o) => run(runNode({ ...o, embedded: true }, log)));
+
+  nodeOptions(
+    root
+      .command('node')
+      .description('run a node that joins an existing NATS server or cluster')
+      .requiredOption('--nats <url>', 'NATS server URL(s), comma-separated'),
+  ).action((o) => run(runNode({ ...o, embedded: false, status: false }, log)));
+
+  natsClientOptions(
+    root
+      .command('tail')
+      .description(`print every message of a subject, decoded (aliases: ${SUBJECT_ALIASES.join(', ')})`)
+      .argument('<subject>', 'a subject (wildcards allowed) or an alias')
+      .option('--json', 'one JSON object per line: {subject, data}')
+      .option('--count <n>', 'exit after n messages', integer('--count', 1)),
+  ).action((subject: string, o) => run(tail(subject, o, log)));
+
+  natsClientOptions(
+    root
+      .command('ctl')
+      .description('send a control request to a node: list, restart ACTOR, crash ACTOR, stop')
+      .argument('<node>', 'node name')
+      .argument('<command>', 'list | restart | crash | stop')
+      .argument('[actor]', 'actor name for restart and crash')
+      .option('--json', 'print the reply as JSON')
+      .addOption(new Option('--timeout <ms>', 'reply timeout').argParser(integer('--timeout', 1)).default(3000)),
+  ).action((node: string, command: string, actor: string | undefined, o) => run(ctl(node, command, actor, o, log)));
+
+  root
+    .command('schema')
+    .description('print the JSON Schema of every message type (or write one file each with --out)')
+    .argument('[name]', 'one message type')
+    .option('--out <dir>', 'write <name>.schema.json files here')
+    .action((name: string | undefined, o: { out?: string }) => {
+      const types = MESSAGE_TYPES.filter((t) => !name || t.name === name);
+      if (types.length === 0) throw new UsageError(`Expected a message type (${MESSAGE_TYPES.map((t) => t.name).join(', ')}) but received "${name}"`);
+      if (o.out) {
+        mkdirSync(o.out, { recursive: true });
+        for (const t of types) writeFileSync(join(o.out, `${t.name}.schema.json`), `${JSON.stringify(toJsonSchema(t), null, 2)}\n`);
+      } else process.stdout.write(`${JSON.stringify(types.length === 1 ? toJsonSchema(types[0]!) : types.map(toJsonSchema), null, 2)}\n`);
+      run(Promise.resolve(EXIT.ok));
+    });
+  return root;
+}
+
+const USER_ERRORS = [UsageError, ConfigError, InvalidSubjectTokenError, CredentialsError];
+const RUNTIME_ERRORS = [NatsServerNotFoundError, NatsServerStartError, BusConnectError];
+
+/** Runs the CLI on `argv`; resolves with the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let pending: Promise<number> | undefined;
+  try {
+    await program((p) => (pending = p)).parseAsync(argv);
+    return pending ? await pending : EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? EXIT.ok : EXIT.usage;
+    }
+    if (USER_ERRORS.some((c) => err instanceof c)) {
+      process.stderr.write(`skyvox: ${(err as Error).message}\n`);
+      return EXIT.usage;
+    }
+    if (RUNTIME_ERRORS.some((c) => err instanceof c)) {
+      process.stderr.write(`skyvox: ${(err as Error).message}\n`);
+      return EXIT.failure;
+    }
+    process.stderr.write(`skyvox: ${(err as Error)?.stack ?? String(err)}\n`);
+    return EXIT.failure;
+  }
+}

@@ -1,0 +1,7 @@
+/** The actor kinds this build of skyvox can host. Each actor folder's factory is added here. */
+import { ActorRegistry } from '../supervisors/registry.js';
+
+/** A registry of every actor kind shipped with skyvox. */
+export function actorRegistry(): ActorRegistry {
+  return new ActorRegistry();
+}

@@ -1,0 +1,7 @@
+/** Every message type on the wire, for JSON Schema export and cross-language tests. */
+import { CtlReply, CtlRequest } from './ctl.js';
+import { DeadLetter } from './dead-letter.js';
+import type { MessageType } from './message.js';
+import { ActorTelemetry, NodeTelemetry } from './telemetry.js';
+
+export const MESSAGE_TYPES: readonly MessageType[] = [DeadLetter, ActorTelemetry, NodeTelemetry, CtlRequest, CtlReply];

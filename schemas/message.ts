@@ -1,0 +1,97 @@
+/**
+ * One message type = one TypeBox schema: TypeScript type, compiled runtime validator and
+ * a JSON Schema export for clients in other languages.
+ */
+import { type Static, type TLiteral, type TSchema, type TUnion, Type } from '@sinclair/typebox';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { Value } from '@sinclair/typebox/value';
+
+/** A named message schema with its compiled validator. */
+export interface MessageType<S extends TSchema = TSchema> {
+  readonly name: string;
+  readonly schema: S;
+  readonly check: TypeCheck<S>;
+}
+
+export type MessageOf<M extends MessageType> = Static<M['schema']>;
+
+/** Declares a message type; compiles its validator once. */
+export function defineMessage<S extends TSchema>(name: string, schema: S): MessageType<S> {
+  return { name, schema, check: TypeCompiler.Compile(schema) };
+}
+
+/** Error for a value that does not match its message schema; `reason` names the field. */
+export class InvalidMessageError extends Error {
+  override name = 'InvalidMessageError';
+  constructor(
+    readonly messageType: string,
+    readonly reason: string,
+  ) {
+    super(`invalid ${messageType}: ${reason}`);
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value instanceof Uint8Array) return `${value.byteLength} bytes`;
+  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+  let text: string;
+  try {
+    text = typeof value === 'bigint' ? `${value}` : JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  if (text.length > 60) text = `${text.slice(0, 57)}...`;
+  return `${text} of type ${type}`;
+}
+
+/**
+ * Validates `value`; returns the typed value or throws InvalidMessageError naming the first
+ * bad field. Integers that other clients send as plain numbers are accepted for 64-bit fields.
+ */
+export function validate<S extends TSchema>(type: MessageType<S>, value: unknown): Static<S> {
+  if (type.check.Check(value)) return value;
+  // Another language's client may send a small uint64 as a plain int: coerce once, re-check.
+  const converted = Value.Convert(type.schema, value);
+  if (type.check.Check(converted)) return converted as Static<S>;
+  const first = type.check.Errors(value).First();
+  const path = first?.path ? first.path.slice(1).replaceAll('/', '.') : '(message)';
+  const reason = first ? `${path}: ${first.message.toLowerCase()}, received ${describe(first.value)}` : 'does not match';
+  throw new InvalidMessageError(type.name, reason);
+}
+
+/** Integer nanoseconds since the Unix epoch, carried as a MessagePack uint64. */
+export const TimeNs = () => Type.BigInt({ minimum: 0n, description: 'integer nanoseconds since the Unix epoch (uint64)' });
+
+/** Bulk numeric array carried as MessagePack `bin`, little-endian, layout in `description`. */
+export const Bin = (description: string) => Type.Uint8Array({ description });
+
+/** JSON Schema for other languages: bigint and bin fields are rewritten to their MessagePack types. */
+export function toJsonSchema(type: MessageType): Record<string, unknown> {
+  const rewrite = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(rewrite);
+    if (node === null || typeof node !== 'object') return typeof node === 'bigint' ? Number(node) : node;
+    const obj = node as Record<string | symbol, unknown>;
+    if (obj.type === 'bigint') {
+      return { type: 'integer', minimum: 0, description: obj.description, 'x-msgpack': 'uint64' };
+    }
+    if (obj.type === 'Uint8Array') {
+      return { type: 'string', contentEncoding: 'binary', description: obj.description, 'x-msgpack': 'bin' };
+    }
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(obj)) out[k] = rewrite(v);
+    return out;
+  };
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    title: type.name,
+    ...(rewrite(type.schema) as Record<string, unknown>),
+  };
+}
+
+/** A string that must be one of `values`, typed as their union. */
+export const oneOf = <T extends readonly string[]>(values: T, description?: string) =>
+  Type.Union(
+    values.map((v) => Type.Literal(v)),
+    description ? { description } : {},
+  ) as unknown as TUnion<TLiteral<T[number]>[]>;

@@ -1,0 +1,31 @@
+/** Actor kinds a node can host, by name. Each actor folder registers its own factory. */
+import type { Bus } from '../bus/bus.js';
+import type { ActorBehavior } from './actor.js';
+import type { Logger } from './log.js';
+
+/** What a factory gets to build one incarnation's behaviour. */
+export interface ActorFactoryContext {
+  name: string;
+  node: string;
+  options: Record<string, unknown>;
+  bus: Bus;
+  log: Logger;
+}
+
+export type ActorFactory = (ctx: ActorFactoryContext) => ActorBehavior<unknown>;
+
+/** Kind name → factory. */
+export class ActorRegistry {
+  #kinds = new Map<string, ActorFactory>();
+  register(kind: string, factory: ActorFactory): this {
+    if (this.#kinds.has(kind)) throw new RangeError(`actor kind "${kind}" is registered twice`);
+    this.#kinds.set(kind, factory);
+    return this;
+  }
+  get(kind: string): ActorFactory | undefined {
+    return this.#kinds.get(kind);
+  }
+  kinds(): string[] {
+    return [...this.#kinds.keys()].sort();
+  }
+}
