@@ -32,6 +32,7 @@ export function decode(bytes: Uint8Array): unknown {
     const values = packr.unpackMultiple(bytes) as unknown[];
     if (values.length !== 1) throw new Error(`expected one MessagePack value, found ${values.length}`);
     value = values[0];
+    assertStandard(value, 0);
   } catch (err) {
     throw new DecodeError(`undecodable MessagePack: ${(err as Error).message}`, { cause: err });
   }
@@ -74,4 +75,23 @@ export function binToF64(bin: Uint8Array): Float64Array {
   const view = new DataView(bin.buffer, bin.byteOffset, bin.byteLength);
   for (let i = 0; i < out.length; i++) out[i] = view.getFloat64(i * 8, true);
   return out;
+}
+
+// msgpackr also understands extensions (timestamps, records, 0xC1 markers); the wire allows none.
+function assertStandard(value: unknown, depth: number): void {
+  if (depth > 64) throw new Error('nesting deeper than 64 levels');
+  if (value === null || typeof value !== 'object') {
+    if (value === undefined) throw new Error('an undefined value (not standard MessagePack)');
+    return;
+  }
+  if (value instanceof Uint8Array) return;
+  if (Array.isArray(value)) {
+    for (const v of value) assertStandard(v, depth + 1);
+    return;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) {
+    throw new Error(`a ${(value as object).constructor?.name ?? 'non-plain'} value, which only a MessagePack extension produces`);
+  }
+  for (const v of Object.values(value)) assertStandard(v, depth + 1);
 }

@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { Type } from '@sinclair/typebox';
+import { Bus } from '../bus/bus.js';
+import { decode, encode } from '../bus/codec.js';
+import { ensureKv, ensureStream } from '../bus/jetstream.js';
+import { DeadLetter } from '../schemas/dead-letter.js';
+import { defineMessage, InvalidMessageError, TimeNs, validate } from '../schemas/message.js';
+import { Actor } from '../supervisors/actor.js';
+import { startTestNats, type TestNats, waitFor } from './helpers/nats.js';
+
+const Sample = defineMessage('Sample', Type.Object({ t_ns: TimeNs(), cam: Type.String(), snr: Type.Number({ minimum: 0 }) }));
+
+describe('bus over a real nats-server', () => {
+  let nats: TestNats;
+  let nc: NatsConnection;
+  let bus: Bus;
+  before(async () => {
+    nats = await startTestNats();
+    nc = await nats.connect('node');
+    bus = new Bus(nc, { receiver: 'test-node' });
+  });
+  after(() => nats.dispose());
+
+  it('delivers valid typed messages to the handler', async () => {
+    const got: unknown[] = [];
+    const sub = bus.subscribe(Sample, 'skyvox.det.cam1', (v) => got.push(v));
+    bus.publish(Sample, 'skyvox.det.cam1', { t_ns: 1_795_000_000_000_000_001n, cam: 'cam1', snr: 12.5 });
+    await waitFor(() => got.length === 1, 'the message');
+    assert.deepEqual(got[0], { t_ns: 1_795_000_000_000_000_001n, cam: 'cam1', snr: 12.5 });
+    sub.unsubscribe();
+  });
+
+  it('refuses to publish an invalid message, naming the field', () => {
+    assert.throws(
+      () => bus.publish(Sample, 'skyvox.det.cam1', { t_ns: 1n, cam: 'cam1', snr: -1 }),
+      (err: Error) => err instanceof InvalidMessageError && /snr: expected number to be greater or equal to 0, received -1 of type number/.test(err.message),
+    );
+  });
+
+  it('dead-letters invalid and undecodable messages with reason and bytes, counts them, and keeps handling', async () => {
+    const dead: { subject: string; reason: string; bytes: Uint8Array; receiver: string }[] = [];
+    const deadSub = nc.subscribe("skyvox.dead", { callback: (_e, m) => void dead.push(validate(DeadLetter, decode(m.data))) });
+    const handled: unknown[] = [];
+    const receiver = bus.forReceiver('node-a/det');
+    const sub = receiver.subscribe(Sample, 'skyvox.det.cam2', (v) => handled.push(v));
+    await nc.flush();
+    const wrongType = encode({ t_ns: 5n, cam: 'cam2', snr: 'high' });
+    const missing = encode({ cam: 'cam2', snr: 1 });
+    const garbage = new Uint8Array([0xc1, 0xff, 0x00]);
+    nc.publish('skyvox.det.cam2', wrongType);
+    nc.publish('skyvox.det.cam2', missing);
+    nc.publish('skyvox.det.cam2', garbage);
+    nc.publish('skyvox.det.cam2', wrongType);
+    nc.publish('skyvox.det.cam2', encode({ t_ns: 6n, cam: 'cam2', snr: 3 }));
+    await waitFor(() => dead.length === 4 && handled.length === 1, 'dead letters and the valid message');
+    const typeReason = 'invalid Sample: snr: expected number, received "high" of type string';
+    assert.equal(dead[0]!.reason, typeReason);
+    assert.equal(dead[1]!.reason, 'invalid Sample: t_ns: expected required property, received nothing');
+    assert.equal(dead[3]!.reason, typeReason);
+    assert.match(dead[2]!.reason, /^undecodable MessagePack/);
+    assert.deepEqual(Array.from(dead[0]!.bytes), Array.from(wrongType), 'the original bytes travel unchanged');
+    assert.deepEqual(Array.from(dead[2]!.bytes), Array.from(garbage));
+    assert.ok(dead.every((d) => d.subject === 'skyvox.det.cam2' && d.receiver === 'node-a/det'));
+    assert.equal(receiver.stats.invalid, 4);
+    assert.equal(receiver.stats.byReason.size, 3);
+    sub.unsubscribe();
+    deadSub.unsubscribe();
+  });
+
+  it('an actor keeps running through invalid input and counts it', async () => {
+    const handled: number[] = [];
+    const actor = new Actor<number>({
+      name: 'snr-sink',
+      kind: 'test',
+      bus,
+      behavior: {
+        start: (ctx) => void ctx.subscribe(Sample, 'skyvox.det.cam3', (v) => v.snr),
+        handle: (snr) => void handled.push(snr),
+      },
+    });
+    await actor.start();
+    await nc.flush();
+    nc.publish('skyvox.det.cam3', encode({ nonsense: true }));
+    nc.publish('skyvox.det.cam3', new Uint8Array([0x92]));
+    nc.publish('skyvox.det.cam3', encode({ t_ns: 1n, cam: 'cam3', snr: 7 }));
+    await waitFor(() => handled.length === 1, 'the valid message');
+    assert.equal(actor.status, 'running');
+    assert.equal(actor.stats.invalid, 2);
+    assert.deepEqual(handled, [7]);
+    await actor.stop();
+  });
+
+  it('accepts a 64-bit time that another language sent as a small plain integer', () => {
+    const v = validate(Sample, decode(encode({ t_ns: 12345, cam: 'c', snr: 1 })));
+    assert.equal(v.t_ns, 12345n);
+  });
+
+  it('typed request/reply answers invalid requests with an error instead of silence', async () => {
+    const Req = defineMessage('Req', Type.Object({ x: Type.Integer() }));
+    const Rep = defineMessage('Rep', Type.Object({ ok: Type.Boolean(), y: Type.Optional(Type.Integer()), why: Type.Optional(Type.String()) }));
+    const sub = bus.serve(Req, Rep, 'skyvox.test.double', (r) => ({ ok: true, y: r.x * 2 }), (why) => ({ ok: false, why }));
+    assert.deepEqual(await bus.request(Req, Rep, 'skyvox.test.double', { x: 21 }), { ok: true, y: 42 });
+    const raw = await nc.request('skyvox.test.double', encode({ x: 'nope' }), { timeout: 2000 });
+    assert.deepEqual(decode(raw.data), { ok: false, why: 'invalid Req: x: expected integer, received "nope" of type string' });
+    sub.unsubscribe();
+  });
+
+  it('declares streams and KV buckets idempotently', async () => {
+    const decl = { name: 'SKYVOX_TEST', subjects: ['skyvox.test.stream.>'], max_msgs: 100 };
+    const a = await ensureStream(nc, decl);
+    const b = await ensureStream(nc, decl);
+    assert.equal(a.config.name, b.config.name);
+    assert.equal(b.config.max_msgs, 100);
+    const c = await ensureStream(nc, { ...decl, max_msgs: 200 });
+    assert.equal(c.config.max_msgs, 200, 'a changed declaration updates the stream');
+    const kv1 = await ensureKv(nc, 'skyvox_test', { history: 2 });
+    await kv1.put('k', 'v1');
+    const kv2 = await ensureKv(nc, 'skyvox_test', { history: 2 });
+    assert.equal((await kv2.get('k'))?.string(), 'v1', 'the second declaration opens the same bucket');
+  });
+});
