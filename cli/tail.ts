@@ -26,12 +26,14 @@ export async function tail(subjectOrAlias: string, o: TailOptions, log: Logger):
   let seen = 0;
   let undecodable = 0;
   const sub = nc.subscribe(subject, {
+    max: o.count,
     callback: (err, msg) => {
       if (err) {
         log.error({ err, subject }, 'subscription refused');
         shutdown.request('subscription error');
         return;
       }
+      if (o.count !== undefined && seen >= o.count) return;
       let value: unknown;
       try {
         value = decode(msg.data);

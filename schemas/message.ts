@@ -56,7 +56,7 @@ export function validate<S extends TSchema>(type: MessageType<S>, value: unknown
   if (type.check.Check(converted)) return converted as Static<S>;
   const first = type.check.Errors(value).First();
   const path = first?.path ? first.path.slice(1).replaceAll('/', '.') : '(message)';
-  const reason = first ? `${path}: ${first.message.toLowerCase()}, received ${describe(first.value)}` : 'does not match';
+  const reason = first ? `${path}: ${first.message.charAt(0).toLowerCase()}${first.message.slice(1)}, received ${describe(first.value)}` : 'does not match';
   throw new InvalidMessageError(type.name, reason);
 }
 

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isAlive } from '../supervisors/os-process.js';
+import { killAll, skyvox, skyvoxRun } from './helpers/cli.js';
+import { waitFor } from './helpers/nats.js';
+
+interface Runtime {
+  url: string;
+  pid: number;
+  node: string;
+}
+
+describe('skyvox command', function () {
+  this.timeout(40_000);
+  let dataDir: string;
+  beforeEach(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'skyvox-cli-'));
+  });
+  afterEach(() => {
+    killAll();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function up(extra: string[] = [], detached = false) {
+    const cli = skyvox(['up', '--nats-port', '0', '--ws-port', '0', '--data-dir', dataDir, '--name', 'n1', '--telemetry-hz', '10', ...extra], { detached });
+    await waitFor(() => /node n1 up on/.test(cli.stdout()) || cli.child.exitCode !== null, 'skyvox up to be ready', 20_000);
+    assert.match(cli.stdout(), /node n1 up on nats:\/\/127\.0\.0\.1:\d+/, cli.stderr());
+    const runtime = JSON.parse(readFileSync(join(dataDir, 'runtime.json'), 'utf8')) as Runtime;
+    assert.ok(isAlive(runtime.pid), 'nats-server is running');
+    return { cli, runtime };
+  }
+
+  it('up starts NATS and a node; tail shows its live telemetry; Ctrl-C stops both with nothing left behind', async () => {
+    const { cli, runtime } = await up([], true);
+    const tail = await skyvoxRun(['tail', 'telemetry', '--json', '--count', '4', '--data-dir', dataDir]);
+    assert.equal(tail.code, 0, tail.stderr);
+    const lines = tail.stdout.trim().split('\n').map((l) => JSON.parse(l) as { subject: string; data: Record<string, unknown> });
+    assert.equal(lines.length, 4);
+    assert.ok(lines.every((l) => l.subject.startsWith('skyvox.telemetry.n1')));
+    const actorRec = lines.find((l) => l.subject === 'skyvox.telemetry.n1.telemetry');
+    assert.ok(actorRec, 'a per-actor record');
+    assert.equal(typeof actorRec.data.t_ns, 'number', 'JSON lines carry t_ns as an integer');
+    for (const k of ['status', 'restarts', 'msgs_in', 'msgs_out', 'errors', 'dropped', 'mailbox_depth', 'latency_ms']) assert.ok(k in actorRec.data, k);
+
+    // A terminal's Ctrl-C signals the whole foreground process group.
+    process.kill(-cli.child.pid!, 'SIGINT');
+    const { code } = await cli.exited;
+    assert.equal(code, 0, cli.stderr());
+    await waitFor(() => !isAlive(runtime.pid), 'nats-server to exit');
+    assert.equal(existsSync(join(dataDir, 'runtime.json')), false, 'runtime file removed');
+  });
+
+  it('SIGTERM stops cleanly too', async () => {
+    const { cli, runtime } = await up();
+    cli.child.kill('SIGTERM');
+    assert.equal((await cli.exited).code, 0, cli.stderr());
+    assert.equal(isAlive(runtime.pid), false);
+  });
+
+  it('even when skyvox is SIGKILLed, its nats-server does not outlive it', async () => {
+    const { cli, runtime } = await up();
+    cli.child.kill('SIGKILL');
+    await cli.exited;
+    await waitFor(() => !isAlive(runtime.pid), 'the orphaned nats-server to be stopped by its watchdog', 8000);
+  });
+
+  it('ctl lists actors and stop ends the node with exit code 0', async () => {
+    const { cli } = await up();
+    const list = await skyvoxRun(['ctl', 'n1', 'list', '--data-dir', dataDir]);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /telemetry\s+telemetry\s+running/);
+    const refused = await skyvoxRun(['ctl', 'n1', 'crash', 'telemetry', '--data-dir', dataDir]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stdout, /FAULT_INJECTION_DISABLED/);
+    const stop = await skyvoxRun(['ctl', 'n1', 'stop', '--data-dir', dataDir]);
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.equal((await cli.exited).code, 0);
+  });
+
+  it('a viewer cannot tail what it may not read', async () => {
+    await up();
+    const res = await skyvoxRun(['tail', 'skyvox.det.>', '--user', 'viewer', '--data-dir', dataDir]);
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /permissions violation for subscription to "skyvox\.det\.>"/i);
+  });
+
+  it('says in one line how to install nats-server when it is missing', async () => {
+    const res = await skyvoxRun(['up', '--data-dir', dataDir], { env: { SKYVOX_NATS_SERVER: '/nonexistent/nats-server' } });
+    assert.equal(res.code, 1);
+    assert.equal(res.stderr.trim().split('\n').length, 1, res.stderr);
+    assert.match(res.stderr, /nats-server not found: install it with `sudo apt-get install -y nats-server`/);
+  });
+
+  it('exits 2 with a sentence on usage errors, 0 on --help', async () => {
+    const bad = await skyvoxRun(['up', '--nats-port', 'abc']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /Expected an integer from 0 to 65535 for --nats-port but received "abc"/);
+    assert.equal((await skyvoxRun(['frobnicate'])).code, 2);
+    const help = await skyvoxRun(['tail', '--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /aliases: tracks, events, telemetry,\s+dead/);
+  });
+
+  it('a taken --nats-port is an error naming the port', async () => {
+    const { runtime } = await up();
+    const port = new URL(runtime.url).port;
+    const other = mkdtempSync(join(tmpdir(), 'skyvox-cli-'));
+    const res = await skyvoxRun(['up', '--nats-port', port, '--data-dir', other]);
+    rmSync(other, { recursive: true, force: true });
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, new RegExp(`Expected NATS port ${port} to be free on 127.0.0.1 but it is in use`));
+  });
+});
