@@ -10,6 +10,7 @@ import { ConfigError } from '../actors/node-supervisor/config.js';
 import { MESSAGE_TYPES } from '../schemas/index.js';
 import { toJsonSchema } from '../schemas/message.js';
 import { createLogger } from '../supervisors/log.js';
+import { bench, BENCHES } from './bench.js';
 import { ctl } from './ctl.js';
 import { EXIT, UsageError } from './errors.js';
 import { runNode } from './run-node.js';
@@ -88,6 +89,16 @@ function program(run: (p: Promise<number>) => void): Command {
       .option('--json', 'print the reply as JSON')
       .addOption(new Option('--timeout <ms>', 'reply timeout').argParser(integer('--timeout', 1)).default(3000)),
   ).action((node: string, command: string, actor: string | undefined, o) => run(ctl(node, command, actor, o, log)));
+
+  root
+    .command('bench')
+    .description(`run benchmarks and print JSON with ratios against baselines of the same run (${BENCHES.join(', ')})`)
+    .argument('[name]', 'one benchmark')
+    .option('--actors <n>', 'telemetry: idle actors on the node', integer('--actors', 1, 10_000), 50)
+    .option('--rate-hz <r>', 'telemetry: records per second per actor', positive('--rate-hz', 50), 10)
+    .option('--window-s <s>', 'seconds measured per run', positive('--window-s', 600), 3)
+    .option('--repeats <n>', 'interleaved baseline/telemetry pairs (median reported)', integer('--repeats', 1, 100), 3)
+    .action((name: string | undefined, o) => run(bench(name, o)));
 
   root
     .command('schema')

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isAlive } from '../supervisors/os-process.js';
 import { killAll, skyvox, skyvoxRun } from './helpers/cli.js';
-import { waitFor } from './helpers/nats.js';
+import { startTestNats, waitFor } from './helpers/nats.js';
 
 interface Runtime {
   url: string;
@@ -84,6 +84,22 @@ describe('skyvox command', function () {
     const res = await skyvoxRun(['tail', 'skyvox.det.>', '--user', 'viewer', '--data-dir', dataDir]);
     assert.equal(res.code, 1);
     assert.match(res.stderr, /permissions violation for subscription to "skyvox\.det\.>"/i);
+  });
+
+  it('`skyvox node --nats URL` joins an existing server and answers control requests', async () => {
+    const nats = await startTestNats();
+    try {
+      const node = skyvox(['node', '--nats', nats.server.url, '--name', 'joiner', '--data-dir', dataDir], { env: { SKYVOX_NODE_PASSWORD: nats.server.credentials.node } });
+      await waitFor(() => /node joiner up/.test(node.stdout()) || node.child.exitCode !== null, 'the node', 20_000);
+      const list = await skyvoxRun(['ctl', 'joiner', 'list', '--json', '--nats', nats.server.url, '--data-dir', dataDir], { env: { SKYVOX_ADMIN_PASSWORD: nats.server.credentials.admin } });
+      assert.equal(list.code, 0, list.stderr);
+      const reply = JSON.parse(list.stdout) as { ok: boolean; actors: { name: string }[] };
+      assert.deepEqual(reply.actors.map((a) => a.name), ['telemetry', 'ctl']);
+      node.child.kill('SIGINT');
+      assert.equal((await node.exited).code, 0);
+    } finally {
+      await nats.dispose();
+    }
   });
 
   it('says in one line how to install nats-server when it is missing', async () => {

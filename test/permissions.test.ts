@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import type { NatsConnection, Status } from '@nats-io/nats-core';
+import { spawnSync } from 'node:child_process';
 import { encode } from '../bus/codec.js';
+import { REPO } from './helpers/cli.js';
 import { connectBus } from '../bus/connection.js';
 import { startTestNats, sleep, type TestNats, waitFor } from './helpers/nats.js';
 
@@ -63,6 +65,24 @@ describe('nats.conf: least privilege', () => {
     node.publish('elsewhere.thing', encode({}));
     await node.flush().catch(() => {});
     await waitFor(() => errors.some((e) => /permissions violation for publish to "elsewhere\.thing"/i.test(e)), 'the violation');
+  });
+
+  it('the websocket listener (for browser viewers) serves the same users', () => {
+    // Node 20 has WebSocket only behind a flag, so the browser-like client runs in a child.
+    const script = `
+      import { wsconnect } from '@nats-io/nats-core';
+      const nc = await wsconnect({ servers: process.env.WS, user: 'viewer', pass: process.env.PASS });
+      nc.subscribe('skyvox.tracks'); await nc.flush(); await nc.close();
+      try { await wsconnect({ servers: process.env.WS, user: 'viewer', pass: 'svwrongwrongwrong' }); console.log('accepted a wrong password'); }
+      catch (e) { console.log('refused: ' + e.message); }`;
+    const res = spawnSync(process.execPath, ['--experimental-websocket', '--no-warnings', '--input-type=module', '-e', script], {
+      cwd: REPO,
+      env: { ...process.env, WS: nats.server.wsUrl, PASS: nats.server.credentials.viewer },
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
+    assert.equal(res.status, 0, res.stderr);
+    assert.equal(res.stdout.trim(), 'refused: Authorization Violation');
   });
 
   it('a wrong password is refused', async () => {

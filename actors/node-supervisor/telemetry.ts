@@ -8,6 +8,7 @@ import type { ActorView } from './view.js';
 /** Builds the telemetry behaviour; `view` lists the node's actors at each tick. */
 export function telemetryBehavior(node: string, rateHz: number, view: () => ActorView[]): ActorBehavior<'tick'> {
   const periodMs = 1000 / rateHz;
+  const cores = cpus().length; // os.cpus() is costly; the count does not change
   const startedAt = Date.now();
   let lastCpu = process.cpuUsage();
   let lastAt = performance.now();
@@ -62,7 +63,7 @@ export function telemetryBehavior(node: string, rateHz: number, view: () => Acto
         mem_free_bytes: freemem(),
         mem_total_bytes: totalmem(),
         load1: loadavg()[0] ?? 0,
-        cores: cpus().length,
+        cores,
         actors: actors.length,
       });
     },

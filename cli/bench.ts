@@ -1,0 +1,20 @@
+/** `skyvox bench [NAME]`: benchmarks that print JSON with ratios against same-run baselines. */
+import { telemetryOverhead } from '../bench/telemetry-overhead.js';
+import { UsageError } from './errors.js';
+
+export const BENCHES = ['telemetry'] as const;
+
+export interface BenchOptions {
+  actors: number;
+  rateHz: number;
+  windowS: number;
+  repeats: number;
+}
+
+/** Runs the named benchmark (all when none) and prints one JSON document. */
+export async function bench(name: string | undefined, o: BenchOptions): Promise<number> {
+  if (name !== undefined && !(BENCHES as readonly string[]).includes(name)) throw new UsageError(`Expected a benchmark (${BENCHES.join(', ')}) but received "${name}"`);
+  const results = [await telemetryOverhead(o)];
+  process.stdout.write(`${JSON.stringify({ node: process.version, cpus: (await import('node:os')).cpus().length, results }, null, 2)}\n`);
+  return 0;
+}

@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict';
+import { MESSAGE_TYPES } from '../schemas/index.js';
+import { toJsonSchema } from '../schemas/message.js';
+import { skyvoxRun } from './helpers/cli.js';
+
+describe('JSON Schema export', () => {
+  it('describes every message type in plain JSON Schema types, uint64 and bin marked for MessagePack', () => {
+    for (const type of MESSAGE_TYPES) {
+      const schema = toJsonSchema(type);
+      const text = JSON.stringify(schema);
+      assert.ok(!/"type":"(bigint|Uint8Array)"/.test(text), `${type.name} leaks a TypeBox-only type`);
+      assert.equal(schema.title, type.name);
+      assert.equal(schema.type, 'object');
+    }
+    const dead = toJsonSchema(MESSAGE_TYPES.find((t) => t.name === 'DeadLetter')!) as { properties: Record<string, Record<string, unknown>> };
+    assert.deepEqual([dead.properties.t_ns!.type, dead.properties.t_ns!['x-msgpack']], ['integer', 'uint64']);
+    assert.deepEqual([dead.properties.bytes!.type, dead.properties.bytes!['x-msgpack']], ['string', 'bin']);
+  });
+
+  it('`skyvox schema NAME` prints one schema; an unknown name is a usage error', async () => {
+    const ok = await skyvoxRun(['schema', 'ActorTelemetry']);
+    assert.equal(ok.code, 0);
+    assert.ok('latency_ms' in (JSON.parse(ok.stdout) as { properties: object }).properties);
+    const bad = await skyvoxRun(['schema', 'Nope']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /Expected a message type \(DeadLetter, ActorTelemetry, NodeTelemetry, CtlRequest, CtlReply\) but received "Nope"/);
+  });
+});
