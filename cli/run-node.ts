@@ -60,7 +60,7 @@ export async function runNode(o: RunNodeOptions, log: Logger): Promise<number> {
       });
       servers = [server.url];
       pass = server.credentials.node;
-      log.info({ url: server.url, ws: server.wsUrl, pid: server.pid, dataDir }, 'nats-server ready');
+      log.info({ url: server.url, ws: server.wsUrl, natsPid: server.pid, dataDir }, 'nats-server ready');
       void server.exited.then(({ code, signal }) => {
         if (serverStopping) return;
         log.error({ code, signal }, 'nats-server exited');
