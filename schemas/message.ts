@@ -34,15 +34,35 @@ export class InvalidMessageError extends Error {
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value instanceof Uint8Array) return `${value.byteLength} bytes`;
-  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
   let text: string;
   try {
     text = typeof value === 'bigint' ? `${value}` : JSON.stringify(value) ?? String(value);
   } catch {
     text = String(value);
   }
-  if (text.length > 60) text = `${text.slice(0, 57)}...`;
-  return `${text} of type ${type}`;
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** `/cameras/3/fov_deg` → `cameras[3].fov_deg`. */
+export function formatPath(pointer: string): string {
+  if (!pointer) return '(root)';
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((seg) => seg.replaceAll('~1', '/').replaceAll('~0', '~'))
+    .reduce((acc, seg) => (/^\d+$/.test(seg) ? `${acc}[${seg}]` : acc ? `${acc}.${seg}` : seg), '');
+}
+
+/**
+ * One sentence for the first thing wrong with `value`: the path, what was expected (the
+ * schema's `expected` phrase when it has one) and what was got.
+ */
+export function explain(check: TypeCheck<TSchema>, value: unknown): string {
+  const first = check.Errors(value).First();
+  if (!first) return 'does not match';
+  const phrase = (first.schema as { expected?: string }).expected;
+  const fallback = (first.message.charAt(0).toLowerCase() + first.message.slice(1)).replace(/^expected /, '');
+  return `${formatPath(first.path)}: expected ${phrase ?? fallback}, got ${describe(first.value)}`;
 }
 
 /**
@@ -54,10 +74,7 @@ export function validate<S extends TSchema>(type: MessageType<S>, value: unknown
   // Another language's client may send a small uint64 as a plain int: coerce once, re-check.
   const converted = Value.Convert(type.schema, value);
   if (type.check.Check(converted)) return converted as Static<S>;
-  const first = type.check.Errors(value).First();
-  const path = first?.path ? first.path.slice(1).replaceAll('/', '.') : '(message)';
-  const reason = first ? `${path}: ${first.message.charAt(0).toLowerCase()}${first.message.slice(1)}, received ${describe(first.value)}` : 'does not match';
-  throw new InvalidMessageError(type.name, reason);
+  throw new InvalidMessageError(type.name, explain(type.check, value));
 }
 
 /** Integer nanoseconds since the Unix epoch, carried as a MessagePack uint64. */
@@ -93,5 +110,5 @@ export function toJsonSchema(type: MessageType): Record<string, unknown> {
 export const oneOf = <T extends readonly string[]>(values: T, description?: string) =>
   Type.Union(
     values.map((v) => Type.Literal(v)),
-    description ? { description } : {},
+    { expected: `one of ${values.join(', ')}`, ...(description ? { description } : {}) },
   ) as unknown as TUnion<TLiteral<T[number]>[]>;

@@ -126,10 +126,10 @@ describe('node-supervisor', () => {
   });
 
   it('names the field and the expectation in configuration errors', () => {
-    assert.throws(() => parseNodeConfig({ name: 'n 1' }), (e: Error) => e instanceof ConfigError && /name: expected string to match '\^\[A-Za-z0-9_-\]\+\$', received "n 1" of type string/.test(e.message));
-    assert.throws(() => parseNodeConfig({ name: 'n1', telemetry: { rate_hz: 100 } }), /telemetry.rate_hz: expected number to be less or equal to 50, received 100/);
-    assert.throws(() => parseNodeConfig({ name: 'n1', supervision: { strategy: 'all_for_none' } }), /supervision.strategy: /);
-    assert.throws(() => parseNodeConfig({ name: 'n1', actors: [{ name: 'x', kind: 'sink' }, { name: 'x', kind: 'sink' }] }), /actors.1.name: expected a unique name, "x" is used twice/);
+    assert.throws(() => parseNodeConfig({ name: 'n 1' }), (e: Error) => e instanceof ConfigError && /name: expected string to match '\^\[A-Za-z0-9_-\]\+\$', got "n 1"/.test(e.message));
+    assert.throws(() => parseNodeConfig({ name: 'n1', telemetry: { rate_hz: 100 } }), /telemetry.rate_hz: expected number to be less or equal to 50, got 100/);
+    assert.throws(() => parseNodeConfig({ name: 'n1', supervision: { strategy: 'all_for_none' } }), /supervision.strategy: expected one of one_for_one, one_for_all, rest_for_one, got "all_for_none"/);
+    assert.throws(() => parseNodeConfig({ name: 'n1', actors: [{ name: 'x', kind: 'sink' }, { name: 'x', kind: 'sink' }] }), /actors\[1\].name: expected a unique name, "x" is used twice/);
     assert.throws(
       () => new NodeSupervisor({ config: parseNodeConfig({ name: 'n1', actors: [{ name: 'x', kind: 'warp-drive' }] }), bus: new Bus(nc, { receiver: 'n1' }), registry: registry() }),
       /kind "warp-drive" of actor "x" is not known; known kinds: sink/,

@@ -79,7 +79,7 @@ export function parseNodeConfig(raw: unknown, source = 'config'): NodeConfig {
   }
   const seen = new Set<string>();
   config.actors.forEach((a, i) => {
-    if (seen.has(a.name)) throw new ConfigError(`${source}: actors.${i}.name: expected a unique name, "${a.name}" is used twice`);
+    if (seen.has(a.name)) throw new ConfigError(`${source}: actors[${i}].name: expected a unique name, "${a.name}" is used twice`);
     seen.add(a.name);
   });
   return config;
