@@ -11,13 +11,15 @@ export interface MessageType<S extends TSchema = TSchema> {
   readonly name: string;
   readonly schema: S;
   readonly check: TypeCheck<S>;
+  /** Checks a schema cannot state (array lengths that depend on a count…); returns a reason. */
+  refine?(value: Static<S>): string | undefined;
 }
 
 export type MessageOf<M extends MessageType> = Static<M['schema']>;
 
 /** Declares a message type; compiles its validator once. */
-export function defineMessage<S extends TSchema>(name: string, schema: S): MessageType<S> {
-  return { name, schema, check: TypeCompiler.Compile(schema) };
+export function defineMessage<S extends TSchema>(name: string, schema: S, refine?: (value: Static<S>) => string | undefined): MessageType<S> {
+  return { name, schema, check: TypeCompiler.Compile(schema), refine };
 }
 
 /** Error for a value that does not match its message schema; `reason` names the field. */
@@ -70,11 +72,17 @@ export function explain(check: TypeCheck<TSchema>, value: unknown): string {
  * bad field. Integers that other clients send as plain numbers are accepted for 64-bit fields.
  */
 export function validate<S extends TSchema>(type: MessageType<S>, value: unknown): Static<S> {
-  if (type.check.Check(value)) return value;
-  // Another language's client may send a small uint64 as a plain int: coerce once, re-check.
-  const converted = Value.Convert(type.schema, value);
-  if (type.check.Check(converted)) return converted as Static<S>;
-  throw new InvalidMessageError(type.name, explain(type.check, value));
+  let ok: Static<S>;
+  if (type.check.Check(value)) ok = value;
+  else {
+    // Another language's client may send a small uint64 as a plain int: coerce once, re-check.
+    const converted = Value.Convert(type.schema, value);
+    if (!type.check.Check(converted)) throw new InvalidMessageError(type.name, explain(type.check, value));
+    ok = converted as Static<S>;
+  }
+  const why = type.refine?.(ok);
+  if (why) throw new InvalidMessageError(type.name, why);
+  return ok;
 }
 
 /** Integer nanoseconds since the Unix epoch, carried as a MessagePack uint64. */

@@ -1,0 +1,115 @@
+/**
+ * OpenCV's pinhole camera with Brown–Conrady distortion: K, dist (k1 k2 p1 p2 k3), R, t with
+ * x_cam = R·x_world + t. Pixel centres sit at integer coordinates, as in OpenCV, so
+ * `cv::calibrateCamera` results load unchanged.
+ */
+import { add, type Mat3, mulMV, normalize, scale, transpose, type Vec3 } from './vec3.js';
+
+export type Distortion = readonly [number, number, number, number, number];
+export const NO_DISTORTION: Distortion = [0, 0, 0, 0, 0];
+
+export interface CameraParams {
+  width: number;
+  height: number;
+  K: Mat3;
+  dist?: Distortion;
+  R: Mat3;
+  t: Vec3;
+}
+
+/** K for a horizontal field of view, square pixels, principal point at the image centre. */
+export function intrinsicsFromFov(width: number, height: number, fovDeg: number): Mat3 {
+  const f = width / 2 / Math.tan((fovDeg * Math.PI) / 360);
+  return [f, 0, (width - 1) / 2, 0, f, (height - 1) / 2, 0, 0, 1];
+}
+
+/** A calibrated camera. */
+export class Camera {
+  readonly width: number;
+  readonly height: number;
+  readonly K: Mat3;
+  readonly dist: Distortion;
+  readonly R: Mat3;
+  readonly t: Vec3;
+  /** Camera centre in world coordinates (−Rᵀt). */
+  readonly center: Vec3;
+  readonly #Rt: Mat3;
+
+  constructor(p: CameraParams) {
+    this.width = p.width;
+    this.height = p.height;
+    this.K = p.K;
+    this.dist = p.dist ?? NO_DISTORTION;
+    this.R = p.R;
+    this.t = p.t;
+    this.#Rt = transpose(p.R);
+    this.center = scale(mulMV(this.#Rt, p.t), -1);
+  }
+
+  /** A camera at `center` with world-to-camera rotation `R`. */
+  static at(center: Vec3, R: Mat3, intr: { width: number; height: number; K: Mat3; dist?: Distortion }): Camera {
+    return new Camera({ ...intr, R, t: scale(mulMV(R, center), -1) });
+  }
+
+  get fx(): number {
+    return this.K[0];
+  }
+
+  toCamera(pw: Vec3): Vec3 {
+    return add(mulMV(this.R, pw), this.t);
+  }
+
+  /** Normalised image coordinates → distorted normalised coordinates. */
+  distort(x: number, y: number): [number, number] {
+    const [k1, k2, p1, p2, k3] = this.dist;
+    const r2 = x * x + y * y;
+    const radial = 1 + r2 * (k1 + r2 * (k2 + r2 * k3));
+    return [x * radial + 2 * p1 * x * y + p2 * (r2 + 2 * x * x), y * radial + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y];
+  }
+
+  /** Inverse of `distort` by fixed-point iteration (converges for realistic lenses). */
+  undistort(xd: number, yd: number): [number, number] {
+    const [k1, k2, p1, p2, k3] = this.dist;
+    if (k1 === 0 && k2 === 0 && p1 === 0 && p2 === 0 && k3 === 0) return [xd, yd];
+    let [x, y] = [xd, yd];
+    for (let i = 0; i < 20; i++) {
+      const r2 = x * x + y * y;
+      const radial = 1 + r2 * (k1 + r2 * (k2 + r2 * k3));
+      const dx = 2 * p1 * x * y + p2 * (r2 + 2 * x * x);
+      const dy = p1 * (r2 + 2 * y * y) + 2 * p2 * x * y;
+      const nx = (xd - dx) / radial;
+      const ny = (yd - dy) / radial;
+      if (Math.abs(nx - x) < 1e-12 && Math.abs(ny - y) < 1e-12) return [nx, ny];
+      [x, y] = [nx, ny];
+    }
+    return [x, y];
+  }
+
+  /** Pixel of a world point, or undefined when it is behind the camera. May lie outside the image. */
+  project(pw: Vec3): [number, number] | undefined {
+    const pc = this.toCamera(pw);
+    if (pc[2] <= 1e-9) return undefined;
+    const [xd, yd] = this.distort(pc[0] / pc[2], pc[1] / pc[2]);
+    const K = this.K;
+    return [K[0] * xd + K[1] * yd + K[2], K[4] * yd + K[5]];
+  }
+
+  /** True when pixel (u, v) lies on the sensor (pixel centres 0..w−1, with half-pixel edges). */
+  inImage(u: number, v: number, margin = 0): boolean {
+    return u >= -0.5 + margin && v >= -0.5 + margin && u <= this.width - 0.5 - margin && v <= this.height - 0.5 - margin;
+  }
+
+  /** Unit world direction of the ray through pixel (u, v). */
+  ray(u: number, v: number): Vec3 {
+    const K = this.K;
+    const yd = (v - K[5]) / K[4];
+    const xd = (u - K[2] - K[1] * yd) / K[0];
+    const [x, y] = this.undistort(xd, yd);
+    return normalize(mulMV(this.#Rt, [x, y, 1]));
+  }
+
+  /** Distance along the optical axis to a world point (negative behind). */
+  depth(pw: Vec3): number {
+    return this.toCamera(pw)[2];
+  }
+}

@@ -1,0 +1,41 @@
+/** The scenario's cameras as calibrated camera models with their band, pair and clock. */
+import { Camera, type Distortion, intrinsicsFromFov } from '../geometry/camera.js';
+import { fromCameraQuat, fromYawPitchRoll, lookAt } from '../geometry/rotation.js';
+import type { Mat3 } from '../geometry/vec3.js';
+import type { CameraSpec, Scenario } from './scenario.js';
+
+export type Band = CameraSpec['band'];
+
+/** A camera's clock relative to the site clock: t_cam = t + offset + drift·t + jitter. */
+export interface CameraClock {
+  offsetMs: number;
+  driftPpm: number;
+  jitterUs: number;
+}
+
+export interface RigCamera {
+  id: string;
+  pair: string;
+  band: Band;
+  model: Camera;
+  clock: CameraClock;
+  dropRate: number;
+}
+
+/** Builds the calibrated camera of one scenario entry. */
+export function rigCamera(c: CameraSpec): RigCamera {
+  const [width, height] = c.resolution;
+  const K: Mat3 = c.K ? [...c.K[0], ...c.K[1], ...c.K[2]] : intrinsicsFromFov(width, height, c.fov_deg!);
+  const R = c.look_at ? lookAt(c.position, c.look_at, c.roll_deg ?? 0) : c.quaternion ? fromCameraQuat(c.quaternion) : fromYawPitchRoll(...c.ypr_deg!);
+  return {
+    id: c.id,
+    pair: c.pair,
+    band: c.band,
+    model: Camera.at(c.position, R, { width, height, K, dist: c.dist as Distortion | undefined }),
+    clock: { offsetMs: c.clock?.offset_ms ?? 0, driftPpm: c.clock?.drift_ppm ?? 0, jitterUs: c.clock?.jitter_us ?? 0 },
+    dropRate: c.drop_rate ?? 0,
+  };
+}
+
+/** Every camera of the scenario. */
+export const rigOf = (s: Scenario): RigCamera[] => s.cameras.map(rigCamera);

@@ -1,0 +1,183 @@
+/** Target motion: explicit waypoint tracks and generated manoeuvring swarms, all seeded. */
+import { lerp, type Vec3 } from '../geometry/vec3.js';
+import type { ObjectKind } from '../schemas/kinds.js';
+import { Rng } from './rng.js';
+import type { ExplicitTarget, Scenario, SwarmSpec } from './scenario.js';
+
+/** Position and velocity as functions of scenario time (seconds). */
+export interface Track {
+  position(t: number): Vec3;
+  velocity(t: number): Vec3;
+}
+
+/** Linear between waypoints, held before the first and after the last. */
+export class WaypointTrack implements Track {
+  readonly #times: number[];
+  readonly #points: Vec3[];
+  constructor(waypoints: readonly (readonly [number, number, number, number])[]) {
+    this.#times = waypoints.map((w) => w[0]);
+    this.#points = waypoints.map((w) => [w[1], w[2], w[3]] as Vec3);
+  }
+  #segment(t: number): number {
+    const ts = this.#times;
+    let lo = 0;
+    let hi = ts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (ts[mid]! <= t) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+  position(t: number): Vec3 {
+    const ts = this.#times;
+    if (t <= ts[0]!) return this.#points[0]!;
+    if (t >= ts[ts.length - 1]!) return this.#points[ts.length - 1]!;
+    const i = this.#segment(t);
+    return lerp(this.#points[i]!, this.#points[i + 1]!, (t - ts[i]!) / (ts[i + 1]! - ts[i]!));
+  }
+  velocity(t: number): Vec3 {
+    const ts = this.#times;
+    if (t < ts[0]! || t >= ts[ts.length - 1]!) return [0, 0, 0];
+    const i = this.#segment(t);
+    const dt = ts[i + 1]! - ts[i]!;
+    const [a, b] = [this.#points[i]!, this.#points[i + 1]!];
+    return [(b[0] - a[0]) / dt, (b[1] - a[1]) / dt, (b[2] - a[2]) / dt];
+  }
+}
+
+/** A track sampled on a uniform time grid (generated motion), linear in between. */
+export class SampledTrack implements Track {
+  readonly #dt: number;
+  readonly #xyz: Float64Array;
+  readonly #n: number;
+  constructor(dt: number, xyz: Float64Array) {
+    this.#dt = dt;
+    this.#xyz = xyz;
+    this.#n = xyz.length / 3;
+  }
+  #at(i: number): Vec3 {
+    const k = Math.min(Math.max(i, 0), this.#n - 1) * 3;
+    return [this.#xyz[k]!, this.#xyz[k + 1]!, this.#xyz[k + 2]!];
+  }
+  position(t: number): Vec3 {
+    const f = Math.max(0, t / this.#dt);
+    const i = Math.floor(f);
+    if (i >= this.#n - 1) return this.#at(this.#n - 1);
+    return lerp(this.#at(i), this.#at(i + 1), f - i);
+  }
+  velocity(t: number): Vec3 {
+    const i = Math.min(Math.floor(Math.max(0, t / this.#dt)), this.#n - 2);
+    if (i < 0) return [0, 0, 0];
+    const [a, b] = [this.#at(i), this.#at(i + 1)];
+    return [(b[0] - a[0]) / this.#dt, (b[1] - a[1]) / this.#dt, (b[2] - a[2]) / this.#dt];
+  }
+}
+
+export interface GeneratedMotion {
+  box: readonly [readonly [number, number, number], readonly [number, number, number]];
+  speed: readonly [number, number];
+  turnRateDps: number;
+  climbRateMps: number;
+  intervalS: readonly [number, number];
+}
+
+const GRID_DT = 0.05;
+
+/**
+ * Coordinated turns and climbs that change at random intervals, reflected off the walls of
+ * `box` so the target stays inside it, sampled every 50 ms over `durationS`.
+ */
+export function generateTrack(rng: Rng, m: GeneratedMotion, durationS: number): SampledTrack {
+  const [lo, hi] = m.box;
+  const n = Math.ceil(durationS / GRID_DT) + 2;
+  const xyz = new Float64Array(n * 3);
+  let p: [number, number, number] = [rng.uniform(lo[0], hi[0]), rng.uniform(lo[1], hi[1]), rng.uniform(lo[2], hi[2])];
+  let heading = rng.uniform(0, 2 * Math.PI);
+  let speed = rng.uniform(m.speed[0], m.speed[1]);
+  let turn = 0;
+  let climb = 0;
+  let nextChange = 0;
+  for (let i = 0; i < n; i++) {
+    const t = i * GRID_DT;
+    if (t >= nextChange) {
+      turn = ((m.turnRateDps * Math.PI) / 180) * rng.uniform(-1, 1);
+      climb = m.climbRateMps * rng.uniform(-1, 1);
+      speed = rng.uniform(m.speed[0], m.speed[1]);
+      nextChange = t + rng.uniform(m.intervalS[0], m.intervalS[1]);
+    }
+    xyz.set(p, i * 3);
+    heading += turn * GRID_DT;
+    const next: [number, number, number] = [p[0] + speed * Math.cos(heading) * GRID_DT, p[1] + speed * Math.sin(heading) * GRID_DT, p[2] + climb * GRID_DT];
+    // Reflect off the box: mirror the heading (horizontal walls) or the climb (floor, ceiling).
+    if (next[0] < lo[0] || next[0] > hi[0]) {
+      heading = Math.PI - heading;
+      next[0] = p[0];
+    }
+    if (next[1] < lo[1] || next[1] > hi[1]) {
+      heading = -heading;
+      next[1] = p[1];
+    }
+    if (next[2] < lo[2] || next[2] > hi[2]) {
+      climb = -climb;
+      next[2] = p[2];
+    }
+    p = next;
+  }
+  return new SampledTrack(GRID_DT, xyz);
+}
+
+
+/** Anything that flies in the scene: a target or a clutter bird. */
+export interface SceneObject {
+  id: string;
+  kind: ObjectKind;
+  sizeM: number;
+  track: Track;
+  /** True for clutter (birds from `clutter.birds`): real objects, but not what is tracked. */
+  clutter: boolean;
+}
+
+function swarm(scenario: Scenario, spec: SwarmSpec, index: number): SceneObject[] {
+  const prefix = spec.id_prefix ?? `${spec.kind}${index}-`;
+  const man = spec.manoeuvres ?? {};
+  const size = spec.size_m ?? (spec.kind === 'bird' ? [0.2, 0.5] : spec.kind === 'plane' ? [10, 30] : [0.3, 0.6]);
+  return Array.from({ length: spec.count }, (_, k) => {
+    const rng = Rng.derive(scenario.seed, `swarm${index}/${k}`);
+    return {
+      id: `${prefix}${k}`,
+      kind: spec.kind,
+      sizeM: rng.uniform(size[0], size[1]),
+      clutter: false,
+      track: generateTrack(
+        rng,
+        { box: spec.box, speed: spec.speed_mps, turnRateDps: man.turn_rate_dps ?? 0, climbRateMps: man.climb_rate_mps ?? 0, intervalS: man.interval_s ?? [2, 6] },
+        scenario.duration_s,
+      ),
+    };
+  });
+}
+
+/** Every object of the scenario, targets first, then clutter birds. */
+export function sceneObjects(scenario: Scenario): SceneObject[] {
+  const out: SceneObject[] = [];
+  scenario.targets.forEach((t, i) => {
+    if ('waypoints' in t) {
+      const e = t as ExplicitTarget;
+      out.push({ id: e.id, kind: e.kind, sizeM: e.size_m, track: new WaypointTrack(e.waypoints), clutter: false });
+    } else out.push(...swarm(scenario, t, i));
+  });
+  const birds = scenario.clutter?.birds;
+  for (let k = 0; k < (birds?.count ?? 0); k++) {
+    const rng = Rng.derive(scenario.seed, `bird/${k}`);
+    out.push({
+      id: `bird-${k}`,
+      kind: 'bird',
+      sizeM: rng.uniform(0.2, 0.5),
+      clutter: true,
+      // Birds are erratic: sharp turns and climbs at short intervals.
+      track: generateTrack(rng, { box: birds!.box, speed: birds!.speed_mps ?? [6, 14], turnRateDps: 90, climbRateMps: 3, intervalS: [0.5, 2] }, scenario.duration_s),
+    });
+  }
+  return out;
+}
