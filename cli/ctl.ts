@@ -3,7 +3,7 @@ import { Bus } from '../bus/bus.js';
 import { connectBus } from '../bus/connection.js';
 import { CtlReply, CtlRequest } from '../schemas/ctl.js';
 import type { Logger } from '../supervisors/log.js';
-import { toJsonLine } from './format.js';
+import { toJsonLine } from '../bus/json-lines.js';
 import { natsTarget } from './nats-target.js';
 
 export interface CtlOptions {

@@ -7,6 +7,7 @@ import { CredentialsError } from '../bus/credentials.js';
 import { NatsServerNotFoundError, NatsServerStartError } from '../bus/nats-server.js';
 import { SUBJECT_ALIASES, InvalidSubjectTokenError } from '../bus/subjects.js';
 import { ConfigError } from '../actors/node-supervisor/config.js';
+import { builtinScenarios, loadScenario, ScenarioError } from '../sim/scenario.js';
 import { MESSAGE_TYPES } from '../schemas/index.js';
 import { toJsonSchema } from '../schemas/message.js';
 import { createLogger } from '../supervisors/log.js';
@@ -60,8 +61,25 @@ function program(run: (p: Promise<number>) => void): Command {
       .option('--nats <url>', 'use this existing NATS server or cluster instead of starting one')
       .option('--nats-port <port>', 'client port (default 4222, or a free one if taken; 0 = any free port)', integer('--nats-port', 0, 65535))
       .option('--ws-port <port>', 'websocket port for browser viewers (default 4223 or a free one)', integer('--ws-port', 0, 65535))
-      .option('--no-status', 'no live status line'),
+      .option('--no-status', 'no live status line')
+      .option('--scenario <name|file>', 'run a simulated scenario (see `skyvox scenarios`); --duration defaults to its length')
+      .option('--speed <x>', 'scenario playback speed (1 = real time)', positive('--speed', 1000))
+      .option('--record <dir>', 'write truth.jsonl (and detections.jsonl with --record-detections) into this directory')
+      .option('--record-detections', 'also record every camera\'s detections'),
   ).action((o) => run(runNode({ ...o, embedded: true }, log)));
+
+  root
+    .command('scenarios')
+    .description('list the built-in scenarios')
+    .option('--json', 'one JSON object per scenario')
+    .action((o: { json?: boolean }) => {
+      for (const name of builtinScenarios()) {
+        const s = loadScenario(name);
+        const line = { name, mode: s.mode, cameras: s.cameras.length, fps: s.fps, duration_s: s.duration_s, description: s.description ?? '' };
+        process.stdout.write(o.json ? `${JSON.stringify(line)}\n` : `${name.padEnd(10)} ${s.mode.padEnd(10)} ${String(s.cameras.length).padStart(3)} cameras  ${line.description}\n`);
+      }
+      run(Promise.resolve(EXIT.ok));
+    });
 
   nodeOptions(
     root
@@ -117,7 +135,7 @@ function program(run: (p: Promise<number>) => void): Command {
   return root;
 }
 
-const USER_ERRORS = [UsageError, ConfigError, InvalidSubjectTokenError, CredentialsError];
+const USER_ERRORS = [UsageError, ConfigError, InvalidSubjectTokenError, CredentialsError, ScenarioError];
 const RUNTIME_ERRORS = [NatsServerNotFoundError, NatsServerStartError, BusConnectError];
 
 /** Runs the CLI on `argv`; resolves with the exit code. */

@@ -1,7 +1,9 @@
 /** The actor kinds this build of skyvox can host. Each actor folder's factory is added here. */
+import { recorderActor } from '../actors/recorder/recorder.js';
+import { simulatorActor } from '../actors/simulator/simulator-actor.js';
 import { ActorRegistry } from '../supervisors/registry.js';
 
 /** A registry of every actor kind shipped with skyvox. */
 export function actorRegistry(): ActorRegistry {
-  return new ActorRegistry();
+  return new ActorRegistry().register('simulator', simulatorActor).register('recorder', recorderActor);
 }

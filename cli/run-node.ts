@@ -1,10 +1,13 @@
 /** `skyvox up` (embedded NATS + one node) and `skyvox node` (join an existing NATS). */
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import { Bus } from '../bus/bus.js';
 import { connectBus } from '../bus/connection.js';
 import { readCredentials } from '../bus/credentials.js';
 import { type NatsServerHandle, startNatsServer, writeRuntimeInfo } from '../bus/nats-server.js';
-import { loadNodeConfig, parseNodeConfig, type NodeConfig } from '../actors/node-supervisor/config.js';
+import { type ActorConfig, loadNodeConfig, parseNodeConfig, type NodeConfig } from '../actors/node-supervisor/config.js';
+import { loadScenario } from '../sim/scenario.js';
+import { UsageError } from './errors.js';
 import { NodeSupervisor } from '../actors/node-supervisor/node.js';
 import type { Logger } from '../supervisors/log.js';
 import { actorRegistry } from './registry.js';
@@ -24,9 +27,26 @@ export interface RunNodeOptions {
   allowFaultInjection?: boolean;
   duration?: number;
   status?: boolean;
+  scenario?: string;
+  record?: string;
+  recordDetections?: boolean;
+  speed?: number;
 }
 
 const defaultNodeName = () => hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40) || 'local';
+
+/** The actors a scenario run adds: a recorder first (so it sees the first frame), then the simulator. */
+function scenarioActors(o: RunNodeOptions): ActorConfig[] {
+  if (!o.scenario) return [];
+  const actors: ActorConfig[] = [];
+  if (o.record) {
+    const streams = [{ subject: 'sim.truth', type: 'SimTruth', file: 'truth.jsonl' }];
+    if (o.recordDetections) streams.push({ subject: 'det.>', type: 'DetectionFrame', file: 'detections.jsonl' });
+    actors.push({ name: 'recorder', kind: 'recorder', restart: 'permanent', mailbox: { capacity: 65536, overflow: 'reject' }, options: { dir: resolve(o.record), streams } });
+  }
+  actors.push({ name: 'simulator', kind: 'simulator', restart: 'transient', options: { scenario: o.scenario, speed: o.speed ?? 1 } });
+  return actors;
+}
 
 function nodeConfig(o: RunNodeOptions): NodeConfig {
   const overrides: Record<string, unknown> = {};
@@ -34,15 +54,19 @@ function nodeConfig(o: RunNodeOptions): NodeConfig {
   if (o.prefix !== undefined) overrides.prefix = o.prefix;
   if (o.allowFaultInjection) overrides.allow_fault_injection = true;
   if (o.telemetryHz !== undefined) overrides.telemetry = { rate_hz: o.telemetryHz };
-  if (o.config) {
-    const fromFile = loadNodeConfig(o.config, overrides);
-    return fromFile;
-  }
-  return parseNodeConfig({ name: defaultNodeName(), ...overrides }, 'command line');
+  const base = o.config ? loadNodeConfig(o.config, overrides) : parseNodeConfig({ name: defaultNodeName(), ...overrides }, 'command line');
+  const extra = scenarioActors(o);
+  return extra.length ? parseNodeConfig({ ...base, actors: [...base.actors, ...extra] }, o.config ?? 'command line') : base;
 }
 
 /** Runs a node until a signal, a `stop` request or --duration; returns the exit code. */
 export async function runNode(o: RunNodeOptions, log: Logger): Promise<number> {
+  if (o.scenario) {
+    // Validate before anything starts, so a bad scenario is one clear line and exit code 2.
+    const scenario = loadScenario(o.scenario);
+    o = { ...o, duration: o.duration ?? scenario.duration_s / (o.speed ?? 1) + 1 };
+  }
+  if (o.record && !o.scenario) throw new UsageError('--record needs --scenario (it records the simulator\'s truth)');
   const config = nodeConfig(o);
   const dataDir = o.dataDir ?? defaultDataDir();
   const shutdown = new Shutdown(log);

@@ -3,7 +3,7 @@ import { connectBus } from '../bus/connection.js';
 import { decode } from '../bus/codec.js';
 import { resolveAlias, subjectsFor } from '../bus/subjects.js';
 import type { Logger } from '../supervisors/log.js';
-import { toHumanLine, toJsonLine } from './format.js';
+import { toHumanLine, toJsonLine } from '../bus/json-lines.js';
 import { natsTarget } from './nats-target.js';
 import { Shutdown } from './shutdown.js';
 

@@ -3,5 +3,7 @@ import { CtlReply, CtlRequest } from './ctl.js';
 import { DeadLetter } from './dead-letter.js';
 import type { MessageType } from './message.js';
 import { ActorTelemetry, NodeTelemetry } from './telemetry.js';
+import { DetectionFrame } from './detections.js';
+import { SimTruth } from './truth.js';
 
-export const MESSAGE_TYPES: readonly MessageType[] = [DeadLetter, ActorTelemetry, NodeTelemetry, CtlRequest, CtlReply];
+export const MESSAGE_TYPES: readonly MessageType[] = [DeadLetter, ActorTelemetry, NodeTelemetry, CtlRequest, CtlReply, DetectionFrame, SimTruth];

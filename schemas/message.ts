@@ -4,6 +4,7 @@
  */
 import { type Static, type TLiteral, type TSchema, type TUnion, Type } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { ValueErrorType } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
 
 /** A named message schema with its compiled validator. */
@@ -62,6 +63,10 @@ export function formatPath(pointer: string): string {
 export function explain(check: TypeCheck<TSchema>, value: unknown): string {
   const first = check.Errors(value).First();
   if (!first) return 'does not match';
+  if (first.type === ValueErrorType.ObjectAdditionalProperties) {
+    const allowed = Object.keys((first.schema as { properties?: object }).properties ?? {});
+    return `${formatPath(first.path)}: unexpected field; expected one of ${allowed.join(', ')}`;
+  }
   const phrase = (first.schema as { expected?: string }).expected;
   const fallback = (first.message.charAt(0).toLowerCase() + first.message.slice(1)).replace(/^expected /, '');
   return `${formatPath(first.path)}: expected ${phrase ?? fallback}, got ${describe(first.value)}`;

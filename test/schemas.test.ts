@@ -23,6 +23,6 @@ describe('JSON Schema export', () => {
     assert.ok('latency_ms' in (JSON.parse(ok.stdout) as { properties: object }).properties);
     const bad = await skyvoxRun(['schema', 'Nope']);
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /Expected a message type \(DeadLetter, ActorTelemetry, NodeTelemetry, CtlRequest, CtlReply\) but received "Nope"/);
+    assert.match(bad.stderr, /Expected a message type \(DeadLetter, ActorTelemetry, .*\) but received "Nope"/);
   });
 });

@@ -1,4 +1,4 @@
-/** Printing decoded messages: JSON lines for programs, one compact line for people. */
+/** Decoded messages as text: JSON lines for programs (recordings, `tail --json`), one line for people. */
 import { inspect } from 'node:util';
 
 /** JSON with uint64 values as exact integers and `bin` as base64 strings. */

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { builtinScenarios, loadScenario, parseScenario, type Scenario } from '../sim/scenario.js';
+import { Simulator } from '../sim/simulator.js';
+import { sceneObjects, WaypointTrack } from '../sim/trajectory.js';
+import { skyvoxRun } from './helpers/cli.js';
+
+const base = (): Record<string, any> => JSON.parse(JSON.stringify(loadScenario('quick')));
+
+describe('scenarios', () => {
+  it('ships quick, ring10 and 8k, all valid', () => {
+    assert.deepEqual(builtinScenarios(), ['8k', 'quick', 'ring10']);
+    const ring = loadScenario('ring10');
+    assert.equal(ring.cameras.length, 20);
+    assert.equal(new Simulator(ring, 0n).objects.filter((o) => !o.clutter).length, 200);
+    const k8 = loadScenario('8k');
+    assert.deepEqual(k8.cameras.map((c) => c.resolution[0]), [7680, 1280, 7680, 1280]);
+  });
+
+  it('names the path, the expectation and the value in every error', () => {
+    const cases: [(s: Record<string, any>) => void, string][] = [
+      [(s) => (s.cameras[3].fov_deg = 'wide'), 'cameras[3].fov_deg: expected a number in (0, 180), got "wide"'],
+      [(s) => (s.cameras[1].band = 'uv'), 'cameras[1].band: expected one of mono, thermal, got "uv"'],
+      [(s) => (s.cameras[0].resolution = [1280]), 'cameras[0].resolution: expected [width, height] in pixels, got [1280]'],
+      [(s) => (s.fps = 0), 'fps: expected a frame rate in (0, 1000], got 0'],
+      [(s) => delete s.seed, 'seed: expected an integer seed ≥ 0, got nothing'],
+      [(s) => (s.cameras[2].lens = 'zoom'), 'cameras[2].lens: unexpected field; expected one of id, pair, band, resolution, fov_deg, K, dist, position, look_at, quaternion, ypr_deg, roll_deg, clock, drop_rate'],
+      [(s) => (s.targets[1].kind = 'ufo'), 'targets[1].kind: expected one of drone, bird, plane, got "ufo"'],
+      [(s) => (s.targets[0].waypoints[1][0] = 0), 'targets[0].waypoints[1]: expected times to increase, got 0 after 0'],
+      [(s) => s.targets.push({ generate: 'swarm', count: 0, kind: 'drone', box: [[0, 0, 0], [1, 1, 1]], speed_mps: [1, 2] }), 'targets[5].count: expected an integer count in [1, 100000], got 0'],
+      [(s) => (s.cameras[0].K = [[1000, 0, 640], [0, 1000, 360], [0, 0, 1]]), 'cameras[0]: expected exactly one of fov_deg or K, got fov_deg and K'],
+      [(s) => delete s.cameras[0].look_at, 'cameras[0]: expected exactly one of look_at, quaternion or ypr_deg, got none'],
+      [(s) => (s.cameras[1].id = 'p1-mono'), 'cameras[1].id: expected a unique camera id, got "p1-mono" twice'],
+      [(s) => (s.cameras[1].band = 'mono'), 'cameras: expected at most one mono and one thermal camera in pair "p1", got mono, mono'],
+    ];
+    for (const [mutate, message] of cases) {
+      const s = base();
+      mutate(s);
+      assert.throws(() => parseScenario(s, 'x.yaml'), (e: Error) => {
+        assert.equal(e.message, `x.yaml: ${message}`);
+        return true;
+      });
+    }
+  });
+
+  it('a malformed scenario file fails `skyvox up` with the precise message and exit code 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'skyvox-scn-'));
+    try {
+      const s = base();
+      s.cameras[3].fov_deg = 'wide';
+      const file = join(dir, 'bad.yaml');
+      writeFileSync(file, stringify(s));
+      const res = await skyvoxRun(['up', '--scenario', file, '--data-dir', dir]);
+      assert.equal(res.code, 2);
+      assert.equal(res.stderr.trim(), `skyvox: ${file}: cameras[3].fov_deg: expected a number in (0, 180), got "wide"`);
+      const list = await skyvoxRun(['scenarios']);
+      assert.equal(list.code, 0);
+      assert.match(list.stdout, /^ring10\s+detections\s+20 cameras/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('waypoint tracks are linear between waypoints and held outside them', () => {
+    const t = new WaypointTrack([[0, 0, 0, 0], [10, 100, 0, 50], [20, 100, 200, 50]]);
+    assert.deepEqual(t.position(5), [50, 0, 25]);
+    assert.deepEqual(t.velocity(5), [10, 0, 5]);
+    assert.deepEqual(t.position(15), [100, 100, 50]);
+    assert.deepEqual(t.position(-3), [0, 0, 0]);
+    assert.deepEqual(t.position(30), [100, 200, 50]);
+    assert.deepEqual(t.velocity(30), [0, 0, 0]);
+  });
+
+  it('generated swarms stay in their box, respect their speed range, and are fixed by the seed', () => {
+    const s = loadScenario('ring10') as Scenario;
+    const [a, b] = [sceneObjects(s), sceneObjects(s)];
+    const swarm = s.targets[0] as Extract<Scenario['targets'][number], { generate: 'swarm' }>;
+    for (const [i, o] of a.entries()) {
+      if (o.clutter) continue;
+      for (let t = 0; t < s.duration_s; t += 1.7) {
+        const p = o.track.position(t);
+        p.forEach((v, k) => assert.ok(v >= swarm.box[0][k]! - 1e-9 && v <= swarm.box[1][k]! + 1e-9, `${o.id} leaves its box at t=${t}`));
+        const v = o.track.velocity(t);
+        assert.ok(Math.hypot(v[0], v[1]) <= swarm.speed_mps[1] + 1e-6, `${o.id} too fast`);
+        assert.deepEqual(p, b[i]!.track.position(t), 'same seed, same motion');
+      }
+    }
+  });
+});
