@@ -18,7 +18,8 @@ export interface BandSensor {
 }
 
 const DEFAULTS: Record<Band, BandSensor> = {
-  mono: { readNoiseDn: 2, gainEPerDn: 4, psfSigmaPx: 0.8, bitDepth: 8, skyDn: 170, thresholdSigma: 5 },
+  // 8-bit machine-vision sensor with a ~10 000 e⁻ well: ~40 e⁻ per DN.
+  mono: { readNoiseDn: 2, gainEPerDn: 40, psfSigmaPx: 0.8, bitDepth: 8, skyDn: 170, thresholdSigma: 5 },
   thermal: { readNoiseDn: 1.5, gainEPerDn: 20, psfSigmaPx: 0.9, bitDepth: 8, skyDn: 60, thresholdSigma: 5 },
 };
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -59,6 +59,25 @@ describe('scenarios', () => {
       const list = await skyvoxRun(['scenarios']);
       assert.equal(list.code, 0);
       assert.match(list.stdout, /^ring10\s+detections\s+20 cameras/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('`skyvox up --scenario ring10 --record DIR` publishes truth and detections and records them', async function () {
+    this.timeout(30_000);
+    const dir = mkdtempSync(join(tmpdir(), 'skyvox-rec-'));
+    try {
+      const res = await skyvoxRun(['up', '--scenario', 'ring10', '--duration', '2', '--record', join(dir, 'out'), '--record-detections', '--data-dir', dir, '--nats-port', '0', '--ws-port', '0']);
+      assert.equal(res.code, 0, res.stderr);
+      const truth = readFileSync(join(dir, 'out', 'truth.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { t_ns: number; frame: number; objects: { id: string; position: number[] }[] });
+      assert.ok(truth.length >= 45 && truth.length <= 62, `${truth.length} truth lines in 2 s at 30 fps`);
+      assert.deepEqual(truth.map((t) => t.frame), [...truth.keys()], 'every frame, in order, none lost');
+      assert.equal(truth[0]!.objects.length, 230);
+      const dets = readFileSync(join(dir, 'out', 'detections.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { cam: string; seq: number; count: number });
+      assert.equal(new Set(dets.map((d) => d.cam)).size, 20);
+      assert.ok(dets.filter((d) => d.cam === 'p00-mono').length >= truth.length - 1);
+      assert.ok(dets.some((d) => d.count > 20), 'cameras see many of the 200 drones');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
