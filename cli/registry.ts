@@ -1,9 +1,15 @@
 /** The actor kinds this build of skyvox can host. Each actor folder's factory is added here. */
+import { cameraActor } from '../actors/camera/camera-actor.js';
+import { decoderActor } from '../actors/decoder/decoder-actor.js';
 import { recorderActor } from '../actors/recorder/recorder.js';
 import { simulatorActor } from '../actors/simulator/simulator-actor.js';
 import { ActorRegistry } from '../supervisors/registry.js';
 
 /** A registry of every actor kind shipped with skyvox. */
 export function actorRegistry(): ActorRegistry {
-  return new ActorRegistry().register('simulator', simulatorActor).register('recorder', recorderActor);
+  return new ActorRegistry()
+    .register('simulator', simulatorActor)
+    .register('recorder', recorderActor)
+    .register('camera', cameraActor)
+    .register('decoder', decoderActor);
 }

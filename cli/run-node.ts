@@ -7,6 +7,7 @@ import { readCredentials } from '../bus/credentials.js';
 import { type NatsServerHandle, startNatsServer, writeRuntimeInfo } from '../bus/nats-server.js';
 import { type ActorConfig, loadNodeConfig, parseNodeConfig, type NodeConfig } from '../actors/node-supervisor/config.js';
 import { loadScenario } from '../sim/scenario.js';
+import { nowNs } from '../supervisors/clock.js';
 import { UsageError } from './errors.js';
 import { NodeSupervisor } from '../actors/node-supervisor/node.js';
 import type { Logger } from '../supervisors/log.js';
@@ -38,13 +39,22 @@ const defaultNodeName = () => hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0
 /** The actors a scenario run adds: a recorder first (so it sees the first frame), then the simulator. */
 function scenarioActors(o: RunNodeOptions): ActorConfig[] {
   if (!o.scenario) return [];
+  const scenario = loadScenario(o.scenario);
+  // Every actor of the run shares scenario time zero (a moment after start-up, on the site clock).
+  const start_ns = String(nowNs() + 500_000_000n);
+  const speed = o.speed ?? 1;
   const actors: ActorConfig[] = [];
   if (o.record) {
     const streams = [{ subject: 'sim.truth', type: 'SimTruth', file: 'truth.jsonl' }];
     if (o.recordDetections) streams.push({ subject: 'det.>', type: 'DetectionFrame', file: 'detections.jsonl' });
     actors.push({ name: 'recorder', kind: 'recorder', restart: 'permanent', mailbox: { capacity: 65536, overflow: 'reject' }, options: { dir: resolve(o.record), streams } });
   }
-  actors.push({ name: 'simulator', kind: 'simulator', restart: 'transient', options: { scenario: o.scenario, speed: o.speed ?? 1 } });
+  if (scenario.mode === 'pixel') {
+    for (const cam of scenario.cameras) {
+      actors.push({ name: `camera-${cam.id}`, kind: 'camera', restart: 'transient', options: { camera: cam.id, source: 'sim', scenario: o.scenario, start_ns, speed } });
+    }
+  }
+  actors.push({ name: 'simulator', kind: 'simulator', restart: 'transient', options: { scenario: o.scenario, speed, start_ns } });
   return actors;
 }
 

@@ -5,5 +5,6 @@ import type { MessageType } from './message.js';
 import { ActorTelemetry, NodeTelemetry } from './telemetry.js';
 import { DetectionFrame } from './detections.js';
 import { SimTruth } from './truth.js';
+import { FrameDescriptor } from './frame.js';
 
-export const MESSAGE_TYPES: readonly MessageType[] = [DeadLetter, ActorTelemetry, NodeTelemetry, CtlRequest, CtlReply, DetectionFrame, SimTruth];
+export const MESSAGE_TYPES: readonly MessageType[] = [DeadLetter, ActorTelemetry, NodeTelemetry, CtlRequest, CtlReply, DetectionFrame, SimTruth, FrameDescriptor];

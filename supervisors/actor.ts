@@ -34,6 +34,8 @@ export interface ActorContext<M> {
   readonly signal: AbortSignal;
   /** The bus scoped to this actor, when the actor has one. */
   readonly bus: Bus | undefined;
+  /** This actor's counters (reported in telemetry), for drops the behaviour itself sees. */
+  readonly stats: ActorStats;
   /** Puts a message in this actor's own mailbox. */
   send(msg: M): boolean;
   /** Publishes a typed message and counts it. */
@@ -172,6 +174,7 @@ export class Actor<M = unknown> implements Supervisable {
       clock: this.#clock,
       signal: this.#abort.signal,
       bus: this.#bus,
+      stats: this.stats,
       send: (msg) => self.send(msg),
       publish(type, subject, value) {
         if (!self.#bus) throw new Error(`actor ${self.id} has no bus to publish on`);

@@ -1,7 +1,8 @@
 /**
  * The simulator actor: plays a scenario in (scaled) real time. Each frame it publishes the
  * ground truth on `skyvox.sim.truth` and, in detection mode, each camera's detections on
- * `skyvox.det.<cam>`. It ends normally after the last frame.
+ * `skyvox.det.<cam>` (in pixel mode the camera actors render the frames). It ends normally
+ * after the last frame.
  */
 import { DetectionFrame } from '../../schemas/detections.js';
 import { SimTruth } from '../../schemas/truth.js';
@@ -17,13 +18,20 @@ export interface SimulatorOptions {
   /** Playback speed: 1 = real time, 2 = twice as fast. */
   speed?: number;
   max_blobs?: number;
+  /** Site-clock time of scenario time zero, shared with the camera actors (default: now). */
+  start_ns?: bigint;
 }
 
 function options(raw: Record<string, unknown>): SimulatorOptions {
   if (typeof raw.scenario !== 'string') throw new TypeError(`options.scenario: expected a scenario name or file, got ${JSON.stringify(raw.scenario)}`);
   const speed = raw.speed ?? 1;
   if (typeof speed !== 'number' || !(speed > 0)) throw new TypeError(`options.speed: expected a number > 0, got ${JSON.stringify(speed)}`);
-  return { scenario: raw.scenario, speed, max_blobs: typeof raw.max_blobs === 'number' ? raw.max_blobs : DEFAULT_MAX_BLOBS };
+  return {
+    scenario: raw.scenario,
+    speed,
+    max_blobs: typeof raw.max_blobs === 'number' ? raw.max_blobs : DEFAULT_MAX_BLOBS,
+    start_ns: raw.start_ns !== undefined ? BigInt(raw.start_ns as string) : undefined,
+  };
 }
 
 /** Factory for the `simulator` actor kind. */
@@ -31,12 +39,11 @@ export function simulatorActor(f: ActorFactoryContext): ActorBehavior<number> {
   const o = options(f.options);
   let sim: Simulator;
   let timer: TimerHandle | undefined;
-  let warnedPixel = false;
   return {
     start(ctx) {
-      sim = new Simulator(loadScenario(o.scenario), nowNs());
+      sim = new Simulator(loadScenario(o.scenario), o.start_ns ?? nowNs());
       const periodMs = 1000 / sim.scenario.fps / o.speed!;
-      const t0 = ctx.clock.now();
+      const t0 = Number(sim.startNs / 1_000_000n);
       const schedule = (k: number) => {
         if (k >= sim.frameCount) {
           ctx.log.info({ scenario: sim.scenario.name, frames: sim.frameCount }, 'scenario finished');
@@ -61,9 +68,6 @@ export function simulatorActor(f: ActorFactoryContext): ActorBehavior<number> {
           const out = sim.detections(cam, k, o.max_blobs);
           if (out) ctx.publish(DetectionFrame, s.det(cam.id), out.frame);
         }
-      } else if (!warnedPixel) {
-        warnedPixel = true;
-        ctx.log.warn({ scenario: sim.scenario.name }, 'pixel mode: frame rendering and camera actors are not built yet; publishing ground truth only');
       }
     },
   };
