@@ -42,6 +42,8 @@ export function subjectsFor(prefix: string = DEFAULT_PREFIX) {
     dead: `${p}.dead`,
     meas: `${p}.meas`,
     simTruth: `${p}.sim.truth`,
+    /** The site time server (NTP-style four-stamp exchange). */
+    clock: `${p}.clock`,
     telemetryAll: `${p}.telemetry.>`,
     /** Node-level record (CPU, memory) of one node. */
     telemetryNode: (node: string) => `${p}.telemetry.${assertToken('node', node)}`,

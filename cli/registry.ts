@@ -1,5 +1,6 @@
 /** The actor kinds this build of skyvox can host. Each actor folder's factory is added here. */
 import { cameraActor } from '../actors/camera/camera-actor.js';
+import { clockServerActor } from '../actors/clock-server/clock-server.js';
 import { decoderActor } from '../actors/decoder/decoder-actor.js';
 import { recorderActor } from '../actors/recorder/recorder.js';
 import { simulatorActor } from '../actors/simulator/simulator-actor.js';
@@ -11,5 +12,6 @@ export function actorRegistry(): ActorRegistry {
     .register('simulator', simulatorActor)
     .register('recorder', recorderActor)
     .register('camera', cameraActor)
-    .register('decoder', decoderActor);
+    .register('decoder', decoderActor)
+    .register('clock-server', clockServerActor);
 }

@@ -58,6 +58,11 @@ function scenarioActors(o: RunNodeOptions): ActorConfig[] {
   return actors;
 }
 
+/** The embedded site also serves the site clock; a node joining a cluster does not. */
+function siteActors(o: RunNodeOptions): ActorConfig[] {
+  return o.embedded && !o.nats ? [{ name: 'clock-server', kind: 'clock-server', restart: 'permanent' }] : [];
+}
+
 function nodeConfig(o: RunNodeOptions): NodeConfig {
   const overrides: Record<string, unknown> = {};
   if (o.name !== undefined) overrides.name = o.name;
@@ -65,7 +70,7 @@ function nodeConfig(o: RunNodeOptions): NodeConfig {
   if (o.allowFaultInjection) overrides.allow_fault_injection = true;
   if (o.telemetryHz !== undefined) overrides.telemetry = { rate_hz: o.telemetryHz };
   const base = o.config ? loadNodeConfig(o.config, overrides) : parseNodeConfig({ name: defaultNodeName(), ...overrides }, 'command line');
-  const extra = scenarioActors(o);
+  const extra = [...siteActors(o), ...scenarioActors(o)];
   return extra.length ? parseNodeConfig({ ...base, actors: [...base.actors, ...extra] }, o.config ?? 'command line') : base;
 }
 

@@ -6,5 +6,6 @@ import { ActorTelemetry, NodeTelemetry } from './telemetry.js';
 import { DetectionFrame } from './detections.js';
 import { SimTruth } from './truth.js';
 import { FrameDescriptor } from './frame.js';
+import { ClockReply, ClockRequest } from './clock.js';
 
-export const MESSAGE_TYPES: readonly MessageType[] = [DeadLetter, ActorTelemetry, NodeTelemetry, CtlRequest, CtlReply, DetectionFrame, SimTruth, FrameDescriptor];
+export const MESSAGE_TYPES: readonly MessageType[] = [DeadLetter, ActorTelemetry, NodeTelemetry, CtlRequest, CtlReply, DetectionFrame, SimTruth, FrameDescriptor, ClockRequest, ClockReply];

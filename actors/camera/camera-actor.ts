@@ -8,11 +8,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ClockSync, exchange } from '../../bus/clock-sync.js';
 import { FrameRing } from '../../frames/frame-ring.js';
 import { closeRing, openRing } from '../../frames/registry.js';
 import { FrameDescriptor } from '../../schemas/frame.js';
 import type { ActorBehavior, ActorContext } from '../../supervisors/actor.js';
-import type { TimerHandle } from '../../supervisors/clock.js';
+import { nowNs, type TimerHandle } from '../../supervisors/clock.js';
 import type { ActorFactoryContext } from '../../supervisors/registry.js';
 import { bytesPerPixel, cameraScene, renderFrame } from '../../sim/render.js';
 import { Rng } from '../../sim/rng.js';
@@ -30,6 +31,8 @@ interface Options {
   scenario?: string;
   start_ns?: bigint;
   speed: number;
+  /** Correct camera stamps to the site clock via `skyvox.clock` (sim source). */
+  clockSync: boolean;
   dir?: string;
   width?: number;
   height?: number;
@@ -54,6 +57,7 @@ function parseOptions(raw: Record<string, unknown>): Options {
     scenario: raw.scenario as string | undefined,
     start_ns: raw.start_ns !== undefined ? BigInt(raw.start_ns as string) : undefined,
     speed: typeof raw.speed === 'number' ? raw.speed : 1,
+    clockSync: raw.clock_sync !== false,
     dir: raw.dir as string | undefined,
     width: raw.width as number | undefined,
     height: raw.height as number | undefined,
@@ -61,7 +65,7 @@ function parseOptions(raw: Record<string, unknown>): Options {
 }
 
 /** Writes a frame into the ring and announces it; counts what a full ring drops. */
-function deliver(ring: FrameRing, ctx: ActorContext<unknown>, cam: string, seq: number, t_ns: bigint, exposureUs: number, fill: (px: Uint8Array) => void): void {
+function deliver(ring: FrameRing, ctx: ActorContext<unknown>, cam: string, seq: number, tCam: bigint, sync: ClockSync | undefined, exposureUs: number, fill: (px: Uint8Array) => void): void {
   const before = ring.stats();
   const slot = ring.beginWrite();
   const after = ring.stats();
@@ -73,9 +77,31 @@ function deliver(ring: FrameRing, ctx: ActorContext<unknown>, cam: string, seq: 
     ring.abort(slot);
     throw err;
   }
-  ring.commit(slot, { seq, t_ns, exposure_us: exposureUs });
+  ring.commit(slot, { seq, t_ns: tCam, exposure_us: exposureUs });
   const { width, height, bytesPerPixel: bpp } = ring.spec;
-  ctx.publish(FrameDescriptor, ctx.bus!.subjects.frame(cam), { t_ns, cam, seq, slot, width, height, bytes_per_pixel: bpp, exposure_us: exposureUs });
+  const synced = sync?.synced ?? false;
+  const t_ns = synced ? sync!.toSite(tCam) : tCam;
+  ctx.publish(FrameDescriptor, ctx.bus!.subjects.frame(cam), { t_ns, cam, seq, slot, width, height, bytes_per_pixel: bpp, exposure_us: exposureUs, t_cam_ns: tCam, clock_synced: synced });
+}
+
+/** Exchanges with the site time server: eight quickly to converge, then one a second. */
+function syncLoop(ctx: ActorContext<number>, sync: ClockSync, localNow: () => bigint): void {
+  let n = 0;
+  let warned = false;
+  const tick = () => {
+    if (ctx.signal.aborted) return;
+    exchange(ctx.bus!, sync, localNow)
+      .catch((err: Error) => {
+        if (!warned) ctx.log.warn({ err: err.message }, 'no site time server answered; frame times stay on the camera clock');
+        warned = true;
+      })
+      .finally(() => {
+        if (ctx.signal.aborted) return;
+        const timer = ctx.clock.setTimeout(tick, ++n < 8 ? 100 : 1000);
+        ctx.signal.addEventListener('abort', () => ctx.clock.clearTimeout(timer), { once: true });
+      });
+  };
+  tick();
 }
 
 /** Factory for the `camera` actor kind. */
@@ -84,6 +110,7 @@ export function cameraActor(f: ActorFactoryContext): ActorBehavior<number> {
   let ring: FrameRing | undefined;
   let timer: TimerHandle | undefined;
   let produce: (k: number, ctx: ActorContext<number>) => void = () => {};
+  let sync: ClockSync | undefined;
 
   const pace = (ctx: ActorContext<number>, count: number, startMs: number, periodMs: number) => {
     const next = (k: number) => {
@@ -126,10 +153,20 @@ export function cameraActor(f: ActorFactoryContext): ActorBehavior<number> {
           if (cam.dropRate > 0 && rng.next() < cam.dropRate) return;
           const t = sim.frameTime(k);
           const t_ns = sim.cameraNs(cam, t, rng);
-          deliver(ring!, c as ActorContext<unknown>, cam.id, k, t_ns, exposureUs, (px) =>
+          deliver(ring!, c as ActorContext<unknown>, cam.id, k, t_ns, sync, exposureUs, (px) =>
             renderFrame({ cam, sensor, scene, objects: sim.objects, t, rng, glintRateHz: clutter.glints?.rate_hz ?? 0, fps: scenario.fps }, px),
           );
         };
+        if (o.clockSync) {
+          // The simulated camera's own clock, as it would read now: offset and drift, no jitter.
+          const camNow = () => {
+            const site = nowNs();
+            const t = Number(site - startNs) / 1e9;
+            return site + BigInt(Math.round((cam.clock.offsetMs / 1e3 + cam.clock.driftPpm * 1e-6 * t) * 1e9));
+          };
+          sync = new ClockSync();
+          syncLoop(ctx, sync, camNow);
+        }
         pace(ctx, sim.frameCount, Number(startNs / 1_000_000n), 1000 / scenario.fps / o.speed);
       } else if (o.source === 'frames') {
         const list = readFileSync(join(o.dir!, 'timestamps.txt'), 'utf8')
@@ -150,7 +187,7 @@ export function cameraActor(f: ActorFactoryContext): ActorBehavior<number> {
           if (img.width !== first.width || img.height !== first.height || img.bytesPerPixel !== first.bytesPerPixel) {
             throw new TypeError(`${entry.file}: expected ${first.width}×${first.height} at ${first.bytesPerPixel} byte(s) per pixel like the first frame, got ${img.width}×${img.height} at ${img.bytesPerPixel}`);
           }
-          deliver(ring!, c as ActorContext<unknown>, o.camera, k, entry.t_ns, 0, (px) => px.set(img.pixels));
+          deliver(ring!, c as ActorContext<unknown>, o.camera, k, entry.t_ns, undefined, 0, (px) => px.set(img.pixels));
         };
         // Replayed with the recorded spacing, scaled by speed.
         const t0 = list[0]!.t_ns;

@@ -126,7 +126,7 @@ export function decoderActor(f: ActorFactoryContext): ActorBehavior<Msg> {
       const ring = findRing(o.camera)!;
       ring.commit(msg.slot, { seq: msg.seq, t_ns: msg.t_ns, exposure_us: 0 });
       const { width, height } = ring.spec;
-      ctx.publish(FrameDescriptor, ctx.bus!.subjects.frame(o.camera), { t_ns: msg.t_ns, cam: o.camera, seq: msg.seq, slot: msg.slot, width, height, bytes_per_pixel: 1, exposure_us: 0 });
+      ctx.publish(FrameDescriptor, ctx.bus!.subjects.frame(o.camera), { t_ns: msg.t_ns, cam: o.camera, seq: msg.seq, slot: msg.slot, width, height, bytes_per_pixel: 1, exposure_us: 0, t_cam_ns: msg.t_ns, clock_synced: false });
     },
     async stop() {
       stopping = true;
