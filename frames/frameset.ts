@@ -1,0 +1,108 @@
+/**
+ * Framesets: the views of one instant from every camera, grouped by (site-clock) time within
+ * a tolerance. A set goes out when every camera has reported or when it has waited long
+ * enough; then processing continues with the views that arrived. Sets go out in time order.
+ * Views that arrive after their set left are late; cameras absent from a set are missing.
+ */
+
+export interface FramesetOptions {
+  cameras: readonly string[];
+  /** Views within this much of a set's first view belong to it (ns). */
+  toleranceNs: bigint;
+  /** How long a set waits for missing views once opened (ms). */
+  maxWaitMs: number;
+}
+
+export interface Frameset<T> {
+  /** Mean time of the views (ns). */
+  t_ns: bigint;
+  views: Map<string, T>;
+  missing: string[];
+}
+
+export interface FramesetStats {
+  sets: number;
+  complete: number;
+  /** Camera-views absent from emitted sets. */
+  missing: number;
+  /** Views that came after their set had gone. */
+  late: number;
+  /** Views from cameras not in the list. */
+  unknown: number;
+  /** A camera reporting twice for one instant. */
+  duplicate: number;
+}
+
+interface Pending<T> {
+  t0: bigint;
+  openedMs: number;
+  views: Map<string, { t: bigint; item: T }>;
+}
+
+/** Groups views into framesets. */
+export class FramesetAssembler<T> {
+  readonly stats: FramesetStats = { sets: 0, complete: 0, missing: 0, late: 0, unknown: 0, duplicate: 0 };
+  readonly #o: FramesetOptions;
+  readonly #cams: Set<string>;
+  #pending: Pending<T>[] = [];
+  #lastEmitted: bigint | undefined;
+
+  constructor(options: FramesetOptions) {
+    if (options.cameras.length === 0) throw new RangeError('Expected at least one camera for a frameset');
+    this.#o = options;
+    this.#cams = new Set(options.cameras);
+  }
+
+  /** Adds one camera's view at `t_ns`; returns the sets that are now ready, oldest first. */
+  add(cam: string, t_ns: bigint, item: T, nowMs: number): Frameset<T>[] {
+    if (!this.#cams.has(cam)) {
+      this.stats.unknown++;
+      return this.poll(nowMs);
+    }
+    const tol = this.#o.toleranceNs;
+    if (this.#lastEmitted !== undefined && t_ns <= this.#lastEmitted + tol) {
+      this.stats.late++;
+      return this.poll(nowMs);
+    }
+    const near = this.#pending.find((p) => (t_ns > p.t0 ? t_ns - p.t0 : p.t0 - t_ns) <= tol);
+    if (near) {
+      if (near.views.has(cam)) this.stats.duplicate++;
+      else near.views.set(cam, { t: t_ns, item });
+    } else {
+      this.#pending.push({ t0: t_ns, openedMs: nowMs, views: new Map([[cam, { t: t_ns, item }]]) });
+      this.#pending.sort((a, b) => (a.t0 < b.t0 ? -1 : a.t0 > b.t0 ? 1 : 0));
+    }
+    return this.poll(nowMs);
+  }
+
+  /** Returns the sets ready at `nowMs` (complete, or waited long enough), oldest first. */
+  poll(nowMs: number): Frameset<T>[] {
+    const out: Frameset<T>[] = [];
+    while (this.#pending.length) {
+      const head = this.#pending[0]!;
+      const complete = head.views.size === this.#cams.size;
+      if (!complete && nowMs - head.openedMs < this.#o.maxWaitMs) break;
+      this.#pending.shift();
+      out.push(this.#emit(head));
+    }
+    return out;
+  }
+
+  /** Emits everything pending (end of stream). */
+  flush(): Frameset<T>[] {
+    const out = this.#pending.map((p) => this.#emit(p));
+    this.#pending = [];
+    return out;
+  }
+
+  #emit(p: Pending<T>): Frameset<T> {
+    const times = [...p.views.values()].map((v) => v.t);
+    const t_ns = times.reduce((a, b) => a + b, 0n) / BigInt(times.length);
+    const missing = [...this.#cams].filter((c) => !p.views.has(c));
+    this.stats.sets++;
+    if (missing.length === 0) this.stats.complete++;
+    this.stats.missing += missing.length;
+    this.#lastEmitted = [...p.views.values()].reduce((m, v) => (v.t > m ? v.t : m), p.t0);
+    return { t_ns, views: new Map([...p.views].map(([c, v]) => [c, v.item])), missing };
+  }
+}

@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { FramesetAssembler } from '../frames/frameset.js';
+import { Rng } from '../sim/rng.js';
+
+describe('framesets', () => {
+  it('groups views by time, emits in order, counts missing and late views, and goes on without them', () => {
+    const cams = ['a', 'b', 'c', 'd'];
+    const asm = new FramesetAssembler<number>({ cameras: cams, toleranceNs: 5_000_000n, maxWaitMs: 60 });
+    const rng = new Rng(8);
+    const period = 33_333_333n;
+    const sets: { t: bigint; n: number; missing: string[] }[] = [];
+    let now = 0;
+    let dropped = 0;
+    let delayed: { cam: string; t: bigint; at: number }[] = [];
+    for (let k = 0; k < 300; k++) {
+      now = k * 33.3;
+      // a camera whose view is held back 200 ms arrives after its set left: late
+      for (const d of delayed.filter((x) => x.at <= now)) for (const s of asm.add(d.cam, d.t, -1, now)) sets.push({ t: s.t_ns, n: s.views.size, missing: s.missing });
+      delayed = delayed.filter((x) => x.at > now);
+      for (const cam of cams) {
+        const t = BigInt(k) * period + BigInt(Math.round(rng.normal() * 300_000)); // ±0.3 ms
+        if (rng.next() < 0.05) {
+          dropped++;
+          continue;
+        }
+        if (cam === 'd' && k % 50 === 7) {
+          delayed.push({ cam, t, at: now + 200 });
+          continue;
+        }
+        for (const s of asm.add(cam, t, k, now + rng.next() * 5)) sets.push({ t: s.t_ns, n: s.views.size, missing: s.missing });
+      }
+    }
+    for (const s of asm.flush()) sets.push({ t: s.t_ns, n: s.views.size, missing: s.missing });
+    assert.equal(sets.length, 300, 'one set per instant');
+    assert.ok(sets.every((s, i) => i === 0 || s.t > sets[i - 1]!.t), 'in time order');
+    assert.equal(asm.stats.missing, dropped + 6, 'every dropped or late view is missing from its set');
+    assert.equal(asm.stats.late, 6);
+    assert.equal(asm.stats.complete, sets.filter((s) => s.n === 4).length);
+    assert.ok(sets.every((s) => s.n + s.missing.length === 4));
+  });
+
+  it('counts views from unknown cameras and duplicates', () => {
+    const asm = new FramesetAssembler<string>({ cameras: ['a', 'b'], toleranceNs: 1000n, maxWaitMs: 10 });
+    assert.deepEqual(asm.add('zz', 5n, 'x', 0), []);
+    asm.add('a', 100n, 'x', 0);
+    asm.add('a', 150n, 'y', 0);
+    const [set] = asm.add('b', 120n, 'z', 1);
+    assert.deepEqual([...set!.views.keys()], ['a', 'b']);
+    assert.equal(set!.t_ns, 110n);
+    assert.deepEqual([asm.stats.unknown, asm.stats.duplicate], [1, 1]);
+  });
+});
