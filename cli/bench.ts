@@ -1,8 +1,9 @@
 /** `skyvox bench [NAME]`: benchmarks that print JSON with ratios against same-run baselines. */
+import { renderThroughput } from '../bench/render-throughput.js';
 import { telemetryOverhead } from '../bench/telemetry-overhead.js';
 import { UsageError } from './errors.js';
 
-export const BENCHES = ['telemetry'] as const;
+export const BENCHES = ['telemetry', 'render'] as const;
 
 export interface BenchOptions {
   actors: number;
@@ -14,7 +15,9 @@ export interface BenchOptions {
 /** Runs the named benchmark (all when none) and prints one JSON document. */
 export async function bench(name: string | undefined, o: BenchOptions): Promise<number> {
   if (name !== undefined && !(BENCHES as readonly string[]).includes(name)) throw new UsageError(`Expected a benchmark (${BENCHES.join(', ')}) but received "${name}"`);
-  const results = [await telemetryOverhead(o)];
+  const results: Record<string, unknown>[] = [];
+  if (!name || name === 'render') results.push(renderThroughput(o.windowS * 250));
+  if (!name || name === 'telemetry') results.push(await telemetryOverhead(o));
   process.stdout.write(`${JSON.stringify({ node: process.version, cpus: (await import('node:os')).cpus().length, results }, null, 2)}\n`);
   return 0;
 }
