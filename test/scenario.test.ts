@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { builtinScenarios, loadScenario, parseScenario, type Scenario } from '../sim/scenario.js';
 import { Simulator } from '../sim/simulator.js';
 import { sceneObjects, WaypointTrack } from '../sim/trajectory.js';
-import { skyvoxRun } from './helpers/cli.js';
+import { REPO, skyvoxRun } from './helpers/cli.js';
 
 const base = (): Record<string, any> => JSON.parse(JSON.stringify(loadScenario('quick')));
 
@@ -18,6 +18,15 @@ describe('scenarios', () => {
     assert.equal(new Simulator(ring, 0n).objects.filter((o) => !o.clutter).length, 200);
     const k8 = loadScenario('8k');
     assert.deepEqual(k8.cameras.map((c) => c.resolution[0]), [7680, 1280, 7680, 1280]);
+  });
+
+  it('the README\'s full scenario example is valid', () => {
+    const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+    const block = /```yaml\n(name: example[\s\S]*?)```/.exec(readme);
+    assert.ok(block, 'the README has the example');
+    const s = parseScenario(parse(block[1]!), 'README example');
+    assert.equal(s.cameras.length, 2);
+    assert.equal(new Simulator(s, 0n).objects.length, 23);
   });
 
   it('names the path, the expectation and the value in every error', () => {
