@@ -1,0 +1,64 @@
+// Motion extraction for one camera: background model, noise estimate, hysteresis mask,
+// 8-connected components and blob moments. Plain C++17; no Node, no CUDA.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace skyvox {
+
+struct MotionParams {
+  float alpha = 0.05f;          // background learning rate for background pixels
+  float alpha_foreground = 0.005f;  // ... and for pixels inside the mask (slow targets are not absorbed)
+  float k_high = 5.0f;          // a blob needs at least one pixel above k_high·σ
+  float k_low = 3.0f;           // and grows over 8-connected pixels above k_low·σ
+  float noise_alpha = 0.05f;    // learning rate of the per-tile noise variance
+  float min_sigma = 0.5f;       // floor of σ (DN), so a perfectly flat sky does not fire on ±1
+  int tile = 16;                // noise tiles are tile×tile pixels
+  int warmup_frames = 8;        // frames that only train the model
+  int max_blobs = 4096;         // blobs beyond this are counted, not returned (weakest first)
+  float psf_sigma = 1.0f;       // width (px) of the Gaussian window that refines centroids
+  int centroid_iterations = 5;  // refinement steps of the windowed centroid (0: plain centroid)
+  int window_margin = 2;        // moments use the blob's box grown by this many pixels
+  int threads = 0;              // 0: all hardware threads
+};
+
+// Per blob, in this order on the wire (schemas/detections.ts): x, y, var_x, var_y, cov_xy,
+// flux, area, snr, peak. Then the bounding box (inclusive).
+struct Blob {
+  float x, y, var_x, var_y, cov_xy, flux, area, snr, peak;
+  int32_t x0, y0, x1, y1;
+};
+
+struct MotionResult {
+  std::vector<Blob> blobs;
+  int32_t overflow = 0;
+  int64_t foreground_pixels = 0;
+  bool warming_up = false;
+};
+
+class MotionDetector {
+ public:
+  MotionDetector(int width, int height, int bytes_per_pixel, const MotionParams& params);
+  ~MotionDetector();
+  MotionDetector(const MotionDetector&) = delete;
+  MotionDetector& operator=(const MotionDetector&) = delete;
+
+  // `frame` holds width·height pixels, 8-bit or little-endian 16-bit.
+  MotionResult process(const uint8_t* frame);
+
+  int width() const;
+  int height() const;
+  int bytes_per_pixel() const;
+  int threads() const;
+  int64_t frames() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Which SIMD path the pixel pass takes on this CPU ("avx2" or "scalar").
+const char* motion_simd_path();
+
+}  // namespace skyvox

@@ -1,0 +1,389 @@
+// CPU motion extraction. One streaming pass per row (threads over stripes of whole noise
+// tiles): difference to the background, background update, hysteresis mask, and runs of
+// masked pixels with their partial moments. Then, serially and only over the sparse runs:
+// 8-connected union-find across rows (stripe seams included) and blob moments.
+//
+// Arithmetic is float32 where the TypeScript reference (kernels/motion-reference.ts) uses
+// Math.fround, and double for sums, so both give the same blobs bit for bit on the same input.
+#include "skyvox/motion.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+namespace skyvox {
+namespace {
+
+// A run of masked pixels in one row.
+struct Run {
+  int32_t y, x0, x1;
+  bool high;
+  float peak;  // the signed difference of largest magnitude
+};
+
+// A component: its runs' union.
+struct Acc {
+  float peak = 0;
+  int64_t area = 0;
+  bool high = false;
+  int32_t x0 = INT32_MAX, y0 = INT32_MAX, x1 = -1, y1 = -1;
+};
+
+// The pixel pass over one tile-wide span of a row. target_clones: AVX2 where the CPU has it,
+// the portable build otherwise, chosen at load time.
+__attribute__((target_clones("avx2", "default")))
+void pixel_span(const float* val, float* bg, float* d, float* d2, uint8_t* mask, int n, float lo, float hi, float a_bg, float a_fg) {
+  for (int i = 0; i < n; i++) {
+    const float di = val[i] - bg[i];
+    const float ad = std::fabs(di);
+    const bool low = ad > lo;
+    const bool high = ad > hi;
+    bg[i] = bg[i] + (low ? a_fg : a_bg) * di;
+    d[i] = di;
+    d2[i] = low ? -1.0f : di * di;  // -1 marks pixels left out of the noise estimate
+    mask[i] = static_cast<uint8_t>(low) + static_cast<uint8_t>(high);
+  }
+}
+
+int hardware_threads() {
+  const unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(n);
+}
+
+}  // namespace
+
+const char* motion_simd_path() { return __builtin_cpu_supports("avx2") ? "avx2" : "scalar"; }
+
+struct MotionDetector::Impl {
+  int w, h, bpp, tw, th, nthreads;
+  MotionParams p;
+  std::vector<float> bg;
+  std::vector<double> tile_var;
+  std::vector<double> tile_d2;   // this frame's sums, written per stripe
+  std::vector<int64_t> tile_n;
+  int64_t frame_index = 0;
+
+  struct Scratch {
+    std::vector<float> val, d, d2;
+    std::vector<uint8_t> mask;
+    std::vector<Run> runs;
+  };
+  std::vector<Scratch> scratch;
+
+  void load_row(const uint8_t* frame, int y, float* val) const {
+    if (bpp == 1) {
+      const uint8_t* row = frame + static_cast<size_t>(y) * w;
+      for (int x = 0; x < w; x++) val[x] = row[x];
+    } else {
+      const uint8_t* row = frame + static_cast<size_t>(y) * w * 2;
+      for (int x = 0; x < w; x++) val[x] = static_cast<float>(row[2 * x] | (row[2 * x + 1] << 8));
+    }
+  }
+
+  // Rows [r0, r1) — whole tile rows — of one frame.
+  void stripe(const uint8_t* frame, int r0, int r1, Scratch& s, float a_bg, float a_fg, bool detect) {
+    const int T = p.tile;
+    for (int y = r0; y < r1; y++) {
+      const int ty = y / T;
+      load_row(frame, y, s.val.data());
+      float* bgrow = bg.data() + static_cast<size_t>(y) * w;
+      for (int tx = 0; tx < tw; tx++) {
+        const int x0 = tx * T;
+        const int n = std::min(T, w - x0);
+        const float sigma = static_cast<float>(std::max(static_cast<double>(p.min_sigma), std::sqrt(tile_var[ty * tw + tx])));
+        const float lo = p.k_low * sigma;
+        const float hi = p.k_high * sigma;
+        pixel_span(s.val.data() + x0, bgrow + x0, s.d.data() + x0, s.d2.data() + x0, s.mask.data() + x0, n, lo, hi, a_bg, a_fg);
+        double sum = 0;
+        int64_t cnt = 0;
+        for (int i = 0; i < n; i++) {
+          const float v = s.d2[x0 + i];
+          if (v >= 0.0f) {
+            sum += v;
+            cnt++;
+          }
+        }
+        tile_d2[ty * tw + tx] += sum;
+        tile_n[ty * tw + tx] += cnt;
+      }
+      if (detect) runs_of_row(y, s);
+    }
+  }
+
+  bool masked(int x, int y, const std::vector<Run>& runs, const std::vector<size_t>& row_start) const {
+    for (size_t r = row_start[y]; r < row_start[y + 1]; r++) {
+      if (runs[r].x0 > x) return false;
+      if (x <= runs[r].x1) return true;
+    }
+    return false;
+  }
+
+  // Moments over the blob's box grown by `window_margin` pixels, from every pixel's difference to the
+  // background before this frame's update (recovered exactly as the update was applied), in
+  // the blob's sign: the mask decides what is a blob, not which pixels weigh in its centroid.
+  mutable std::vector<float> diff_;
+  mutable std::vector<double> sigma2_;
+
+  bool window_moments(const uint8_t* frame, int bx0, int by0, int bx1, int by1, float sign, const std::vector<Run>& runs, const std::vector<size_t>& row_start, float a_bg, float a_fg, Blob& b) const {
+    const int m = p.window_margin;
+    const int x0 = std::max(0, bx0 - m), x1 = std::min(w - 1, bx1 + m), y0 = std::max(0, by0 - m), y1 = std::min(h - 1, by1 + m);
+    diff_.resize(static_cast<size_t>(x1 - x0 + 1) * (y1 - y0 + 1));
+    sigma2_.resize(diff_.size());
+    const int T = p.tile;
+    const float keep_bg = 1.0f - a_bg, keep_fg = 1.0f - a_fg;
+    double sw = 0, swx = 0, swy = 0, s2 = 0, s2x = 0, s2y = 0, s2xx = 0, s2yy = 0, s2xy = 0, flux = 0;
+    for (int y = y0; y <= y1; y++) {
+      for (int x = x0; x <= x1; x++) {
+        const size_t i = static_cast<size_t>(y) * w + x;
+        const float f = bpp == 1 ? static_cast<float>(frame[i]) : static_cast<float>(frame[2 * i] | (frame[2 * i + 1] << 8));
+        const float d = (f - bg[i]) / (masked(x, y, runs, row_start) ? keep_fg : keep_bg);
+        const double wgt = static_cast<double>(sign * d);
+        const double sg = std::max(static_cast<double>(p.min_sigma), std::sqrt(tile_var[(y / T) * tw + x / T]));
+        const double v = sg * sg;
+        diff_[static_cast<size_t>(y - y0) * (x1 - x0 + 1) + (x - x0)] = d;
+        sigma2_[static_cast<size_t>(y - y0) * (x1 - x0 + 1) + (x - x0)] = v;
+        sw += wgt;
+        swx += wgt * x;
+        swy += wgt * y;
+        s2 += v;
+        s2x += v * x;
+        s2y += v * y;
+        s2xx += v * x * x;
+        s2yy += v * y * y;
+        s2xy += v * x * y;
+        flux += d;
+      }
+    }
+    if (!(sw > 0)) return false;
+    double cx = swx / sw, cy = swy / sw;
+    // Refine with a Gaussian window the size of the PSF, recentred each time (windowed
+    // centroid, as SExtractor's XWIN): near the Cramér–Rao bound where the plain centroid of
+    // the box is dominated by the noise of its outer pixels.
+    const double sw2 = 1.0 / (2.0 * p.psf_sigma * p.psf_sigma);
+    double gw = 0, vxx = 0, vyy = 0, vxy = 0;
+    for (int it = 0; it < p.centroid_iterations; it++) {
+      double sg = 0, sgx = 0, sgy = 0;
+      gw = vxx = vyy = vxy = 0;
+      for (int y = y0; y <= y1; y++) {
+        for (int x = x0; x <= x1; x++) {
+          const double dx = x - cx, dy = y - cy;
+          const double g = std::exp(-(dx * dx + dy * dy) * sw2);
+          const double wd = g * sign * diff_[static_cast<size_t>(y - y0) * (x1 - x0 + 1) + (x - x0)];
+          const double sgm = sigma2_[static_cast<size_t>(y - y0) * (x1 - x0 + 1) + (x - x0)];
+          sg += wd;
+          sgx += wd * dx;
+          sgy += wd * dy;
+          vxx += g * g * sgm * dx * dx;
+          vyy += g * g * sgm * dy * dy;
+          vxy += g * g * sgm * dx * dy;
+        }
+      }
+      if (!(sg > 0)) break;
+      gw = sg;
+      const double stepx = 2.0 * sgx / sg, stepy = 2.0 * sgy / sg;
+      if (std::fabs(stepx) > 2.0 || std::fabs(stepy) > 2.0) break;  // diverging: keep the last estimate
+      cx += stepx;
+      cy += stepy;
+    }
+    const double w2 = gw * gw;
+    b.x = static_cast<float>(cx);
+    b.y = static_cast<float>(cy);
+    // var = 4·Σg²σ²(x−x̄)²/(Σg·d)² (the windowed centroid's error propagation); a blob whose
+    // window never settled keeps a uniform pixel's 1/12.
+    b.var_x = static_cast<float>(w2 > 0 ? 4.0 * vxx / w2 : 1.0 / 12.0);
+    b.var_y = static_cast<float>(w2 > 0 ? 4.0 * vyy / w2 : 1.0 / 12.0);
+    b.cov_xy = static_cast<float>(w2 > 0 ? 4.0 * vxy / w2 : 0.0);
+    b.flux = static_cast<float>(flux);
+    b.snr = static_cast<float>(std::fabs(flux) / std::sqrt(s2));
+    return true;
+  }
+
+  void runs_of_row(int y, Scratch& s) {
+    const uint8_t* m = s.mask.data();
+    int x = 0;
+    while (x < w) {
+      // Skip eight empty mask bytes at a time: the foreground is sparse.
+      if (x + 8 <= w) {
+        uint64_t word;
+        std::memcpy(&word, m + x, 8);
+        if (word == 0) {
+          x += 8;
+          continue;
+        }
+      }
+      if (m[x] == 0) {
+        x++;
+        continue;
+      }
+      Run r{};
+      r.y = y;
+      r.x0 = x;
+      r.peak = 0.0f;
+      r.high = false;
+      while (x < w && m[x] != 0) {
+        const float di = s.d[x];
+        r.high = r.high || m[x] == 2;
+        if (std::fabs(di) > std::fabs(r.peak)) r.peak = di;
+        x++;
+      }
+      r.x1 = x - 1;
+      s.runs.push_back(r);
+    }
+  }
+};
+
+MotionDetector::MotionDetector(int width, int height, int bytes_per_pixel, const MotionParams& params) : impl_(new Impl) {
+  if (width <= 0 || height <= 0) throw std::invalid_argument("frame size must be positive, got " + std::to_string(width) + "x" + std::to_string(height));
+  if (bytes_per_pixel != 1 && bytes_per_pixel != 2) throw std::invalid_argument("bytes per pixel must be 1 or 2, got " + std::to_string(bytes_per_pixel));
+  if (params.tile < 4 || params.tile > 256) throw std::invalid_argument("tile must be in [4, 256], got " + std::to_string(params.tile));
+  if (!(params.k_low > 0 && params.k_high >= params.k_low)) throw std::invalid_argument("need 0 < k_low <= k_high");
+  if (params.max_blobs < 0) throw std::invalid_argument("max_blobs must be >= 0");
+  Impl& m = *impl_;
+  m.w = width;
+  m.h = height;
+  m.bpp = bytes_per_pixel;
+  m.p = params;
+  m.tw = (width + params.tile - 1) / params.tile;
+  m.th = (height + params.tile - 1) / params.tile;
+  const int want = params.threads > 0 ? params.threads : hardware_threads();
+  m.nthreads = std::max(1, std::min(want, m.th));
+  m.bg.assign(static_cast<size_t>(width) * height, 0.0f);
+  m.tile_var.assign(static_cast<size_t>(m.tw) * m.th, static_cast<double>(params.min_sigma) * params.min_sigma);
+  m.tile_d2.assign(m.tile_var.size(), 0.0);
+  m.tile_n.assign(m.tile_var.size(), 0);
+  m.scratch.resize(m.nthreads);
+  for (auto& s : m.scratch) {
+    s.val.resize(width);
+    s.d.resize(width);
+    s.d2.resize(width);
+    s.mask.resize(width);
+  }
+}
+
+MotionDetector::~MotionDetector() = default;
+int MotionDetector::width() const { return impl_->w; }
+int MotionDetector::height() const { return impl_->h; }
+int MotionDetector::bytes_per_pixel() const { return impl_->bpp; }
+int MotionDetector::threads() const { return impl_->nthreads; }
+int64_t MotionDetector::frames() const { return impl_->frame_index; }
+
+MotionResult MotionDetector::process(const uint8_t* frame) {
+  Impl& m = *impl_;
+  MotionResult result;
+  const int64_t n = m.frame_index++;
+  if (n == 0) {
+    // The first frame is the background.
+    std::vector<float> val(m.w);
+    for (int y = 0; y < m.h; y++) {
+      m.load_row(frame, y, val.data());
+      std::copy(val.begin(), val.end(), m.bg.begin() + static_cast<size_t>(y) * m.w);
+    }
+    result.warming_up = true;
+    return result;
+  }
+  const bool warm = n <= m.p.warmup_frames;
+  // While warming up: plain running means (1/n), every pixel, no detections.
+  const float a_bg = warm ? std::max(m.p.alpha, 1.0f / static_cast<float>(n + 1)) : m.p.alpha;
+  const float a_fg = warm ? a_bg : m.p.alpha_foreground;
+  const double beta = warm ? std::max(static_cast<double>(m.p.noise_alpha), 1.0 / static_cast<double>(n)) : m.p.noise_alpha;
+  std::fill(m.tile_d2.begin(), m.tile_d2.end(), 0.0);
+  std::fill(m.tile_n.begin(), m.tile_n.end(), 0);
+  for (auto& s : m.scratch) s.runs.clear();
+
+  // Stripes of whole tile rows, so no two threads touch one tile's sums.
+  const int T = m.p.tile;
+  std::vector<std::thread> pool;
+  std::vector<std::pair<int, int>> stripes;
+  for (int i = 0; i < m.nthreads; i++) {
+    const int t0 = static_cast<int>(static_cast<int64_t>(m.th) * i / m.nthreads);
+    const int t1 = static_cast<int>(static_cast<int64_t>(m.th) * (i + 1) / m.nthreads);
+    stripes.emplace_back(t0 * T, std::min(m.h, t1 * T));
+  }
+  for (int i = 1; i < m.nthreads; i++) pool.emplace_back([&, i] { m.stripe(frame, stripes[i].first, stripes[i].second, m.scratch[i], a_bg, a_fg, !warm); });
+  m.stripe(frame, stripes[0].first, stripes[0].second, m.scratch[0], a_bg, a_fg, !warm);
+  for (auto& t : pool) t.join();
+
+  for (size_t i = 0; i < m.tile_var.size(); i++) {
+    if (m.tile_n[i] > 0) m.tile_var[i] = (1.0 - beta) * m.tile_var[i] + beta * (m.tile_d2[i] / static_cast<double>(m.tile_n[i]));
+  }
+  result.warming_up = warm;
+  if (warm) return result;
+
+  // Runs in row order (stripes are in row order), then 8-connected union-find across rows.
+  std::vector<Run> runs;
+  for (auto& s : m.scratch) runs.insert(runs.end(), s.runs.begin(), s.runs.end());
+  std::vector<int32_t> parent(runs.size());
+  std::iota(parent.begin(), parent.end(), 0);
+  auto find = [&](int32_t a) {
+    while (parent[a] != a) a = parent[a] = parent[parent[a]];
+    return a;
+  };
+  size_t prev_begin = 0, prev_end = 0, i = 0;
+  while (i < runs.size()) {
+    const int32_t y = runs[i].y;
+    size_t j = i;
+    while (j < runs.size() && runs[j].y == y) j++;
+    if (prev_end > prev_begin && runs[prev_begin].y == y - 1) {
+      size_t a = prev_begin;
+      for (size_t b = i; b < j; b++) {
+        while (a < prev_end && runs[a].x1 < runs[b].x0 - 1) a++;
+        for (size_t c = a; c < prev_end && runs[c].x0 <= runs[b].x1 + 1; c++) {
+          const int32_t ra = find(static_cast<int32_t>(c)), rb = find(static_cast<int32_t>(b));
+          if (ra != rb) parent[std::max(ra, rb)] = std::min(ra, rb);
+        }
+      }
+    }
+    prev_begin = i;
+    prev_end = j;
+    i = j;
+  }
+
+  std::vector<Acc> acc(runs.size());
+  for (size_t r = 0; r < runs.size(); r++) {
+    const Run& run = runs[r];
+    Acc& a = acc[find(static_cast<int32_t>(r))];
+    if (std::fabs(run.peak) > std::fabs(a.peak)) a.peak = run.peak;
+    a.area += run.x1 - run.x0 + 1;
+    a.high = a.high || run.high;
+    a.x0 = std::min(a.x0, run.x0);
+    a.x1 = std::max(a.x1, run.x1);
+    a.y0 = std::min(a.y0, run.y);
+    a.y1 = std::max(a.y1, run.y);
+  }
+  // Rows' first runs, to tell masked pixels (learned at alpha_foreground) from the rest.
+  std::vector<size_t> row_start(static_cast<size_t>(m.h) + 1, runs.size());
+  for (size_t r = runs.size(); r-- > 0;) row_start[runs[r].y] = r;
+  for (int y = m.h - 1; y >= 0; y--) row_start[y] = std::min(row_start[y], row_start[y + 1]);
+  for (size_t r = 0; r < runs.size(); r++) {
+    if (find(static_cast<int32_t>(r)) != static_cast<int32_t>(r)) continue;
+    const Acc& a = acc[r];
+    result.foreground_pixels += a.area;
+    if (!a.high) continue;
+    Blob b{};
+    if (!m.window_moments(frame, a.x0, a.y0, a.x1, a.y1, a.peak < 0 ? -1.0f : 1.0f, runs, row_start, a_bg, a_fg, b)) continue;
+    b.area = static_cast<float>(a.area);
+    b.peak = a.peak;
+    b.x0 = a.x0;
+    b.y0 = a.y0;
+    b.x1 = a.x1;
+    b.y1 = a.y1;
+    result.blobs.push_back(b);
+  }
+  // Strongest first; ties by position, so the order is the same on every path.
+  std::sort(result.blobs.begin(), result.blobs.end(), [](const Blob& p, const Blob& q) {
+    if (p.snr != q.snr) return p.snr > q.snr;
+    if (p.y0 != q.y0) return p.y0 < q.y0;
+    return p.x0 < q.x0;
+  });
+  if (static_cast<int>(result.blobs.size()) > m.p.max_blobs) {
+    result.overflow = static_cast<int32_t>(result.blobs.size()) - m.p.max_blobs;
+    result.blobs.resize(m.p.max_blobs);
+  }
+  return result;
+}
+
+}  // namespace skyvox
