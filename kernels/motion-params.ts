@@ -1,0 +1,107 @@
+/** Motion kernel settings, validated once in TypeScript (the native side trusts them). */
+
+export interface MotionParams {
+  /** Background learning rate of background pixels. */
+  alpha: number;
+  /** ... and of pixels inside the mask, so slow targets are not absorbed. */
+  alphaForeground: number;
+  /** A blob needs one pixel above kHigh·σ ... */
+  kHigh: number;
+  /** ... and grows over 8-connected pixels above kLow·σ (hysteresis). */
+  kLow: number;
+  /** Learning rate of the per-tile noise variance. */
+  noiseAlpha: number;
+  /** Floor of σ in DN. */
+  minSigma: number;
+  /** Noise tiles are tile × tile pixels. */
+  tile: number;
+  /** Frames that only train the model. */
+  warmupFrames: number;
+  /** Blobs beyond this many (weakest first) are counted as overflow. */
+  maxBlobs: number;
+  /** Width (px) of the Gaussian window that refines centroids. */
+  psfSigma: number;
+  centroidIterations: number;
+  /** Moments use the blob's box grown by this many pixels. */
+  windowMargin: number;
+  /** Worker threads of the native path (0: all cores). */
+  threads: number;
+}
+
+export const DEFAULT_MOTION_PARAMS: MotionParams = {
+  alpha: 0.05,
+  alphaForeground: 0.005,
+  kHigh: 5,
+  kLow: 3,
+  noiseAlpha: 0.05,
+  minSigma: 0.5,
+  tile: 16,
+  warmupFrames: 8,
+  maxBlobs: 4096,
+  psfSigma: 1,
+  centroidIterations: 5,
+  windowMargin: 2,
+  threads: 0,
+};
+
+/** Error for a kernel argument out of range; names it and shows the value. */
+export class KernelArgumentError extends RangeError {
+  override name = 'KernelArgumentError';
+}
+
+const describe = (v: unknown) => `${typeof v === 'string' ? JSON.stringify(v) : String(v)} of type ${typeof v}`;
+
+/** Fills defaults and checks every field. */
+export function motionParams(partial: Partial<MotionParams> = {}): MotionParams {
+  const p = { ...DEFAULT_MOTION_PARAMS, ...partial };
+  const num = (k: keyof MotionParams, ok: (v: number) => boolean, what: string) => {
+    const v = p[k] as unknown;
+    if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) throw new KernelArgumentError(`Expected ${what} for ${k} but received ${describe(v)}`);
+  };
+  const int = (v: number) => Number.isInteger(v);
+  num('alpha', (v) => v > 0 && v <= 1, 'a number in (0, 1]');
+  num('alphaForeground', (v) => v >= 0 && v <= 1, 'a number in [0, 1]');
+  num('kLow', (v) => v > 0, 'a positive number');
+  num('kHigh', (v) => v >= p.kLow, `a number ≥ kLow (${p.kLow})`);
+  num('noiseAlpha', (v) => v > 0 && v <= 1, 'a number in (0, 1]');
+  num('minSigma', (v) => v > 0, 'a positive number');
+  num('tile', (v) => int(v) && v >= 4 && v <= 256, 'an integer in [4, 256]');
+  num('warmupFrames', (v) => int(v) && v >= 1, 'an integer ≥ 1');
+  num('maxBlobs', (v) => int(v) && v >= 0, 'an integer ≥ 0');
+  num('psfSigma', (v) => v >= 0.3 && v <= 20, 'a number in [0.3, 20]');
+  num('centroidIterations', (v) => int(v) && v >= 0 && v <= 50, 'an integer in [0, 50]');
+  num('windowMargin', (v) => int(v) && v >= 0 && v <= 16, 'an integer in [0, 16]');
+  num('threads', (v) => int(v) && v >= 0 && v <= 256, 'an integer in [0, 256]');
+  return p;
+}
+
+/** One blob, as the kernels return it. */
+export interface MotionBlob {
+  x: number;
+  y: number;
+  varX: number;
+  varY: number;
+  covXY: number;
+  flux: number;
+  area: number;
+  snr: number;
+  peak: number;
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+export interface MotionOutput {
+  blobs: MotionBlob[];
+  overflow: number;
+  foregroundPixels: number;
+  warmingUp: boolean;
+}
+
+/** Checks a frame's geometry before it reaches a kernel. */
+export function checkFrameSpec(width: number, height: number, bytesPerPixel: number): void {
+  if (!Number.isInteger(width) || width < 1 || width > 65536) throw new KernelArgumentError(`Expected an integer in [1, 65536] for width but received ${describe(width)}`);
+  if (!Number.isInteger(height) || height < 1 || height > 65536) throw new KernelArgumentError(`Expected an integer in [1, 65536] for height but received ${describe(height)}`);
+  if (bytesPerPixel !== 1 && bytesPerPixel !== 2) throw new KernelArgumentError(`Expected 1 or 2 for bytesPerPixel but received ${describe(bytesPerPixel)}`);
+}

@@ -1,0 +1,259 @@
+/**
+ * The motion kernel in plain TypeScript: the reference the native code is tested against.
+ * It mirrors native/src/motion.cpp step for step — float32 (Math.fround) where the C++ uses
+ * float, double where it uses double, the same summation order — so both give the same blobs.
+ * Single-threaded and slow; for tests and for machines without the addon.
+ */
+import { checkFrameSpec, KernelArgumentError, type MotionBlob, type MotionOutput, type MotionParams, motionParams } from './motion-params.js';
+
+const fr = Math.fround;
+
+interface Run {
+  y: number;
+  x0: number;
+  x1: number;
+  high: boolean;
+  peak: number;
+}
+
+/** Stateful motion extraction for one camera (reference implementation). */
+export class MotionReference {
+  readonly width: number;
+  readonly height: number;
+  readonly bytesPerPixel: number;
+  readonly #p: MotionParams;
+  readonly #tw: number;
+  readonly #th: number;
+  readonly #bg: Float32Array;
+  readonly #tileVar: Float64Array;
+  #frames = 0;
+
+  constructor(width: number, height: number, bytesPerPixel: 1 | 2, params: Partial<MotionParams> = {}) {
+    checkFrameSpec(width, height, bytesPerPixel);
+    this.width = width;
+    this.height = height;
+    this.bytesPerPixel = bytesPerPixel;
+    this.#p = motionParams(params);
+    this.#tw = Math.ceil(width / this.#p.tile);
+    this.#th = Math.ceil(height / this.#p.tile);
+    this.#bg = new Float32Array(width * height);
+    this.#tileVar = new Float64Array(this.#tw * this.#th).fill(fr(this.#p.minSigma) * fr(this.#p.minSigma));
+  }
+
+  #pixel(frame: Uint8Array, i: number): number {
+    return this.bytesPerPixel === 1 ? frame[i]! : frame[2 * i]! | (frame[2 * i + 1]! << 8);
+  }
+
+  #sigma(t: number): number {
+    return fr(Math.max(fr(this.#p.minSigma), Math.sqrt(this.#tileVar[t]!)));
+  }
+
+  /** Processes one frame; returns its blobs (strongest first). */
+  process(frame: Uint8Array): MotionOutput {
+    const { width: w, height: h } = this;
+    if (frame.byteLength !== w * h * this.bytesPerPixel) throw new KernelArgumentError(`Expected ${w * h * this.bytesPerPixel} bytes for the frame but received ${frame.byteLength}`);
+    const p = this.#p;
+    const n = this.#frames++;
+    const bg = this.#bg;
+    if (n === 0) {
+      for (let i = 0; i < w * h; i++) bg[i] = this.#pixel(frame, i);
+      return { blobs: [], overflow: 0, foregroundPixels: 0, warmingUp: true };
+    }
+    const warm = n <= p.warmupFrames;
+    const aBg = warm ? Math.max(fr(p.alpha), fr(1 / fr(n + 1))) : fr(p.alpha);
+    const aFg = warm ? aBg : fr(p.alphaForeground);
+    const beta = warm ? Math.max(fr(p.noiseAlpha), 1 / n) : fr(p.noiseAlpha);
+    const T = p.tile;
+    const tw = this.#tw;
+    const tileD2 = new Float64Array(tw * this.#th);
+    const tileN = new Float64Array(tw * this.#th);
+    const runs: Run[] = [];
+    const d = new Float32Array(w);
+    const mask = new Uint8Array(w);
+    const kLow = fr(p.kLow);
+    const kHigh = fr(p.kHigh);
+    for (let y = 0; y < h; y++) {
+      const ty = Math.floor(y / T);
+      for (let tx = 0; tx < tw; tx++) {
+        const sigma = this.#sigma(ty * tw + tx);
+        const lo = fr(kLow * sigma);
+        const hi = fr(kHigh * sigma);
+        let sum = 0;
+        let cnt = 0;
+        for (let x = tx * T; x < Math.min(w, tx * T + T); x++) {
+          const i = y * w + x;
+          const di = fr(this.#pixel(frame, i) - bg[i]!);
+          const ad = Math.abs(di);
+          const low = ad > lo;
+          bg[i] = fr(bg[i]! + fr((low ? aFg : aBg) * di));
+          d[x] = di;
+          mask[x] = (low ? 1 : 0) + (ad > hi ? 1 : 0);
+          if (!low) {
+            sum += fr(di * di);
+            cnt++;
+          }
+        }
+        tileD2[ty * tw + tx]! += sum;
+        tileN[ty * tw + tx]! += cnt;
+      }
+      if (warm) continue;
+      for (let x = 0; x < w; ) {
+        if (mask[x] === 0) {
+          x++;
+          continue;
+        }
+        const run: Run = { y, x0: x, x1: x, high: false, peak: 0 };
+        while (x < w && mask[x] !== 0) {
+          run.high ||= mask[x] === 2;
+          if (Math.abs(d[x]!) > Math.abs(run.peak)) run.peak = d[x]!;
+          x++;
+        }
+        run.x1 = x - 1;
+        runs.push(run);
+      }
+    }
+    for (let t = 0; t < this.#tileVar.length; t++) {
+      if (tileN[t]! > 0) this.#tileVar[t] = (1 - beta) * this.#tileVar[t]! + beta * (tileD2[t]! / tileN[t]!);
+    }
+    if (warm) return { blobs: [], overflow: 0, foregroundPixels: 0, warmingUp: true };
+    return this.#components(frame, runs, aBg, aFg);
+  }
+
+  #components(frame: Uint8Array, runs: Run[], aBg: number, aFg: number): MotionOutput {
+    const parent = runs.map((_, i) => i);
+    const find = (a: number): number => {
+      while (parent[a] !== a) a = parent[a] = parent[parent[a]!]!;
+      return a;
+    };
+    let prevBegin = 0;
+    let prevEnd = 0;
+    for (let i = 0; i < runs.length; ) {
+      const y = runs[i]!.y;
+      let j = i;
+      while (j < runs.length && runs[j]!.y === y) j++;
+      if (prevEnd > prevBegin && runs[prevBegin]!.y === y - 1) {
+        let a = prevBegin;
+        for (let b = i; b < j; b++) {
+          while (a < prevEnd && runs[a]!.x1 < runs[b]!.x0 - 1) a++;
+          for (let c = a; c < prevEnd && runs[c]!.x0 <= runs[b]!.x1 + 1; c++) {
+            const [ra, rb] = [find(c), find(b)];
+            if (ra !== rb) parent[Math.max(ra, rb)] = Math.min(ra, rb);
+          }
+        }
+      }
+      prevBegin = i;
+      prevEnd = j;
+      i = j;
+    }
+    const acc = runs.map(() => ({ peak: 0, area: 0, high: false, x0: 2 ** 31 - 1, y0: 2 ** 31 - 1, x1: -1, y1: -1 }));
+    runs.forEach((run, r) => {
+      const a = acc[find(r)]!;
+      if (Math.abs(run.peak) > Math.abs(a.peak)) a.peak = run.peak;
+      a.area += run.x1 - run.x0 + 1;
+      a.high ||= run.high;
+      a.x0 = Math.min(a.x0, run.x0);
+      a.x1 = Math.max(a.x1, run.x1);
+      a.y0 = Math.min(a.y0, run.y);
+      a.y1 = Math.max(a.y1, run.y);
+    });
+    const rowRuns = new Map<number, Run[]>();
+    for (const r of runs) rowRuns.set(r.y, [...(rowRuns.get(r.y) ?? []), r]);
+    const masked = (x: number, y: number) => (rowRuns.get(y) ?? []).some((r) => r.x0 <= x && x <= r.x1);
+    const blobs: MotionBlob[] = [];
+    let foregroundPixels = 0;
+    runs.forEach((_, r) => {
+      if (find(r) !== r) return;
+      const a = acc[r]!;
+      foregroundPixels += a.area;
+      if (!a.high) return;
+      const b = this.#window(frame, a, a.peak < 0 ? -1 : 1, masked, aBg, aFg);
+      if (b) blobs.push({ ...b, area: a.area, peak: a.peak, x0: a.x0, y0: a.y0, x1: a.x1, y1: a.y1 });
+    });
+    blobs.sort((p, q) => (p.snr !== q.snr ? q.snr - p.snr : p.y0 !== q.y0 ? p.y0 - q.y0 : p.x0 - q.x0));
+    const overflow = Math.max(0, blobs.length - this.#p.maxBlobs);
+    return { blobs: blobs.slice(0, this.#p.maxBlobs), overflow, foregroundPixels, warmingUp: false };
+  }
+
+  #window(
+    frame: Uint8Array,
+    a: { x0: number; y0: number; x1: number; y1: number },
+    sign: number,
+    masked: (x: number, y: number) => boolean,
+    aBg: number,
+    aFg: number,
+  ): Omit<MotionBlob, 'area' | 'peak' | 'x0' | 'y0' | 'x1' | 'y1'> | undefined {
+    const p = this.#p;
+    const { width: w, height: h } = this;
+    const m = p.windowMargin;
+    const [x0, x1, y0, y1] = [Math.max(0, a.x0 - m), Math.min(w - 1, a.x1 + m), Math.max(0, a.y0 - m), Math.min(h - 1, a.y1 + m)];
+    const keepBg = fr(1 - aBg);
+    const keepFg = fr(1 - aFg);
+    const cols = x1 - x0 + 1;
+    const diff = new Float32Array(cols * (y1 - y0 + 1));
+    const sig2 = new Float64Array(diff.length);
+    let [sw, swx, swy, s2, s2x, s2y, s2xx, s2yy, s2xy, flux] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    for (let y = y0; y <= y1; y++) {
+      for (let x = x0; x <= x1; x++) {
+        const i = y * w + x;
+        const dd = fr(fr(this.#pixel(frame, i) - this.#bg[i]!) / (masked(x, y) ? keepFg : keepBg));
+        const wgt = sign * dd;
+        const sg = Math.max(fr(p.minSigma), Math.sqrt(this.#tileVar[Math.floor(y / p.tile) * this.#tw + Math.floor(x / p.tile)]!));
+        const v = sg * sg;
+        diff[(y - y0) * cols + (x - x0)] = dd;
+        sig2[(y - y0) * cols + (x - x0)] = v;
+        sw += wgt;
+        swx += wgt * x;
+        swy += wgt * y;
+        s2 += v;
+        s2x += v * x;
+        s2y += v * y;
+        s2xx += v * x * x;
+        s2yy += v * y * y;
+        s2xy += v * x * y;
+        flux += dd;
+      }
+    }
+    if (!(sw > 0)) return undefined;
+    let cx = swx / sw;
+    let cy = swy / sw;
+    const psf = fr(p.psfSigma);
+    const sw2 = 1 / (2 * psf * psf);
+    let [gw, vxx, vyy, vxy] = [0, 0, 0, 0];
+    for (let it = 0; it < p.centroidIterations; it++) {
+      let [sg, sgx, sgy] = [0, 0, 0];
+      [gw, vxx, vyy, vxy] = [0, 0, 0, 0];
+      for (let y = y0; y <= y1; y++) {
+        for (let x = x0; x <= x1; x++) {
+          const dx = x - cx;
+          const dy = y - cy;
+          const g = Math.exp(-(dx * dx + dy * dy) * sw2);
+          const k = (y - y0) * cols + (x - x0);
+          const wd = g * sign * diff[k]!;
+          const sgm = sig2[k]!;
+          sg += wd;
+          sgx += wd * dx;
+          sgy += wd * dy;
+          vxx += g * g * sgm * dx * dx;
+          vyy += g * g * sgm * dy * dy;
+          vxy += g * g * sgm * dx * dy;
+        }
+      }
+      if (!(sg > 0)) break;
+      gw = sg;
+      const [stepx, stepy] = [(2 * sgx) / sg, (2 * sgy) / sg];
+      if (Math.abs(stepx) > 2 || Math.abs(stepy) > 2) break;
+      cx += stepx;
+      cy += stepy;
+    }
+    const w2 = gw * gw;
+    return {
+      x: fr(cx),
+      y: fr(cy),
+      varX: fr(w2 > 0 ? (4 * vxx) / w2 : 1 / 12),
+      varY: fr(w2 > 0 ? (4 * vyy) / w2 : 1 / 12),
+      covXY: fr(w2 > 0 ? (4 * vxy) / w2 : 0),
+      flux: fr(flux),
+      snr: fr(Math.abs(flux) / Math.sqrt(s2)),
+    };
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The native addon (native/src/addon.cpp), loaded once, with a loader that says why it did
+ * not load. Arguments are validated here; the addon trusts them.
+ */
+import { createRequire } from 'node:module';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { checkFrameSpec, KernelArgumentError, type MotionBlob, type MotionOutput, type MotionParams, motionParams } from './motion-params.js';
+
+interface NativeMotion {
+  process(frame: Uint8Array): Promise<{ count: number; overflow: number; foregroundPixels: number; warmingUp: boolean; blobs: ArrayBuffer }>;
+  readonly threads: number;
+}
+interface NativeModule {
+  MotionDetector: new (w: number, h: number, bpp: number, p: MotionParams) => NativeMotion;
+  info(): { simd: string; cuda: boolean; cudaReason: string };
+}
+
+const ADDON = resolve(dirname(fileURLToPath(import.meta.url)), '../../build/Release/skyvox_native.node');
+
+/** The addon could not be loaded; the message says which file and why. */
+export class NativeUnavailableError extends Error {
+  override name = 'NativeUnavailableError';
+}
+
+let loaded: NativeModule | undefined;
+let failure: Error | undefined;
+
+/** The addon, or throws NativeUnavailableError explaining what is missing. */
+export function native(): NativeModule {
+  if (loaded) return loaded;
+  if (failure) throw failure;
+  try {
+    loaded = createRequire(import.meta.url)(ADDON) as NativeModule;
+    return loaded;
+  } catch (err) {
+    failure = new NativeUnavailableError(`the native addon ${ADDON} did not load (${(err as Error).message.split('\n')[0]}); build it with \`npm ci\` or \`npm run install\` (needs g++ and make)`, { cause: err });
+    throw failure;
+  }
+}
+
+/** Which paths the native kernels take here, and why. */
+export function nativeInfo(): { addon: string; loaded: boolean; simd?: string; cuda?: boolean; reason?: string } {
+  try {
+    const i = native().info();
+    return { addon: ADDON, loaded: true, simd: i.simd, cuda: i.cuda, reason: i.cudaReason };
+  } catch (err) {
+    return { addon: ADDON, loaded: false, reason: (err as Error).message };
+  }
+}
+
+const FLOATS_PER_BLOB = 13; // 9 floats then 4 int32 (the box), as native Blob
+
+/** Motion extraction for one camera on the native CPU path. One frame at a time. */
+export class MotionDetector {
+  readonly width: number;
+  readonly height: number;
+  readonly bytesPerPixel: 1 | 2;
+  readonly params: MotionParams;
+  readonly #impl: NativeMotion;
+
+  constructor(width: number, height: number, bytesPerPixel: 1 | 2, params: Partial<MotionParams> = {}) {
+    checkFrameSpec(width, height, bytesPerPixel);
+    this.width = width;
+    this.height = height;
+    this.bytesPerPixel = bytesPerPixel;
+    this.params = motionParams(params);
+    this.#impl = new (native().MotionDetector)(width, height, bytesPerPixel, this.params);
+  }
+
+  get threads(): number {
+    return this.#impl.threads;
+  }
+
+  /** Processes a frame (which must stay unchanged until the promise settles). */
+  async process(frame: Uint8Array): Promise<MotionOutput> {
+    if (!(frame instanceof Uint8Array)) throw new KernelArgumentError(`Expected a Uint8Array for frame but received ${typeof frame}`);
+    const need = this.width * this.height * this.bytesPerPixel;
+    if (frame.byteLength !== need) throw new KernelArgumentError(`Expected ${need} bytes for the frame but received ${frame.byteLength}`);
+    // Captured here so a native failure points at the caller, not at the event loop.
+    const site = new Error();
+    let r: Awaited<ReturnType<NativeMotion['process']>>;
+    try {
+      r = await this.#impl.process(frame);
+    } catch (err) {
+      const e = new Error(`motion kernel failed: ${(err as Error).message}`, { cause: err });
+      e.stack = `${e.name}: ${e.message}\n${site.stack?.split('\n').slice(1).join('\n')}`;
+      throw e;
+    }
+    const f = new Float32Array(r.blobs);
+    const box = new Int32Array(r.blobs);
+    const blobs: MotionBlob[] = [];
+    for (let i = 0; i < r.count; i++) {
+      const o = i * FLOATS_PER_BLOB;
+      blobs.push({ x: f[o]!, y: f[o + 1]!, varX: f[o + 2]!, varY: f[o + 3]!, covXY: f[o + 4]!, flux: f[o + 5]!, area: f[o + 6]!, snr: f[o + 7]!, peak: f[o + 8]!, x0: box[o + 9]!, y0: box[o + 10]!, x1: box[o + 11]!, y1: box[o + 12]! });
+    }
+    return { blobs, overflow: r.overflow, foregroundPixels: r.foregroundPixels, warmingUp: r.warmingUp };
+  }
+}

@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { MotionReference } from '../kernels/motion-reference.js';
+import type { MotionOutput } from '../kernels/motion-params.js';
+import { MotionDetector } from '../kernels/native.js';
+import { addGaussian } from '../sim/render.js';
+import { Rng } from '../sim/rng.js';
+
+/** A noisy 8-bit sky at `level` with Gaussian blobs (flux, σ) integrated over pixels. */
+function frame(w: number, h: number, rng: Rng, blobs: { u: number; v: number; flux: number; sigma: number }[], noise = 2, level = 100): Uint8Array {
+  const img = new Float32Array(w * h).fill(level);
+  for (const b of blobs) addGaussian(img, w, h, b.u, b.v, b.sigma, b.flux);
+  const out = new Uint8Array(w * h);
+  for (let i = 0; i < img.length; i++) out[i] = Math.max(0, Math.min(255, Math.round(img[i]! + noise * rng.normal())));
+  return out;
+}
+
+function assertSame(a: MotionOutput, b: MotionOutput, what: string) {
+  assert.equal(a.blobs.length, b.blobs.length, `${what}: blob count`);
+  assert.equal(a.overflow, b.overflow, `${what}: overflow`);
+  assert.equal(a.foregroundPixels, b.foregroundPixels, `${what}: foreground`);
+  a.blobs.forEach((p, i) => {
+    const q = b.blobs[i]!;
+    for (const k of ['area', 'peak', 'flux', 'snr', 'x0', 'y0', 'x1', 'y1'] as const) assert.equal(p[k], q[k], `${what}: blob ${i} ${k}`);
+    // The Gaussian window uses exp(), whose last bit differs between V8 and libm.
+    for (const k of ['x', 'y'] as const) assert.ok(Math.abs(p[k] - q[k]) < 1e-5, `${what}: blob ${i} ${k} ${p[k]} vs ${q[k]}`);
+    for (const k of ['varX', 'varY', 'covXY'] as const) assert.ok(Math.abs(p[k] - q[k]) <= 1e-5 * Math.abs(q[k]) + 1e-9, `${what}: blob ${i} ${k}`);
+  });
+}
+
+describe('motion kernel: native against the TypeScript reference', function () {
+  this.timeout(60_000);
+
+  it('gives the same blobs on random frames, across thread counts and stripe seams', async () => {
+    const [w, h] = [200, 150];
+    const rng = new Rng(21);
+    for (const threads of [1, 2, 3]) {
+      const nat = new MotionDetector(w, h, 1, { threads, warmupFrames: 3 });
+      const ref = new MotionReference(w, h, 1, { warmupFrames: 3 });
+      for (let k = 0; k < 12; k++) {
+        const blobs = k < 4 ? [] : Array.from({ length: 25 }, () => ({ u: rng.uniform(0, w), v: rng.uniform(0, h), flux: rng.uniform(-400, 600), sigma: rng.uniform(0.6, 3) }));
+        // Blobs straddling the rows where stripes of 16-pixel tile rows meet.
+        for (const seam of [48, 64, 96, 112]) blobs.push({ u: rng.uniform(10, w - 10), v: seam - 0.5 + rng.uniform(-0.3, 0.3), flux: 500, sigma: 1.5 });
+        const f = frame(w, h, rng, blobs);
+        assertSame(await nat.process(f), ref.process(f), `threads ${threads}, frame ${k}`);
+      }
+    }
+  });
+
+  it('16-bit frames give the same blobs too', async () => {
+    const [w, h] = [96, 64];
+    const rng = new Rng(3);
+    const nat = new MotionDetector(w, h, 2, { threads: 2, warmupFrames: 2 });
+    const ref = new MotionReference(w, h, 2, { warmupFrames: 2 });
+    for (let k = 0; k < 6; k++) {
+      const f16 = new Uint8Array(w * h * 2);
+      const v = new DataView(f16.buffer);
+      for (let i = 0; i < w * h; i++) v.setUint16(2 * i, Math.round(3000 + 20 * rng.normal() + (k > 3 && i % 997 === 5 ? 2000 : 0)), true);
+      assertSame(await nat.process(f16), ref.process(f16), `16-bit frame ${k}`);
+    }
+  });
+
+  it('finds sub-pixel targets at peak SNR 10 within 0.1 px RMS per axis, and reports the right covariance', async () => {
+    const [w, h] = [480, 360];
+    const rng = new Rng(77);
+    const det = new MotionDetector(w, h, 1, { threads: 2 });
+    for (let k = 0; k < 12; k++) await det.process(frame(w, h, rng, []));
+    let [se, sz, n] = [0, 0, 0];
+    for (let round = 0; round < 4; round++) {
+      const flux = 10 * 2 * 2 * Math.PI; // peak = F/(2πσ²) = 10 × noise σ (2 DN) for σ_psf = 1 px
+      const targets = Array.from({ length: 40 }, (_, i) => ({ u: 12 + 11.5 * i + rng.next(), v: rng.uniform(15, h - 15), flux, sigma: 1 }));
+      const out = await det.process(frame(w, h, rng, targets));
+      for (const t of targets) {
+        const b = out.blobs.reduce((best, q) => (Math.hypot(q.x - t.u, q.y - t.v) < Math.hypot(best.x - t.u, best.y - t.v) ? q : best), out.blobs[0]!);
+        assert.ok(Math.hypot(b.x - t.u, b.y - t.v) < 1, `target at ${t.u},${t.v} missed`);
+        se += (b.x - t.u) ** 2 + (b.y - t.v) ** 2;
+        sz += (b.x - t.u) ** 2 / b.varX + (b.y - t.v) ** 2 / b.varY;
+        n += 2;
+      }
+      for (let k = 0; k < 3; k++) await det.process(frame(w, h, rng, [])); // let the background recover
+    }
+    const rms = Math.sqrt(se / n);
+    const zrms = Math.sqrt(sz / n);
+    assert.ok(rms <= 0.1, `RMS error per axis ${rms} px`);
+    assert.ok(zrms > 0.7 && zrms < 1.4, `errors over reported sigma: RMS ${zrms}`);
+  });
+
+  it('blob moments match an independent computation on a noise-free frame', async () => {
+    const [w, h] = [64, 48];
+    const flat = new Uint8Array(w * h).fill(50);
+    const det = new MotionDetector(w, h, 1, { warmupFrames: 2, centroidIterations: 0, windowMargin: 0 });
+    for (let k = 0; k < 4; k++) await det.process(flat);
+    const f = flat.slice();
+    // a 3×2 block: values 60, 70, 80 / 60, 70, 80 at x = 20..22, y = 10..11
+    for (const y of [10, 11]) for (const [i, val] of [60, 70, 80].entries()) f[y * w + 20 + i] = val;
+    const out = await det.process(f);
+    assert.equal(out.blobs.length, 1);
+    const b = out.blobs[0]!;
+    const wsum = 2 * (10 + 20 + 30);
+    assert.equal(b.area, 6);
+    assert.equal(b.flux, wsum);
+    assert.equal(b.peak, 30);
+    assert.ok(Math.abs(b.x - (2 * (20 * 10 + 21 * 20 + 22 * 30)) / wsum) < 1e-5);
+    assert.ok(Math.abs(b.y - 10.5) < 1e-6);
+    assert.deepEqual([b.x0, b.y0, b.x1, b.y1], [20, 10, 22, 11]);
+    // σ is at its floor (0.5 DN) on a noise-free sky: snr = |flux| / (0.5·√6)
+    assert.ok(Math.abs(b.snr - wsum / (0.5 * Math.sqrt(6))) < 1e-3);
+  });
+
+  it('caps the blob list, strongest first, and counts the overflow', async () => {
+    const [w, h] = [128, 128];
+    const rng = new Rng(5);
+    const det = new MotionDetector(w, h, 1, { maxBlobs: 5, warmupFrames: 2 });
+    for (let k = 0; k < 4; k++) await det.process(frame(w, h, rng, []));
+    const out = await det.process(frame(w, h, rng, Array.from({ length: 20 }, (_, i) => ({ u: 10 + (i % 5) * 25, v: 10 + Math.floor(i / 5) * 30, flux: 200 + 40 * i, sigma: 1 }))));
+    assert.equal(out.blobs.length, 5);
+    assert.ok(out.overflow >= 15);
+    assert.ok(out.blobs.every((b, i) => i === 0 || b.snr <= out.blobs[i - 1]!.snr));
+  });
+
+  it('refuses bad input with a clear error and keeps working', async () => {
+    assert.throws(() => new MotionDetector(0, 10, 1), /Expected an integer in \[1, 65536\] for width but received 0 of type number/);
+    assert.throws(() => new MotionDetector(10, 10, 3 as 1), /Expected 1 or 2 for bytesPerPixel but received 3/);
+    assert.throws(() => new MotionDetector(10, 10, 1, { kLow: 6, kHigh: 5 }), /Expected a number ≥ kLow \(6\) for kHigh but received 5/);
+    assert.throws(() => new MotionDetector(10, 10, 1, { alpha: Number.NaN }), /Expected a number in \(0, 1\] for alpha but received NaN/);
+    const det = new MotionDetector(16, 16, 1);
+    await assert.rejects(det.process(new Uint8Array(10)), /Expected 256 bytes for the frame but received 10/);
+    await assert.rejects(det.process('pixels' as unknown as Uint8Array), /Expected a Uint8Array for frame but received string/);
+    const first = det.process(new Uint8Array(256));
+    await assert.rejects(det.process(new Uint8Array(256)), /already processing a frame/);
+    await first;
+    assert.equal((await det.process(new Uint8Array(256))).blobs.length, 0, 'still works');
+  });
+
+  it('reads frames straight from a shared-memory ring slot', async () => {
+    const { FrameRing } = await import('../frames/frame-ring.js');
+    const ring = FrameRing.create({ slots: 2, width: 32, height: 32, bytesPerPixel: 1 });
+    const det = new MotionDetector(32, 32, 1, { warmupFrames: 1 });
+    const ref = new MotionReference(32, 32, 1, { warmupFrames: 1 });
+    const rng = new Rng(9);
+    for (let k = 0; k < 5; k++) {
+      const s = ring.beginWrite()!;
+      ring.pixels(s).set(frame(32, 32, rng, k === 4 ? [{ u: 15.3, v: 16.7, flux: 400, sigma: 1 }] : []));
+      ring.commit(s, { seq: k, t_ns: 0n, exposure_us: 0 });
+      ring.acquire(s, k);
+      assertSame(await det.process(ring.pixels(s)), ref.process(ring.pixels(s)), `ring frame ${k}`);
+      ring.release(s);
+    }
+  });
+});
