@@ -1,9 +1,10 @@
 /** `skyvox bench [NAME]`: benchmarks that print JSON with ratios against same-run baselines. */
+import { nativeMotionThroughput } from '../bench/native-motion.js';
 import { renderThroughput } from '../bench/render-throughput.js';
 import { telemetryOverhead } from '../bench/telemetry-overhead.js';
 import { UsageError } from './errors.js';
 
-export const BENCHES = ['telemetry', 'render'] as const;
+export const BENCHES = ['telemetry', 'render', 'native'] as const;
 
 export interface BenchOptions {
   actors: number;
@@ -16,6 +17,7 @@ export interface BenchOptions {
 export async function bench(name: string | undefined, o: BenchOptions): Promise<number> {
   if (name !== undefined && !(BENCHES as readonly string[]).includes(name)) throw new UsageError(`Expected a benchmark (${BENCHES.join(', ')}) but received "${name}"`);
   const results: Record<string, unknown>[] = [];
+  if (!name || name === 'native') results.push(await nativeMotionThroughput(o.windowS * 250));
   if (!name || name === 'render') results.push(renderThroughput(o.windowS * 250));
   if (!name || name === 'telemetry') results.push(await telemetryOverhead(o));
   process.stdout.write(`${JSON.stringify({ node: process.version, cpus: (await import('node:os')).cpus().length, results }, null, 2)}\n`);

@@ -13,6 +13,7 @@ import { toJsonSchema } from '../schemas/message.js';
 import { createLogger } from '../supervisors/log.js';
 import { bench, BENCHES } from './bench.js';
 import { ctl } from './ctl.js';
+import { nativeInfo } from '../kernels/native.js';
 import { EXIT, UsageError } from './errors.js';
 import { runNode } from './run-node.js';
 import { tail } from './tail.js';
@@ -67,6 +68,14 @@ function program(run: (p: Promise<number>) => void): Command {
       .option('--record <dir>', 'write truth.jsonl (and detections.jsonl with --record-detections) into this directory')
       .option('--record-detections', 'also record every camera\'s detections'),
   ).action((o) => run(runNode({ ...o, embedded: true }, log)));
+
+  root
+    .command('info')
+    .description('which native paths (SIMD, CUDA) this machine takes, and why')
+    .action(() => {
+      process.stdout.write(`${JSON.stringify({ node: process.version, native: nativeInfo() }, null, 2)}\n`);
+      run(Promise.resolve(EXIT.ok));
+    });
 
   root
     .command('scenarios')

@@ -88,10 +88,9 @@ export class MotionReference {
           bg[i] = fr(bg[i]! + fr((low ? aFg : aBg) * di));
           d[x] = di;
           mask[x] = (low ? 1 : 0) + (ad > hi ? 1 : 0);
-          if (!low) {
-            sum += fr(di * di);
-            cnt++;
-          }
+          // Winsorised at hi², as the native kernel does.
+          sum += Math.min(fr(di * di), fr(hi * hi));
+          cnt++;
         }
         tileD2[ty * tw + tx]! += sum;
         tileN[ty * tw + tx]! += cnt;

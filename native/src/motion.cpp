@@ -44,7 +44,9 @@ void pixel_span(const float* val, float* bg, float* d, float* d2, uint8_t* mask,
     const bool high = ad > hi;
     bg[i] = bg[i] + (low ? a_fg : a_bg) * di;
     d[i] = di;
-    d2[i] = low ? -1.0f : di * di;  // -1 marks pixels left out of the noise estimate
+    // Winsorised, not truncated: a target adds at most hi² to its tile's noise estimate, and
+    // when the noise grows, every pixel says so at once.
+    d2[i] = std::min(di * di, hi * hi);
     mask[i] = static_cast<uint8_t>(low) + static_cast<uint8_t>(high);
   }
 }
@@ -99,16 +101,9 @@ struct MotionDetector::Impl {
         const float hi = p.k_high * sigma;
         pixel_span(s.val.data() + x0, bgrow + x0, s.d.data() + x0, s.d2.data() + x0, s.mask.data() + x0, n, lo, hi, a_bg, a_fg);
         double sum = 0;
-        int64_t cnt = 0;
-        for (int i = 0; i < n; i++) {
-          const float v = s.d2[x0 + i];
-          if (v >= 0.0f) {
-            sum += v;
-            cnt++;
-          }
-        }
+        for (int i = 0; i < n; i++) sum += s.d2[x0 + i];
         tile_d2[ty * tw + tx] += sum;
-        tile_n[ty * tw + tx] += cnt;
+        tile_n[ty * tw + tx] += n;
       }
       if (detect) runs_of_row(y, s);
     }

@@ -1,0 +1,82 @@
+/**
+ * Native motion kernel throughput at 1080p, 4K and 8K, on one thread and on all, against
+ * baselines from the same run: the machine's memory copy speed (how fast one streaming pass
+ * could go at best) and the TypeScript reference (1080p only; it is slow).
+ */
+import { cpus } from 'node:os';
+import { MotionReference } from '../kernels/motion-reference.js';
+import { MotionDetector, nativeInfo } from '../kernels/native.js';
+import { addGaussian } from '../sim/render.js';
+import { Rng } from '../sim/rng.js';
+
+const SIZES = [
+  ['1080p', 1920, 1080],
+  ['4K', 3840, 2160],
+  ['8K', 7680, 4320],
+] as const;
+
+function frames(w: number, h: number, n: number): Uint8Array[] {
+  const rng = new Rng(1);
+  return Array.from({ length: n }, (_, k) => {
+    const img = new Float32Array(w * h).fill(120);
+    for (let i = 0; i < 50; i++) addGaussian(img, w, h, rng.uniform(0, w), rng.uniform(0, h), 1, k > 0 ? 300 : 0);
+    const out = new Uint8Array(w * h);
+    for (let i = 0; i < out.length; i++) out[i] = Math.round(img[i]! + 2 * rng.normal());
+    return out;
+  });
+}
+
+async function timeAsync(fn: (k: number) => Promise<unknown>, minMs: number): Promise<number> {
+  await fn(0);
+  let n = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < minMs || n < 3) await fn(++n);
+  return (performance.now() - t0) / n;
+}
+
+/** Copy speed of a buffer the size of an 8K frame (bytes/s): one read and one write per byte. */
+function copyBandwidth(minMs: number): number {
+  const src = new Uint8Array(7680 * 4320).fill(3);
+  const dst = new Uint8Array(src.length);
+  dst.set(src);
+  let n = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < minMs || n < 3) {
+    dst.set(src);
+    n++;
+  }
+  return (2 * src.length * n) / ((performance.now() - t0) / 1000);
+}
+
+/** Runs the benchmark; returns a JSON-ready report. */
+export async function nativeMotionThroughput(minMs: number): Promise<Record<string, unknown>> {
+  const info = nativeInfo();
+  const bandwidth = copyBandwidth(minMs);
+  const rows = [];
+  for (const [name, w, h] of SIZES) {
+    const fs = frames(w, h, 6);
+    for (const threads of [1, cpus().length]) {
+      const det = new MotionDetector(w, h, 1, { threads, warmupFrames: 2 });
+      for (let k = 0; k < 6; k++) await det.process(fs[k % 6]!);
+      const ms = await timeAsync((k) => det.process(fs[k % 6]!), minMs);
+      // One frame read + background read and written (4 + 4 bytes) per pixel.
+      const bytes = w * h * 9;
+      rows.push({ size: name, threads: det.threads, ms, mpx_s: (w * h) / 1e3 / ms, bytes_per_s: bytes / (ms / 1000), fraction_of_copy_bandwidth: bytes / (ms / 1000) / bandwidth });
+    }
+  }
+  const fs = frames(1920, 1080, 3);
+  const ref = new MotionReference(1920, 1080, 1, { warmupFrames: 2 });
+  for (let k = 0; k < 4; k++) ref.process(fs[k % 3]!);
+  const refMs = await timeAsync(async (k) => ref.process(fs[k % 3]!), minMs);
+  const native1080 = rows.find((r) => r.size === '1080p' && r.threads === 1)!;
+  return {
+    bench: 'native-motion',
+    simd: info.simd,
+    cuda: info.cuda,
+    cuda_reason: info.reason,
+    copy_bandwidth_bytes_per_s: bandwidth,
+    results: rows,
+    typescript_reference_1080p_ms: refMs,
+    ratio_native_1thread_to_reference_1080p: refMs / native1080.ms,
+  };
+}
