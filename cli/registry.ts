@@ -2,6 +2,7 @@
 import { cameraActor } from '../actors/camera/camera-actor.js';
 import { clockServerActor } from '../actors/clock-server/clock-server.js';
 import { decoderActor } from '../actors/decoder/decoder-actor.js';
+import { motionActor } from '../actors/motion/motion-actor.js';
 import { recorderActor } from '../actors/recorder/recorder.js';
 import { simulatorActor } from '../actors/simulator/simulator-actor.js';
 import { ActorRegistry } from '../supervisors/registry.js';
@@ -13,5 +14,6 @@ export function actorRegistry(): ActorRegistry {
     .register('recorder', recorderActor)
     .register('camera', cameraActor)
     .register('decoder', decoderActor)
-    .register('clock-server', clockServerActor);
+    .register('clock-server', clockServerActor)
+    .register('motion', motionActor);
 }

@@ -52,6 +52,8 @@ function scenarioActors(o: RunNodeOptions): ActorConfig[] {
   if (scenario.mode === 'pixel') {
     for (const cam of scenario.cameras) {
       actors.push({ name: `camera-${cam.id}`, kind: 'camera', restart: 'transient', options: { camera: cam.id, source: 'sim', scenario: o.scenario, start_ns, speed } });
+      // A small mailbox: a frame not processed in time is dropped (and counted), not queued.
+      actors.push({ name: `motion-${cam.id}`, kind: 'motion', restart: 'permanent', mailbox: { capacity: 2, overflow: 'drop-oldest' }, options: { camera: cam.id } });
     }
   }
   actors.push({ name: 'simulator', kind: 'simulator', restart: 'transient', options: { scenario: o.scenario, speed, start_ns } });

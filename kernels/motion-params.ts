@@ -5,6 +5,8 @@ export interface MotionParams {
   alpha: number;
   /** ... and of pixels inside the mask, so slow targets are not absorbed. */
   alphaForeground: number;
+  /** Masked pixels learn at alphaForeground for at most this many frames in a row (then ghosts fade). */
+  foregroundHoldFrames: number;
   /** A blob needs one pixel above kHigh·σ ... */
   kHigh: number;
   /** ... and grows over 8-connected pixels above kLow·σ (hysteresis). */
@@ -31,6 +33,7 @@ export interface MotionParams {
 export const DEFAULT_MOTION_PARAMS: MotionParams = {
   alpha: 0.05,
   alphaForeground: 0.005,
+  foregroundHoldFrames: 50,
   kHigh: 5,
   kLow: 3,
   noiseAlpha: 0.05,
@@ -61,6 +64,7 @@ export function motionParams(partial: Partial<MotionParams> = {}): MotionParams 
   const int = (v: number) => Number.isInteger(v);
   num('alpha', (v) => v > 0 && v <= 1, 'a number in (0, 1]');
   num('alphaForeground', (v) => v >= 0 && v <= 1, 'a number in [0, 1]');
+  num('foregroundHoldFrames', (v) => int(v) && v >= 0 && v <= 254, 'an integer in [0, 254]');
   num('kLow', (v) => v > 0, 'a positive number');
   num('kHigh', (v) => v >= p.kLow, `a number ≥ kLow (${p.kLow})`);
   num('noiseAlpha', (v) => v > 0 && v <= 1, 'a number in (0, 1]');

@@ -25,6 +25,7 @@ export class MotionReference {
   readonly #tw: number;
   readonly #th: number;
   readonly #bg: Float32Array;
+  readonly #held: Uint8Array;
   readonly #tileVar: Float64Array;
   #frames = 0;
 
@@ -37,6 +38,7 @@ export class MotionReference {
     this.#tw = Math.ceil(width / this.#p.tile);
     this.#th = Math.ceil(height / this.#p.tile);
     this.#bg = new Float32Array(width * height);
+    this.#held = new Uint8Array(width * height);
     this.#tileVar = new Float64Array(this.#tw * this.#th).fill(fr(this.#p.minSigma) * fr(this.#p.minSigma));
   }
 
@@ -71,6 +73,7 @@ export class MotionReference {
     const d = new Float32Array(w);
     const mask = new Uint8Array(w);
     const kLow = fr(p.kLow);
+    const hold = Math.min(254, p.foregroundHoldFrames);
     const kHigh = fr(p.kHigh);
     for (let y = 0; y < h; y++) {
       const ty = Math.floor(y / T);
@@ -85,7 +88,9 @@ export class MotionReference {
           const di = fr(this.#pixel(frame, i) - bg[i]!);
           const ad = Math.abs(di);
           const low = ad > lo;
-          bg[i] = fr(bg[i]! + fr((low ? aFg : aBg) * di));
+          const held = low ? Math.min(255, this.#held[i]! + 1) : 0;
+          this.#held[i] = held;
+          bg[i] = fr(bg[i]! + fr((low && held <= hold ? aFg : aBg) * di));
           d[x] = di;
           mask[x] = (low ? 1 : 0) + (ad > hi ? 1 : 0);
           // Winsorised at hi², as the native kernel does.
@@ -194,7 +199,8 @@ export class MotionReference {
     for (let y = y0; y <= y1; y++) {
       for (let x = x0; x <= x1; x++) {
         const i = y * w + x;
-        const dd = fr(fr(this.#pixel(frame, i) - this.#bg[i]!) / (masked(x, y) ? keepFg : keepBg));
+        const slow = masked(x, y) && this.#held[i]! <= Math.min(254, p.foregroundHoldFrames);
+        const dd = fr(fr(this.#pixel(frame, i) - this.#bg[i]!) / (slow ? keepFg : keepBg));
         const wgt = sign * dd;
         const sg = Math.max(fr(p.minSigma), Math.sqrt(this.#tileVar[Math.floor(y / p.tile) * this.#tw + Math.floor(x / p.tile)]!));
         const v = sg * sg;
@@ -212,7 +218,7 @@ export class MotionReference {
         flux += dd;
       }
     }
-    if (!(sw > 0)) return undefined;
+    if (!(sw > 0) || !(sign * flux > 0)) return undefined;
     let cx = swx / sw;
     let cy = swy / sw;
     const psf = fr(p.psfSigma);
@@ -241,10 +247,14 @@ export class MotionReference {
       gw = sg;
       const [stepx, stepy] = [(2 * sgx) / sg, (2 * sgy) / sg];
       if (Math.abs(stepx) > 2 || Math.abs(stepy) > 2) break;
+      if (cx + stepx < x0 || cx + stepx > x1 || cy + stepy < y0 || cy + stepy > y1) break;
       cx += stepx;
       cy += stepy;
     }
     const w2 = gw * gw;
+    const snr = fr(Math.abs(flux) / Math.sqrt(s2));
+    // The blob as a whole must stand out as much as one of its pixels had to.
+    if (!(snr >= fr(p.kLow))) return undefined;
     return {
       x: fr(cx),
       y: fr(cy),
@@ -252,7 +262,7 @@ export class MotionReference {
       varY: fr(w2 > 0 ? (4 * vyy) / w2 : 1 / 12),
       covXY: fr(w2 > 0 ? (4 * vxy) / w2 : 0),
       flux: fr(flux),
-      snr: fr(Math.abs(flux) / Math.sqrt(s2)),
+      snr,
     };
   }
 }

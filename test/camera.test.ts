@@ -11,6 +11,9 @@ import { NodeSupervisor } from '../actors/node-supervisor/node.js';
 import { actorRegistry } from '../cli/registry.js';
 import { findRing } from '../frames/registry.js';
 import { FrameDescriptor } from '../schemas/frame.js';
+import { BLOB_STRIDE, DetectionFrame } from '../schemas/detections.js';
+import type { MessageOf } from '../schemas/message.js';
+import { binToF32 } from '../bus/codec.js';
 import { bandSensor } from '../sim/sensor.js';
 import { cameraScene, renderFrame } from '../sim/render.js';
 import { Rng } from '../sim/rng.js';
@@ -103,6 +106,50 @@ describe('camera pipeline', function () {
     assert.ok(rawMs.every((e) => e > 7), 'the raw camera stamps really are 7 ms off');
     const worst = Math.max(...errorsMs.map(Math.abs));
     assert.ok(worst < 0.5, `worst corrected error ${worst} ms`);
+  });
+
+  it('pixel mode end to end: camera frames through the motion kernel give the target where the camera model puts it', async () => {
+    // The drone flies into view after the detector's warm-up, left to right.
+    const big = { ...tiny, duration_s: 1, targets: [{ id: 'd', kind: 'drone', size_m: 2, waypoints: [[0, -60, 500, 50], [1, 20, 500, 52]] }] };
+    const file = join(dir, 'big.yaml');
+    writeFileSync(file, JSON.stringify(big));
+    const start = BigInt(Date.now() + 300) * 1_000_000n;
+    const bus = new Bus(await nats.connect('node'), { receiver: 'test' });
+    const dets: MessageOf<typeof DetectionFrame>[] = [];
+    const sub = bus.subscribe(DetectionFrame, 'skyvox.det.c1', (d) => void dets.push(d));
+    const node = new NodeSupervisor({
+      config: parseNodeConfig({
+        name: 'px',
+        actors: [
+          { name: 'cam', kind: 'camera', restart: 'transient', options: { camera: 'c1', source: 'sim', scenario: file, start_ns: String(start), clock_sync: false } },
+          { name: 'motion', kind: 'motion', options: { camera: 'c1' } },
+        ],
+      }),
+      bus,
+      registry: actorRegistry(),
+    });
+    await node.start();
+    try {
+      await waitFor(() => dets.length >= 40, 'detections', 20_000);
+    } finally {
+      await node.stop();
+      sub.unsubscribe();
+    }
+    const sim = new Simulator(parseScenario(big), start);
+    const cam = sim.cameras[0]!;
+    let hits = 0;
+    let inView = 0;
+    for (const d of dets) {
+      const uv = cam.model.project(sim.objects[0]!.track.position(d.seq / 50))!;
+      if (!cam.model.inImage(uv[0], uv[1], 5)) continue;
+      inView++;
+      const blobs = binToF32(d.blobs);
+      for (let i = 0; i < d.count; i++) if (Math.hypot(blobs[i * BLOB_STRIDE]! - uv[0], blobs[i * BLOB_STRIDE + 1]! - uv[1]) < 0.5) hits++;
+      assert.equal(d.t_ns, start + BigInt(Math.round((d.seq / 50 + 0.003) * 1e9)), 'the frame time carries through');
+    }
+    if (process.env.SKYVOX_DEBUG) for (const d of dets) { const uv = cam.model.project(sim.objects[0]!.track.position(d.seq / 50))!; const b = binToF32(d.blobs); console.log(d.seq, d.count, uv.map((v) => v.toFixed(2)).join(","), Array.from({ length: d.count }, (_, i) => `${b[i * 9]!.toFixed(2)},${b[i * 9 + 1]!.toFixed(2)} snr ${b[i * 9 + 7]!.toFixed(1)} area ${b[i * 9 + 6]}`).join(" | ")); }
+    assert.ok(inView >= 15, `${inView} frames with the target in view`);
+    assert.ok(hits >= inView - 1, `target found in ${hits} of ${inView} frames`);
   });
 
   it('frames source: PGM files replayed with their recorded timestamps', async () => {

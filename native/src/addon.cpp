@@ -46,6 +46,7 @@ class MotionWrap : public Napi::ObjectWrap<MotionWrap> {
     p.centroid_iterations = integer(o, "centroidIterations", p.centroid_iterations);
     p.window_margin = integer(o, "windowMargin", p.window_margin);
     p.threads = integer(o, "threads", p.threads);
+    p.foreground_hold_frames = integer(o, "foregroundHoldFrames", p.foreground_hold_frames);
     detector_ = std::make_shared<MotionDetector>(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(), info[2].As<Napi::Number>().Int32Value(), p);
     busy_ = std::make_shared<std::atomic<bool>>(false);
   }

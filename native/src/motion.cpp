@@ -36,13 +36,18 @@ struct Acc {
 // The pixel pass over one tile-wide span of a row. target_clones: AVX2 where the CPU has it,
 // the portable build otherwise, chosen at load time.
 __attribute__((target_clones("avx2", "default")))
-void pixel_span(const float* val, float* bg, float* d, float* d2, uint8_t* mask, int n, float lo, float hi, float a_bg, float a_fg) {
+void pixel_span(const float* val, float* bg, uint8_t* held, float* d, float* d2, uint8_t* mask, int n, float lo, float hi, float a_bg, float a_fg, uint8_t hold) {
   for (int i = 0; i < n; i++) {
     const float di = val[i] - bg[i];
     const float ad = std::fabs(di);
     const bool low = ad > lo;
     const bool high = ad > hi;
-    bg[i] = bg[i] + (low ? a_fg : a_bg) * di;
+    // Masked pixels learn slowly, so slow targets are not absorbed — but only for `hold`
+    // frames in a row: what stays different longer (a ghost where a target sat during
+    // start-up, a changed scene) is learned at the normal rate.
+    const uint8_t h = low ? static_cast<uint8_t>(held[i] < 255 ? held[i] + 1 : 255) : 0;
+    held[i] = h;
+    bg[i] = bg[i] + ((low && h <= hold) ? a_fg : a_bg) * di;
     d[i] = di;
     // Winsorised, not truncated: a target adds at most hi² to its tile's noise estimate, and
     // when the noise grows, every pixel says so at once.
@@ -64,6 +69,7 @@ struct MotionDetector::Impl {
   int w, h, bpp, tw, th, nthreads;
   MotionParams p;
   std::vector<float> bg;
+  std::vector<uint8_t> held;  // frames in a row each pixel has been masked (saturating)
   std::vector<double> tile_var;
   std::vector<double> tile_d2;   // this frame's sums, written per stripe
   std::vector<int64_t> tile_n;
@@ -93,13 +99,15 @@ struct MotionDetector::Impl {
       const int ty = y / T;
       load_row(frame, y, s.val.data());
       float* bgrow = bg.data() + static_cast<size_t>(y) * w;
+      uint8_t* heldrow = held.data() + static_cast<size_t>(y) * w;
+      const uint8_t hold = static_cast<uint8_t>(std::min(254, p.foreground_hold_frames));
       for (int tx = 0; tx < tw; tx++) {
         const int x0 = tx * T;
         const int n = std::min(T, w - x0);
         const float sigma = static_cast<float>(std::max(static_cast<double>(p.min_sigma), std::sqrt(tile_var[ty * tw + tx])));
         const float lo = p.k_low * sigma;
         const float hi = p.k_high * sigma;
-        pixel_span(s.val.data() + x0, bgrow + x0, s.d.data() + x0, s.d2.data() + x0, s.mask.data() + x0, n, lo, hi, a_bg, a_fg);
+        pixel_span(s.val.data() + x0, bgrow + x0, heldrow + x0, s.d.data() + x0, s.d2.data() + x0, s.mask.data() + x0, n, lo, hi, a_bg, a_fg, hold);
         double sum = 0;
         for (int i = 0; i < n; i++) sum += s.d2[x0 + i];
         tile_d2[ty * tw + tx] += sum;
@@ -135,7 +143,8 @@ struct MotionDetector::Impl {
       for (int x = x0; x <= x1; x++) {
         const size_t i = static_cast<size_t>(y) * w + x;
         const float f = bpp == 1 ? static_cast<float>(frame[i]) : static_cast<float>(frame[2 * i] | (frame[2 * i + 1] << 8));
-        const float d = (f - bg[i]) / (masked(x, y, runs, row_start) ? keep_fg : keep_bg);
+        const bool slow = masked(x, y, runs, row_start) && held[i] <= std::min(254, p.foreground_hold_frames);
+        const float d = (f - bg[i]) / (slow ? keep_fg : keep_bg);
         const double wgt = static_cast<double>(sign * d);
         const double sg = std::max(static_cast<double>(p.min_sigma), std::sqrt(tile_var[(y / T) * tw + x / T]));
         const double v = sg * sg;
@@ -153,7 +162,9 @@ struct MotionDetector::Impl {
         flux += d;
       }
     }
-    if (!(sw > 0)) return false;
+    // A blob whose window does not carry the sign of its peak is noise around a ghost or an
+    // edge, not an object.
+    if (!(sw > 0) || !(sign * flux > 0)) return false;
     double cx = swx / sw, cy = swy / sw;
     // Refine with a Gaussian window the size of the PSF, recentred each time (windowed
     // centroid, as SExtractor's XWIN): near the Cramér–Rao bound where the plain centroid of
@@ -181,6 +192,7 @@ struct MotionDetector::Impl {
       gw = sg;
       const double stepx = 2.0 * sgx / sg, stepy = 2.0 * sgy / sg;
       if (std::fabs(stepx) > 2.0 || std::fabs(stepy) > 2.0) break;  // diverging: keep the last estimate
+      if (cx + stepx < x0 || cx + stepx > x1 || cy + stepy < y0 || cy + stepy > y1) break;  // left its window
       cx += stepx;
       cy += stepy;
     }
@@ -194,7 +206,8 @@ struct MotionDetector::Impl {
     b.cov_xy = static_cast<float>(w2 > 0 ? 4.0 * vxy / w2 : 0.0);
     b.flux = static_cast<float>(flux);
     b.snr = static_cast<float>(std::fabs(flux) / std::sqrt(s2));
-    return true;
+    // The blob as a whole must stand out as much as one of its pixels had to.
+    return b.snr >= p.k_low;
   }
 
   void runs_of_row(int y, Scratch& s) {
@@ -247,6 +260,8 @@ MotionDetector::MotionDetector(int width, int height, int bytes_per_pixel, const
   const int want = params.threads > 0 ? params.threads : hardware_threads();
   m.nthreads = std::max(1, std::min(want, m.th));
   m.bg.assign(static_cast<size_t>(width) * height, 0.0f);
+  m.held.assign(static_cast<size_t>(width) * height, 0);
+  if (params.foreground_hold_frames < 0) throw std::invalid_argument("foreground_hold_frames must be >= 0");
   m.tile_var.assign(static_cast<size_t>(m.tw) * m.th, static_cast<double>(params.min_sigma) * params.min_sigma);
   m.tile_d2.assign(m.tile_var.size(), 0.0);
   m.tile_n.assign(m.tile_var.size(), 0);

@@ -10,6 +10,7 @@ namespace skyvox {
 struct MotionParams {
   float alpha = 0.05f;          // background learning rate for background pixels
   float alpha_foreground = 0.005f;  // ... and for pixels inside the mask (slow targets are not absorbed)
+  int foreground_hold_frames = 50;  // ... for at most this many frames in a row, then alpha again (ghosts fade)
   float k_high = 5.0f;          // a blob needs at least one pixel above k_high·σ
   float k_low = 3.0f;           // and grows over 8-connected pixels above k_low·σ
   float noise_alpha = 0.05f;    // learning rate of the per-tile noise variance
