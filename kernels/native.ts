@@ -6,13 +6,19 @@ import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkFrameSpec, KernelArgumentError, type MotionBlob, type MotionOutput, type MotionParams, motionParams } from './motion-params.js';
+import { checkRays, type RayBatch, type VoxelOutput, type VoxelParams, voxelParams } from './voxel-params.js';
 
 interface NativeMotion {
   process(frame: Uint8Array): Promise<{ count: number; overflow: number; foregroundPixels: number; warmingUp: boolean; blobs: ArrayBuffer }>;
   readonly threads: number;
 }
+interface NativeVoxel {
+  setCameras(centres: Float64Array): void;
+  process(o: Float64Array, d: Float64Array, w: Float32Array, c: Int32Array): Promise<{ peaks: ArrayBuffer; steps: number; bricks: number; bytes: number; evicted: number; lost: number }>;
+}
 interface NativeModule {
   MotionDetector: new (w: number, h: number, bpp: number, p: MotionParams) => NativeMotion;
+  VoxelGrid: new (p: Omit<VoxelParams, 'worldBox'> & { worldBox: Float64Array }) => NativeVoxel;
   info(): { simd: string; cuda: boolean; cudaReason: string };
 }
 
@@ -95,5 +101,34 @@ export class MotionDetector {
       blobs.push({ x: f[o]!, y: f[o + 1]!, varX: f[o + 2]!, varY: f[o + 3]!, covXY: f[o + 4]!, flux: f[o + 5]!, area: f[o + 6]!, snr: f[o + 7]!, peak: f[o + 8]!, x0: box[o + 9]!, y0: box[o + 10]!, x1: box[o + 11]!, y1: box[o + 12]! });
     }
     return { blobs, overflow: r.overflow, foregroundPixels: r.foregroundPixels, warmingUp: r.warmingUp };
+  }
+}
+
+/** Sparse voxel voting on the native CPU path. One frameset at a time. */
+export class VoxelGrid {
+  readonly params: VoxelParams;
+  readonly #impl: NativeVoxel;
+
+  constructor(params: Partial<VoxelParams> = {}) {
+    this.params = voxelParams(params);
+    this.#impl = new (native().VoxelGrid)({ ...this.params, worldBox: Float64Array.from(this.params.worldBox) });
+  }
+
+  /** Camera centres (ENU m) set the level of detail: voxels grow with range from the nearest. */
+  setCameras(centres: readonly (readonly [number, number, number])[]): void {
+    if (!centres.every((c) => c.length === 3 && c.every(Number.isFinite))) throw new KernelArgumentError('Expected finite [x, y, z] camera centres');
+    this.#impl.setCameras(Float64Array.from(centres.flat()));
+  }
+
+  /** Decays older votes, casts this frameset's rays, and returns the refined peaks. */
+  async process(rays: RayBatch): Promise<VoxelOutput> {
+    checkRays(rays);
+    const r = await this.#impl.process(rays.origins, rays.dirs, rays.weights, rays.cameras);
+    const v = new Float64Array(r.peaks);
+    const peaks = [];
+    for (let i = 0; i + 15 < v.length; i += 16) {
+      peaks.push({ position: [v[i]!, v[i + 1]!, v[i + 2]!] as [number, number, number], covariance: Array.from(v.subarray(i + 3, i + 12)), weight: v[i + 12]!, cameras: v[i + 13]!, level: v[i + 14]! });
+    }
+    return { peaks, steps: r.steps, bricks: r.bricks, bytes: r.bytes, evicted: r.evicted, lost: r.lost };
   }
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "skyvox/motion.hpp"
+#include "skyvox/voxel.hpp"
 
 namespace {
 
@@ -116,6 +117,122 @@ class MotionWrap : public Napi::ObjectWrap<MotionWrap> {
   std::shared_ptr<std::atomic<bool>> busy_;
 };
 
+double dnum(const Napi::Object& o, const char* key, double fallback) {
+  return o.Has(key) && o.Get(key).IsNumber() ? o.Get(key).As<Napi::Number>().DoubleValue() : fallback;
+}
+
+// Sparse voxel voting: one call per frameset casts its rays and returns the refined peaks.
+class VoxelWrap : public Napi::ObjectWrap<VoxelWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "VoxelGrid", {InstanceMethod("setCameras", &VoxelWrap::SetCameras), InstanceMethod("process", &VoxelWrap::Process)});
+  }
+
+  explicit VoxelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VoxelWrap>(info) {
+    const Napi::Object o = info[0].As<Napi::Object>();
+    skyvox::VoxelParams p;
+    p.min_voxel = dnum(o, "minVoxel", p.min_voxel);
+    p.max_voxel = dnum(o, "maxVoxel", p.max_voxel);
+    p.lod_ratio = dnum(o, "lodRatio", p.lod_ratio);
+    p.cell = dnum(o, "cell", p.cell);
+    const Napi::Float64Array box = o.Get("worldBox").As<Napi::Float64Array>();
+    for (int a = 0; a < 3; a++) {
+      p.world_min[a] = box[a];
+      p.world_max[a] = box[3 + a];
+    }
+    p.max_range = dnum(o, "maxRange", p.max_range);
+    p.decay = dnum(o, "decay", p.decay);
+    p.min_cameras = static_cast<int>(dnum(o, "minCameras", p.min_cameras));
+    p.min_weight = dnum(o, "minWeight", p.min_weight);
+    p.ray_sigma_rad = dnum(o, "raySigmaRad", p.ray_sigma_rad);
+    p.memory_budget = static_cast<size_t>(dnum(o, "memoryBudget", static_cast<double>(p.memory_budget)));
+    grid_ = std::make_shared<skyvox::VoxelGrid>(p);
+    busy_ = std::make_shared<std::atomic<bool>>(false);
+  }
+
+ private:
+  class Worker : public Napi::AsyncWorker {
+   public:
+    Worker(Napi::Env env, std::shared_ptr<skyvox::VoxelGrid> g, std::shared_ptr<std::atomic<bool>> busy, std::vector<skyvox::Ray> rays)
+        : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), grid_(std::move(g)), busy_(std::move(busy)), rays_(std::move(rays)) {}
+    Napi::Promise Promise() { return deferred_.Promise(); }
+    void Execute() override {
+      grid_->next_frame();
+      grid_->cast(rays_);
+      peaks_ = grid_->peaks(rays_);
+      stats_ = grid_->stats();
+    }
+    void OnOK() override {
+      busy_->store(false);
+      Napi::Env env = Env();
+      // 16 doubles per peak: x y z, covariance (9, row-major), weight, cameras, level, 0.
+      auto* values = new std::vector<double>();
+      values->reserve(peaks_.size() * 16);
+      for (const auto& pk : peaks_) {
+        values->insert(values->end(), pk.position.begin(), pk.position.end());
+        values->insert(values->end(), pk.covariance.begin(), pk.covariance.end());
+        values->push_back(pk.weight);
+        values->push_back(pk.cameras);
+        values->push_back(pk.level);
+        values->push_back(0);
+      }
+      Napi::ArrayBuffer buf = values->empty() ? Napi::ArrayBuffer::New(env, 0)
+                                              : Napi::ArrayBuffer::New(env, values->data(), values->size() * sizeof(double), [](Napi::Env, void*, std::vector<double>* v) { delete v; }, values);
+      if (values->empty()) delete values;
+      Napi::Object out = Napi::Object::New(env);
+      out.Set("peaks", buf);
+      out.Set("steps", Napi::Number::New(env, static_cast<double>(stats_.steps)));
+      out.Set("bricks", Napi::Number::New(env, static_cast<double>(stats_.bricks)));
+      out.Set("bytes", Napi::Number::New(env, static_cast<double>(stats_.bytes)));
+      out.Set("evicted", Napi::Number::New(env, static_cast<double>(stats_.evicted)));
+      out.Set("lost", Napi::Number::New(env, static_cast<double>(stats_.lost)));
+      deferred_.Resolve(out);
+    }
+    void OnError(const Napi::Error& e) override {
+      busy_->store(false);
+      deferred_.Reject(e.Value());
+    }
+
+   private:
+    Napi::Promise::Deferred deferred_;
+    std::shared_ptr<skyvox::VoxelGrid> grid_;
+    std::shared_ptr<std::atomic<bool>> busy_;
+    std::vector<skyvox::Ray> rays_;
+    std::vector<skyvox::Peak> peaks_;
+    skyvox::VoxelStats stats_;
+  };
+
+  Napi::Value SetCameras(const Napi::CallbackInfo& info) {
+    const Napi::Float64Array c = info[0].As<Napi::Float64Array>();
+    std::vector<std::array<double, 3>> centres;
+    for (size_t i = 0; i + 2 < c.ElementLength(); i += 3) centres.push_back({c[i], c[i + 1], c[i + 2]});
+    if (busy_->load()) throw Napi::Error::New(info.Env(), "this grid is processing; await it before changing cameras");
+    grid_->set_cameras(centres);
+    return info.Env().Undefined();
+  }
+
+  // (origins Float64Array 3N, dirs Float64Array 3N, weights Float32Array N, cameras Int32Array N)
+  Napi::Value Process(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const Napi::Float64Array o = info[0].As<Napi::Float64Array>();
+    const Napi::Float64Array d = info[1].As<Napi::Float64Array>();
+    const Napi::Float32Array w = info[2].As<Napi::Float32Array>();
+    const Napi::Int32Array c = info[3].As<Napi::Int32Array>();
+    const size_t n = w.ElementLength();
+    std::vector<skyvox::Ray> rays(n);
+    for (size_t i = 0; i < n; i++) rays[i] = {{o[3 * i], o[3 * i + 1], o[3 * i + 2]}, {d[3 * i], d[3 * i + 1], d[3 * i + 2]}, w[i], c[i]};
+    bool idle = false;
+    if (!busy_->compare_exchange_strong(idle, true)) throw Napi::Error::New(env, "this grid is already processing a frame; await the previous call");
+    auto* worker = new Worker(env, grid_, busy_, std::move(rays));
+    Napi::Promise promise = worker->Promise();
+    worker->Queue();
+    return promise;
+  }
+
+  std::shared_ptr<skyvox::VoxelGrid> grid_;
+  std::shared_ptr<std::atomic<bool>> busy_;
+};
+
 Napi::Object Info(Napi::Env env) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("simd", skyvox::motion_simd_path());
@@ -126,6 +243,7 @@ Napi::Object Info(Napi::Env env) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("MotionDetector", MotionWrap::Define(env));
+  exports.Set("VoxelGrid", VoxelWrap::Define(env));
   exports.Set("info", Napi::Function::New(env, [](const Napi::CallbackInfo& info) { return Info(info.Env()); }));
   return exports;
 }

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { VoxelGrid } from '../kernels/native.js';
+import type { RayBatch } from '../kernels/voxel-params.js';
+import { Rng } from '../sim/rng.js';
+
+type V3 = [number, number, number];
+const cams: V3[] = [[-600, -600, 3], [600, -600, 3], [600, 600, 3], [-600, 600, 3]];
+
+/** Rays from every camera to every target, with angular noise; plus random clutter rays. */
+function rays(targets: V3[], rng: Rng, noiseRad: number, clutter: number): RayBatch {
+  const o: number[] = [];
+  const d: number[] = [];
+  const w: number[] = [];
+  const c: number[] = [];
+  const push = (cam: number, dir: V3) => {
+    const n = Math.hypot(...dir);
+    o.push(...cams[cam]!);
+    d.push(dir[0] / n, dir[1] / n, dir[2] / n);
+    w.push(1);
+    c.push(cam);
+  };
+  cams.forEach((cam, i) => {
+    for (const t of targets) push(i, [t[0] - cam[0] + rng.normal() * noiseRad * 1000, t[1] - cam[1] + rng.normal() * noiseRad * 1000, t[2] - cam[2] + rng.normal() * noiseRad * 1000]);
+    for (let k = 0; k < clutter; k++) push(i, [rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(0.1, 0.8)]);
+  });
+  return { origins: Float64Array.from(o), dirs: Float64Array.from(d), weights: Float32Array.from(w), cameras: Int32Array.from(c) };
+}
+
+describe('voxel voting (native)', function () {
+  this.timeout(60_000);
+  const box: [number, number, number, number, number, number] = [-700, -700, 0, 700, 700, 600];
+
+  it('finds every target seen by several cameras, refined to within its reported covariance', async () => {
+    const rng = new Rng(4);
+    const grid = new VoxelGrid({ worldBox: box, minCameras: 3, raySigmaRad: 1e-4 });
+    grid.setCameras(cams);
+    const targets: V3[] = Array.from({ length: 8 }, () => [rng.uniform(-400, 400), rng.uniform(-400, 400), rng.uniform(80, 450)]);
+    // angular noise of 1e-4 rad (about 0.1 px on a long lens), applied at ~1 km as a lateral offset
+    const out = await grid.process(rays(targets, rng, 1e-4, 30));
+    let maha = 0;
+    for (const t of targets) {
+      const near = out.peaks.filter((p) => Math.hypot(p.position[0] - t[0], p.position[1] - t[1], p.position[2] - t[2]) < 3);
+      assert.ok(near.length >= 1, `no peak near target ${t.map((v) => v.toFixed(1))}`);
+      const p = near[0]!;
+      assert.ok(p.cameras >= 3);
+      const e = [p.position[0] - t[0], p.position[1] - t[1], p.position[2] - t[2]];
+      // squared error over the diagonal variances, summed over axes (≈ 3 on average)
+      maha += e.reduce((s, v, i) => s + (v * v) / p.covariance[i * 4]!, 0);
+    }
+    assert.ok(maha / targets.length < 12, `mean squared normalised error ${maha / targets.length}`);
+    assert.ok(out.steps > 0 && out.bricks > 0 && out.bytes > 0);
+  });
+
+  it('grows voxels with range from the cameras', async () => {
+    const grid = new VoxelGrid({ worldBox: [-3000, -3000, 0, 3000, 3000, 1500], minCameras: 2 });
+    const pair: V3[] = [[-50, 0, 3], [50, 0, 3]];
+    grid.setCameras(pair);
+    const near: V3 = [0, 150, 50];
+    const far: V3 = [0, 2800, 400];
+    const mk = (t: V3) => pair.flatMap((c) => { const v = [t[0] - c[0], t[1] - c[1], t[2] - c[2]]; const n = Math.hypot(...v); return v.map((x) => x / n); });
+    const out = await grid.process({ origins: Float64Array.from([...pair[0]!, ...pair[1]!, ...pair[0]!, ...pair[1]!]), dirs: Float64Array.from([...mk(near).slice(0, 3), ...mk(near).slice(3), ...mk(far).slice(0, 3), ...mk(far).slice(3)]), weights: Float32Array.of(1, 1, 1, 1), cameras: Int32Array.of(0, 1, 0, 1) });
+    const level = (t: V3) => out.peaks.find((p) => Math.hypot(p.position[0] - t[0], p.position[1] - t[1], p.position[2] - t[2]) < 5)!.level;
+    assert.ok(level(far) > level(near), `far level ${level(far)} vs near ${level(near)}`);
+  });
+
+  it('never exceeds its memory budget: evicts the least recently hit bricks and counts them', async () => {
+    const rng = new Rng(6);
+    const budget = 4 * 1024 * 1024;
+    const grid = new VoxelGrid({ worldBox: box, memoryBudget: budget });
+    grid.setCameras(cams);
+    let evicted = 0;
+    for (let k = 0; k < 5; k++) {
+      const out = await grid.process(rays([], rng, 0, 40));
+      assert.ok(out.bytes <= budget, `${out.bytes} bytes in use`);
+      evicted = out.evicted;
+    }
+    assert.ok(evicted > 0, 'bricks were evicted');
+  });
+
+  it('refuses bad rays and settings with the field and the value', async () => {
+    const grid = new VoxelGrid({ worldBox: box });
+    const ok = { origins: new Float64Array(3), dirs: Float64Array.of(0, 0, 1), weights: Float32Array.of(1), cameras: Int32Array.of(0) };
+    await assert.rejects(grid.process({ ...ok, dirs: Float64Array.of(Number.NaN, 0, 1) }), /Expected a unit direction for ray 0 but received \[NaN, 0, 1\]/);
+    await assert.rejects(grid.process({ ...ok, dirs: Float64Array.of(0, 0, 2) }), /Expected a unit direction for ray 0/);
+    await assert.rejects(grid.process({ ...ok, cameras: Int32Array.of(64) }), /Expected a camera index in \[0, 63\] for ray 0 but received 64/);
+    await assert.rejects(grid.process({ ...ok, weights: Float32Array.of(1, 1) }), /Expected 3n origins, 3n dirs and n cameras for n = 2 weights/);
+    assert.throws(() => new VoxelGrid({ minVoxel: 0.3, cell: 32 }), /Expected cell \(32\) to be a multiple of every voxel size but 0.3 does not divide it/);
+    assert.throws(() => new VoxelGrid({ worldBox: [0, 0, 0, -1, 1, 1] }), /Expected \[xmin, ymin, zmin, xmax, ymax, zmax\] with max > min for worldBox/);
+    assert.equal((await grid.process(ok)).peaks.length, 0, 'still works');
+  });
+});
