@@ -5,7 +5,7 @@
  */
 import { cpus } from 'node:os';
 import { MotionReference } from '../kernels/motion-reference.js';
-import { MotionDetector, nativeInfo } from '../kernels/native.js';
+import { MotionDetector, nativeInfo, VoxelGrid } from '../kernels/native.js';
 import { addGaussian } from '../sim/render.js';
 import { Rng } from '../sim/rng.js';
 
@@ -48,6 +48,44 @@ function copyBandwidth(minMs: number): number {
   return (2 * src.length * n) / ((performance.now() - t0) / 1000);
 }
 
+/**
+ * Voxel casting: rays of a given length from four cameras into a box sized to hold them,
+ * with the memory a dense grid of the finest voxels over the same box would need.
+ */
+async function voxelThroughput(minMs: number) {
+  const rows = [];
+  for (const length of [100, 500, 1000, 2000, 5000]) {
+    const half = length * 0.75;
+    const grid = new VoxelGrid({ worldBox: [-half, -half, 0, half, half, length], maxRange: length, memoryBudget: 500 * 1024 * 1024 });
+    const cams: [number, number, number][] = [[-half * 0.9, -half * 0.9, 1], [half * 0.9, -half * 0.9, 1], [half * 0.9, half * 0.9, 1], [-half * 0.9, half * 0.9, 1]];
+    grid.setCameras(cams);
+    const rng = new Rng(2);
+    const n = 200;
+    const o = new Float64Array(3 * n);
+    const d = new Float64Array(3 * n);
+    for (let i = 0; i < n; i++) {
+      o.set(cams[i % 4]!, 3 * i);
+      const v = [rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(0.2, 1)];
+      const m = Math.hypot(...v);
+      d.set(v.map((x) => x / m), 3 * i);
+    }
+    const batch = { origins: o, dirs: d, weights: new Float32Array(n).fill(1), cameras: Int32Array.from({ length: n }, (_, i) => i % 4) };
+    let steps = 0;
+    let last = await grid.process(batch);
+    let k = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < minMs || k < 2) {
+      last = await grid.process(batch);
+      steps += last.steps;
+      k++;
+    }
+    const s = (performance.now() - t0) / 1000;
+    const dense = ((2 * half) / 0.125) * ((2 * half) / 0.125) * (length / 0.125) * 4;
+    rows.push({ ray_length_m: length, rays_per_s: (n * k) / s, steps_per_s: steps / s, bricks: last.bricks, bytes: last.bytes, dense_float_grid_bytes: dense, ratio_to_dense: last.bytes / dense });
+  }
+  return rows;
+}
+
 /** Runs the benchmark; returns a JSON-ready report. */
 export async function nativeMotionThroughput(minMs: number): Promise<Record<string, unknown>> {
   const info = nativeInfo();
@@ -78,5 +116,6 @@ export async function nativeMotionThroughput(minMs: number): Promise<Record<stri
     results: rows,
     typescript_reference_1080p_ms: refMs,
     ratio_native_1thread_to_reference_1080p: refMs / native1080.ms,
+    voxel: await voxelThroughput(minMs),
   };
 }
