@@ -54,6 +54,26 @@ export class KernelArgumentError extends RangeError {
 
 const describe = (v: unknown) => `${typeof v === 'string' ? JSON.stringify(v) : String(v)} of type ${typeof v}`;
 
+/** 1 / E[min(Z², k²)] for a standard normal Z: undoes the bias of a noise variance winsorised at k·σ. */
+export function winsorCorrection(k: number): number {
+  const phi = Math.exp(-0.5 * k * k) / Math.sqrt(2 * Math.PI);
+  let cdf = 0.5;
+  // Φ(k) by integrating φ with Simpson's rule on a fine grid: deterministic and accurate to 1e-12.
+  const n = 2000;
+  const h = k / n;
+  let acc = 0;
+  for (let i = 0; i <= n; i++) {
+    const x = i * h;
+    const f = Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
+    acc += (i === 0 || i === n ? 1 : i % 2 ? 4 : 2) * f;
+  }
+  cdf += (acc * h) / 3;
+  return 1 / (2 * cdf - 1 - 2 * k * phi + 2 * k * k * (1 - cdf));
+}
+
+/** Settings as the native kernel takes them: validated, with derived constants. */
+export type ResolvedMotionParams = MotionParams & { noiseCorrection: number };
+
 /** Fills defaults and checks every field. */
 export function motionParams(partial: Partial<MotionParams> = {}): MotionParams {
   const p = { ...DEFAULT_MOTION_PARAMS, ...partial };

@@ -4,7 +4,7 @@
  * float, double where it uses double, the same summation order — so both give the same blobs.
  * Single-threaded and slow; for tests and for machines without the addon.
  */
-import { checkFrameSpec, KernelArgumentError, type MotionBlob, type MotionOutput, type MotionParams, motionParams } from './motion-params.js';
+import { checkFrameSpec, KernelArgumentError, type MotionBlob, type MotionOutput, type MotionParams, motionParams, winsorCorrection } from './motion-params.js';
 
 const fr = Math.fround;
 
@@ -28,6 +28,7 @@ export class MotionReference {
   readonly #held: Uint8Array;
   readonly #tileVar: Float64Array;
   #frames = 0;
+  readonly #correction: number;
 
   constructor(width: number, height: number, bytesPerPixel: 1 | 2, params: Partial<MotionParams> = {}) {
     checkFrameSpec(width, height, bytesPerPixel);
@@ -40,6 +41,7 @@ export class MotionReference {
     this.#bg = new Float32Array(width * height);
     this.#held = new Uint8Array(width * height);
     this.#tileVar = new Float64Array(this.#tw * this.#th).fill(fr(this.#p.minSigma) * fr(this.#p.minSigma));
+    this.#correction = winsorCorrection(this.#p.kLow);
   }
 
   #pixel(frame: Uint8Array, i: number): number {
@@ -93,8 +95,8 @@ export class MotionReference {
           bg[i] = fr(bg[i]! + fr((low && held <= hold ? aFg : aBg) * di));
           d[x] = di;
           mask[x] = (low ? 1 : 0) + (ad > hi ? 1 : 0);
-          // Winsorised at hi², as the native kernel does.
-          sum += Math.min(fr(di * di), fr(hi * hi));
+          // Winsorised at lo², as the native kernel does.
+          sum += Math.min(fr(di * di), fr(lo * lo));
           cnt++;
         }
         tileD2[ty * tw + tx]! += sum;
@@ -117,7 +119,7 @@ export class MotionReference {
       }
     }
     for (let t = 0; t < this.#tileVar.length; t++) {
-      if (tileN[t]! > 0) this.#tileVar[t] = (1 - beta) * this.#tileVar[t]! + beta * (tileD2[t]! / tileN[t]!);
+      if (tileN[t]! > 0) this.#tileVar[t] = (1 - beta) * this.#tileVar[t]! + beta * ((tileD2[t]! / tileN[t]!) * this.#correction);
     }
     if (warm) return { blobs: [], overflow: 0, foregroundPixels: 0, warmingUp: true };
     return this.#components(frame, runs, aBg, aFg);

@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkFrameSpec, KernelArgumentError, type MotionBlob, type MotionOutput, type MotionParams, motionParams } from './motion-params.js';
+import { checkFrameSpec, KernelArgumentError, type MotionBlob, type MotionOutput, type MotionParams, motionParams, type ResolvedMotionParams, winsorCorrection } from './motion-params.js';
 import { checkRays, type RayBatch, type VoxelOutput, type VoxelParams, voxelParams } from './voxel-params.js';
 
 interface NativeMotion {
@@ -17,7 +17,7 @@ interface NativeVoxel {
   process(o: Float64Array, d: Float64Array, w: Float32Array, c: Int32Array): Promise<{ peaks: ArrayBuffer; steps: number; bricks: number; bytes: number; evicted: number; lost: number }>;
 }
 interface NativeModule {
-  MotionDetector: new (w: number, h: number, bpp: number, p: MotionParams) => NativeMotion;
+  MotionDetector: new (w: number, h: number, bpp: number, p: ResolvedMotionParams) => NativeMotion;
   VoxelGrid: new (p: Omit<VoxelParams, 'worldBox'> & { worldBox: Float64Array }) => NativeVoxel;
   info(): { simd: string; cuda: boolean; cudaReason: string };
 }
@@ -71,7 +71,7 @@ export class MotionDetector {
     this.height = height;
     this.bytesPerPixel = bytesPerPixel;
     this.params = motionParams(params);
-    this.#impl = new (native().MotionDetector)(width, height, bytesPerPixel, this.params);
+    this.#impl = new (native().MotionDetector)(width, height, bytesPerPixel, { ...this.params, noiseCorrection: winsorCorrection(this.params.kLow) });
   }
 
   get threads(): number {

@@ -1,14 +1,18 @@
 /**
  * Detection mode: for one camera and one frame, the blobs that pixel mode followed by the
- * motion detector would yield — detection probability from peak SNR against the detector's
- * threshold, centroid noise at the Cramér–Rao bound of a Gaussian image, pixel-noise false
- * alarms at the threshold's tail probability, and sun glints in the mono band.
+ * motion detector (kernels/) would yield — detection when the brightest pixel (its share of
+ * the flux depends on where in the pixel the target sits) clears the detector's k_high·σ,
+ * centroid noise at the Cramér–Rao bound of a Gaussian image, pixel-noise false alarms at the
+ * threshold's tail rate thinned by the detector's whole-blob test, and sun glints (mono).
+ * A test runs both modes on the same scenes and compares their statistics.
  */
 import { norm, sub } from '../geometry/vec3.js';
 import { BLOB_STRIDE } from '../schemas/detections.js';
 import type { RigCamera } from './rig.js';
 import type { Rng } from './rng.js';
-import { type BandSensor, objectImage, pixelNoiseDn } from './sensor.js';
+import { DEFAULT_MOTION_PARAMS } from '../kernels/motion-params.js';
+import type { ObjectKind } from '../schemas/kinds.js';
+import { type BandSensor, centralPixelShare, type ObjectImage, objectImage, pixelContrastDn, pixelNoiseDn, skyLevelDn } from './sensor.js';
 import { normalCdf, normalTail } from './stats.js';
 import type { SceneObject } from './trajectory.js';
 
@@ -28,6 +32,34 @@ export interface SynthesizedFrame {
   sources: (string | undefined)[];
 }
 
+/**
+ * Probability that the detector reports an object imaged as `img` centred at pixel `uv`: its
+ * brightest pixel (whose share of the flux depends on where in the pixel the centre sits)
+ * clears k_high·σ of the local sky, and its window stands out by k_low·σ as a whole.
+ */
+export function detectionProbability(cam: RigCamera, sensor: BandSensor, kind: ObjectKind, img: ObjectImage, uv: readonly [number, number]): number {
+  const sigma = pixelNoiseDn(sensor, skyLevelDn(sensor, cam.model.ray(uv[0], uv[1])[2]));
+  const share = centralPixelShare(img.sigmaPx, uv[0] - Math.round(uv[0]), uv[1] - Math.round(uv[1]));
+  // A pixel cannot differ from the sky by more than a fully covered one does.
+  const peak = Math.min(Math.abs(img.flux) * share, Math.abs(pixelContrastDn(kind, cam.band, sensor)));
+  const kLow = DEFAULT_MOTION_PARAMS.kLow;
+  // The blob's box spans its isophote at k_low·σ; its window is the box grown by the margin.
+  const side = Math.max(1, Math.round(2 * img.sigmaPx * Math.sqrt(2 * Math.log(Math.max(1, peak / (kLow * sigma))))));
+  const window = (side + 2 * DEFAULT_MOTION_PARAMS.windowMargin) ** 2;
+  return normalCdf(peak / sigma - sensor.thresholdSigma) * normalCdf(Math.abs(img.flux) / (sigma * Math.sqrt(window)) - kLow);
+}
+
+/**
+ * Mean number of pure-noise blobs per frame: pixels crossing k_high·σ anywhere on the sensor,
+ * thinned by the detector's whole-window test (a lone spike rarely passes it).
+ */
+export function noiseFalseAlarmRate(cam: RigCamera, sensor: BandSensor): number {
+  const k = sensor.thresholdSigma;
+  const nw = (1 + 2 * DEFAULT_MOTION_PARAMS.windowMargin) ** 2;
+  const survive = normalTail((DEFAULT_MOTION_PARAMS.kLow * Math.sqrt(nw) - (k + 0.3)) / Math.sqrt(nw - 1));
+  return cam.model.width * cam.model.height * normalTail(k) * survive;
+}
+
 /** The blobs of camera `cam` at true time `t` (seconds). */
 export function synthesizeDetections(cam: RigCamera, sensor: BandSensor, objects: readonly SceneObject[], t: number, rng: Rng, o: DetectionModeOptions): SynthesizedFrame {
   const m = cam.model;
@@ -42,8 +74,7 @@ export function synthesizeDetections(cam: RigCamera, sensor: BandSensor, objects
     const uv = m.project(p);
     if (!uv || !m.inImage(uv[0], uv[1], 1)) continue;
     const img = objectImage(obj.kind, cam.band, sensor, obj.sizeM, norm(sub(p, m.center)), m.fx);
-    const peakSnr = Math.abs(img.peak) / sigmaN;
-    if (rng.next() >= normalCdf(peakSnr - k)) continue;
+    if (rng.next() >= detectionProbability(cam, sensor, obj.kind, img, uv)) continue;
     const s2 = img.sigmaPx * img.sigmaPx;
     // Pixels above the threshold isophote, and the share of the flux inside it.
     const area = Math.max(1, 2 * Math.PI * s2 * Math.log(Math.max(1.0001, Math.abs(img.peak) / (k * sigmaN))));
@@ -57,8 +88,7 @@ export function synthesizeDetections(cam: RigCamera, sensor: BandSensor, objects
     sources.push(obj.id);
   }
 
-  // Pure noise crossing the threshold somewhere on the sensor.
-  const noiseFa = rng.poisson(m.width * m.height * normalTail(k));
+  const noiseFa = rng.poisson(noiseFalseAlarmRate(cam, sensor));
   for (let i = 0; i < noiseFa; i++) falseAlarm(rows, sources, m.width, m.height, sigmaN, k + Math.abs(rng.normal()) * 0.3, rng);
   if (cam.band === 'mono' && o.glintRateHz > 0) {
     const glints = rng.poisson(o.glintRateHz / o.fps);

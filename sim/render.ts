@@ -9,7 +9,7 @@
 import { norm, sub } from '../geometry/vec3.js';
 import type { RigCamera } from './rig.js';
 import { Rng } from './rng.js';
-import { type BandSensor, objectImage, pixelNoiseDn } from './sensor.js';
+import { type BandSensor, objectImage, pixelNoiseDn, skyLevelDn } from './sensor.js';
 import { normalCdf } from './stats.js';
 import type { SceneObject } from './trajectory.js';
 
@@ -114,7 +114,6 @@ function skyGradient(r: RenderInput, img: Float32Array): void {
   const G = 16;
   const grid = new Float32Array((G + 1) * (G + 1));
   for (let gy = 0; gy <= G; gy++) for (let gx = 0; gx <= G; gx++) grid[gy * (G + 1) + gx] = m.ray((gx / G) * (w - 1), (gy / G) * (h - 1))[2];
-  const sky = r.sensor.skyDn;
   for (let y = 0; y < h; y++) {
     const fy = (y / (h - 1 || 1)) * G;
     const gy = Math.min(G - 1, Math.floor(fy));
@@ -125,8 +124,7 @@ function skyGradient(r: RenderInput, img: Float32Array): void {
       const tx = fx - gx;
       const i0 = gy * (G + 1) + gx;
       const z = (grid[i0]! * (1 - tx) + grid[i0 + 1]! * tx) * (1 - ty) + (grid[i0 + G + 1]! * (1 - tx) + grid[i0 + G + 2]! * tx) * ty;
-      // sin(elevation) = z; the sky darkens by 15% from horizon to zenith.
-      img[y * w + x] = sky * (1.075 - 0.15 * Math.max(0, Math.min(1, z)));
+      img[y * w + x] = skyLevelDn(r.sensor, z);
     }
   }
 }

@@ -5,6 +5,7 @@
 import type { Band } from './rig.js';
 import type { Scenario } from './scenario.js';
 import type { ObjectKind } from '../schemas/kinds.js';
+import { normalCdf } from './stats.js';
 
 /** One band's sensor, every field filled. */
 export interface BandSensor {
@@ -53,9 +54,14 @@ export function pixelContrastDn(kind: ObjectKind, band: Band, sensor: BandSensor
   return band === 'mono' ? SIGNATURE[kind].mono * sensor.skyDn : SIGNATURE[kind].thermalDn;
 }
 
-/** Noise of one sky pixel in DN: read noise and photon shot noise. */
+/** Noise of one pixel in DN at `levelDn`: read noise, photon shot noise and quantisation. */
 export function pixelNoiseDn(sensor: BandSensor, levelDn = sensor.skyDn): number {
-  return Math.sqrt(sensor.readNoiseDn ** 2 + Math.max(0, levelDn) / sensor.gainEPerDn);
+  return Math.sqrt(sensor.readNoiseDn ** 2 + Math.max(0, levelDn) / sensor.gainEPerDn + 1 / 12);
+}
+
+/** Sky level in DN for a view direction whose up-component is `z` (sin of elevation): brightest at the horizon. */
+export function skyLevelDn(sensor: BandSensor, z: number): number {
+  return sensor.skyDn * (1.075 - 0.15 * Math.max(0, Math.min(1, z)));
 }
 
 /** What an object of `sizeM` metres at `rangeM` puts on a sensor with focal length `fPx`. */
@@ -68,6 +74,16 @@ export interface ObjectImage {
   sigmaPx: number;
   /** Signal of the brightest pixel (DN, signed). */
   peak: number;
+}
+
+/**
+ * Share of an image's flux that falls in the pixel holding its centre, for a centre `du`,
+ * `dv` pixels from that pixel's middle (|du|, |dv| ≤ 0.5): what the detector's brightest
+ * pixel sees, which depends on where in the pixel the target sits.
+ */
+export function centralPixelShare(sigmaPx: number, du: number, dv: number): number {
+  const s = 1 / sigmaPx;
+  return (normalCdf((0.5 - du) * s) - normalCdf((-0.5 - du) * s)) * (normalCdf((0.5 - dv) * s) - normalCdf((-0.5 - dv) * s));
 }
 
 /** The image an object leaves, sub-pixel objects included (their flux is kept exactly). */

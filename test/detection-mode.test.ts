@@ -4,7 +4,7 @@ import { BLOB_STRIDE } from '../schemas/detections.js';
 import { parseScenario } from '../sim/scenario.js';
 import { bandSensor, objectImage, pixelNoiseDn } from '../sim/sensor.js';
 import { Simulator } from '../sim/simulator.js';
-import { normalCdf, normalTail } from '../sim/stats.js';
+import { detectionProbability, noiseFalseAlarmRate } from '../sim/detection-mode.js';
 
 /** One mono camera staring at one hovering drone at `range` metres. */
 function staring(range: number, extra: Record<string, unknown> = {}) {
@@ -64,7 +64,7 @@ describe('detection mode', () => {
     const cam = sim.cameras[0]!;
     const sensor = bandSensor(scenario, 'mono');
     const img = objectImage('drone', 'mono', sensor, 0.5, Math.hypot(3.3, range, 2.1), cam.model.fx);
-    const pd = normalCdf(Math.abs(img.peak) / pixelNoiseDn(sensor) - sensor.thresholdSigma);
+    const pd = detectionProbability(cam, sensor, 'drone', img, cam.model.project([3.3, range, 2.1])!);
     assert.ok(pd > 0.05 && pd < 0.95, `pick a range where detection is uncertain (pd=${pd})`);
     let hits = 0;
     for (let k = 0; k < sim.frameCount; k++) if (sim.detections(cam, k)!.sources.includes('d')) hits++;
@@ -89,7 +89,8 @@ describe('detection mode', () => {
     }
     const dropFrac = 1 - frames / sim.frameCount;
     assert.ok(Math.abs(dropFrac - 0.1) < 4 * Math.sqrt(0.09 / sim.frameCount), `dropped ${dropFrac}`);
-    const expected = 4096 * 3000 * normalTail(5);
+    const expected = noiseFalseAlarmRate(cam, bandSensor(sim.scenario, 'mono'));
+    assert.ok(expected > 0.05, `enough false alarms to test (${expected} per frame)`);
     const perFrame = alarms / frames;
     assert.ok(Math.abs(perFrame - expected) < 4 * Math.sqrt(expected / frames), `${perFrame} false alarms per frame, expected ${expected}`);
   });

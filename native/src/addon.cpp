@@ -48,6 +48,7 @@ class MotionWrap : public Napi::ObjectWrap<MotionWrap> {
     p.window_margin = integer(o, "windowMargin", p.window_margin);
     p.threads = integer(o, "threads", p.threads);
     p.foreground_hold_frames = integer(o, "foregroundHoldFrames", p.foreground_hold_frames);
+    p.noise_correction = o.Get("noiseCorrection").As<Napi::Number>().DoubleValue();
     detector_ = std::make_shared<MotionDetector>(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(), info[2].As<Napi::Number>().Int32Value(), p);
     busy_ = std::make_shared<std::atomic<bool>>(false);
   }

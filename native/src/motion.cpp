@@ -49,9 +49,9 @@ void pixel_span(const float* val, float* bg, uint8_t* held, float* d, float* d2,
     held[i] = h;
     bg[i] = bg[i] + ((low && h <= hold) ? a_fg : a_bg) * di;
     d[i] = di;
-    // Winsorised, not truncated: a target adds at most hi² to its tile's noise estimate, and
-    // when the noise grows, every pixel says so at once.
-    d2[i] = std::min(di * di, hi * hi);
+    // Winsorised at lo², not truncated: a target adds little to its tile's noise estimate,
+    // and when the noise grows every pixel says so at once.
+    d2[i] = std::min(di * di, lo * lo);
     mask[i] = static_cast<uint8_t>(low) + static_cast<uint8_t>(high);
   }
 }
@@ -70,6 +70,7 @@ struct MotionDetector::Impl {
   MotionParams p;
   std::vector<float> bg;
   std::vector<uint8_t> held;  // frames in a row each pixel has been masked (saturating)
+  double correction = 1.0;    // 1 / E[min(Z², k_low²)] for a standard normal Z
   std::vector<double> tile_var;
   std::vector<double> tile_d2;   // this frame's sums, written per stripe
   std::vector<int64_t> tile_n;
@@ -261,6 +262,12 @@ MotionDetector::MotionDetector(int width, int height, int bytes_per_pixel, const
   m.nthreads = std::max(1, std::min(want, m.th));
   m.bg.assign(static_cast<size_t>(width) * height, 0.0f);
   m.held.assign(static_cast<size_t>(width) * height, 0);
+  if (params.noise_correction > 0) {
+    m.correction = params.noise_correction;
+  } else {
+    const double c = params.k_low, phi = std::exp(-0.5 * c * c) / std::sqrt(2 * M_PI), cdf = 0.5 * std::erfc(-c / std::sqrt(2.0));
+    m.correction = 1.0 / ((2 * cdf - 1 - 2 * c * phi) + 2 * c * c * (1 - cdf));
+  }
   if (params.foreground_hold_frames < 0) throw std::invalid_argument("foreground_hold_frames must be >= 0");
   m.tile_var.assign(static_cast<size_t>(m.tw) * m.th, static_cast<double>(params.min_sigma) * params.min_sigma);
   m.tile_d2.assign(m.tile_var.size(), 0.0);
@@ -318,7 +325,7 @@ MotionResult MotionDetector::process(const uint8_t* frame) {
   for (auto& t : pool) t.join();
 
   for (size_t i = 0; i < m.tile_var.size(); i++) {
-    if (m.tile_n[i] > 0) m.tile_var[i] = (1.0 - beta) * m.tile_var[i] + beta * (m.tile_d2[i] / static_cast<double>(m.tile_n[i]));
+    if (m.tile_n[i] > 0) m.tile_var[i] = (1.0 - beta) * m.tile_var[i] + beta * (m.tile_d2[i] / static_cast<double>(m.tile_n[i]) * m.correction);
   }
   result.warming_up = warm;
   if (warm) return result;

@@ -14,6 +14,9 @@ struct MotionParams {
   float k_high = 5.0f;          // a blob needs at least one pixel above k_high·σ
   float k_low = 3.0f;           // and grows over 8-connected pixels above k_low·σ
   float noise_alpha = 0.05f;    // learning rate of the per-tile noise variance
+  // The noise estimate winsorises d² at (k_low·σ)², so a target inflates its own tile's σ
+  // little, and divides by E[min(Z², k_low²)] to stay unbiased; 0: computed here with erf.
+  double noise_correction = 0.0;
   float min_sigma = 0.5f;       // floor of σ (DN), so a perfectly flat sky does not fire on ±1
   int tile = 16;                // noise tiles are tile×tile pixels
   int warmup_frames = 8;        // frames that only train the model
