@@ -7,7 +7,9 @@ import { Camera, intrinsicsFromFov } from '../geometry/camera.js';
 import { lookAt } from '../geometry/rotation.js';
 import type { RigCamera } from '../sim/rig.js';
 import { Rng } from '../sim/rng.js';
-import { cameraScene, renderFrame, renderIdeal, type RenderInput } from '../sim/render.js';
+import { cameraScene, renderFrame, renderFrameWith, renderIdeal, type RenderInput } from '../sim/render.js';
+import { NativeRenderer, nativeInfo } from '../kernels/native.js';
+import { cpus } from 'node:os';
 import { bandSensor } from '../sim/sensor.js';
 import { loadScenario } from '../sim/scenario.js';
 import { sceneObjects } from '../sim/trajectory.js';
@@ -29,12 +31,25 @@ function timeIt(fn: () => void, minMs: number): number {
   return (performance.now() - t0) / n;
 }
 
+async function timeAsync(fn: () => Promise<unknown>, minMs: number): Promise<number> {
+  await fn();
+  let n = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < minMs || n < 2) {
+    await fn();
+    n++;
+  }
+  return (performance.now() - t0) / n;
+}
+
 /** Renders the 8k scenario's objects through cameras of each size; returns a JSON-ready report. */
-export function renderThroughput(minMs: number): Record<string, unknown> {
+export async function renderThroughput(minMs: number): Promise<Record<string, unknown>> {
+  const hasNative = nativeInfo().loaded;
   const scenario = loadScenario('8k');
   const objects = sceneObjects(scenario);
   const sensor = bandSensor(scenario, 'mono');
-  const rows = SIZES.map(([name, w, h]) => {
+  const rows = [];
+  for (const [name, w, h] of SIZES) {
     const cam: RigCamera = {
       id: name,
       pair: 'p',
@@ -52,7 +67,9 @@ export function renderThroughput(minMs: number): Record<string, unknown> {
     const idealMs = timeIt(() => renderIdeal(input(k++)), minMs);
     const fullMs = timeIt(() => renderFrame(input(k++), out), minMs);
     const mpx = (w * h) / 1e6;
-    return {
+    const native1 = hasNative ? await timeAsync(() => renderFrameWith(new NativeRenderer(1), input(k++), out), minMs) : undefined;
+    const nativeAll = hasNative ? await timeAsync(() => renderFrameWith(new NativeRenderer(0), input(k++), out), minMs) : undefined;
+    rows.push({
       size: name,
       width: w,
       height: h,
@@ -63,7 +80,11 @@ export function renderThroughput(minMs: number): Record<string, unknown> {
       ratio_render_to_copy: fullMs / copyMs,
       ratio_render_to_noiseless: fullMs / idealMs,
       frames_per_s: 1000 / fullMs,
-    };
-  });
-  return { bench: 'render', implementation: 'typescript reference (single thread)', objects: objects.length, results: rows };
+      native_1thread_ms: native1,
+      native_all_threads_ms: nativeAll,
+      threads: cpus().length,
+      ratio_typescript_to_native_all: nativeAll ? fullMs / nativeAll : undefined,
+    });
+  }
+  return { bench: 'render', objects: objects.length, results: rows };
 }

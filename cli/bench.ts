@@ -18,7 +18,7 @@ export async function bench(name: string | undefined, o: BenchOptions): Promise<
   if (name !== undefined && !(BENCHES as readonly string[]).includes(name)) throw new UsageError(`Expected a benchmark (${BENCHES.join(', ')}) but received "${name}"`);
   const results: Record<string, unknown>[] = [];
   if (!name || name === 'native') results.push(await nativeMotionThroughput(o.windowS * 250));
-  if (!name || name === 'render') results.push(renderThroughput(o.windowS * 250));
+  if (!name || name === 'render') results.push(await renderThroughput(o.windowS * 250));
   if (!name || name === 'telemetry') results.push(await telemetryOverhead(o));
   process.stdout.write(`${JSON.stringify({ node: process.version, cpus: (await import('node:os')).cpus().length, results }, null, 2)}\n`);
   return 0;

@@ -16,7 +16,11 @@ interface NativeVoxel {
   setCameras(centres: Float64Array): void;
   process(o: Float64Array, d: Float64Array, w: Float32Array, c: Int32Array): Promise<{ peaks: ArrayBuffer; steps: number; bricks: number; bytes: number; evicted: number; lost: number }>;
 }
+interface NativeRendererImpl {
+  render(out: Uint8Array, o: Record<string, number>, grid: Float32Array, clouds: Float64Array, gaussians: Float64Array, hot: Int32Array, dead: Int32Array, noise: Float32Array): Promise<void>;
+}
 interface NativeModule {
+  Renderer: new () => NativeRendererImpl;
   MotionDetector: new (w: number, h: number, bpp: number, p: ResolvedMotionParams) => NativeMotion;
   VoxelGrid: new (p: Omit<VoxelParams, 'worldBox'> & { worldBox: Float64Array }) => NativeVoxel;
   info(): { simd: string; cuda: boolean; cudaReason: string };
@@ -131,4 +135,43 @@ export class VoxelGrid {
     }
     return { peaks, steps: r.steps, bricks: r.bricks, bytes: r.bytes, evicted: r.evicted, lost: r.lost };
   }
+}
+
+/** The simulator's pixel loops on the native path (all cores), for one camera. */
+export class NativeRenderer {
+  readonly threads: number;
+  readonly #impl: NativeRendererImpl;
+
+  constructor(threads = 0) {
+    if (!Number.isInteger(threads) || threads < 0) throw new KernelArgumentError(`Expected an integer ≥ 0 for threads but received ${threads}`);
+    this.threads = threads;
+    this.#impl = new (native().Renderer)();
+  }
+
+  /** Renders `plan` into `out` (which must stay untouched until the promise settles). */
+  render(plan: RenderPlanLike, noise: Float32Array, out: Uint8Array): Promise<void> {
+    const need = plan.width * plan.height * (plan.bitDepth > 8 ? 2 : 1);
+    if (out.byteLength !== need) throw new KernelArgumentError(`Expected ${need} bytes for the frame but received ${out.byteLength}`);
+    if ((noise.length & (noise.length - 1)) !== 0) throw new KernelArgumentError(`Expected a power-of-two noise table but received ${noise.length} values`);
+    const o = { width: plan.width, height: plan.height, bitDepth: plan.bitDepth, skyDn: plan.skyDn, grid: plan.grid, readNoiseDn: plan.readNoiseDn, gainEPerDn: plan.gainEPerDn, noiseAt: plan.noiseAt, noiseStride: plan.noiseStride, threads: this.threads };
+    return this.#impl.render(out, o, plan.skyGrid, plan.clouds, plan.gaussians, plan.hot, plan.dead, noise);
+  }
+}
+
+/** The plan fields the native renderer reads (sim/render.ts RenderPlan). */
+export interface RenderPlanLike {
+  width: number;
+  height: number;
+  bitDepth: number;
+  skyDn: number;
+  grid: number;
+  skyGrid: Float32Array;
+  clouds: Float64Array;
+  gaussians: Float64Array;
+  hot: Int32Array;
+  dead: Int32Array;
+  readNoiseDn: number;
+  gainEPerDn: number;
+  noiseAt: number;
+  noiseStride: number;
 }

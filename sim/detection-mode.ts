@@ -38,7 +38,7 @@ export interface SynthesizedFrame {
  * clears k_high·σ of the local sky, and its window stands out by k_low·σ as a whole.
  */
 export function detectionProbability(cam: RigCamera, sensor: BandSensor, kind: ObjectKind, img: ObjectImage, uv: readonly [number, number]): number {
-  const sigma = pixelNoiseDn(sensor, skyLevelDn(sensor, cam.model.ray(uv[0], uv[1])[2]));
+  const sigma = pixelNoiseDn(sensor, skyLevelDn(sensor.skyDn, cam.model.ray(uv[0], uv[1])[2]));
   const share = centralPixelShare(img.sigmaPx, uv[0] - Math.round(uv[0]), uv[1] - Math.round(uv[1]));
   // A pixel cannot differ from the sky by more than a fully covered one does.
   const peak = Math.min(Math.abs(img.flux) * share, Math.abs(pixelContrastDn(kind, cam.band, sensor)));

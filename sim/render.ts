@@ -14,16 +14,16 @@ import { normalCdf } from './stats.js';
 import type { SceneObject } from './trajectory.js';
 
 const NOISE_TABLE_SIZE = 1 << 20;
-let noiseTable: Float32Array | undefined;
+let table: Float32Array | undefined;
 
 /** A fixed table of standard normals; frames read it from a random offset with a random odd stride. */
 function normals(): Float32Array {
-  if (!noiseTable) {
+  if (!table) {
     const rng = new Rng(0x5eed);
-    noiseTable = new Float32Array(NOISE_TABLE_SIZE);
-    for (let i = 0; i < NOISE_TABLE_SIZE; i++) noiseTable[i] = rng.normal();
+    table = new Float32Array(NOISE_TABLE_SIZE);
+    for (let i = 0; i < NOISE_TABLE_SIZE; i++) table[i] = rng.normal();
   }
-  return noiseTable;
+  return table;
 }
 
 export interface Cloud {
@@ -82,38 +82,104 @@ export interface RenderInput {
 /** Bytes per pixel of a band's frames: 1 up to 8 bits, else 2 (little-endian). */
 export const bytesPerPixel = (sensor: BandSensor): 1 | 2 => (sensor.bitDepth > 8 ? 2 : 1);
 
+const GRID = 16;
+
+/**
+ * Everything about one frame except its pixels: the sky's view-ray grid, clouds, the
+ * Gaussian images of objects and glints, defects and the noise walk. Both pixel engines (this
+ * file's and the native one) render from it; making it draws the frame's random numbers.
+ */
+export interface RenderPlan {
+  width: number;
+  height: number;
+  bitDepth: number;
+  skyDn: number;
+  grid: number;
+  /** (G+1)² up-components of view rays on a G×G grid over the image. */
+  skyGrid: Float32Array;
+  /** u, v, sigma, amplitude per cloud (px, px, px, DN). */
+  clouds: Float64Array;
+  /** u, v, sigma, flux per object then per glint (px, px, px, DN·px). */
+  gaussians: Float64Array;
+  hot: Int32Array;
+  dead: Int32Array;
+  readNoiseDn: number;
+  gainEPerDn: number;
+  noiseAt: number;
+  noiseStride: number;
+}
+
+/** Plans one frame (draws its glints and noise walk from `r.rng`). */
+export function planFrame(r: RenderInput): RenderPlan {
+  const { cam, sensor } = r;
+  const m = cam.model;
+  const { width: w, height: h } = m;
+  const skyGrid = new Float32Array((GRID + 1) * (GRID + 1));
+  for (let gy = 0; gy <= GRID; gy++) for (let gx = 0; gx <= GRID; gx++) skyGrid[gy * (GRID + 1) + gx] = m.ray((gx / GRID) * (w - 1), (gy / GRID) * (h - 1))[2];
+  const clouds = r.scene.clouds.flatMap((c) => [c.u + c.du * r.t, c.v + c.dv * r.t, c.sigma, c.contrast * sensor.skyDn]);
+  const gaussians: number[] = [];
+  for (const obj of r.objects) {
+    const p = obj.track.position(r.t);
+    if (m.depth(p) <= 0) continue;
+    const uv = m.project(p);
+    if (!uv) continue;
+    const im = objectImage(obj.kind, cam.band, sensor, obj.sizeM, norm(sub(p, m.center)), m.fx);
+    gaussians.push(uv[0], uv[1], im.sigmaPx, im.flux);
+  }
+  if (cam.band === 'mono' && r.glintRateHz > 0) {
+    for (let i = r.rng.poisson(r.glintRateHz / r.fps); i > 0; i--) {
+      const k = pixelNoiseDn(sensor) * r.rng.uniform(sensor.thresholdSigma, 4 * sensor.thresholdSigma) * 2 * Math.PI * sensor.psfSigmaPx ** 2;
+      gaussians.push(r.rng.uniform(0, w - 1), r.rng.uniform(0, h - 1), sensor.psfSigmaPx, k);
+    }
+  }
+  const noiseAt = r.rng.nextU32() & (NOISE_TABLE_SIZE - 1);
+  const noiseStride = (r.rng.nextU32() | 1) & (NOISE_TABLE_SIZE - 1);
+  return {
+    width: w,
+    height: h,
+    bitDepth: sensor.bitDepth,
+    skyDn: sensor.skyDn,
+    grid: GRID,
+    skyGrid,
+    clouds: Float64Array.from(clouds),
+    gaussians: Float64Array.from(gaussians),
+    hot: r.scene.hot,
+    dead: r.scene.dead,
+    readNoiseDn: sensor.readNoiseDn,
+    gainEPerDn: sensor.gainEPerDn,
+    noiseAt,
+    noiseStride,
+  };
+}
+
+/** The standard normals every frame's noise is read from (a fixed table; see `normals`). */
+export const noiseTable = (): Float32Array => normals();
+
 /** Renders one frame into `out` (8-bit when bit depth ≤ 8, else 16-bit little-endian in a byte view). */
 export function renderFrame(r: RenderInput, out: Uint8Array): void {
-  const { width: w, height: h } = r.cam.model;
-  const wide = bytesPerPixel(r.sensor) === 2;
-  if (out.byteLength !== w * h * (wide ? 2 : 1)) throw new RangeError(`Expected ${w * h * (wide ? 2 : 1)} bytes for a ${w}×${h} frame but received ${out.byteLength}`);
-  quantize(renderIdeal(r), r, out, wide);
+  const plan = planFrame(r);
+  const wide = plan.bitDepth > 8;
+  if (out.byteLength !== plan.width * plan.height * (wide ? 2 : 1)) throw new RangeError(`Expected ${plan.width * plan.height * (wide ? 2 : 1)} bytes for a ${plan.width}×${plan.height} frame but received ${out.byteLength}`);
+  quantize(idealFromPlan(plan), plan, out);
 }
 
 /** The noiseless image in DN (before noise, defects and quantization). */
 export function renderIdeal(r: RenderInput): Float32Array {
-  const { cam, sensor } = r;
-  const { width: w, height: h } = cam.model;
+  return idealFromPlan(planFrame(r));
+}
+
+function idealFromPlan(plan: RenderPlan): Float32Array {
+  const { width: w, height: h } = plan;
   const img = new Float32Array(w * h);
-  skyGradient(r, img);
-  for (const c of r.scene.clouds) addCloud(img, w, h, c, r.t, sensor.skyDn);
-  for (const obj of r.objects) addObject(img, r, obj);
-  if (cam.band === 'mono' && r.glintRateHz > 0) {
-    for (let i = r.rng.poisson(r.glintRateHz / r.fps); i > 0; i--) {
-      const k = pixelNoiseDn(sensor) * r.rng.uniform(sensor.thresholdSigma, 4 * sensor.thresholdSigma) * 2 * Math.PI * sensor.psfSigmaPx ** 2;
-      addGaussian(img, w, h, r.rng.uniform(0, w - 1), r.rng.uniform(0, h - 1), sensor.psfSigmaPx, k);
-    }
-  }
+  skyGradient(plan, img);
+  for (let i = 0; i + 3 < plan.clouds.length; i += 4) addCloud(img, w, h, plan.clouds[i]!, plan.clouds[i + 1]!, plan.clouds[i + 2]!, plan.clouds[i + 3]!);
+  for (let i = 0; i + 3 < plan.gaussians.length; i += 4) addGaussian(img, w, h, plan.gaussians[i]!, plan.gaussians[i + 1]!, plan.gaussians[i + 2]!, plan.gaussians[i + 3]!);
   return img;
 }
 
-/** Brighter towards the horizon, by each pixel's elevation (bilinear over a coarse grid of rays). */
-function skyGradient(r: RenderInput, img: Float32Array): void {
-  const m = r.cam.model;
-  const { width: w, height: h } = m;
-  const G = 16;
-  const grid = new Float32Array((G + 1) * (G + 1));
-  for (let gy = 0; gy <= G; gy++) for (let gx = 0; gx <= G; gx++) grid[gy * (G + 1) + gx] = m.ray((gx / G) * (w - 1), (gy / G) * (h - 1))[2];
+/** Brighter towards the horizon, by each pixel's elevation (bilinear over the plan's grid of rays). */
+function skyGradient(plan: RenderPlan, img: Float32Array): void {
+  const { width: w, height: h, grid: G, skyGrid: grid } = plan;
   for (let y = 0; y < h; y++) {
     const fy = (y / (h - 1 || 1)) * G;
     const gy = Math.min(G - 1, Math.floor(fy));
@@ -124,21 +190,18 @@ function skyGradient(r: RenderInput, img: Float32Array): void {
       const tx = fx - gx;
       const i0 = gy * (G + 1) + gx;
       const z = (grid[i0]! * (1 - tx) + grid[i0 + 1]! * tx) * (1 - ty) + (grid[i0 + G + 1]! * (1 - tx) + grid[i0 + G + 2]! * tx) * ty;
-      img[y * w + x] = skyLevelDn(r.sensor, z);
+      img[y * w + x] = skyLevelDn(plan.skyDn, z);
     }
   }
 }
 
-function addCloud(img: Float32Array, w: number, h: number, c: Cloud, t: number, sky: number): void {
-  const cu = c.u + c.du * t;
-  const cv = c.v + c.dv * t;
-  const reach = 3 * c.sigma;
+function addCloud(img: Float32Array, w: number, h: number, cu: number, cv: number, sigma: number, a: number): void {
+  const reach = 3 * sigma;
   const x0 = Math.max(0, Math.floor(cu - reach));
   const x1 = Math.min(w - 1, Math.ceil(cu + reach));
   const y0 = Math.max(0, Math.floor(cv - reach * 0.5));
   const y1 = Math.min(h - 1, Math.ceil(cv + reach * 0.5));
-  const a = (c.contrast * sky);
-  const inv = 1 / (2 * c.sigma * c.sigma);
+  const inv = 1 / (2 * sigma * sigma);
   for (let y = y0; y <= y1; y++) {
     const dy = (y - cv) * 2; // flattened clouds
     for (let x = x0; x <= x1; x++) {
@@ -146,16 +209,6 @@ function addCloud(img: Float32Array, w: number, h: number, c: Cloud, t: number, 
       img[y * w + x]! += a * Math.exp(-(dx * dx + dy * dy) * inv);
     }
   }
-}
-
-function addObject(img: Float32Array, r: RenderInput, obj: SceneObject): void {
-  const m = r.cam.model;
-  const p = obj.track.position(r.t);
-  if (m.depth(p) <= 0) return;
-  const uv = m.project(p);
-  if (!uv) return;
-  const im = objectImage(obj.kind, r.cam.band, r.sensor, obj.sizeM, norm(sub(p, m.center)), m.fx);
-  addGaussian(img, m.width, m.height, uv[0], uv[1], im.sigmaPx, im.flux);
 }
 
 /** Adds a Gaussian of total `flux` centred at (u, v), integrated exactly over each pixel. */
@@ -177,28 +230,39 @@ export function addGaussian(img: Float32Array, w: number, h: number, u: number, 
   }
 }
 
-function quantize(img: Float32Array, r: RenderInput, out: Uint8Array, wide: boolean): void {
-  const table = normals();
-  const { readNoiseDn, gainEPerDn, bitDepth } = r.sensor;
+function quantize(img: Float32Array, plan: RenderPlan, out: Uint8Array): void {
+  const noise = normals();
+  const { readNoiseDn, gainEPerDn, bitDepth } = plan;
+  const wide = bitDepth > 8;
   const max = 2 ** bitDepth - 1;
   const read2 = readNoiseDn * readNoiseDn;
   const invGain = 1 / gainEPerDn;
-  let at = r.rng.nextU32() & (NOISE_TABLE_SIZE - 1);
-  const stride = (r.rng.nextU32() | 1) & (NOISE_TABLE_SIZE - 1);
+  let at = plan.noiseAt;
+  const stride = plan.noiseStride;
   const view16 = wide ? new DataView(out.buffer, out.byteOffset, out.byteLength) : undefined;
   for (let i = 0; i < img.length; i++) {
     const level = img[i]!;
-    const noisy = level + Math.sqrt(read2 + (level > 0 ? level * invGain : 0)) * table[at]!;
+    const noisy = level + Math.sqrt(read2 + (level > 0 ? level * invGain : 0)) * noise[at]!;
     at = (at + stride) & (NOISE_TABLE_SIZE - 1);
-    const q = noisy <= 0 ? 0 : noisy >= max ? max : Math.round(noisy);
+    const q = noisy <= 0 ? 0 : noisy >= max ? max : Math.floor(noisy + 0.5);
     if (view16) view16.setUint16(i * 2, q, true);
     else out[i] = q;
   }
   // Defects after noise: a hot pixel is stuck at full scale, a dead one at zero.
-  for (const [pixels, value] of [[r.scene.hot, max], [r.scene.dead, 0]] as const) {
+  for (const [pixels, value] of [[plan.hot, max], [plan.dead, 0]] as const) {
     for (const i of pixels) {
       if (view16) view16.setUint16(i * 2, value, true);
       else out[i] = value;
     }
   }
+}
+
+/** The native renderer's pixel loops (kernels/native.ts), for one camera. */
+export interface PixelEngine {
+  render(plan: RenderPlan, noise: Float32Array, out: Uint8Array): Promise<void>;
+}
+
+/** Renders one frame with a native pixel engine: same plan, same noise walk as `renderFrame`. */
+export async function renderFrameWith(engine: PixelEngine, r: RenderInput, out: Uint8Array): Promise<void> {
+  await engine.render(planFrame(r), normals(), out);
 }

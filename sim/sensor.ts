@@ -60,8 +60,8 @@ export function pixelNoiseDn(sensor: BandSensor, levelDn = sensor.skyDn): number
 }
 
 /** Sky level in DN for a view direction whose up-component is `z` (sin of elevation): brightest at the horizon. */
-export function skyLevelDn(sensor: BandSensor, z: number): number {
-  return sensor.skyDn * (1.075 - 0.15 * Math.max(0, Math.min(1, z)));
+export function skyLevelDn(skyDn: number, z: number): number {
+  return skyDn * (1.075 - 0.15 * Math.max(0, Math.min(1, z)));
 }
 
 /** What an object of `sizeM` metres at `rangeM` puts on a sensor with focal length `fPx`. */

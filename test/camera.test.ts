@@ -73,7 +73,7 @@ describe('camera pipeline', function () {
     const file = join(dir, 'tiny.yaml');
     writeFileSync(file, JSON.stringify(tiny));
     const start = BigInt(Date.now() + 300) * 1_000_000n;
-    const frames = await run([{ name: 'cam', kind: 'camera', restart: 'transient', options: { camera: 'c1', source: 'sim', scenario: file, start_ns: String(start) } }], 'c1', (d) => d.length >= 30);
+    const frames = await run([{ name: 'cam', kind: 'camera', restart: 'transient', options: { camera: 'c1', source: 'sim', scenario: file, start_ns: String(start), render: 'typescript' } }], 'c1', (d) => d.length >= 30);
     assert.deepEqual(frames.map((f) => f.d.seq), [...Array(frames.length).keys()]);
     const scenario = parseScenario(tiny);
     const sim = new Simulator(scenario, start);

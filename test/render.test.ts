@@ -77,6 +77,29 @@ describe('pixel renderer', () => {
     assert.ok(Math.abs(s2 / n / expected - 1) < 0.05, `noise variance ${s2 / n} vs ${expected}`);
   });
 
+  it('the native pixel engine renders the same frames as this reference', async () => {
+    const { NativeRenderer } = await import('../kernels/native.js');
+    const { renderFrameWith } = await import('../sim/render.js');
+    const engine = new NativeRenderer(2);
+    for (const [w, h, bitDepth] of [[320, 240, 8], [257, 131, 12]] as const) {
+      const cam = camAt(w, h, 3);
+      const s = { ...sensor, bitDepth, skyDn: bitDepth > 8 ? 2600 : 170 };
+      const scene = cameraScene(cam, 11, { clouds: 2, cloudContrast: 0.1, cloudSpeedPxS: 5, hotPixels: 3, deadPixels: 3 });
+      const drone = { id: 'd', kind: 'drone' as const, sizeM: 1.5, clutter: false, track: new WaypointTrack([[0, 0.4, 1000, 100.3]]) };
+      const bpp = bitDepth > 8 ? 2 : 1;
+      const a = new Uint8Array(w * h * bpp);
+      const b = new Uint8Array(w * h * bpp);
+      const inp = () => ({ ...input(cam, [drone], 8), sensor: s, scene, glintRateHz: 5 });
+      renderFrame(inp(), a);
+      await renderFrameWith(engine, inp(), b);
+      let differing = 0;
+      for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) differing++;
+      // Identical up to the last bit of exp() in two maths libraries: at most a handful of 1-DN steps.
+      assert.ok(differing <= a.length * 1e-4, `${differing} bytes differ at ${w}×${h}, ${bitDepth} bit`);
+    }
+    await assert.rejects(async () => engine.render({ width: 4, height: 4, bitDepth: 8 } as never, new Float32Array(4), new Uint8Array(3)), /Expected 16 bytes for the frame but received 3/);
+  });
+
   it('is deterministic for a seed and frame, and draws defects from the seed', () => {
     const cam = camAt();
     const scene = cameraScene(cam, 11, { clouds: 2, cloudContrast: 0.1, cloudSpeedPxS: 5, hotPixels: 3, deadPixels: 3 });

@@ -15,7 +15,8 @@ import { FrameDescriptor } from '../../schemas/frame.js';
 import type { ActorBehavior, ActorContext } from '../../supervisors/actor.js';
 import { nowNs, type TimerHandle } from '../../supervisors/clock.js';
 import type { ActorFactoryContext } from '../../supervisors/registry.js';
-import { bytesPerPixel, cameraScene, renderFrame } from '../../sim/render.js';
+import { bytesPerPixel, cameraScene, type PixelEngine, renderFrame, renderFrameWith } from '../../sim/render.js';
+import { NativeRenderer, NativeUnavailableError } from '../../kernels/native.js';
 import { Rng } from '../../sim/rng.js';
 import { loadScenario } from '../../sim/scenario.js';
 import { bandSensor } from '../../sim/sensor.js';
@@ -33,6 +34,8 @@ interface Options {
   speed: number;
   /** Correct camera stamps to the site clock via `skyvox.clock` (sim source). */
   clockSync: boolean;
+  /** Pixel engine of the sim source: native (default, when the addon loads) or typescript. */
+  render: 'native' | 'typescript';
   dir?: string;
   width?: number;
   height?: number;
@@ -50,6 +53,7 @@ function parseOptions(raw: Record<string, unknown>): Options {
   if (source === 'sim' && typeof raw.scenario !== 'string') fail('scenario', 'a scenario name or file');
   if (source === 'frames' && typeof raw.dir !== 'string') fail('dir', 'a directory of PGM frames');
   if (source === 'video' && !(Number.isInteger(raw.width) && Number.isInteger(raw.height))) fail('width', 'integer width and height of the decoded video');
+  if (raw.render !== undefined && raw.render !== 'native' && raw.render !== 'typescript') fail('render', 'native or typescript');
   return {
     camera: raw.camera as string,
     source,
@@ -58,6 +62,7 @@ function parseOptions(raw: Record<string, unknown>): Options {
     start_ns: raw.start_ns !== undefined ? BigInt(raw.start_ns as string) : undefined,
     speed: typeof raw.speed === 'number' ? raw.speed : 1,
     clockSync: raw.clock_sync !== false,
+    render: raw.render === 'typescript' ? 'typescript' : 'native',
     dir: raw.dir as string | undefined,
     width: raw.width as number | undefined,
     height: raw.height as number | undefined,
@@ -65,14 +70,14 @@ function parseOptions(raw: Record<string, unknown>): Options {
 }
 
 /** Writes a frame into the ring and announces it; counts what a full ring drops. */
-function deliver(ring: FrameRing, ctx: ActorContext<unknown>, cam: string, seq: number, tCam: bigint, sync: ClockSync | undefined, exposureUs: number, fill: (px: Uint8Array) => void): void {
+async function deliver(ring: FrameRing, ctx: ActorContext<unknown>, cam: string, seq: number, tCam: bigint, sync: ClockSync | undefined, exposureUs: number, fill: (px: Uint8Array) => void | Promise<void>): Promise<void> {
   const before = ring.stats();
   const slot = ring.beginWrite();
   const after = ring.stats();
   ctx.stats.dropped += after.dropped - before.dropped + (after.full - before.full);
   if (slot === undefined) return;
   try {
-    fill(ring.pixels(slot));
+    await fill(ring.pixels(slot));
   } catch (err) {
     ring.abort(slot);
     throw err;
@@ -109,7 +114,7 @@ export function cameraActor(f: ActorFactoryContext): ActorBehavior<number> {
   const o = parseOptions(f.options);
   let ring: FrameRing | undefined;
   let timer: TimerHandle | undefined;
-  let produce: (k: number, ctx: ActorContext<number>) => void = () => {};
+  let produce: (k: number, ctx: ActorContext<number>) => void | Promise<void> = () => {};
   let sync: ClockSync | undefined;
 
   const pace = (ctx: ActorContext<number>, count: number, startMs: number, periodMs: number) => {
@@ -147,15 +152,23 @@ export function cameraActor(f: ActorFactoryContext): ActorBehavior<number> {
         });
         ring = openRing(o.camera, { slots: o.slots, width: cam.model.width, height: cam.model.height, bytesPerPixel: bytesPerPixel(sensor) });
         const exposureUs = Math.min(1e6 / scenario.fps, 2000);
+        let engine: PixelEngine | undefined;
+        if (o.render === 'native') {
+          try {
+            engine = new NativeRenderer(1);
+          } catch (err) {
+            if (!(err instanceof NativeUnavailableError)) throw err;
+            ctx.log.warn({ reason: err.message }, 'native renderer unavailable; rendering in TypeScript (slow)');
+          }
+        }
         produce = (k, c) => {
           // One random stream per frame: a frame's bytes do not depend on which frames came before.
           const rng = Rng.derive(scenario.seed, `frame/${cam.id}/${k}`);
           if (cam.dropRate > 0 && rng.next() < cam.dropRate) return;
           const t = sim.frameTime(k);
           const t_ns = sim.cameraNs(cam, t, rng);
-          deliver(ring!, c as ActorContext<unknown>, cam.id, k, t_ns, sync, exposureUs, (px) =>
-            renderFrame({ cam, sensor, scene, objects: sim.objects, t, rng, glintRateHz: clutter.glints?.rate_hz ?? 0, fps: scenario.fps }, px),
-          );
+          const input = { cam, sensor, scene, objects: sim.objects, t, rng, glintRateHz: clutter.glints?.rate_hz ?? 0, fps: scenario.fps };
+          return deliver(ring!, c as ActorContext<unknown>, cam.id, k, t_ns, sync, exposureUs, (px) => (engine ? renderFrameWith(engine, input, px) : renderFrame(input, px)));
         };
         if (o.clockSync) {
           // The simulated camera's own clock, as it would read now: offset and drift, no jitter.
@@ -187,7 +200,7 @@ export function cameraActor(f: ActorFactoryContext): ActorBehavior<number> {
           if (img.width !== first.width || img.height !== first.height || img.bytesPerPixel !== first.bytesPerPixel) {
             throw new TypeError(`${entry.file}: expected ${first.width}×${first.height} at ${first.bytesPerPixel} byte(s) per pixel like the first frame, got ${img.width}×${img.height} at ${img.bytesPerPixel}`);
           }
-          deliver(ring!, c as ActorContext<unknown>, o.camera, k, entry.t_ns, undefined, 0, (px) => px.set(img.pixels));
+          return deliver(ring!, c as ActorContext<unknown>, o.camera, k, entry.t_ns, undefined, 0, (px) => px.set(img.pixels));
         };
         // Replayed with the recorded spacing, scaled by speed.
         const t0 = list[0]!.t_ns;
@@ -211,7 +224,7 @@ export function cameraActor(f: ActorFactoryContext): ActorBehavior<number> {
       }
     },
     handle(k, ctx) {
-      produce(k, ctx);
+      return produce(k, ctx);
     },
     stop() {
       if (ring) closeRing(o.camera, ring);

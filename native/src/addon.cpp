@@ -10,6 +10,7 @@
 
 #include "skyvox/motion.hpp"
 #include "skyvox/voxel.hpp"
+#include "skyvox/render.hpp"
 
 namespace {
 
@@ -234,6 +235,87 @@ class VoxelWrap : public Napi::ObjectWrap<VoxelWrap> {
   std::shared_ptr<std::atomic<bool>> busy_;
 };
 
+// The renderer's pixel loops for one camera: geometry comes from TypeScript, pixels go
+// straight into the caller's buffer (a frame-ring slot).
+class RendererWrap : public Napi::ObjectWrap<RendererWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) { return DefineClass(env, "Renderer", {InstanceMethod("render", &RendererWrap::Render)}); }
+  explicit RendererWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RendererWrap>(info) {
+    scratch_ = std::make_shared<std::vector<float>>();
+    busy_ = std::make_shared<std::atomic<bool>>(false);
+  }
+
+ private:
+  class Worker : public Napi::AsyncWorker {
+   public:
+    Worker(Napi::Env env, std::shared_ptr<std::vector<float>> scratch, std::shared_ptr<std::atomic<bool>> busy, skyvox::RenderInput in, uint8_t* out, std::vector<Napi::Reference<Napi::Value>> keep)
+        : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), scratch_(std::move(scratch)), busy_(std::move(busy)), in_(std::move(in)), out_(out), keep_(std::move(keep)) {}
+    Napi::Promise Promise() { return deferred_.Promise(); }
+    void Execute() override { skyvox::render_frame(in_, out_, *scratch_); }
+    void OnOK() override {
+      busy_->store(false);
+      deferred_.Resolve(Env().Undefined());
+    }
+    void OnError(const Napi::Error& e) override {
+      busy_->store(false);
+      deferred_.Reject(e.Value());
+    }
+
+   private:
+    Napi::Promise::Deferred deferred_;
+    std::shared_ptr<std::vector<float>> scratch_;
+    std::shared_ptr<std::atomic<bool>> busy_;
+    skyvox::RenderInput in_;
+    uint8_t* out_;
+    std::vector<Napi::Reference<Napi::Value>> keep_;  // the typed arrays stay alive while the worker reads them
+  };
+
+  // (out, {width, height, bitDepth, skyDn, grid, readNoiseDn, gainEPerDn, noiseAt, noiseStride, threads},
+  //  skyGrid Float32Array, clouds Float64Array(4n), objects Float64Array(4n), hot Int32Array, dead Int32Array, noise Float32Array)
+  Napi::Value Render(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const Napi::Uint8Array out = info[0].As<Napi::Uint8Array>();
+    const Napi::Object o = info[1].As<Napi::Object>();
+    const Napi::Float32Array grid = info[2].As<Napi::Float32Array>();
+    const Napi::Float64Array clouds = info[3].As<Napi::Float64Array>();
+    const Napi::Float64Array objects = info[4].As<Napi::Float64Array>();
+    const Napi::Int32Array hot = info[5].As<Napi::Int32Array>();
+    const Napi::Int32Array dead = info[6].As<Napi::Int32Array>();
+    const Napi::Float32Array noise = info[7].As<Napi::Float32Array>();
+    skyvox::RenderInput in;
+    in.width = integer(o, "width", 0);
+    in.height = integer(o, "height", 0);
+    in.bit_depth = integer(o, "bitDepth", 8);
+    in.sky_dn = dnum(o, "skyDn", 0);
+    in.grid = integer(o, "grid", 16);
+    in.read_noise_dn = dnum(o, "readNoiseDn", 0);
+    in.gain_e_per_dn = dnum(o, "gainEPerDn", 1);
+    in.noise_at = static_cast<uint32_t>(dnum(o, "noiseAt", 0));
+    in.noise_stride = static_cast<uint32_t>(dnum(o, "noiseStride", 1));
+    in.threads = integer(o, "threads", 0);
+    in.sky_grid = grid.Data();
+    in.noise = noise.Data();
+    in.noise_size = static_cast<uint32_t>(noise.ElementLength());
+    for (size_t i = 0; i + 3 < clouds.ElementLength(); i += 4) in.clouds.push_back({clouds[i], clouds[i + 1], clouds[i + 2], clouds[i + 3]});
+    for (size_t i = 0; i + 3 < objects.ElementLength(); i += 4) in.objects.push_back({objects[i], objects[i + 1], objects[i + 2], objects[i + 3]});
+    in.hot.assign(hot.Data(), hot.Data() + hot.ElementLength());
+    in.dead.assign(dead.Data(), dead.Data() + dead.ElementLength());
+    const size_t need = static_cast<size_t>(in.width) * in.height * (in.bit_depth > 8 ? 2 : 1);
+    if (out.ByteLength() != need) throw Napi::RangeError::New(env, "Expected " + std::to_string(need) + " bytes for the frame but received " + std::to_string(out.ByteLength()));
+    bool idle = false;
+    if (!busy_->compare_exchange_strong(idle, true)) throw Napi::Error::New(env, "this renderer is already rendering; await the previous call");
+    std::vector<Napi::Reference<Napi::Value>> keep;
+    for (size_t i = 0; i < 8; i++) keep.push_back(Napi::Persistent(info[i]));
+    auto* worker = new Worker(env, scratch_, busy_, std::move(in), const_cast<uint8_t*>(out.Data()), std::move(keep));
+    Napi::Promise promise = worker->Promise();
+    worker->Queue();
+    return promise;
+  }
+
+  std::shared_ptr<std::vector<float>> scratch_;
+  std::shared_ptr<std::atomic<bool>> busy_;
+};
+
 Napi::Object Info(Napi::Env env) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("simd", skyvox::motion_simd_path());
@@ -245,6 +327,7 @@ Napi::Object Info(Napi::Env env) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("MotionDetector", MotionWrap::Define(env));
   exports.Set("VoxelGrid", VoxelWrap::Define(env));
+  exports.Set("Renderer", RendererWrap::Define(env));
   exports.Set("info", Napi::Function::New(env, [](const Napi::CallbackInfo& info) { return Info(info.Env()); }));
   return exports;
 }
