@@ -152,8 +152,10 @@ export class NativeRenderer {
   render(plan: RenderPlanLike, noise: Float32Array, out: Uint8Array): Promise<void> {
     const need = plan.width * plan.height * (plan.bitDepth > 8 ? 2 : 1);
     if (out.byteLength !== need) throw new KernelArgumentError(`Expected ${need} bytes for the frame but received ${out.byteLength}`);
-    if ((noise.length & (noise.length - 1)) !== 0) throw new KernelArgumentError(`Expected a power-of-two noise table but received ${noise.length} values`);
-    const o = { width: plan.width, height: plan.height, bitDepth: plan.bitDepth, skyDn: plan.skyDn, grid: plan.grid, readNoiseDn: plan.readNoiseDn, gainEPerDn: plan.gainEPerDn, noiseAt: plan.noiseAt, noiseStride: plan.noiseStride, threads: this.threads };
+    if (!(plan.noiseWalk2 > 0 && plan.noiseWalk2 <= noise.length && plan.noiseAt < noise.length && plan.noiseAt2 < plan.noiseWalk2)) {
+      throw new KernelArgumentError(`Expected noise walks inside the table of ${noise.length} values but received at ${plan.noiseAt}, at2 ${plan.noiseAt2} of ${plan.noiseWalk2}`);
+    }
+    const o = { width: plan.width, height: plan.height, bitDepth: plan.bitDepth, skyDn: plan.skyDn, grid: plan.grid, readNoiseDn: plan.readNoiseDn, gainEPerDn: plan.gainEPerDn, noiseAt: plan.noiseAt, noiseAt2: plan.noiseAt2, noiseWalk2: plan.noiseWalk2, threads: this.threads };
     return this.#impl.render(out, o, plan.skyGrid, plan.clouds, plan.gaussians, plan.hot, plan.dead, noise);
   }
 }
@@ -173,5 +175,6 @@ export interface RenderPlanLike {
   readNoiseDn: number;
   gainEPerDn: number;
   noiseAt: number;
-  noiseStride: number;
+  noiseAt2: number;
+  noiseWalk2: number;
 }

@@ -14,9 +14,12 @@ import { normalCdf } from './stats.js';
 import type { SceneObject } from './trajectory.js';
 
 const NOISE_TABLE_SIZE = 1 << 20;
+// The second walk wraps at a length coprime with the first, so the pair only repeats after
+// ~2^40 pixels: no pattern shows even in an 8K frame, and both walks read memory in order.
+export const NOISE_WALK2 = NOISE_TABLE_SIZE - 3;
 let table: Float32Array | undefined;
 
-/** A fixed table of standard normals; frames read it from a random offset with a random odd stride. */
+/** A fixed table of standard normals; each pixel's noise is the scaled sum of two walks through it. */
 function normals(): Float32Array {
   if (!table) {
     const rng = new Rng(0x5eed);
@@ -105,8 +108,10 @@ export interface RenderPlan {
   dead: Int32Array;
   readNoiseDn: number;
   gainEPerDn: number;
+  /** Where this frame's two walks through the noise table start, and the second walk's length (see `quantize`). */
   noiseAt: number;
-  noiseStride: number;
+  noiseAt2: number;
+  noiseWalk2: number;
 }
 
 /** Plans one frame (draws its glints and noise walk from `r.rng`). */
@@ -132,8 +137,8 @@ export function planFrame(r: RenderInput): RenderPlan {
       gaussians.push(r.rng.uniform(0, w - 1), r.rng.uniform(0, h - 1), sensor.psfSigmaPx, k);
     }
   }
-  const noiseAt = r.rng.nextU32() & (NOISE_TABLE_SIZE - 1);
-  const noiseStride = (r.rng.nextU32() | 1) & (NOISE_TABLE_SIZE - 1);
+  const noiseAt = r.rng.nextU32() % NOISE_TABLE_SIZE;
+  const noiseAt2 = r.rng.nextU32() % NOISE_WALK2;
   return {
     width: w,
     height: h,
@@ -148,7 +153,8 @@ export function planFrame(r: RenderInput): RenderPlan {
     readNoiseDn: sensor.readNoiseDn,
     gainEPerDn: sensor.gainEPerDn,
     noiseAt,
-    noiseStride,
+    noiseAt2,
+    noiseWalk2: NOISE_WALK2,
   };
 }
 
@@ -180,17 +186,24 @@ function idealFromPlan(plan: RenderPlan): Float32Array {
 /** Brighter towards the horizon, by each pixel's elevation (bilinear over the plan's grid of rays). */
 function skyGradient(plan: RenderPlan, img: Float32Array): void {
   const { width: w, height: h, grid: G, skyGrid: grid } = plan;
+  // Column positions on the grid, once per frame; rows interpolated once per row.
+  const gxs = new Int32Array(w);
+  const txs = new Float64Array(w);
+  for (let x = 0; x < w; x++) {
+    const fx = (x / (w - 1 || 1)) * G;
+    gxs[x] = Math.min(G - 1, Math.floor(fx));
+    txs[x] = fx - gxs[x]!;
+  }
+  const rowz = new Float64Array(G + 1);
   for (let y = 0; y < h; y++) {
     const fy = (y / (h - 1 || 1)) * G;
     const gy = Math.min(G - 1, Math.floor(fy));
     const ty = fy - gy;
+    for (let g = 0; g <= G; g++) rowz[g] = grid[gy * (G + 1) + g]! * (1 - ty) + grid[(gy + 1) * (G + 1) + g]! * ty;
     for (let x = 0; x < w; x++) {
-      const fx = (x / (w - 1 || 1)) * G;
-      const gx = Math.min(G - 1, Math.floor(fx));
-      const tx = fx - gx;
-      const i0 = gy * (G + 1) + gx;
-      const z = (grid[i0]! * (1 - tx) + grid[i0 + 1]! * tx) * (1 - ty) + (grid[i0 + G + 1]! * (1 - tx) + grid[i0 + G + 2]! * tx) * ty;
-      img[y * w + x] = skyLevelDn(plan.skyDn, z);
+      const gx = gxs[x]!;
+      const tx = txs[x]!;
+      img[y * w + x] = skyLevelDn(plan.skyDn, rowz[gx]! * (1 - tx) + rowz[gx + 1]! * tx);
     }
   }
 }
@@ -201,13 +214,15 @@ function addCloud(img: Float32Array, w: number, h: number, cu: number, cv: numbe
   const x1 = Math.min(w - 1, Math.ceil(cu + reach));
   const y0 = Math.max(0, Math.floor(cv - reach * 0.5));
   const y1 = Math.min(h - 1, Math.ceil(cv + reach * 0.5));
+  if (x0 > x1 || y0 > y1) return;
   const inv = 1 / (2 * sigma * sigma);
+  // Separable: exp(−(dx² + dy²)k) = exp(−dx²k)·exp(−dy²k), one exp per column and per row.
+  const ex = new Float64Array(x1 - x0 + 1);
+  for (let x = x0; x <= x1; x++) ex[x - x0] = Math.exp(-(x - cu) * (x - cu) * inv);
   for (let y = y0; y <= y1; y++) {
     const dy = (y - cv) * 2; // flattened clouds
-    for (let x = x0; x <= x1; x++) {
-      const dx = x - cu;
-      img[y * w + x]! += a * Math.exp(-(dx * dx + dy * dy) * inv);
-    }
+    const ay = a * Math.exp(-dy * dy * inv);
+    for (let x = x0; x <= x1; x++) img[y * w + x]! += ay * ex[x - x0]!;
   }
 }
 
@@ -238,12 +253,15 @@ function quantize(img: Float32Array, plan: RenderPlan, out: Uint8Array): void {
   const read2 = readNoiseDn * readNoiseDn;
   const invGain = 1 / gainEPerDn;
   let at = plan.noiseAt;
-  const stride = plan.noiseStride;
+  let at2 = plan.noiseAt2;
   const view16 = wide ? new DataView(out.buffer, out.byteOffset, out.byteLength) : undefined;
   for (let i = 0; i < img.length; i++) {
     const level = img[i]!;
-    const noisy = level + Math.sqrt(read2 + (level > 0 ? level * invGain : 0)) * noise[at]!;
-    at = (at + stride) & (NOISE_TABLE_SIZE - 1);
+    // Two independent standard normals summed and scaled by 1/√2: again a standard normal.
+    const z = (noise[at]! + noise[at2]!) * Math.SQRT1_2;
+    if (++at === NOISE_TABLE_SIZE) at = 0;
+    if (++at2 === NOISE_WALK2) at2 = 0;
+    const noisy = level + Math.sqrt(read2 + (level > 0 ? level * invGain : 0)) * z;
     const q = noisy <= 0 ? 0 : noisy >= max ? max : Math.floor(noisy + 0.5);
     if (view16) view16.setUint16(i * 2, q, true);
     else out[i] = q;

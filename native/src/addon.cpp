@@ -291,7 +291,8 @@ class RendererWrap : public Napi::ObjectWrap<RendererWrap> {
     in.read_noise_dn = dnum(o, "readNoiseDn", 0);
     in.gain_e_per_dn = dnum(o, "gainEPerDn", 1);
     in.noise_at = static_cast<uint32_t>(dnum(o, "noiseAt", 0));
-    in.noise_stride = static_cast<uint32_t>(dnum(o, "noiseStride", 1));
+    in.noise_at2 = static_cast<uint32_t>(dnum(o, "noiseAt2", 0));
+    in.noise_walk2 = static_cast<uint32_t>(dnum(o, "noiseWalk2", 1));
     in.threads = integer(o, "threads", 0);
     in.sky_grid = grid.Data();
     in.noise = noise.Data();

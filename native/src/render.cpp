@@ -44,6 +44,24 @@ void add_gaussian(float* img, int w, int h, double u, double v, double sigma, do
   }
 }
 
+// Noise, rounding and clamping for n pixels: z = (a + b)/√2 from the two walks (as sim/render.ts).
+__attribute__((target_clones("avx2", "default")))
+void quantize_span(const float* img, const float* a, const float* b, size_t n, double read2, double inv_gain, double max, uint8_t* out8, uint8_t* out16) {
+  for (size_t k = 0; k < n; k++) {
+    const double level = img[k];
+    const double z = (static_cast<double>(a[k]) + static_cast<double>(b[k])) * 0.7071067811865476;
+    const double noisy = level + std::sqrt(read2 + (level > 0 ? level * inv_gain : 0)) * z;
+    const double q = noisy <= 0 ? 0 : noisy >= max ? max : std::floor(noisy + 0.5);
+    if (out8) {
+      out8[k] = static_cast<uint8_t>(q);
+    } else {
+      const uint16_t v = static_cast<uint16_t>(q);
+      out16[2 * k] = static_cast<uint8_t>(v & 0xff);
+      out16[2 * k + 1] = static_cast<uint8_t>(v >> 8);
+    }
+  }
+}
+
 }  // namespace
 
 double normal_cdf(double x) { return 0.5 * (1 + erf_as(x / std::sqrt(2.0))); }
@@ -51,30 +69,47 @@ double normal_cdf(double x) { return 0.5 * (1 + erf_as(x / std::sqrt(2.0))); }
 void render_frame(const RenderInput& in, uint8_t* out, std::vector<float>& img) {
   const int w = in.width, h = in.height, G = in.grid;
   img.resize(static_cast<size_t>(w) * h);
+  // Column positions on the grid, once per frame; rows interpolated once per row (as sim/render.ts).
+  std::vector<int> gxs(w);
+  std::vector<double> txs(w);
+  for (int x = 0; x < w; x++) {
+    const double fx = (static_cast<double>(x) / (w - 1 > 0 ? w - 1 : 1)) * G;
+    gxs[x] = std::min(G - 1, static_cast<int>(std::floor(fx)));
+    txs[x] = fx - gxs[x];
+  }
+  // Clouds are separable Gaussians: one exp per column here, one per row below (as sim/render.ts).
+  struct CloudBox {
+    int x0, x1, y0, y1;
+    double inv;
+    std::vector<double> ex;
+  };
+  std::vector<CloudBox> cloud_box;
+  for (const auto& c : in.clouds) {
+    const double reach = 3 * c.sigma;
+    CloudBox b{std::max(0, static_cast<int>(std::floor(c.u - reach))), std::min(w - 1, static_cast<int>(std::ceil(c.u + reach))),
+               std::max(0, static_cast<int>(std::floor(c.v - reach * 0.5))), std::min(h - 1, static_cast<int>(std::ceil(c.v + reach * 0.5))), 1 / (2 * c.sigma * c.sigma), {}};
+    for (int x = b.x0; x <= b.x1; x++) b.ex.push_back(std::exp(-(x - c.u) * (x - c.u) * b.inv));
+    cloud_box.push_back(std::move(b));
+  }
   parallel_rows(h, in.threads, [&](int r0, int r1) {
+    std::vector<double> rowz(G + 1);
     for (int y = r0; y < r1; y++) {
       const double fy = (static_cast<double>(y) / (h - 1 > 0 ? h - 1 : 1)) * G;
       const int gy = std::min(G - 1, static_cast<int>(std::floor(fy)));
       const double ty = fy - gy;
+      for (int g = 0; g <= G; g++) rowz[g] = in.sky_grid[gy * (G + 1) + g] * (1 - ty) + in.sky_grid[(gy + 1) * (G + 1) + g] * ty;
       float* row = img.data() + static_cast<size_t>(y) * w;
       for (int x = 0; x < w; x++) {
-        const double fx = (static_cast<double>(x) / (w - 1 > 0 ? w - 1 : 1)) * G;
-        const int gx = std::min(G - 1, static_cast<int>(std::floor(fx)));
-        const double tx = fx - gx;
-        const int i0 = gy * (G + 1) + gx;
-        const double z = (in.sky_grid[i0] * (1 - tx) + in.sky_grid[i0 + 1] * tx) * (1 - ty) + (in.sky_grid[i0 + G + 1] * (1 - tx) + in.sky_grid[i0 + G + 2] * tx) * ty;
+        const double z = rowz[gxs[x]] * (1 - txs[x]) + rowz[gxs[x] + 1] * txs[x];
         row[x] = static_cast<float>(in.sky_dn * (1.075 - 0.15 * std::max(0.0, std::min(1.0, z))));
       }
-      for (const auto& c : in.clouds) {
-        const double reach = 3 * c.sigma;
-        if (y < std::floor(c.v - reach * 0.5) || y > std::ceil(c.v + reach * 0.5)) continue;
-        const int x0 = std::max(0, static_cast<int>(std::floor(c.u - reach))), x1 = std::min(w - 1, static_cast<int>(std::ceil(c.u + reach)));
-        const double inv = 1 / (2 * c.sigma * c.sigma);
+      for (size_t ci = 0; ci < in.clouds.size(); ci++) {
+        const auto& c = in.clouds[ci];
+        const auto& b = cloud_box[ci];
+        if (y < b.y0 || y > b.y1 || b.x0 > b.x1) continue;
         const double dy = (y - c.v) * 2;
-        for (int x = x0; x <= x1; x++) {
-          const double dx = x - c.u;
-          row[x] = static_cast<float>(row[x] + c.amplitude * std::exp(-(dx * dx + dy * dy) * inv));
-        }
+        const double ay = c.amplitude * std::exp(-dy * dy * b.inv);
+        for (int x = b.x0; x <= b.x1; x++) row[x] = static_cast<float>(row[x] + ay * b.ex[x - b.x0]);
       }
     }
   });
@@ -83,21 +118,18 @@ void render_frame(const RenderInput& in, uint8_t* out, std::vector<float>& img) 
   const bool wide = in.bit_depth > 8;
   const double max = std::ldexp(1.0, in.bit_depth) - 1;
   const double read2 = in.read_noise_dn * in.read_noise_dn, inv_gain = 1 / in.gain_e_per_dn;
-  const uint32_t mask = in.noise_size - 1;
+  const uint32_t n1 = in.noise_size, n2 = in.noise_walk2;
   parallel_rows(h, in.threads, [&](int r0, int r1) {
-    uint32_t at = static_cast<uint32_t>((in.noise_at + static_cast<uint64_t>(r0) * w * in.noise_stride) & mask);
-    for (size_t i = static_cast<size_t>(r0) * w; i < static_cast<size_t>(r1) * w; i++) {
-      const double level = img[i];
-      const double noisy = level + std::sqrt(read2 + (level > 0 ? level * inv_gain : 0)) * in.noise[at];
-      at = (at + in.noise_stride) & mask;
-      const double q = noisy <= 0 ? 0 : noisy >= max ? max : std::floor(noisy + 0.5);
-      if (wide) {
-        const uint16_t v = static_cast<uint16_t>(q);
-        out[2 * i] = static_cast<uint8_t>(v & 0xff);
-        out[2 * i + 1] = static_cast<uint8_t>(v >> 8);
-      } else {
-        out[i] = static_cast<uint8_t>(q);
-      }
+    size_t i = static_cast<size_t>(r0) * w;
+    const size_t end = static_cast<size_t>(r1) * w;
+    uint32_t at = static_cast<uint32_t>((in.noise_at + i) % n1), at2 = static_cast<uint32_t>((in.noise_at2 + i) % n2);
+    while (i < end) {
+      // Chunks in which neither walk wraps, so the inner loop has no branches and vectorises.
+      const size_t n = std::min<size_t>({end - i, n1 - at, n2 - at2});
+      quantize_span(img.data() + i, in.noise + at, in.noise + at2, n, read2, inv_gain, max, wide ? nullptr : out + i, wide ? out + 2 * i : nullptr);
+      i += n;
+      at = (at + static_cast<uint32_t>(n)) % n1;
+      at2 = (at2 + static_cast<uint32_t>(n)) % n2;
     }
   });
   for (const auto* list : {&in.hot, &in.dead}) {

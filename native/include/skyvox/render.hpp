@@ -24,9 +24,10 @@ struct RenderInput {
   std::vector<RenderGaussian> objects;  // objects, then glints
   std::vector<int32_t> hot, dead;
   double read_noise_dn, gain_e_per_dn;
-  const float* noise;  // standard normals
-  uint32_t noise_size; // a power of two
-  uint32_t noise_at, noise_stride;
+  const float* noise;   // standard normals
+  uint32_t noise_size;  // length of the first walk (the table)
+  uint32_t noise_walk2; // length of the second walk (coprime with the first)
+  uint32_t noise_at, noise_at2;
   int threads;         // 0: all cores
 };
 
