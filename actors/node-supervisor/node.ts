@@ -34,12 +34,14 @@ export class NodeSupervisor {
   readonly name: string;
   readonly root: Supervisor;
   #stats = new Map<string, ActorStats>();
+  #bus: Bus;
   #clock: Clock;
   #log: Logger;
 
   constructor(options: NodeSupervisorOptions) {
     const { config, bus, registry } = options;
     this.name = config.name;
+    this.#bus = bus;
     this.#clock = options.clock ?? realClock;
     this.#log = (options.log ?? silentLogger).child({ node: config.name });
     const onEvent = (e: SupervisorEvent) => {
@@ -94,8 +96,11 @@ export class NodeSupervisor {
     });
   }
 
-  start(): Promise<void> {
-    return this.root.start();
+  /** Starts the tree; resolves once every subscription its actors made is known to the server. */
+  async start(): Promise<void> {
+    await this.root.start();
+    // A request from another connection right after start must find the responders.
+    await this.#bus.nc.flush();
   }
 
   stop(): Promise<void> {
