@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkFrameSpec, KernelArgumentError, type MotionBlob, type MotionOutput, type MotionParams, motionParams, type ResolvedMotionParams, winsorCorrection } from './motion-params.js';
+import type { RenderPlan } from './render-plan.js';
 import { checkRays, type RayBatch, type VoxelOutput, type VoxelParams, voxelParams } from './voxel-params.js';
 
 interface NativeMotion {
@@ -149,7 +150,7 @@ export class NativeRenderer {
   }
 
   /** Renders `plan` into `out` (which must stay untouched until the promise settles). */
-  render(plan: RenderPlanLike, noise: Float32Array, out: Uint8Array): Promise<void> {
+  render(plan: RenderPlan, noise: Float32Array, out: Uint8Array): Promise<void> {
     const need = plan.width * plan.height * (plan.bitDepth > 8 ? 2 : 1);
     if (out.byteLength !== need) throw new KernelArgumentError(`Expected ${need} bytes for the frame but received ${out.byteLength}`);
     if (!(plan.noiseWalk2 > 0 && plan.noiseWalk2 <= noise.length && plan.noiseAt < noise.length && plan.noiseAt2 < plan.noiseWalk2)) {
@@ -158,23 +159,4 @@ export class NativeRenderer {
     const o = { width: plan.width, height: plan.height, bitDepth: plan.bitDepth, skyDn: plan.skyDn, grid: plan.grid, readNoiseDn: plan.readNoiseDn, gainEPerDn: plan.gainEPerDn, noiseAt: plan.noiseAt, noiseAt2: plan.noiseAt2, noiseWalk2: plan.noiseWalk2, threads: this.threads };
     return this.#impl.render(out, o, plan.skyGrid, plan.clouds, plan.gaussians, plan.hot, plan.dead, noise);
   }
-}
-
-/** The plan fields the native renderer reads (sim/render.ts RenderPlan). */
-export interface RenderPlanLike {
-  width: number;
-  height: number;
-  bitDepth: number;
-  skyDn: number;
-  grid: number;
-  skyGrid: Float32Array;
-  clouds: Float64Array;
-  gaussians: Float64Array;
-  hot: Int32Array;
-  dead: Int32Array;
-  readNoiseDn: number;
-  gainEPerDn: number;
-  noiseAt: number;
-  noiseAt2: number;
-  noiseWalk2: number;
 }
