@@ -24,7 +24,7 @@ interface NativeModule {
   Renderer: new () => NativeRendererImpl;
   MotionDetector: new (w: number, h: number, bpp: number, p: ResolvedMotionParams) => NativeMotion;
   VoxelGrid: new (p: Omit<VoxelParams, 'worldBox'> & { worldBox: Float64Array }) => NativeVoxel;
-  info(): { simd: string; cuda: boolean; cudaReason: string };
+  info(): { simd: string; cuda: boolean; cudaReason: string; voxelBrickBytes: number };
 }
 
 const ADDON = resolve(dirname(fileURLToPath(import.meta.url)), '../../build/Release/skyvox_native.node');
@@ -51,10 +51,10 @@ export function native(): NativeModule {
 }
 
 /** Which paths the native kernels take here, and why. */
-export function nativeInfo(): { addon: string; loaded: boolean; simd?: string; cuda?: boolean; reason?: string } {
+export function nativeInfo(): { addon: string; loaded: boolean; simd?: string; cuda?: boolean; reason?: string; voxelBrickBytes?: number } {
   try {
     const i = native().info();
-    return { addon: ADDON, loaded: true, simd: i.simd, cuda: i.cuda, reason: i.cudaReason };
+    return { addon: ADDON, loaded: true, simd: i.simd, cuda: i.cuda, reason: i.cudaReason, voxelBrickBytes: i.voxelBrickBytes };
   } catch (err) {
     return { addon: ADDON, loaded: false, reason: (err as Error).message };
   }

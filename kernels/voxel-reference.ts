@@ -9,7 +9,7 @@ import { checkRays, type RayBatch, type VoxelOutput, type VoxelParams, type Voxe
 const B = 8;
 const BV = B * B * B;
 /** What one brick costs against the budget on the native side (sizeof(Brick) + map overhead). */
-export const BRICK_BYTES = 8304;
+export const BRICK_BYTES = 8368; // checked against the addon's voxelBrickBytes by test/voxel.test.ts
 const fr = Math.fround;
 
 interface Brick {
@@ -44,7 +44,7 @@ export class VoxelReference {
   readonly #levelMap: Uint8Array;
   readonly #bricks = new Map<string, Brick>(); // insertion order is the LRU order
   #frameBricks: string[] = [];
-  #frame = 1;
+  #frame = 1000; // past the decay horizon: a stamp of 0 means never hit (as native)
   readonly #decayPow: number[] = [];
   readonly #maxBricks: number;
   #steps = 0;
@@ -107,7 +107,7 @@ export class VoxelReference {
       this.#evicted++;
       if (victim === this.#cachedKey) this.#cachedKey = undefined;
     }
-    const b: Brick = { level, b: [bx, by, bz], w: new Float32Array(BV), maskLo: new Uint32Array(BV), maskHi: new Uint32Array(BV), frame: new Uint32Array(BV).fill(this.#frame), lastFrame: this.#frame };
+    const b: Brick = { level, b: [bx, by, bz], w: new Float32Array(BV), maskLo: new Uint32Array(BV), maskHi: new Uint32Array(BV), frame: new Uint32Array(BV), lastFrame: this.#frame };
     this.#bricks.set(k, b);
     this.#frameBricks.push(k);
     return b;
@@ -248,7 +248,8 @@ export class VoxelReference {
       for (let v = 0; v < BV; v++) {
         if (b.frame[v] !== this.#frame) continue;
         const w = b.w[v]!;
-        if (w < p.minWeight) continue;
+        // Crossed by rays of two cameras itself (as native), before any neighbour lookup.
+        if (w < p.minWeight || popcount(b.maskLo[v]!) + popcount(b.maskHi[v]!) < Math.min(2, p.minCameras)) continue;
         const [ix, iy, iz] = [b.b[0] * B + (v % B), b.b[1] * B + (Math.floor(v / B) % B), b.b[2] * B + Math.floor(v / (B * B))];
         let peak = true;
         let [lo, hi] = [b.maskLo[v]!, b.maskHi[v]!];

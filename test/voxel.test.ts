@@ -94,7 +94,9 @@ describe('voxel voting: native against the TypeScript reference', function () {
   this.timeout(120_000);
 
   it('casts, decays, evicts and finds peaks identically, rays grazing brick corners included', async () => {
-    const { VoxelReference } = await import('../kernels/voxel-reference.js');
+    const { VoxelReference, BRICK_BYTES } = await import('../kernels/voxel-reference.js');
+    const { nativeInfo } = await import('../kernels/native.js');
+    assert.equal(BRICK_BYTES, nativeInfo().voxelBrickBytes, 'the reference budgets bricks as the native grid does');
     const rng = new Rng(31);
     const params = { worldBox: [-300, -300, 0, 300, 300, 300] as [number, number, number, number, number, number], minCameras: 2, memoryBudget: 6 * 1024 * 1024, decay: 0.6 };
     const nat = new VoxelGrid(params);

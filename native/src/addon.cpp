@@ -321,6 +321,7 @@ Napi::Object Info(Napi::Env env) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("simd", skyvox::motion_simd_path());
   o.Set("cuda", Napi::Boolean::New(env, false));
+  o.Set("voxelBrickBytes", Napi::Number::New(env, static_cast<double>(skyvox::voxel_brick_bytes())));
   o.Set("cudaReason", "this build has no CUDA kernels yet (CPU path)");
   return o;
 }

@@ -20,11 +20,14 @@ constexpr int B = 8;  // brick edge in voxels
 constexpr int BV = B * B * B;
 // A brick and its share of the hash map and LRU list (node, bucket, pointers), for the budget.
 constexpr size_t kMapOverhead = 96;
+// Frame stamps start here, past the decay horizon, so a stamp of 0 means "never hit".
+constexpr uint32_t kFirstFrame = 1000;
 
 struct Brick {
   float w[BV];
   uint64_t mask[BV];
   uint32_t frame[BV];
+  uint64_t touched[BV / 64];  // voxels hit in last_frame: peak search visits only these
   uint32_t last_frame;  // last frame that hit any voxel
   std::list<uint64_t>::iterator lru;
 };
@@ -44,7 +47,7 @@ struct VoxelGrid::Impl {
   std::unordered_map<uint64_t, std::unique_ptr<Brick>> bricks;
   std::list<uint64_t> lru;  // front: least recently hit
   std::vector<uint64_t> frame_bricks;
-  uint32_t frame = 1;
+  uint32_t frame = kFirstFrame;
   std::vector<double> decay_pow;
   VoxelStats st;
   size_t max_bricks;
@@ -63,25 +66,31 @@ struct VoxelGrid::Impl {
       Brick* b = it->second.get();
       if (b->last_frame != frame) {
         b->last_frame = frame;
+        std::fill(std::begin(b->touched), std::end(b->touched), 0);
         lru.splice(lru.end(), lru, b->lru);
         frame_bricks.push_back(key);
       }
       return b;
     }
     if (!create) return nullptr;
+    std::unique_ptr<Brick> b;
     if (bricks.size() >= max_bricks) {
-      // The least recently hit brick goes; never one hit in this frame.
+      // The least recently hit brick goes (never one hit in this frame); its memory and map
+      // node are reused for the new one, so a full grid allocates nothing.
       const uint64_t victim = lru.front();
       if (bricks[victim]->last_frame == frame) return nullptr;
       lru.pop_front();
-      bricks.erase(victim);
-      if (victim == cached_key) cached_key = ~uint64_t{0};
+      auto node = bricks.extract(victim);
+      b = std::move(node.mapped());
       st.evicted++;
+      if (victim == cached_key) cached_key = ~uint64_t{0};
+    } else {
+      b = std::make_unique<Brick>();
     }
-    auto b = std::make_unique<Brick>();
-    std::fill(std::begin(b->w), std::end(b->w), 0.0f);
-    std::fill(std::begin(b->mask), std::end(b->mask), 0);
-    std::fill(std::begin(b->frame), std::end(b->frame), frame);
+    // Lazily empty: a voxel whose frame stamp is 0 reads as weight 0, no cameras (frames start
+    // far above the decay horizon), so only the stamps are cleared.
+    std::fill(std::begin(b->frame), std::end(b->frame), 0u);
+    std::fill(std::begin(b->touched), std::end(b->touched), 0);
     b->last_frame = frame;
     lru.push_back(key);
     b->lru = std::prev(lru.end());
@@ -109,6 +118,7 @@ struct VoxelGrid::Impl {
       b->w[v] = decayed(*b, v);
       b->mask[v] = 0;
       b->frame[v] = frame;
+      b->touched[v >> 6] |= uint64_t{1} << (v & 63);
     }
     b->w[v] += weight;
     b->mask[v] |= (1ull << camera);
@@ -239,6 +249,8 @@ VoxelGrid::VoxelGrid(const VoxelParams& params) : impl_(new Impl) {
 
 VoxelGrid::~VoxelGrid() = default;
 
+size_t voxel_brick_bytes() { return kBrickBytes; }
+
 double VoxelGrid::voxel_size(int level) const { return impl_->size(level); }
 
 void VoxelGrid::set_cameras(const std::vector<std::array<double, 3>>& centres) {
@@ -283,10 +295,35 @@ std::vector<Peak> VoxelGrid::peaks(const std::vector<Ray>& rays) const {
     const int level = static_cast<int>(key >> 60);
     const auto unpack = [](uint64_t v) { return static_cast<int64_t>(v & 0x80000 ? v | ~uint64_t{0xFFFFF} : v); };
     const int64_t bx = unpack((key >> 40) & 0xFFFFF), by = unpack((key >> 20) & 0xFFFFF), bz = unpack(key & 0xFFFFF);
-    for (int v = 0; v < BV; v++) {
-      if (b.frame[v] != m.frame) continue;
+    // The 27 bricks around this one, looked up once for all its voxels, when first needed.
+    const Brick* around[27];
+    bool looked = false;
+    const auto neighbour = [&](int64_t x, int64_t y, int64_t z, uint64_t* mask) -> float {
+      if (!looked) {
+        for (int dz = -1; dz <= 1; dz++)
+          for (int dy = -1; dy <= 1; dy++)
+            for (int dx = -1; dx <= 1; dx++) {
+              auto f = m.bricks.find(brick_key(level, bx + dx, by + dy, bz + dz));
+              around[(dz + 1) * 9 + (dy + 1) * 3 + (dx + 1)] = f == m.bricks.end() ? nullptr : f->second.get();
+            }
+        looked = true;
+      }
+      const Brick* nb = around[((z >> 3) - bz + 1) * 9 + ((y >> 3) - by + 1) * 3 + ((x >> 3) - bx + 1)];
+      if (!nb) {
+        *mask = 0;
+        return 0.0f;
+      }
+      const int nv = static_cast<int>(((z & 7) * B + (y & 7)) * B + (x & 7));
+      *mask = nb->frame[nv] == m.frame ? nb->mask[nv] : 0;
+      return m.decayed(*nb, nv);
+    };
+    for (int word = 0; word < BV / 64; word++)
+    for (uint64_t bits = b.touched[word]; bits; bits &= bits - 1) {
+      const int v = word * 64 + __builtin_ctzll(bits);
       const float w = b.w[v];
-      if (w < m.p.min_weight) continue;
+      // A peak is crossed by rays of two cameras at least itself (more may pass next door);
+      // this skips the many voxels a single ray passes through before any neighbour lookup.
+      if (w < m.p.min_weight || __builtin_popcountll(b.mask[v]) < std::min(2, m.p.min_cameras)) continue;
       const int64_t ix = bx * B + (v % B), iy = by * B + ((v / B) % B), iz = bz * B + v / (B * B);
       // A local maximum among its 26 neighbours at this level (ties go to the lowest index),
       // seen by K cameras in its neighbourhood: a ray with pixel noise may pass one voxel over.
@@ -297,7 +334,7 @@ std::vector<Peak> VoxelGrid::peaks(const std::vector<Ray>& rays) const {
           for (int dx = -1; dx <= 1 && peak; dx++) {
             if (!dx && !dy && !dz) continue;
             uint64_t nm = 0;
-            const float n = m.value(level, ix + dx, iy + dy, iz + dz, &nm);
+            const float n = neighbour(ix + dx, iy + dy, iz + dz, &nm);
             near |= nm;
             const bool before = dz < 0 || (dz == 0 && (dy < 0 || (dy == 0 && dx < 0)));
             if (n > w || (before && n == w)) peak = false;

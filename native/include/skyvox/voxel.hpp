@@ -49,6 +49,9 @@ struct VoxelStats {
   int64_t lost = 0;            // votes lost because every brick in budget was in use this frame, ever
 };
 
+// What one brick costs against the memory budget (its size plus hash-map and LRU overhead).
+size_t voxel_brick_bytes();
+
 class VoxelGrid {
  public:
   explicit VoxelGrid(const VoxelParams& params);
