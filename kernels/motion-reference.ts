@@ -83,7 +83,7 @@ export class MotionReference {
         const sigma = this.#sigma(ty * tw + tx);
         const lo = fr(kLow * sigma);
         const hi = fr(kHigh * sigma);
-        let sum = 0;
+        const lanes = [0, 0, 0, 0];
         let cnt = 0;
         for (let x = tx * T; x < Math.min(w, tx * T + T); x++) {
           const i = y * w + x;
@@ -95,11 +95,11 @@ export class MotionReference {
           bg[i] = fr(bg[i]! + fr((low && held <= hold ? aFg : aBg) * di));
           d[x] = di;
           mask[x] = (low ? 1 : 0) + (ad > hi ? 1 : 0);
-          // Winsorised at lo², as the native kernel does.
-          sum += Math.min(fr(di * di), fr(lo * lo));
+          // Winsorised at lo², summed in four interleaved lanes, as the native kernel does.
+          lanes[cnt % 4]! += Math.min(fr(di * di), fr(lo * lo));
           cnt++;
         }
-        tileD2[ty * tw + tx]! += sum;
+        tileD2[ty * tw + tx]! += lanes[0]! + lanes[1]! + (lanes[2]! + lanes[3]!);
         tileN[ty * tw + tx]! += cnt;
       }
       if (warm) continue;

@@ -36,12 +36,13 @@ struct Acc {
 // The pixel pass over one tile-wide span of a row. target_clones: AVX2 where the CPU has it,
 // the portable build otherwise, chosen at load time.
 __attribute__((target_clones("avx2", "default")))
-void pixel_span(const float* val, float* bg, uint8_t* held, float* d, float* d2, uint8_t* mask, int n, float lo, float hi, float a_bg, float a_fg, uint8_t hold) {
+void pixel_span(const float* __restrict val, float* __restrict bg, uint8_t* __restrict held, float* __restrict d, float* __restrict d2, uint8_t* __restrict mask, int n, const float* __restrict lo_row, const float* __restrict hi_row, float a_bg, float a_fg, uint8_t hold) {
   for (int i = 0; i < n; i++) {
     const float di = val[i] - bg[i];
     const float ad = std::fabs(di);
+    const float lo = lo_row[i];
     const bool low = ad > lo;
-    const bool high = ad > hi;
+    const bool high = ad > hi_row[i];
     // Masked pixels learn slowly, so slow targets are not absorbed — but only for `hold`
     // frames in a row: what stays different longer (a ghost where a target sat during
     // start-up, a changed scene) is learned at the normal rate.
@@ -54,6 +55,17 @@ void pixel_span(const float* val, float* bg, uint8_t* held, float* d, float* d2,
     d2[i] = std::min(di * di, lo * lo);
     mask[i] = static_cast<uint8_t>(low) + static_cast<uint8_t>(high);
   }
+}
+
+// Sum in four interleaved lanes, combined as (l0 + l1) + (l2 + l3): a fixed order the
+// TypeScript reference repeats exactly, and one the compiler can run four-wide.
+double lane_sum(const float* v, int n) {
+  double l[4] = {0, 0, 0, 0};
+  int i = 0;
+  for (; i + 4 <= n; i += 4)
+    for (int k = 0; k < 4; k++) l[k] += v[i + k];
+  for (int k = 0; i < n; i++, k++) l[k] += v[i];
+  return (l[0] + l[1]) + (l[2] + l[3]);
 }
 
 int hardware_threads() {
@@ -77,7 +89,7 @@ struct MotionDetector::Impl {
   int64_t frame_index = 0;
 
   struct Scratch {
-    std::vector<float> val, d, d2;
+    std::vector<float> val, d, d2, lo, hi;
     std::vector<uint8_t> mask;
     std::vector<Run> runs;
   };
@@ -102,17 +114,23 @@ struct MotionDetector::Impl {
       float* bgrow = bg.data() + static_cast<size_t>(y) * w;
       uint8_t* heldrow = held.data() + static_cast<size_t>(y) * w;
       const uint8_t hold = static_cast<uint8_t>(std::min(254, p.foreground_hold_frames));
+      if (y == r0 || y % T == 0) {
+        // Thresholds change per tile: spread them over the row once per tile row, so the
+        // pixel pass runs over whole rows (long enough to vectorise).
+        for (int tx = 0; tx < tw; tx++) {
+          const float sigma = static_cast<float>(std::max(static_cast<double>(p.min_sigma), std::sqrt(tile_var[ty * tw + tx])));
+          const float lo = p.k_low * sigma, hi = p.k_high * sigma;
+          for (int x = tx * T; x < std::min(w, tx * T + T); x++) {
+            s.lo[x] = lo;
+            s.hi[x] = hi;
+          }
+        }
+      }
+      pixel_span(s.val.data(), bgrow, heldrow, s.d.data(), s.d2.data(), s.mask.data(), w, s.lo.data(), s.hi.data(), a_bg, a_fg, hold);
       for (int tx = 0; tx < tw; tx++) {
         const int x0 = tx * T;
-        const int n = std::min(T, w - x0);
-        const float sigma = static_cast<float>(std::max(static_cast<double>(p.min_sigma), std::sqrt(tile_var[ty * tw + tx])));
-        const float lo = p.k_low * sigma;
-        const float hi = p.k_high * sigma;
-        pixel_span(s.val.data() + x0, bgrow + x0, heldrow + x0, s.d.data() + x0, s.d2.data() + x0, s.mask.data() + x0, n, lo, hi, a_bg, a_fg, hold);
-        double sum = 0;
-        for (int i = 0; i < n; i++) sum += s.d2[x0 + i];
-        tile_d2[ty * tw + tx] += sum;
-        tile_n[ty * tw + tx] += n;
+        tile_d2[ty * tw + tx] += lane_sum(s.d2.data() + x0, std::min(T, w - x0));
+        tile_n[ty * tw + tx] += std::min(T, w - x0);
       }
       if (detect) runs_of_row(y, s);
     }
@@ -277,6 +295,8 @@ MotionDetector::MotionDetector(int width, int height, int bytes_per_pixel, const
     s.val.resize(width);
     s.d.resize(width);
     s.d2.resize(width);
+    s.lo.resize(width);
+    s.hi.resize(width);
     s.mask.resize(width);
   }
 }
