@@ -45,19 +45,21 @@ void add_gaussian(float* img, int w, int h, double u, double v, double sigma, do
 }
 
 // Noise, rounding and clamping for n pixels: z = (a + b)/√2 from the two walks (as sim/render.ts).
+template <bool Wide>
 __attribute__((target_clones("avx2", "default")))
-void quantize_span(const float* img, const float* a, const float* b, size_t n, double read2, double inv_gain, double max, uint8_t* out8, uint8_t* out16) {
+void quantize_span(const float* __restrict img, const float* __restrict a, const float* __restrict b, size_t n, double read2, double inv_gain, double max, uint8_t* __restrict out) {
   for (size_t k = 0; k < n; k++) {
     const double level = img[k];
     const double z = (static_cast<double>(a[k]) + static_cast<double>(b[k])) * 0.7071067811865476;
-    const double noisy = level + std::sqrt(read2 + (level > 0 ? level * inv_gain : 0)) * z;
-    const double q = noisy <= 0 ? 0 : noisy >= max ? max : std::floor(noisy + 0.5);
-    if (out8) {
-      out8[k] = static_cast<uint8_t>(q);
-    } else {
+    // Branch-free forms of sim/render.ts's conditionals (same values), so the loop vectorises.
+    const double noisy = level + std::sqrt(read2 + std::max(0.0, level) * inv_gain) * z;
+    const double q = std::min(max, std::max(0.0, std::floor(noisy + 0.5)));
+    if constexpr (Wide) {
       const uint16_t v = static_cast<uint16_t>(q);
-      out16[2 * k] = static_cast<uint8_t>(v & 0xff);
-      out16[2 * k + 1] = static_cast<uint8_t>(v >> 8);
+      out[2 * k] = static_cast<uint8_t>(v & 0xff);
+      out[2 * k + 1] = static_cast<uint8_t>(v >> 8);
+    } else {
+      out[k] = static_cast<uint8_t>(q);
     }
   }
 }
@@ -126,7 +128,8 @@ void render_frame(const RenderInput& in, uint8_t* out, std::vector<float>& img) 
     while (i < end) {
       // Chunks in which neither walk wraps, so the inner loop has no branches and vectorises.
       const size_t n = std::min<size_t>({end - i, n1 - at, n2 - at2});
-      quantize_span(img.data() + i, in.noise + at, in.noise + at2, n, read2, inv_gain, max, wide ? nullptr : out + i, wide ? out + 2 * i : nullptr);
+      if (wide) quantize_span<true>(img.data() + i, in.noise + at, in.noise + at2, n, read2, inv_gain, max, out + 2 * i);
+      else quantize_span<false>(img.data() + i, in.noise + at, in.noise + at2, n, read2, inv_gain, max, out + i);
       i += n;
       at = (at + static_cast<uint32_t>(n)) % n1;
       at2 = (at2 + static_cast<uint32_t>(n)) % n2;
