@@ -5,7 +5,7 @@
  */
 import { cpus } from 'node:os';
 import { MotionReference } from '../kernels/motion-reference.js';
-import { MotionDetector, nativeInfo, VoxelGrid } from '../kernels/native.js';
+import { MotionDetector, naiveMotionBaseline, nativeInfo, VoxelGrid } from '../kernels/native.js';
 import { addGaussian } from '../sim/render.js';
 import { Rng } from '../sim/rng.js';
 
@@ -93,13 +93,15 @@ export async function nativeMotionThroughput(minMs: number): Promise<Record<stri
   const rows = [];
   for (const [name, w, h] of SIZES) {
     const fs = frames(w, h, 6);
+    // The scalar baseline on the same frames: |difference| > 5σ (σ = 2 DN), flood fill.
+    const naiveMs = await timeAsync(async (k) => naiveMotionBaseline(fs[k % 6]!, fs[(k + 1) % 6]!, w, h, 10), minMs);
     for (const threads of [1, cpus().length]) {
       const det = new MotionDetector(w, h, 1, { threads, warmupFrames: 2 });
       for (let k = 0; k < 6; k++) await det.process(fs[k % 6]!);
       const ms = await timeAsync((k) => det.process(fs[k % 6]!), minMs);
       // One frame read + background read and written (4 + 4 bytes) per pixel.
       const bytes = w * h * 9;
-      rows.push({ size: name, threads: det.threads, ms, mpx_s: (w * h) / 1e3 / ms, bytes_per_s: bytes / (ms / 1000), fraction_of_copy_bandwidth: bytes / (ms / 1000) / bandwidth });
+      rows.push({ size: name, threads: det.threads, ms, mpx_s: (w * h) / 1e3 / ms, bytes_per_s: bytes / (ms / 1000), fraction_of_copy_bandwidth: bytes / (ms / 1000) / bandwidth, naive_scalar_ms: naiveMs, ratio_to_naive_scalar: naiveMs / ms });
     }
   }
   const fs = frames(1920, 1080, 3);

@@ -25,6 +25,7 @@ interface NativeModule {
   MotionDetector: new (w: number, h: number, bpp: number, p: ResolvedMotionParams) => NativeMotion;
   VoxelGrid: new (p: Omit<VoxelParams, 'worldBox'> & { worldBox: Float64Array }) => NativeVoxel;
   info(): { simd: string; cuda: boolean; cudaReason: string; voxelBrickBytes: number };
+  naiveMotion(prev: Uint8Array, cur: Uint8Array, w: number, h: number, threshold: number): number;
 }
 
 const ADDON = resolve(dirname(fileURLToPath(import.meta.url)), '../../build/Release/skyvox_native.node');
@@ -159,4 +160,11 @@ export class NativeRenderer {
     const o = { width: plan.width, height: plan.height, bitDepth: plan.bitDepth, skyDn: plan.skyDn, grid: plan.grid, readNoiseDn: plan.readNoiseDn, gainEPerDn: plan.gainEPerDn, noiseAt: plan.noiseAt, noiseAt2: plan.noiseAt2, noiseWalk2: plan.noiseWalk2, threads: this.threads };
     return this.#impl.render(out, o, plan.skyGrid, plan.clouds, plan.gaussians, plan.hot, plan.dead, noise);
   }
+}
+
+/** The benchmark's scalar baseline (frame difference, threshold, flood fill); returns the blob count. */
+export function naiveMotionBaseline(prev: Uint8Array, cur: Uint8Array, width: number, height: number, threshold: number): number {
+  checkFrameSpec(width, height, 1);
+  if (prev.byteLength !== width * height || cur.byteLength !== width * height) throw new KernelArgumentError(`Expected ${width * height} bytes per frame but received ${prev.byteLength} and ${cur.byteLength}`);
+  return native().naiveMotion(prev, cur, width, height, threshold);
 }

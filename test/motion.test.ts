@@ -131,6 +131,15 @@ describe('motion kernel: native against the TypeScript reference', function () {
     assert.equal((await det.process(new Uint8Array(256))).blobs.length, 0, 'still works');
   });
 
+  it('the benchmark\'s naive scalar baseline counts 8-connected changed regions', async () => {
+    const { naiveMotionBaseline } = await import('../kernels/native.js');
+    const prev = new Uint8Array(20 * 10);
+    const cur = prev.slice();
+    for (const i of [0, 21, 42, 9 * 20 + 19, 5 * 20 + 10, 5 * 20 + 12]) cur[i] = 200; // a diagonal chain, a corner, two apart
+    assert.equal(naiveMotionBaseline(prev, cur, 20, 10, 10), 4);
+    assert.throws(() => naiveMotionBaseline(prev, cur.subarray(1), 20, 10, 10), /Expected 200 bytes per frame but received 200 and 199/);
+  });
+
   it('reads frames straight from a shared-memory ring slot', async () => {
     const { FrameRing } = await import('../frames/frame-ring.js');
     const ring = FrameRing.create({ slots: 2, width: 32, height: 32, bytesPerPixel: 1 });

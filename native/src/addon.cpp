@@ -11,6 +11,7 @@
 #include "skyvox/motion.hpp"
 #include "skyvox/voxel.hpp"
 #include "skyvox/render.hpp"
+#include "skyvox/naive.hpp"
 
 namespace {
 
@@ -330,6 +331,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("MotionDetector", MotionWrap::Define(env));
   exports.Set("VoxelGrid", VoxelWrap::Define(env));
   exports.Set("Renderer", RendererWrap::Define(env));
+  // The benchmark's scalar baseline; synchronous on purpose (it is only ever timed).
+  exports.Set("naiveMotion", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+    const Napi::Uint8Array prev = info[0].As<Napi::Uint8Array>(), cur = info[1].As<Napi::Uint8Array>();
+    const int w = info[2].As<Napi::Number>().Int32Value(), h = info[3].As<Napi::Number>().Int32Value();
+    if (prev.ByteLength() != static_cast<size_t>(w) * h || cur.ByteLength() != static_cast<size_t>(w) * h) throw Napi::RangeError::New(info.Env(), "frame sizes do not match width × height");
+    return Napi::Number::New(info.Env(), skyvox::naive_motion(prev.Data(), cur.Data(), w, h, info[4].As<Napi::Number>().Int32Value()));
+  }));
   exports.Set("info", Napi::Function::New(env, [](const Napi::CallbackInfo& info) { return Info(info.Env()); }));
   return exports;
 }
