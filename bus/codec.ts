@@ -8,12 +8,12 @@ const packr = new Packr({
   useRecords: false,
   variableMapSize: true,
   mapsAsObjects: true,
-  // 64-bit integers (t_ns) stay exact in TypeScript as bigint.
-  int64AsType: 'bigint',
+  // 64-bit integers beyond 2^53 (t_ns) stay exact as bigint; smaller ones are plain numbers.
+  int64AsType: 'auto',
   // Absent optional fields are left out of the map rather than written as an extension.
   skipValues: [undefined],
   moreTypes: false,
-} as Options & { skipValues: unknown[] }); // skipValues is supported at run time but missing from the typings
+} as unknown as Options); // skipValues and int64AsType 'auto' work at run time but are missing from the typings
 
 /** Error for bytes that are not a standard MessagePack value. */
 export class DecodeError extends Error {
@@ -95,3 +95,4 @@ function assertStandard(value: unknown, depth: number): void {
   }
   for (const v of Object.values(value)) assertStandard(v, depth + 1);
 }
+
