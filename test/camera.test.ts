@@ -152,6 +152,36 @@ describe('camera pipeline', function () {
     assert.ok(hits >= inView - 1, `target found in ${hits} of ${inView} frames`);
   });
 
+  it('a failing video source crashes its decoder with ffmpeg\'s words, and the supervisor decides', async () => {
+    const events: string[] = [];
+    const bus = new Bus(await nats.connect('node'), { receiver: 'test' });
+    const node = new NodeSupervisor({
+      config: parseNodeConfig({
+        name: 'bad-video',
+        supervision: { strategy: 'one_for_one', intensity: 1, period_ms: 60_000 },
+        actors: [
+          { name: 'cam', kind: 'camera', options: { camera: 'bad', source: 'video', width: 16, height: 16 } },
+          { name: 'dec', kind: 'decoder', restart: 'transient', options: { camera: 'bad', input: join(dir, 'missing.mkv') } },
+        ],
+      }),
+      bus,
+      registry: actorRegistry(),
+      onEvent: (e) => events.push(e.type === 'exited' && e.reason.kind === 'error' ? `${e.child}: ${e.reason.error.message}` : `${e.type}:${'child' in e ? e.child : ''}`),
+    });
+    await node.start();
+    try {
+      // transient + error → restarted once; the second failure exceeds intensity 1 and the tree gives up
+      await waitFor(() => events.some((e) => e.startsWith('escalated')), 'the actors supervisor to give up', 15_000);
+    } finally {
+      await node.stop();
+    }
+    const failure = events.find((e) => e.startsWith('dec: ffmpeg exited'));
+    assert.ok(failure, events.join('\n'));
+    assert.match(failure, /missing\.mkv/);
+    assert.match(failure, /No such file or directory/);
+    assert.ok(events.filter((e) => e.startsWith('dec: ffmpeg exited')).length >= 2, 'restarted once before giving up');
+  });
+
   it('frames source: PGM files replayed with their recorded timestamps', async () => {
     const fdir = join(dir, 'pgm');
     spawnSync('mkdir', ['-p', fdir]);

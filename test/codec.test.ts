@@ -19,9 +19,12 @@ describe('codec: standard MessagePack', () => {
     assert.ok(!('u' in decoded), 'undefined fields are left out, not encoded as an extension');
   });
 
-  it('keeps 64-bit nanosecond times exact', () => {
+  it('keeps 64-bit nanosecond times exact, and small 64-bit integers as plain numbers', () => {
     const t = 18_446_744_073_709_551_615n;
     assert.equal((decode(encode({ t })) as { t: bigint }).t, t);
+    assert.equal((decode(encode({ t: 1_795_000_000_000_000_001n })) as { t: bigint }).t, 1_795_000_000_000_000_001n);
+    // another client's uint64 counter (0xcf) within 2^53 reads as a number
+    assert.equal(decode(Uint8Array.of(0xcf, 0, 0, 0, 0, 0, 0, 0, 42)), 42);
   });
 
   it('round-trips little-endian f32 and f64 bulk arrays', () => {
