@@ -2,6 +2,7 @@
 import { cameraActor } from '../actors/camera/camera-actor.js';
 import { clockServerActor } from '../actors/clock-server/clock-server.js';
 import { decoderActor } from '../actors/decoder/decoder-actor.js';
+import { fusionActor } from '../actors/fusion/fusion-actor.js';
 import { motionActor } from '../actors/motion/motion-actor.js';
 import { recorderActor } from '../actors/recorder/recorder.js';
 import { simulatorActor } from '../actors/simulator/simulator-actor.js';
@@ -15,5 +16,6 @@ export function actorRegistry(): ActorRegistry {
     .register('camera', cameraActor)
     .register('decoder', decoderActor)
     .register('clock-server', clockServerActor)
-    .register('motion', motionActor);
+    .register('motion', motionActor)
+    .register('fusion', fusionActor);
 }

@@ -46,7 +46,10 @@ function scenarioActors(o: RunNodeOptions): ActorConfig[] {
   const actors: ActorConfig[] = [];
   if (o.record) {
     const streams = [{ subject: 'sim.truth', type: 'SimTruth', file: 'truth.jsonl' }];
-    if (o.recordDetections) streams.push({ subject: 'det.>', type: 'DetectionFrame', file: 'detections.jsonl' });
+    if (o.recordDetections) {
+      streams.push({ subject: 'det.>', type: 'DetectionFrame', file: 'detections.jsonl' });
+      streams.push({ subject: 'fused.>', type: 'FusedFrame', file: 'fused.jsonl' });
+    }
     actors.push({ name: 'recorder', kind: 'recorder', restart: 'permanent', mailbox: { capacity: 65536, overflow: 'reject' }, options: { dir: resolve(o.record), streams } });
   }
   if (scenario.mode === 'pixel') {
@@ -55,6 +58,12 @@ function scenarioActors(o: RunNodeOptions): ActorConfig[] {
       // A small mailbox: a frame not processed in time is dropped (and counted), not queued.
       actors.push({ name: `motion-${cam.id}`, kind: 'motion', restart: 'permanent', mailbox: { capacity: 2, overflow: 'drop-oldest' }, options: { camera: cam.id } });
     }
+  }
+  // One fusion actor per pair that has both bands.
+  const pairs = new Map<string, { mono?: string; thermal?: string }>();
+  for (const c of scenario.cameras) pairs.set(c.pair, { ...pairs.get(c.pair), [c.band]: c.id });
+  for (const [pair, p] of pairs) {
+    if (p.mono && p.thermal) actors.push({ name: `fusion-${pair}`, kind: 'fusion', restart: 'permanent', options: { pair, mono: p.mono, thermal: p.thermal, scenario: o.scenario } });
   }
   actors.push({ name: 'simulator', kind: 'simulator', restart: 'transient', options: { scenario: o.scenario, speed, start_ns } });
   return actors;

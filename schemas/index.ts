@@ -7,5 +7,6 @@ import { DetectionFrame } from './detections.js';
 import { SimTruth } from './truth.js';
 import { FrameDescriptor } from './frame.js';
 import { ClockReply, ClockRequest } from './clock.js';
+import { FusedFrame } from './fused.js';
 
-export const MESSAGE_TYPES: readonly MessageType[] = [DeadLetter, ActorTelemetry, NodeTelemetry, CtlRequest, CtlReply, DetectionFrame, SimTruth, FrameDescriptor, ClockRequest, ClockReply];
+export const MESSAGE_TYPES: readonly MessageType[] = [DeadLetter, ActorTelemetry, NodeTelemetry, CtlRequest, CtlReply, DetectionFrame, SimTruth, FrameDescriptor, ClockRequest, ClockReply, FusedFrame];

@@ -87,6 +87,11 @@ describe('scenarios', () => {
       assert.equal(new Set(dets.map((d) => d.cam)).size, 20);
       assert.ok(dets.filter((d) => d.cam === 'p00-mono').length >= truth.length - 1);
       assert.ok(dets.some((d) => d.count > 20), 'cameras see many of the 200 drones');
+      const fused = readFileSync(join(dir, 'out', 'fused.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { pair: string; count: number; thermal_seen: boolean; blobs: string });
+      assert.equal(new Set(fused.map((f) => f.pair)).size, 10, 'one fusion actor per pair');
+      assert.ok(fused.filter((f) => f.thermal_seen).length > fused.length * 0.9, 'thermal frames arrive in time');
+      const sources = fused.flatMap((f) => { const v = new Float32Array(new Uint8Array(Buffer.from(f.blobs, 'base64')).buffer); return Array.from({ length: f.count }, (_, i) => v[i * 11 + 10]!); });
+      assert.ok(sources.filter((x) => x === 1).length > 100, 'thermal confirms detections');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,0 +1,85 @@
+/**
+ * The fusion actor (one per camera pair): takes `skyvox.det.<mono>` and `skyvox.det.<thermal>`,
+ * pairs frames of the same instant (framesets), and publishes `skyvox.fused.<pair>` — every
+ * detection in mono pixels with a thermal-confirmation score (fuse.ts). A mono frame whose
+ * thermal partner does not come in time goes out unconfirmed, not held back.
+ */
+import { Camera, type Distortion } from '../../geometry/camera.js';
+import { pairMapping, type PairMapping } from '../../geometry/pair.js';
+import type { Mat3, Vec3 } from '../../geometry/vec3.js';
+import { FramesetAssembler, type Frameset } from '../../frames/frameset.js';
+import { DetectionFrame } from '../../schemas/detections.js';
+import { FusedFrame } from '../../schemas/fused.js';
+import type { MessageOf } from '../../schemas/message.js';
+import type { ActorBehavior, ActorContext } from '../../supervisors/actor.js';
+import type { TimerHandle } from '../../supervisors/clock.js';
+import type { ActorFactoryContext } from '../../supervisors/registry.js';
+import { rigOf } from '../../sim/rig.js';
+import { loadScenario } from '../../sim/scenario.js';
+import { DEFAULT_FUSE_OPTIONS, fuse, type FuseOptions } from './fuse.js';
+
+type Detections = MessageOf<typeof DetectionFrame>;
+
+interface CalibrationEntry {
+  K: number[][];
+  dist?: number[];
+  R: number[][];
+  t: number[];
+  resolution: [number, number];
+}
+
+function cameraFrom(c: CalibrationEntry, field: string): Camera {
+  const ok = Array.isArray(c?.K) && Array.isArray(c?.R) && Array.isArray(c?.t) && Array.isArray(c?.resolution);
+  if (!ok) throw new TypeError(`options.calibration.${field}: expected {K, R, t, resolution[, dist]} as OpenCV gives them`);
+  return new Camera({ width: c.resolution[0], height: c.resolution[1], K: c.K.flat() as unknown as Mat3, dist: c.dist as unknown as Distortion | undefined, R: c.R.flat() as unknown as Mat3, t: c.t as unknown as Vec3 });
+}
+
+/** Factory for the `fusion` actor kind: options `{pair, mono, thermal, scenario | calibration, …}`. */
+export function fusionActor(f: ActorFactoryContext): ActorBehavior<Detections> {
+  const o = f.options as Record<string, unknown>;
+  for (const k of ['pair', 'mono', 'thermal'] as const) if (typeof o[k] !== 'string') throw new TypeError(`options.${k}: expected a name, got ${JSON.stringify(o[k])}`);
+  const [pair, mono, thermal] = [o.pair as string, o.mono as string, o.thermal as string];
+  let mapping: PairMapping;
+  if (typeof o.scenario === 'string') {
+    const rig = rigOf(loadScenario(o.scenario));
+    const [m, t] = [rig.find((c) => c.id === mono), rig.find((c) => c.id === thermal)];
+    if (!m || !t) throw new TypeError(`options: cameras ${mono} and ${thermal} are not both in scenario ${o.scenario}`);
+    mapping = pairMapping(m.model, t.model);
+  } else {
+    const cal = o.calibration as { mono: CalibrationEntry; thermal: CalibrationEntry } | undefined;
+    if (!cal) throw new TypeError('options: expected scenario (a name or file) or calibration {mono, thermal}');
+    mapping = pairMapping(cameraFrom(cal.mono, 'mono'), cameraFrom(cal.thermal, 'thermal'));
+  }
+  const fuseOptions: FuseOptions = { ...DEFAULT_FUSE_OPTIONS, ...((o.fuse ?? {}) as Partial<FuseOptions>) };
+  const toleranceNs = BigInt(Math.round(Number(o.tolerance_ms ?? 10) * 1e6));
+  const maxWaitMs = Number(o.max_wait_ms ?? 60);
+  let sets: FramesetAssembler<Detections>;
+  let timer: TimerHandle | undefined;
+  const emit = (ctx: ActorContext<Detections>, ready: Frameset<Detections>[]) => {
+    for (const s of ready) {
+      const m = s.views.get(mono);
+      if (!m) continue; // a thermal frame alone: nothing to confirm in the mono image
+      ctx.publish(FusedFrame, ctx.bus!.subjects.fused(pair), fuse(pair, m, s.views.get(thermal), mapping, fuseOptions));
+    }
+  };
+  return {
+    start(ctx) {
+      sets = new FramesetAssembler<Detections>({ cameras: [mono, thermal], toleranceNs, maxWaitMs });
+      ctx.subscribe(DetectionFrame, ctx.bus!.subjects.det(mono), (d) => d);
+      ctx.subscribe(DetectionFrame, ctx.bus!.subjects.det(thermal), (d) => d);
+      // Sets missing a view go out once they have waited long enough.
+      const tick = () => {
+        emit(ctx, sets.poll(ctx.clock.now()));
+        timer = ctx.clock.setTimeout(tick, Math.max(5, maxWaitMs / 2));
+      };
+      timer = ctx.clock.setTimeout(tick, maxWaitMs);
+      ctx.signal.addEventListener('abort', () => timer && ctx.clock.clearTimeout(timer), { once: true });
+    },
+    handle(d, ctx) {
+      emit(ctx, sets.add(d.cam, d.t_ns, d, ctx.clock.now()));
+    },
+    stop(ctx) {
+      emit(ctx, sets.flush());
+    },
+  };
+}

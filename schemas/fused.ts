@@ -1,0 +1,30 @@
+import { Type } from '@sinclair/typebox';
+import { BLOB_FIELDS } from './detections.js';
+import { Bin, defineMessage, TimeNs } from './message.js';
+
+/** Per-detection values of `FusedFrame.blobs`: the detection's, then the fusion's. */
+export const FUSED_FIELDS = [...BLOB_FIELDS, 'score', 'source'] as const;
+export const FUSED_STRIDE = FUSED_FIELDS.length;
+
+/** `source` values: seen by the mono camera only, by both, or by the thermal camera only. */
+export const FUSED_SOURCE = { monoOnly: 0, both: 1, thermalOnly: 2 } as const;
+
+/**
+ * `skyvox.fused.<pair>`: one pair's detections at one instant, in mono pixel coordinates
+ * (thermal-only detections mapped through the pair's calibration), each with a confirmation
+ * score in [0, 1]. Unconfirmed detections stay, with a lower score.
+ */
+export const FusedFrame = defineMessage(
+  'FusedFrame',
+  Type.Object({
+    t_ns: TimeNs(),
+    pair: Type.String(),
+    mono: Type.String(),
+    thermal: Type.String(),
+    seq: Type.Integer({ minimum: 0, description: 'sequence number of the mono frame' }),
+    count: Type.Integer({ minimum: 0 }),
+    thermal_seen: Type.Boolean({ description: 'false when no thermal frame arrived in time: nothing could be confirmed' }),
+    blobs: Bin(`f32 little-endian, count × ${FUSED_STRIDE} values: ${FUSED_FIELDS.join(', ')}`),
+  }),
+  (f) => (f.blobs.byteLength === f.count * FUSED_STRIDE * 4 ? undefined : `blobs: expected ${f.count * FUSED_STRIDE * 4} bytes (count ${f.count} × ${FUSED_STRIDE} f32), got ${f.blobs.byteLength}`),
+);
