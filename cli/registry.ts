@@ -4,6 +4,7 @@ import { clockServerActor } from '../actors/clock-server/clock-server.js';
 import { decoderActor } from '../actors/decoder/decoder-actor.js';
 import { fusionActor } from '../actors/fusion/fusion-actor.js';
 import { motionActor } from '../actors/motion/motion-actor.js';
+import { voxelActor } from '../actors/voxel/voxel-actor.js';
 import { recorderActor } from '../actors/recorder/recorder.js';
 import { simulatorActor } from '../actors/simulator/simulator-actor.js';
 import { ActorRegistry } from '../supervisors/registry.js';
@@ -17,5 +18,6 @@ export function actorRegistry(): ActorRegistry {
     .register('decoder', decoderActor)
     .register('clock-server', clockServerActor)
     .register('motion', motionActor)
-    .register('fusion', fusionActor);
+    .register('fusion', fusionActor)
+    .register('voxel', voxelActor);
 }

@@ -49,6 +49,7 @@ function scenarioActors(o: RunNodeOptions): ActorConfig[] {
     if (o.recordDetections) {
       streams.push({ subject: 'det.>', type: 'DetectionFrame', file: 'detections.jsonl' });
       streams.push({ subject: 'fused.>', type: 'FusedFrame', file: 'fused.jsonl' });
+      streams.push({ subject: 'meas', type: 'Measurements', file: 'meas.jsonl' });
     }
     actors.push({ name: 'recorder', kind: 'recorder', restart: 'permanent', mailbox: { capacity: 65536, overflow: 'reject' }, options: { dir: resolve(o.record), streams } });
   }
@@ -65,6 +66,7 @@ function scenarioActors(o: RunNodeOptions): ActorConfig[] {
   for (const [pair, p] of pairs) {
     if (p.mono && p.thermal) actors.push({ name: `fusion-${pair}`, kind: 'fusion', restart: 'permanent', options: { pair, mono: p.mono, thermal: p.thermal, scenario: o.scenario } });
   }
+  actors.push({ name: 'voxel', kind: 'voxel', restart: 'permanent', options: { scenario: o.scenario } });
   actors.push({ name: 'simulator', kind: 'simulator', restart: 'transient', options: { scenario: o.scenario, speed, start_ns } });
   return actors;
 }

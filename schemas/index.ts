@@ -8,5 +8,6 @@ import { SimTruth } from './truth.js';
 import { FrameDescriptor } from './frame.js';
 import { ClockReply, ClockRequest } from './clock.js';
 import { FusedFrame } from './fused.js';
+import { Measurements } from './measurement.js';
 
-export const MESSAGE_TYPES: readonly MessageType[] = [DeadLetter, ActorTelemetry, NodeTelemetry, CtlRequest, CtlReply, DetectionFrame, SimTruth, FrameDescriptor, ClockRequest, ClockReply, FusedFrame];
+export const MESSAGE_TYPES: readonly MessageType[] = [DeadLetter, ActorTelemetry, NodeTelemetry, CtlRequest, CtlReply, DetectionFrame, SimTruth, FrameDescriptor, ClockRequest, ClockReply, FusedFrame, Measurements];

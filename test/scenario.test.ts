@@ -97,6 +97,42 @@ describe('scenarios', () => {
     }
   });
 
+  it('quick in detection mode: fusion and voxel voting put 3D points on the drones', async function () {
+    this.timeout(30_000);
+    const dir = mkdtempSync(join(tmpdir(), 'skyvox-meas-'));
+    try {
+      const file = join(dir, 'quick-det.yaml');
+      writeFileSync(file, stringify({ ...base(), mode: 'detections' }));
+      const res = await skyvoxRun(['up', '--scenario', file, '--duration', '3', '--record', join(dir, 'out'), '--record-detections', '--data-dir', dir, '--nats-port', '0', '--ws-port', '0']);
+      assert.equal(res.code, 0, res.stderr);
+      type Obj = { id: string; position: [number, number, number] };
+      const truth = readFileSync(join(dir, 'out', 'truth.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { t_ns: number; objects: Obj[] });
+      const meas = readFileSync(join(dir, 'out', 'meas.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { t_ns: number; count: number; points: string });
+      assert.ok(meas.length >= 50, `${meas.length} measurement messages`);
+      let [matched, unmatched] = [0, 0];
+      const errors: number[] = [];
+      for (const m of meas) {
+        // the truth nearest in time (site clock; t_ns in JSON lines may lose a few ns as a JS number)
+        const t = truth.reduce((best, x) => (Math.abs(x.t_ns - m.t_ns) < Math.abs(best.t_ns - m.t_ns) ? x : best));
+        const v = new Float64Array(new Uint8Array(Buffer.from(m.points, 'base64')).buffer);
+        for (let i = 0; i < m.count; i++) {
+          const p = [v[i * 14]!, v[i * 14 + 1]!, v[i * 14 + 2]!];
+          const d = Math.min(...t.objects.map((o) => Math.hypot(p[0]! - o.position[0], p[1]! - o.position[1], p[2]! - o.position[2])));
+          if (d < 3) {
+            matched++;
+            errors.push(d);
+          } else unmatched++;
+        }
+      }
+      errors.sort((a, b) => a - b);
+      assert.ok(matched / meas.length > 2.5, `${matched / meas.length} objects located per instant`);
+      assert.ok(errors[Math.floor(errors.length / 2)]! < 0.2, `median 3D error ${errors[Math.floor(errors.length / 2)]} m`);
+      assert.ok(unmatched / meas.length < 0.5, `${unmatched / meas.length} phantom points per instant`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('waypoint tracks are linear between waypoints and held outside them', () => {
     const t = new WaypointTrack([[0, 0, 0, 0], [10, 100, 0, 50], [20, 100, 200, 50]]);
     assert.deepEqual(t.position(5), [50, 0, 25]);
