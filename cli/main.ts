@@ -65,7 +65,7 @@ function program(run: (p: Promise<number>) => void): Command {
       .option('--no-status', 'no live status line')
       .option('--scenario <name|file>', 'run a simulated scenario (see `skyvox scenarios`); --duration defaults to its length')
       .option('--speed <x>', 'scenario playback speed (1 = real time)', positive('--speed', 1000))
-      .option('--record <dir>', 'write truth.jsonl (and detections.jsonl with --record-detections) into this directory')
+      .option('--record <dir>', 'write truth.jsonl, tracks.jsonl and events.jsonl (and detections, fused and measurement files with --record-detections) into this directory')
       .option('--record-detections', 'also record every camera\'s detections (detections.jsonl) and each pair\'s fused detections (fused.jsonl)'),
   ).action((o) => run(runNode({ ...o, embedded: true }, log)));
 

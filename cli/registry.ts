@@ -4,6 +4,7 @@ import { clockServerActor } from '../actors/clock-server/clock-server.js';
 import { decoderActor } from '../actors/decoder/decoder-actor.js';
 import { fusionActor } from '../actors/fusion/fusion-actor.js';
 import { motionActor } from '../actors/motion/motion-actor.js';
+import { trackerActor } from '../actors/tracker/tracker-actor.js';
 import { voxelActor } from '../actors/voxel/voxel-actor.js';
 import { recorderActor } from '../actors/recorder/recorder.js';
 import { simulatorActor } from '../actors/simulator/simulator-actor.js';
@@ -19,5 +20,6 @@ export function actorRegistry(): ActorRegistry {
     .register('clock-server', clockServerActor)
     .register('motion', motionActor)
     .register('fusion', fusionActor)
-    .register('voxel', voxelActor);
+    .register('voxel', voxelActor)
+    .register('tracker', trackerActor);
 }

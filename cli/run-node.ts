@@ -45,7 +45,11 @@ function scenarioActors(o: RunNodeOptions): ActorConfig[] {
   const speed = o.speed ?? 1;
   const actors: ActorConfig[] = [];
   if (o.record) {
-    const streams = [{ subject: 'sim.truth', type: 'SimTruth', file: 'truth.jsonl' }];
+    const streams = [
+      { subject: 'sim.truth', type: 'SimTruth', file: 'truth.jsonl' },
+      { subject: 'tracks', type: 'Tracks', file: 'tracks.jsonl' },
+      { subject: 'track.events', type: 'TrackEvent', file: 'events.jsonl' },
+    ];
     if (o.recordDetections) {
       streams.push({ subject: 'det.>', type: 'DetectionFrame', file: 'detections.jsonl' });
       streams.push({ subject: 'fused.>', type: 'FusedFrame', file: 'fused.jsonl' });
@@ -67,6 +71,7 @@ function scenarioActors(o: RunNodeOptions): ActorConfig[] {
     if (p.mono && p.thermal) actors.push({ name: `fusion-${pair}`, kind: 'fusion', restart: 'permanent', options: { pair, mono: p.mono, thermal: p.thermal, scenario: o.scenario } });
   }
   actors.push({ name: 'voxel', kind: 'voxel', restart: 'permanent', options: { scenario: o.scenario } });
+  actors.push({ name: 'tracker', kind: 'tracker', restart: 'permanent' });
   actors.push({ name: 'simulator', kind: 'simulator', restart: 'transient', options: { scenario: o.scenario, speed, start_ns } });
   return actors;
 }

@@ -9,5 +9,6 @@ import { FrameDescriptor } from './frame.js';
 import { ClockReply, ClockRequest } from './clock.js';
 import { FusedFrame } from './fused.js';
 import { Measurements } from './measurement.js';
+import { TrackEvent, Tracks } from './tracks.js';
 
-export const MESSAGE_TYPES: readonly MessageType[] = [DeadLetter, ActorTelemetry, NodeTelemetry, CtlRequest, CtlReply, DetectionFrame, SimTruth, FrameDescriptor, ClockRequest, ClockReply, FusedFrame, Measurements];
+export const MESSAGE_TYPES: readonly MessageType[] = [DeadLetter, ActorTelemetry, NodeTelemetry, CtlRequest, CtlReply, DetectionFrame, SimTruth, FrameDescriptor, ClockRequest, ClockReply, FusedFrame, Measurements, Tracks, TrackEvent];

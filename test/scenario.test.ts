@@ -97,13 +97,13 @@ describe('scenarios', () => {
     }
   });
 
-  it('quick in detection mode: fusion and voxel voting put 3D points on the drones', async function () {
+  it('quick in detection mode: fusion and voxel voting put 3D points on the drones; the tracker follows each with one identity', async function () {
     this.timeout(30_000);
     const dir = mkdtempSync(join(tmpdir(), 'skyvox-meas-'));
     try {
       const file = join(dir, 'quick-det.yaml');
       writeFileSync(file, stringify({ ...base(), mode: 'detections' }));
-      const res = await skyvoxRun(['up', '--scenario', file, '--duration', '3', '--record', join(dir, 'out'), '--record-detections', '--data-dir', dir, '--nats-port', '0', '--ws-port', '0']);
+      const res = await skyvoxRun(['up', '--scenario', file, '--duration', '5', '--record', join(dir, 'out'), '--record-detections', '--data-dir', dir, '--nats-port', '0', '--ws-port', '0']);
       assert.equal(res.code, 0, res.stderr);
       type Obj = { id: string; position: [number, number, number] };
       const truth = readFileSync(join(dir, 'out', 'truth.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { t_ns: number; objects: Obj[] });
@@ -128,6 +128,24 @@ describe('scenarios', () => {
       assert.ok(matched / meas.length > 2.5, `${matched / meas.length} objects located per instant`);
       assert.ok(errors[Math.floor(errors.length / 2)]! < 0.2, `median 3D error ${errors[Math.floor(errors.length / 2)]} m`);
       assert.ok(unmatched / meas.length < 0.5, `${unmatched / meas.length} phantom points per instant`);
+
+      type Track = { id: string; status: string; position: [number, number, number] };
+      const scans = readFileSync(join(dir, 'out', 'tracks.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { t_ns: number; tracks: Track[] });
+      const ids = new Map<string, Set<string>>();
+      let phantomScans = 0;
+      for (const scan of scans.slice(25)) {
+        const t = truth.reduce((best, x) => (Math.abs(x.t_ns - scan.t_ns) < Math.abs(best.t_ns - scan.t_ns) ? x : best));
+        const confirmed = scan.tracks.filter((tr) => tr.status !== 'tentative');
+        for (const o of t.objects.filter((x) => x.id.startsWith('d'))) {
+          const near = confirmed.find((tr) => Math.hypot(tr.position[0] - o.position[0], tr.position[1] - o.position[1], tr.position[2] - o.position[2]) < 2);
+          if (near) ids.set(o.id, (ids.get(o.id) ?? new Set()).add(near.id));
+        }
+        // coasting tracks run on without measurements by design; a phantom is one being updated on nothing
+        phantomScans += confirmed.filter((tr) => tr.status === 'confirmed').filter((tr) => t.objects.every((o) => Math.hypot(tr.position[0] - o.position[0], tr.position[1] - o.position[1], tr.position[2] - o.position[2]) >= 5)).length;
+      }
+      assert.ok(ids.size >= 4, `drones with a confirmed track: ${[...ids.keys()].join(', ')}`);
+      for (const [drone, set] of ids) assert.equal(set.size, 1, `${drone} was followed by ${[...set].join(', ')}`);
+      assert.ok(phantomScans <= scans.length * 0.05, `${phantomScans} confirmed track-scans on nothing`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

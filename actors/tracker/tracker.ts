@@ -1,0 +1,145 @@
+/**
+ * A 3D multi-target tracker built from small parts (Stone Soup's shape): predict every track,
+ * gate measurements (Mahalanobis), associate with an optimal assignment (Munkres), update or
+ * coast, delete the stale, initiate from what is left. `step(time, measurements)` is the API.
+ * This first version runs one constant-velocity model; the IMM and the crossing-target mode
+ * come next.
+ */
+import { munkres } from 'munkres';
+import { mat, type Mat } from '../../geometry/matrix.js';
+import type { TRACK_EVENTS, TRACK_STATUSES } from '../../schemas/tracks.js';
+import { type Gaussian, innovation, mahalanobis2, predict, update } from './kalman.js';
+
+export interface Measurement {
+  position: [number, number, number];
+  /** 3×3 row-major (m²). */
+  covariance: number[];
+  views: number;
+}
+
+export interface TrackerOptions {
+  /** Acceleration spectral density of the motion model (m²/s³). */
+  processNoise: number;
+  /** Gate on the squared Mahalanobis distance (3 dof; 16.3 ≈ 99.9 %). */
+  gateChi2: number;
+  /** Confirm after `confirmM` hits in the last `confirmN` scans. */
+  confirmM: number;
+  confirmN: number;
+  /** Delete a confirmed track after this many scans without an update, a tentative one after `tentativeMisses`. */
+  maxCoast: number;
+  tentativeMisses: number;
+  /** Speed a new track may have (m/s): its initial velocity uncertainty. */
+  maxSpeed: number;
+}
+
+export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = { processNoise: 20, gateChi2: 16.3, confirmM: 3, confirmN: 4, maxCoast: 15, tentativeMisses: 2, maxSpeed: 40 };
+
+type Status = (typeof TRACK_STATUSES)[number];
+
+export interface Track {
+  id: string;
+  status: Status;
+  state: Gaussian;
+  /** Recent scans, newest last: true where the track was updated. */
+  history: boolean[];
+  misses: number;
+  views: number;
+}
+
+export interface TrackerEvent {
+  id: string;
+  event: (typeof TRACK_EVENTS)[number];
+  position: [number, number, number];
+}
+
+const column = (v: number[]) => mat(v.length, 1, v);
+
+/** A multi-target tracker; holds its tracks between steps. */
+export class Tracker {
+  readonly options: TrackerOptions;
+  #tracks: Track[] = [];
+  #time: number | undefined;
+  #nextId = 1;
+
+  constructor(options: Partial<TrackerOptions> = {}) {
+    this.options = { ...DEFAULT_TRACKER_OPTIONS, ...options };
+  }
+
+  get tracks(): readonly Track[] {
+    return this.#tracks;
+  }
+
+  /** Advances to `time` (seconds) with this scan's measurements; returns the scan's events. */
+  step(time: number, measurements: readonly Measurement[]): TrackerEvent[] {
+    const o = this.options;
+    const dt = this.#time === undefined ? 0 : Math.max(0, time - this.#time);
+    this.#time = time;
+    const events: TrackerEvent[] = [];
+    const predicted = this.#tracks.map((t) => ({ ...t, state: dt > 0 ? predict(t.state, dt, o.processNoise) : t.state }));
+    const pairs = this.#associate(predicted, measurements);
+    const used = new Set<number>();
+    for (const [ti, t] of predicted.entries()) {
+      const mi = pairs.get(ti);
+      const hit = mi !== undefined;
+      let state = t.state;
+      if (hit) {
+        const m = measurements[mi]!;
+        state = update(t.state, column(m.position), mat(3, 3, m.covariance)) ?? t.state;
+        used.add(mi);
+        t.views = m.views;
+      }
+      t.state = state;
+      t.history = [...t.history, hit].slice(-o.confirmN);
+      t.misses = hit ? 0 : t.misses + 1;
+      const hits = t.history.filter(Boolean).length;
+      if (t.status === 'tentative' && hits >= o.confirmM) {
+        t.status = 'confirmed';
+        events.push({ id: t.id, event: 'confirmed', position: position(t) });
+      } else if (t.status !== 'tentative') t.status = hit ? 'confirmed' : 'coasting';
+    }
+    const kept: Track[] = [];
+    for (const t of predicted) {
+      const dead = t.status === 'tentative' ? t.misses > o.tentativeMisses : t.misses > o.maxCoast;
+      if (!dead) kept.push(t);
+      else if (t.status !== 'tentative') events.push({ id: t.id, event: 'lost', position: position(t) });
+    }
+    measurements.forEach((m, mi) => {
+      if (used.has(mi)) return;
+      const P = mat(6, 6);
+      for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) P.v[i * 6 + j] = m.covariance[i * 3 + j]!;
+      for (let i = 3; i < 6; i++) P.v[i * 6 + i] = (o.maxSpeed / 2) ** 2;
+      const t: Track = { id: `t${this.#nextId++}`, status: 'tentative', state: { x: column([...m.position, 0, 0, 0]), P }, history: [true], misses: 0, views: m.views };
+      kept.push(t);
+      events.push({ id: t.id, event: 'born', position: m.position });
+    });
+    this.#tracks = kept;
+    return events;
+  }
+
+  /** Optimal assignment of measurements to tracks inside the gate: track index → measurement index. */
+  #associate(tracks: Track[], ms: readonly Measurement[]): Map<number, number> {
+    const out = new Map<number, number>();
+    if (tracks.length === 0 || ms.length === 0) return out;
+    const INFEASIBLE = 1e9;
+    const cost = tracks.map((t) =>
+      ms.map((m) => {
+        const inn = innovation(t.state, column(m.position), mat(3, 3, m.covariance));
+        if (!inn) return INFEASIBLE;
+        const d2 = mahalanobis2(inn.nu, inn.Sinv);
+        // The likelihood's negative log: distance plus the spread of the prediction.
+        return d2 <= this.options.gateChi2 ? d2 + Math.log(inn.detS) + 100 : INFEASIBLE;
+      }),
+    );
+    for (const [ti, mi] of munkres(cost)) if (cost[ti]![mi]! < INFEASIBLE) out.set(ti, mi);
+    return out;
+  }
+}
+
+/** The position part of a track's state. */
+export const position = (t: Track): [number, number, number] => [t.state.x.v[0]!, t.state.x.v[1]!, t.state.x.v[2]!];
+/** The velocity part of a track's state. */
+export const velocity = (t: Track): [number, number, number] => [t.state.x.v[3]!, t.state.x.v[4]!, t.state.x.v[5]!];
+/** Share of the recent scans that updated the track. */
+export const score = (t: Track, n: number): number => t.history.filter(Boolean).length / n;
+
+export type { Mat };

@@ -1,0 +1,33 @@
+import { Type } from '@sinclair/typebox';
+import { Bin, defineMessage, oneOf, TimeNs } from './message.js';
+
+export const TRACK_STATUSES = ['tentative', 'confirmed', 'coasting'] as const;
+export const TRACK_EVENTS = ['born', 'confirmed', 'lost'] as const;
+
+const Vec3 = (description: string) => Type.Tuple([Type.Number(), Type.Number(), Type.Number()], { description });
+
+/** `skyvox.tracks`: every track after one scan of the tracker. */
+export const Tracks = defineMessage(
+  'Tracks',
+  Type.Object({
+    t_ns: TimeNs(),
+    scan: Type.Integer({ minimum: 0 }),
+    tracks: Type.Array(
+      Type.Object({
+        id: Type.String({ description: 'stable across the track\'s life' }),
+        status: oneOf(TRACK_STATUSES),
+        position: Vec3('ENU metres'),
+        velocity: Vec3('ENU metres per second'),
+        covariance: Bin('f64 little-endian 6×6 row-major over x, y, z, vx, vy, vz'),
+        score: Type.Number({ minimum: 0, maximum: 1, description: 'share of the recent scans that updated the track' }),
+        views: Type.Integer({ minimum: 0, description: 'camera pairs in its last measurement' }),
+      }),
+    ),
+  }),
+);
+
+/** `skyvox.track.events`: a track was born, confirmed, or lost. */
+export const TrackEvent = defineMessage(
+  'TrackEvent',
+  Type.Object({ t_ns: TimeNs(), scan: Type.Integer({ minimum: 0 }), id: Type.String(), event: oneOf(TRACK_EVENTS), position: Vec3('ENU metres') }),
+);

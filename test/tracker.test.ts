@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { cvModel, predict, update } from '../actors/tracker/kalman.js';
+import { position, Tracker } from '../actors/tracker/tracker.js';
+import { add, mat, mul, transpose } from '../geometry/matrix.js';
+import { Rng } from '../sim/rng.js';
+
+const close = (a: number[], b: number[], tol: number) => a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) <= tol, `${v} vs ${b[i]}`));
+
+describe('tracker', () => {
+  it('Kalman predict is F·P·Fᵀ + Q, and an update shrinks the covariance toward the measurement', () => {
+    const P = mat(6, 6, Array.from({ length: 36 }, (_, k) => (k % 7 === 0 ? 2 + (k % 5) : 0.1)));
+    const g = { x: mat(6, 1, [1, 2, 3, 4, 5, 6]), P };
+    const { F, Q } = cvModel(0.04, 9);
+    const p = predict(g, 0.04, 9);
+    close(p.P.v, add(mul(mul(F, P), transpose(F)), Q).v, 1e-12);
+    close(p.x.v, [1.16, 2.2, 3.24, 4, 5, 6], 1e-12);
+    const u = update(p, mat(3, 1, [1.2, 2.2, 3.3]), mat(3, 3, [0.01, 0, 0, 0, 0.01, 0, 0, 0, 0.01]))!;
+    assert.ok(u.P.v[0]! < p.P.v[0]! && Math.abs(u.x.v[0]! - 1.2) < Math.abs(p.x.v[0]! - 1.2));
+  });
+
+  it('keeps one confirmed track per target through crossings and clutter, with stable identities', () => {
+    const rng = new Rng(17);
+    const tracker = new Tracker();
+    // Three drones; two cross at t = 4 s with 3 m of vertical separation.
+    const truth = (t: number): [number, number, number][] => [
+      [-40 + 10 * t, 0, 100],
+      [40 - 10 * t, 0, 103],
+      [0, -50 + 5 * t, 150 + 2 * t],
+    ];
+    const owner = new Map<number, string>();
+    let switches = 0;
+    let falseConfirmed = 0;
+    for (let k = 0; k < 200; k++) {
+      const t = k * 0.04;
+      const sigma = 0.3;
+      const ms = truth(t).map((p) => ({ position: p.map((v) => v + sigma * rng.normal()) as [number, number, number], covariance: [sigma ** 2, 0, 0, 0, sigma ** 2, 0, 0, 0, sigma ** 2], views: 2 }));
+      for (let c = rng.poisson(1.5); c > 0; c--) ms.push({ position: [rng.uniform(-100, 100), rng.uniform(-100, 100), rng.uniform(50, 250)], covariance: [1, 0, 0, 0, 1, 0, 0, 0, 1], views: 2 });
+      tracker.step(t, ms);
+      if (k < 10) continue;
+      const confirmed = tracker.tracks.filter((tr) => tr.status !== 'tentative');
+      truth(t).forEach((p, i) => {
+        const near = confirmed.find((tr) => Math.hypot(...position(tr).map((v, a) => v - p[a]!)) < 2);
+        assert.ok(near, `target ${i} has no confirmed track at t=${t.toFixed(2)}`);
+        if (owner.has(i) && owner.get(i) !== near.id) switches++;
+        owner.set(i, near.id);
+      });
+      falseConfirmed = Math.max(falseConfirmed, confirmed.length - 3);
+    }
+    assert.equal(switches, 0, 'no identity switch');
+    assert.ok(falseConfirmed <= 1, `${falseConfirmed} confirmed tracks on clutter at once`);
+  });
+
+  it('reports births, confirmations and losses', () => {
+    const tracker = new Tracker({ maxCoast: 3 });
+    const events: string[] = [];
+    for (let k = 0; k < 10; k++) {
+      const ms = k < 5 ? [{ position: [k * 0.4, 0, 100] as [number, number, number], covariance: [0.01, 0, 0, 0, 0.01, 0, 0, 0, 0.01], views: 2 }] : [];
+      for (const e of tracker.step(k * 0.04, ms)) events.push(`${e.event}:${e.id}`);
+    }
+    assert.deepEqual(events, ['born:t1', 'confirmed:t1', 'lost:t1']);
+  });
+});
