@@ -116,21 +116,56 @@ export class Tracker {
     return events;
   }
 
-  /** Optimal assignment of measurements to tracks inside the gate: track index → measurement index. */
+  /**
+   * Optimal assignment of measurements to tracks inside the gate: track index → measurement
+   * index. A cheap exact pre-gate (|ν|² > gate·trace S implies d² > gate) skips most pairs,
+   * and the assignment is solved per cluster of tracks and measurements that share a gate.
+   */
   #associate(tracks: Track[], ms: readonly Measurement[]): Map<number, number> {
     const out = new Map<number, number>();
     if (tracks.length === 0 || ms.length === 0) return out;
-    const INFEASIBLE = 1e9;
-    const cost = tracks.map((t) =>
-      ms.map((m) => {
+    const gate = this.options.gateChi2;
+    const feasible: { ti: number; mi: number; cost: number }[] = [];
+    for (const [ti, t] of tracks.entries()) {
+      const [x, y, z] = [t.state.x.v[0]!, t.state.x.v[1]!, t.state.x.v[2]!];
+      const traceP = t.state.P.v[0]! + t.state.P.v[7]! + t.state.P.v[14]!;
+      for (const [mi, m] of ms.entries()) {
+        const e2 = (m.position[0] - x) ** 2 + (m.position[1] - y) ** 2 + (m.position[2] - z) ** 2;
+        if (e2 > gate * (traceP + m.covariance[0]! + m.covariance[4]! + m.covariance[8]!)) continue;
         const inn = innovation(t.state, column(m.position), mat(3, 3, m.covariance));
-        if (!inn) return INFEASIBLE;
+        if (!inn) continue;
         const d2 = mahalanobis2(inn.nu, inn.Sinv);
-        // The likelihood's negative log: distance plus the spread of the prediction.
-        return d2 <= this.options.gateChi2 ? d2 + Math.log(inn.detS) + 100 : INFEASIBLE;
-      }),
-    );
-    for (const [ti, mi] of munkres(cost)) if (cost[ti]![mi]! < INFEASIBLE) out.set(ti, mi);
+        // The likelihood's negative log: distance plus the spread of the prediction (offset keeps costs positive).
+        if (d2 <= gate) feasible.push({ ti, mi, cost: d2 + Math.log(inn.detS) + 100 });
+      }
+    }
+    // Clusters: tracks and measurements linked by a feasible pair.
+    const parent = new Map<string, string>();
+    const find = (k: string): string => {
+      let r = k;
+      while (parent.get(r) !== r) r = parent.get(r)!;
+      parent.set(k, r);
+      return r;
+    };
+    const join = (a: string, b: string) => {
+      for (const k of [a, b]) if (!parent.has(k)) parent.set(k, k);
+      const [ra, rb] = [find(a), find(b)];
+      if (ra !== rb) parent.set(ra, rb);
+    };
+    for (const f of feasible) join(`t${f.ti}`, `m${f.mi}`);
+    const clusters = new Map<string, typeof feasible>();
+    for (const f of feasible) {
+      const r = find(`t${f.ti}`);
+      clusters.set(r, [...(clusters.get(r) ?? []), f]);
+    }
+    const INFEASIBLE = 1e9;
+    for (const pairs of clusters.values()) {
+      const tis = [...new Set(pairs.map((p) => p.ti))];
+      const mis = [...new Set(pairs.map((p) => p.mi))];
+      const cost = tis.map(() => mis.map(() => INFEASIBLE));
+      for (const p of pairs) cost[tis.indexOf(p.ti)]![mis.indexOf(p.mi)] = p.cost;
+      for (const [r, c] of munkres(cost)) if (cost[r]![c]! < INFEASIBLE) out.set(tis[r]!, mis[c]!);
+    }
     return out;
   }
 }

@@ -74,8 +74,29 @@ export function voxelActor(f: ActorFactoryContext): ActorBehavior<Fused> {
     const values = out.peaks.flatMap((p) => [...p.position, ...p.covariance, p.weight, p.cameras]);
     ctx.publish(Measurements, ctx.bus!.subjects.meas, { t_ns: set.t_ns, count: out.peaks.length, pairs: [...set.views.keys()], points: f64ToBin(values) });
   };
+  // One frameset in the grid at a time; while it runs only the newest waiting one is kept, the
+  // older ones are dropped and counted: measurements stay current instead of queueing up.
+  let inFlight = false;
+  let waiting: Frameset<Fused> | undefined;
+  const run = (ctx: ActorContext<Fused>, set: Frameset<Fused>) => {
+    inFlight = true;
+    busy = process(ctx, set)
+      .catch((err: Error) => ctx.fail(err))
+      .finally(() => {
+        inFlight = false;
+        const next = waiting;
+        waiting = undefined;
+        if (next && !ctx.signal.aborted) run(ctx, next);
+      });
+  };
   const emit = (ctx: ActorContext<Fused>, ready: Frameset<Fused>[]) => {
-    for (const s of ready) busy = busy.then(() => process(ctx, s)).catch((err: Error) => ctx.fail(err));
+    for (const s of ready) {
+      if (!inFlight) run(ctx, s);
+      else {
+        if (waiting) ctx.stats.dropped++;
+        waiting = s;
+      }
+    }
   };
   return {
     start(ctx) {
@@ -90,8 +111,10 @@ export function voxelActor(f: ActorFactoryContext): ActorBehavior<Fused> {
       timer = ctx.clock.setTimeout(tick, 20);
       ctx.signal.addEventListener('abort', () => timer && ctx.clock.clearTimeout(timer), { once: true });
     },
-    async handle(fused, ctx) {
+    handle(fused, ctx) {
       emit(ctx, sets.add(fused.pair, fused.t_ns, fused, ctx.clock.now()));
+    },
+    async stop() {
       await busy;
     },
   };
