@@ -13,6 +13,7 @@ import { toJsonSchema } from '../schemas/message.js';
 import { createLogger } from '../supervisors/log.js';
 import { bench, BENCHES } from './bench.js';
 import { ctl } from './ctl.js';
+import { evalCommand } from './eval.js';
 import { nativeInfo } from '../kernels/native.js';
 import { EXIT, UsageError } from './errors.js';
 import { runNode } from './run-node.js';
@@ -68,6 +69,16 @@ function program(run: (p: Promise<number>) => void): Command {
       .option('--record <dir>', 'write truth.jsonl, tracks.jsonl and events.jsonl (and detections, fused and measurement files with --record-detections) into this directory')
       .option('--record-detections', 'also record every camera\'s detections (detections.jsonl) and each pair\'s fused detections (fused.jsonl)'),
   ).action((o) => run(runNode({ ...o, embedded: true }, log)));
+
+  root
+    .command('eval')
+    .description('score recorded tracks against recorded truth: MOTA, MOTP, IDF1, ID switches, GOSPA, RMSE, detection and false-track rates')
+    .requiredOption('--truth <file>', 'truth.jsonl written by `skyvox up --record`')
+    .requiredOption('--tracks <file>', 'tracks.jsonl written by `skyvox up --record`')
+    .option('--match-m <metres>', 'distance within which a track matches an object', positive('--match-m'), 2)
+    .option('--include-clutter', 'score clutter birds as targets too')
+    .option('--out <file>', 'also write the report here')
+    .action((o) => run(Promise.resolve(evalCommand(o))));
 
   root
     .command('info')

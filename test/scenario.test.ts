@@ -146,6 +146,12 @@ describe('scenarios', () => {
       assert.ok(ids.size >= 4, `drones with a confirmed track: ${[...ids.keys()].join(', ')}`);
       for (const [drone, set] of ids) assert.equal(set.size, 1, `${drone} was followed by ${[...set].join(', ')}`);
       assert.ok(phantomScans <= scans.length * 0.05, `${phantomScans} confirmed track-scans on nothing`);
+
+      const evaluated = await skyvoxRun(['eval', '--truth', join(dir, 'out', 'truth.jsonl'), '--tracks', join(dir, 'out', 'tracks.jsonl')]);
+      assert.equal(evaluated.code, 0, evaluated.stderr);
+      const report = JSON.parse(evaluated.stdout) as { mota: number; idf1: number; id_switches: number; rmse_m: number };
+      assert.equal(report.id_switches, 0);
+      assert.ok(report.mota > 0.8 && report.idf1 > 0.9 && report.rmse_m < 0.3, JSON.stringify(report));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

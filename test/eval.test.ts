@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { evaluate, type TrackScan, type TruthScan } from '../eval/metrics.js';
+
+const scan = (k: number, objects: [string, number][], tracks: [string, number][]): [TruthScan, TrackScan] => [
+  { t_ns: BigInt(k) * 40_000_000n, objects: objects.map(([id, x]) => ({ id, position: [x, 0, 100] })) },
+  { t_ns: BigInt(k) * 40_000_000n + 1000n, tracks: tracks.map(([id, x]) => ({ id, status: 'confirmed', position: [x, 0.3, 100] })) },
+];
+
+function run(scans: [TruthScan, TrackScan][]) {
+  return evaluate(scans.map((s) => s[0]), scans.map((s) => s[1]));
+}
+
+describe('tracking metrics', () => {
+  it('perfect tracks: MOTA 1, IDF1 1, no switches, error as offset', () => {
+    const r = run(Array.from({ length: 10 }, (_, k) => scan(k, [['a', k], ['b', 50 - k]], [['t1', k], ['t2', 50 - k]])));
+    assert.deepEqual([r.mota, r.idf1, r.id_switches, r.fragmentations, r.detection_rate, r.false_track_rate], [1, 1, 0, 0, 1, 0]);
+    assert.ok(Math.abs(r.motp_m - 0.3) < 1e-9 && Math.abs(r.rmse_m - 0.3) < 1e-9);
+  });
+
+  it('counts an identity switch, a fragmentation, misses and false tracks as CLEAR MOT defines them', () => {
+    const scans: [TruthScan, TrackScan][] = [];
+    for (let k = 0; k < 10; k++) {
+      const tid = k < 5 ? 't1' : 't9'; // the track following `a` changes identity at k = 5
+      const tracks: [string, number][] = k === 3 ? [] : [[tid, k]]; // and is missing at k = 3
+      if (k === 7) tracks.push(['ghost', 30]);
+      scans.push(scan(k, [['a', k]], tracks));
+    }
+    const r = run(scans);
+    assert.equal(r.id_switches, 1);
+    assert.equal(r.fragmentations, 1);
+    // 10 object-frames: 1 miss, 1 false track, 1 switch
+    assert.ok(Math.abs(r.mota - (1 - 3 / 10)) < 1e-12, `MOTA ${r.mota}`);
+    // IDF1: a↔t9 5 frames (t1 4 frames); 10 truth frames, 10 track frames → 2·5/(10 + 10)
+    assert.ok(Math.abs(r.idf1 - 0.5) < 1e-12, `IDF1 ${r.idf1}`);
+    assert.ok(Math.abs(r.false_track_rate - 1 / 10) < 1e-12);
+  });
+
+  it('GOSPA charges c^p/2 for a missed object (α = 2)', () => {
+    const r = run([scan(0, [['a', 0]], [])]);
+    assert.ok(Math.abs(r.gospa.mean - Math.sqrt(25 / 2)) < 1e-12, `GOSPA ${r.gospa.mean}`);
+  });
+});
