@@ -13,6 +13,8 @@ export interface TruthScan {
 
 export interface TrackScan {
   t_ns: bigint;
+  /** When the tracks left the tracker (site clock), if recorded. */
+  published_ns?: bigint;
   tracks: { id: string; status: string; position: [number, number, number] }[];
 }
 
@@ -40,6 +42,8 @@ export interface EvalReport {
   rmse_m: number;
   detection_rate: number;
   false_track_rate: number;
+  /** Exposure to tracks message, over the scans that carry `published_ns`. */
+  latency_ms: { p50: number; p99: number } | null;
   match_m: number;
 }
 
@@ -132,6 +136,14 @@ export function evaluate(truth: readonly TruthScan[], tracks: readonly TrackScan
     rmse_m: matches ? Math.sqrt(sumSq / matches) : 0,
     detection_rate: gt ? matches / gt : 0,
     false_track_rate: trackFrames ? falseTrackFrames / trackFrames : 0,
+    latency_ms: latency(tracks),
     match_m: o.matchM,
   };
+}
+
+function latency(tracks: readonly TrackScan[]): { p50: number; p99: number } | null {
+  const ms = tracks.filter((s) => s.published_ns !== undefined).map((s) => Number(s.published_ns! - s.t_ns) / 1e6).sort((a, b) => a - b);
+  if (ms.length === 0) return null;
+  const at = (q: number) => ms[Math.min(ms.length - 1, Math.ceil(q * ms.length) - 1)]!;
+  return { p50: at(0.5), p99: at(0.99) };
 }

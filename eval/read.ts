@@ -8,8 +8,8 @@ export function readJsonLines<T>(file: string): T[] {
     .filter((l) => l.trim())
     .map((l, i) => {
       try {
-        const quoted = l.replace(/"t_ns":(-?\d+)/g, '"t_ns":"$1"');
-        return JSON.parse(quoted, (k, v: unknown) => (k === 't_ns' && typeof v === 'string' ? BigInt(v) : v)) as T;
+        const quoted = l.replace(/"(t_ns|published_ns)":(-?\d+)/g, '"$1":"$2"');
+        return JSON.parse(quoted, (k, v: unknown) => ((k === 't_ns' || k === 'published_ns') && typeof v === 'string' ? BigInt(v) : v)) as T;
       } catch (err) {
         throw new Error(`${file}: line ${i + 1}: ${(err as Error).message}`);
       }

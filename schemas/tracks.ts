@@ -12,6 +12,7 @@ export const Tracks = defineMessage(
   Type.Object({
     t_ns: TimeNs(),
     scan: Type.Integer({ minimum: 0 }),
+    published_ns: Object.assign(TimeNs(), { description: 'when this message left the tracker (site clock): latency = published_ns − t_ns' }),
     tracks: Type.Array(
       Type.Object({
         id: Type.String({ description: 'stable across the track\'s life' }),

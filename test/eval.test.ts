@@ -35,6 +35,13 @@ describe('tracking metrics', () => {
     assert.ok(Math.abs(r.false_track_rate - 1 / 10) < 1e-12);
   });
 
+  it('reports latency from exposure to the tracks message', () => {
+    const scans = Array.from({ length: 100 }, (_, k) => scan(k, [['a', k]], [['t1', k]]));
+    scans.forEach(([, t], k) => (t.published_ns = t.t_ns + BigInt(k + 1) * 1_000_000n));
+    const r = evaluate(scans.map((s) => s[0]), scans.map((s) => s[1]));
+    assert.deepEqual(r.latency_ms, { p50: 50, p99: 99 });
+  });
+
   it('GOSPA charges c^p/2 for a missed object (α = 2)', () => {
     const r = run([scan(0, [['a', 0]], [])]);
     assert.ok(Math.abs(r.gospa.mean - Math.sqrt(25 / 2)) < 1e-12, `GOSPA ${r.gospa.mean}`);

@@ -7,6 +7,7 @@ import { MEAS_STRIDE, Measurements } from '../../schemas/measurement.js';
 import type { MessageOf } from '../../schemas/message.js';
 import { TrackEvent, Tracks } from '../../schemas/tracks.js';
 import type { ActorBehavior } from '../../supervisors/actor.js';
+import { nowNs } from '../../supervisors/clock.js';
 import type { ActorFactoryContext } from '../../supervisors/registry.js';
 import { type Measurement, position, score, Tracker, type TrackerOptions, velocity } from './tracker.js';
 
@@ -36,6 +37,7 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Meas> {
       ctx.publish(Tracks, s.tracks, {
         t_ns: m.t_ns,
         scan,
+        published_ns: nowNs(),
         tracks: tracker.tracks.map((t) => ({
           id: t.id,
           status: t.status,
