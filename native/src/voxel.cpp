@@ -33,6 +33,44 @@ struct Brick {
 };
 constexpr size_t kBrickBytes = sizeof(Brick) + kMapOverhead;
 
+// Amanatides–Woo traversal state of a ray through a grid of cells of size `s` from `tm`;
+// `clamp_to` (cells per axis) keeps the start inside a bounded grid.
+struct Dda {
+  std::array<int64_t, 3> idx;
+  std::array<double, 3> tmax, tdelta;
+  std::array<int, 3> step;
+
+  Dda(const Ray& r, const std::array<double, 3>& origin_of_grid, double tm, double s, const int64_t* clamp_to = nullptr) {
+    for (int a = 0; a < 3; a++) {
+      const double pa = r.origin[a] + r.dir[a] * tm - origin_of_grid[a];
+      idx[a] = static_cast<int64_t>(std::floor(pa / s));
+      if (clamp_to) idx[a] = std::min<int64_t>(clamp_to[a] - 1, std::max<int64_t>(0, idx[a]));
+      if (r.dir[a] > 0) {
+        step[a] = 1;
+        tmax[a] = tm + ((idx[a] + 1) * s - pa) / r.dir[a];
+        tdelta[a] = s / r.dir[a];
+      } else if (r.dir[a] < 0) {
+        step[a] = -1;
+        tmax[a] = tm + (idx[a] * s - pa) / r.dir[a];
+        tdelta[a] = -s / r.dir[a];
+      } else {
+        step[a] = 0;
+        tmax[a] = std::numeric_limits<double>::infinity();
+        tdelta[a] = std::numeric_limits<double>::infinity();
+      }
+    }
+  }
+  // The axis whose boundary comes next.
+  int next_axis() const { return tmax[0] < tmax[1] ? (tmax[0] < tmax[2] ? 0 : 2) : (tmax[1] < tmax[2] ? 1 : 2); }
+  // Crosses that boundary; returns the ray parameter where it did.
+  double advance(int a) {
+    const double t = tmax[a];
+    idx[a] += step[a];
+    tmax[a] += tdelta[a];
+    return t;
+  }
+};
+
 uint64_t brick_key(int level, int64_t bx, int64_t by, int64_t bz) {
   return (static_cast<uint64_t>(level) << 60) | (static_cast<uint64_t>(bx & 0xFFFFF) << 40) | (static_cast<uint64_t>(by & 0xFFFFF) << 20) | static_cast<uint64_t>(bz & 0xFFFFF);
 }
@@ -144,35 +182,13 @@ struct VoxelGrid::Impl {
   // Visits the voxels of `level` along the ray between t0 and t1.
   void march(const Ray& r, int level, double t0, double t1) {
     const double s = size(level);
-    std::array<int64_t, 3> idx;
-    std::array<double, 3> tmax, tdelta;
-    std::array<int, 3> step;
     const double tm = t0 + 1e-9 * std::max(1.0, t1 - t0);
-    for (int a = 0; a < 3; a++) {
-      const double pa = r.origin[a] + r.dir[a] * tm - p.world_min[a];
-      idx[a] = static_cast<int64_t>(std::floor(pa / s));
-      if (r.dir[a] > 0) {
-        step[a] = 1;
-        tmax[a] = tm + ((idx[a] + 1) * s - pa) / r.dir[a];
-        tdelta[a] = s / r.dir[a];
-      } else if (r.dir[a] < 0) {
-        step[a] = -1;
-        tmax[a] = tm + (idx[a] * s - pa) / r.dir[a];
-        tdelta[a] = -s / r.dir[a];
-      } else {
-        step[a] = 0;
-        tmax[a] = std::numeric_limits<double>::infinity();
-        tdelta[a] = std::numeric_limits<double>::infinity();
-      }
-    }
+    Dda d(r, p.world_min, tm, s);
     double t = tm;
     while (t < t1) {
-      vote(level, idx[0], idx[1], idx[2], r.weight, r.camera);
+      vote(level, d.idx[0], d.idx[1], d.idx[2], r.weight, r.camera);
       st.steps++;
-      const int a = tmax[0] < tmax[1] ? (tmax[0] < tmax[2] ? 0 : 2) : (tmax[1] < tmax[2] ? 1 : 2);
-      t = tmax[a];
-      idx[a] += step[a];
-      tmax[a] += tdelta[a];
+      t = d.advance(d.next_axis());
     }
   }
 
@@ -180,49 +196,18 @@ struct VoxelGrid::Impl {
   void cast(const Ray& r) {
     double t0, t1;
     if (!clip(r, t0, t1)) return;
-    const double c = p.cell;
-    std::array<int64_t, 3> idx;
-    std::array<double, 3> tmax, tdelta;
-    std::array<int, 3> step;
-    const double tm = t0 + 1e-9;
-    for (int a = 0; a < 3; a++) {
-      const double pa = r.origin[a] + r.dir[a] * tm - p.world_min[a];
-      idx[a] = std::min<int64_t>(cells[a] - 1, std::max<int64_t>(0, static_cast<int64_t>(std::floor(pa / c))));
-      if (r.dir[a] > 0) {
-        step[a] = 1;
-        tmax[a] = tm + ((idx[a] + 1) * c - pa) / r.dir[a];
-        tdelta[a] = c / r.dir[a];
-      } else if (r.dir[a] < 0) {
-        step[a] = -1;
-        tmax[a] = tm + (idx[a] * c - pa) / r.dir[a];
-        tdelta[a] = -c / r.dir[a];
-      } else {
-        step[a] = 0;
-        tmax[a] = std::numeric_limits<double>::infinity();
-        tdelta[a] = std::numeric_limits<double>::infinity();
-      }
-    }
+    Dda d(r, p.world_min, t0 + 1e-9, p.cell, cells.data());
     double t = t0;
     while (t < t1) {
-      const int a = tmax[0] < tmax[1] ? (tmax[0] < tmax[2] ? 0 : 2) : (tmax[1] < tmax[2] ? 1 : 2);
-      const double tn = std::min(t1, tmax[a]);
-      const int level = level_map[(idx[2] * cells[1] + idx[1]) * cells[0] + idx[0]];
-      march(r, level, t, tn);
-      t = tmax[a];
-      idx[a] += step[a];
-      tmax[a] += tdelta[a];
-      if (idx[a] < 0 || idx[a] >= cells[a]) break;
+      const int a = d.next_axis();
+      const double tn = std::min(t1, d.tmax[a]);
+      march(r, level_map[(d.idx[2] * cells[1] + d.idx[1]) * cells[0] + d.idx[0]], t, tn);
+      t = d.advance(a);
+      if (d.idx[a] < 0 || d.idx[a] >= cells[a]) break;
     }
   }
 
-  float value(int level, int64_t ix, int64_t iy, int64_t iz, uint64_t* mask) const {
-    auto it = bricks.find(brick_key(level, ix >> 3, iy >> 3, iz >> 3));
-    if (it == bricks.end()) return 0.0f;
-    const Brick& b = *it->second;
-    const int v = static_cast<int>(((iz & 7) * B + (iy & 7)) * B + (ix & 7));
-    if (mask) *mask = b.frame[v] == frame ? b.mask[v] : 0;
-    return decayed(b, v);
-  }
+
 };
 
 VoxelGrid::VoxelGrid(const VoxelParams& params) : impl_(new Impl) {
