@@ -27,6 +27,29 @@ int integer(const Napi::Object& o, const char* key, int fallback) {
   return o.Has(key) && o.Get(key).IsNumber() ? o.Get(key).As<Napi::Number>().Int32Value() : fallback;
 }
 
+// An async worker that settles a promise and frees its object's one-call-at-a-time guard.
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  PromiseWorker(Napi::Env env, std::shared_ptr<std::atomic<bool>> busy) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), busy_(std::move(busy)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void OnOK() override {
+    busy_->store(false);
+    deferred_.Resolve(Result(Env()));
+  }
+  void OnError(const Napi::Error& e) override {
+    busy_->store(false);
+    deferred_.Reject(e.Value());
+  }
+
+ protected:
+  // Builds the resolved value on the main thread, from what Execute() left.
+  virtual Napi::Value Result(Napi::Env env) = 0;
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<std::atomic<bool>> busy_;
+};
+
 class MotionWrap : public Napi::ObjectWrap<MotionWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -56,19 +79,17 @@ class MotionWrap : public Napi::ObjectWrap<MotionWrap> {
   }
 
  private:
-  class Worker : public Napi::AsyncWorker {
+  class Worker : public PromiseWorker {
    public:
     Worker(Napi::Env env, std::shared_ptr<MotionDetector> det, std::shared_ptr<std::atomic<bool>> busy, Napi::Uint8Array frame)
-        : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), det_(std::move(det)), busy_(std::move(busy)), data_(frame.Data()) {
+        : PromiseWorker(env, std::move(busy)), det_(std::move(det)), data_(frame.Data()) {
       frame_ = Napi::Persistent(frame);  // keeps the pixels alive while the worker reads them
     }
-    Napi::Promise Promise() { return deferred_.Promise(); }
 
     void Execute() override { result_ = std::make_unique<MotionResult>(det_->process(data_)); }
 
-    void OnOK() override {
-      busy_->store(false);
-      Napi::Env env = Env();
+   protected:
+    Napi::Value Result(Napi::Env env) override {
       auto* res = result_.release();
       const size_t n = res->blobs.size();
       // One block of blobs: 9 floats then 4 ints each (13 × 4 bytes); handed over, not copied.
@@ -82,18 +103,11 @@ class MotionWrap : public Napi::ObjectWrap<MotionWrap> {
       out.Set("warmingUp", Napi::Boolean::New(env, res->warming_up));
       out.Set("blobs", buf);
       if (n == 0) delete res;
-      deferred_.Resolve(out);
-    }
-
-    void OnError(const Napi::Error& e) override {
-      busy_->store(false);
-      deferred_.Reject(e.Value());
+      return out;
     }
 
    private:
-    Napi::Promise::Deferred deferred_;
     std::shared_ptr<MotionDetector> det_;
-    std::shared_ptr<std::atomic<bool>> busy_;
     Napi::Reference<Napi::Uint8Array> frame_;
     const uint8_t* data_;
     std::unique_ptr<MotionResult> result_;
@@ -154,20 +168,18 @@ class VoxelWrap : public Napi::ObjectWrap<VoxelWrap> {
   }
 
  private:
-  class Worker : public Napi::AsyncWorker {
+  class Worker : public PromiseWorker {
    public:
     Worker(Napi::Env env, std::shared_ptr<skyvox::VoxelGrid> g, std::shared_ptr<std::atomic<bool>> busy, std::vector<skyvox::Ray> rays)
-        : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), grid_(std::move(g)), busy_(std::move(busy)), rays_(std::move(rays)) {}
-    Napi::Promise Promise() { return deferred_.Promise(); }
+        : PromiseWorker(env, std::move(busy)), grid_(std::move(g)), rays_(std::move(rays)) {}
     void Execute() override {
       grid_->next_frame();
       grid_->cast(rays_);
       peaks_ = grid_->peaks(rays_);
       stats_ = grid_->stats();
     }
-    void OnOK() override {
-      busy_->store(false);
-      Napi::Env env = Env();
+   protected:
+    Napi::Value Result(Napi::Env env) override {
       // 16 doubles per peak: x y z, covariance (9, row-major), weight, cameras, level, 0.
       auto* values = new std::vector<double>();
       values->reserve(peaks_.size() * 16);
@@ -189,17 +201,11 @@ class VoxelWrap : public Napi::ObjectWrap<VoxelWrap> {
       out.Set("bytes", Napi::Number::New(env, static_cast<double>(stats_.bytes)));
       out.Set("evicted", Napi::Number::New(env, static_cast<double>(stats_.evicted)));
       out.Set("lost", Napi::Number::New(env, static_cast<double>(stats_.lost)));
-      deferred_.Resolve(out);
-    }
-    void OnError(const Napi::Error& e) override {
-      busy_->store(false);
-      deferred_.Reject(e.Value());
+      return out;
     }
 
    private:
-    Napi::Promise::Deferred deferred_;
     std::shared_ptr<skyvox::VoxelGrid> grid_;
-    std::shared_ptr<std::atomic<bool>> busy_;
     std::vector<skyvox::Ray> rays_;
     std::vector<skyvox::Peak> peaks_;
     skyvox::VoxelStats stats_;
@@ -247,25 +253,17 @@ class RendererWrap : public Napi::ObjectWrap<RendererWrap> {
   }
 
  private:
-  class Worker : public Napi::AsyncWorker {
+  class Worker : public PromiseWorker {
    public:
     Worker(Napi::Env env, std::shared_ptr<std::vector<float>> scratch, std::shared_ptr<std::atomic<bool>> busy, skyvox::RenderInput in, uint8_t* out, std::vector<Napi::Reference<Napi::Value>> keep)
-        : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), scratch_(std::move(scratch)), busy_(std::move(busy)), in_(std::move(in)), out_(out), keep_(std::move(keep)) {}
-    Napi::Promise Promise() { return deferred_.Promise(); }
+        : PromiseWorker(env, std::move(busy)), scratch_(std::move(scratch)), in_(std::move(in)), out_(out), keep_(std::move(keep)) {}
     void Execute() override { skyvox::render_frame(in_, out_, *scratch_); }
-    void OnOK() override {
-      busy_->store(false);
-      deferred_.Resolve(Env().Undefined());
-    }
-    void OnError(const Napi::Error& e) override {
-      busy_->store(false);
-      deferred_.Reject(e.Value());
-    }
+
+   protected:
+    Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
 
    private:
-    Napi::Promise::Deferred deferred_;
     std::shared_ptr<std::vector<float>> scratch_;
-    std::shared_ptr<std::atomic<bool>> busy_;
     skyvox::RenderInput in_;
     uint8_t* out_;
     std::vector<Napi::Reference<Napi::Value>> keep_;  // the typed arrays stay alive while the worker reads them
