@@ -13,6 +13,7 @@ import { NodeSupervisor } from '../actors/node-supervisor/node.js';
 import type { Logger } from '../supervisors/log.js';
 import { actorRegistry } from './registry.js';
 import { Shutdown } from './shutdown.js';
+import { startStatusLine } from './status-line.js';
 import { defaultDataDir } from './nats-target.js';
 
 export interface RunNodeOptions {
@@ -157,9 +158,9 @@ export async function runNode(o: RunNodeOptions, log: Logger): Promise<number> {
       const t = setTimeout(() => shutdown.request(`duration ${o.duration} s elapsed`), o.duration * 1000);
       t.unref();
     }
-    const statusTimer = o.status && process.stdout.isTTY ? setInterval(() => writeStatus(node, bus), 1000) : undefined;
+    const stopStatus = o.status && process.stdout.isTTY ? startStatusLine(node, bus) : undefined;
     const reason = await shutdown.requested;
-    if (statusTimer) clearInterval(statusTimer);
+    stopStatus?.();
     log.info({ reason }, 'shutting down');
   } catch (err) {
     exitCode = 1;
@@ -168,13 +169,4 @@ export async function runNode(o: RunNodeOptions, log: Logger): Promise<number> {
     await shutdown.run();
   }
   return exitCode;
-}
-
-function writeStatus(node: NodeSupervisor, bus: Bus): void {
-  const actors = node.list();
-  const running = actors.filter((a) => a.status === 'running').length;
-  const restarts = actors.reduce((n, a) => n + a.restarts, 0);
-  const dropped = actors.reduce((n, a) => n + (a.stats?.dropped ?? 0), 0);
-  const invalid = actors.reduce((n, a) => n + (a.stats?.invalid ?? 0), 0) + bus.stats.invalid;
-  process.stdout.write(`\r${node.name}: actors ${running}/${actors.length} running · restarts ${restarts} · dropped ${dropped} · dead-lettered ${invalid}   `);
 }
