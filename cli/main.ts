@@ -73,9 +73,10 @@ function program(run: (p: Promise<number>) => void): Command {
   root
     .command('eval')
     .description('score recorded tracks against recorded truth: MOTA, MOTP, IDF1, ID switches, GOSPA, RMSE, detection and false-track rates')
-    .requiredOption('--truth <file>', 'truth.jsonl written by `skyvox up --record`')
-    .requiredOption('--tracks <file>', 'tracks.jsonl written by `skyvox up --record`')
+    .requiredOption('--truth <file>', 'truth.jsonl written by `skyvox up --record` (or MOTChallenge gt.txt)')
+    .requiredOption('--tracks <file>', 'tracks.jsonl written by `skyvox up --record` (or a MOTChallenge tracker file)')
     .option('--match-m <metres>', 'distance within which a track matches an object', positive('--match-m'), 2)
+    .addOption(new Option('--format <format>', 'skyvox JSON lines, or MOTChallenge text files scored with IoU ≥ 0.5 (comma-separated lists score sequences together)').choices(['skyvox', 'motchallenge']).default('skyvox'))
     .option('--include-clutter', 'score clutter birds as targets too')
     .option('--out <file>', 'also write the report here')
     .action((o) => run(Promise.resolve(evalCommand(o))));

@@ -1,10 +1,11 @@
 /**
- * Scoring recorded tracks against ground truth with standard multi-object tracking metrics:
- * CLEAR MOT (MOTA, MOTP, ID switches, fragmentations), IDF1, GOSPA, RMSE, detection and false
- * track rates. Each scan is matched to the truth nearest in time; objects and tracks are
- * paired per scan by an optimal assignment within a distance D.
+ * Scoring recorded 3D tracks against ground truth: CLEAR MOT (MOTA, MOTP, ID switches,
+ * fragmentations) and IDF1 through clear-mot.ts with Euclidean distance within D, plus GOSPA,
+ * RMSE, detection and false-track rates and latency. Each scan is compared with the truth
+ * nearest in time.
  */
 import { munkres } from 'munkres';
+import { clearMot, type FrameData } from './clear-mot.js';
 
 export interface TruthScan {
   t_ns: bigint;
@@ -75,67 +76,33 @@ export function evaluate(truth: readonly TruthScan[], tracks: readonly TrackScan
     const cands = [sorted[lo], sorted[lo - 1]].filter(Boolean) as TruthScan[];
     return cands.reduce((a, b) => ((a.t_ns > t ? a.t_ns - t : t - a.t_ns) <= (b.t_ns > t ? b.t_ns - t : t - b.t_ns) ? a : b));
   };
-  let [gt, fp, fn, idsw, frag, matches, sumDist, sumSq, gospaSum, trackFrames, falseTrackFrames] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-  const last = new Map<string, string>(); // object → track it last matched
-  const wasTracked = new Map<string, boolean>();
-  const overlap = new Map<string, number>(); // `${object}|${track}` → matched frames
-  const objFrames = new Map<string, number>();
-  const trkFrames = new Map<string, number>();
+  const frames: FrameData<[number, number, number]>[] = [];
+  let gospaSum = 0;
   const { gospaC: c, gospaP: p } = o;
   for (const scan of tracks) {
     const t = nearest(scan.t_ns);
     if (!t) continue;
     const objs = t.objects.filter((x) => o.includeClutter || !x.clutter);
     const trks = scan.tracks.filter((x) => x.status !== 'tentative');
-    gt += objs.length;
-    trackFrames += trks.length;
-    for (const x of objs) objFrames.set(x.id, (objFrames.get(x.id) ?? 0) + 1);
-    for (const x of trks) trkFrames.set(x.id, (trkFrames.get(x.id) ?? 0) + 1);
-    const pairs = assign(objs.length, trks.length, (i, j) => dist(objs[i]!.position, trks[j]!.position), o.matchM);
-    const matchedObj = new Set(pairs.map(([i]) => i));
-    const matchedTrk = new Set(pairs.map(([, j]) => j));
-    for (const [i, j] of pairs) {
-      const [oid, tid] = [objs[i]!.id, trks[j]!.id];
-      const d = dist(objs[i]!.position, trks[j]!.position);
-      sumDist += d;
-      sumSq += d * d;
-      matches++;
-      if (last.has(oid) && last.get(oid) !== tid) idsw++;
-      last.set(oid, tid);
-      if (wasTracked.get(oid) === false) frag++;
-      wasTracked.set(oid, true);
-      overlap.set(`${oid}|${tid}`, (overlap.get(`${oid}|${tid}`) ?? 0) + 1);
-    }
-    objs.forEach((x, i) => {
-      if (!matchedObj.has(i) && wasTracked.get(x.id)) wasTracked.set(x.id, false);
-    });
-    fn += objs.length - matchedObj.size;
-    fp += trks.length - matchedTrk.size;
-    falseTrackFrames += trks.filter((_, j) => !matchedTrk.has(j)).length;
+    frames.push({ objects: objs.map((x) => ({ id: x.id, value: x.position })), hypotheses: trks.map((x) => ({ id: x.id, value: x.position })) });
     // GOSPA (α = 2): optimal assignment under the cut-off, c^p/2 per unassigned object or track.
     const gp = assign(objs.length, trks.length, (i, j) => Math.min(dist(objs[i]!.position, trks[j]!.position), c) ** p, c ** p);
-    const assigned = gp.reduce((s, [i, j]) => s + Math.min(dist(objs[i]!.position, trks[j]!.position), c) ** p, 0);
+    const assigned = gp.reduce((sum, [i, j]) => sum + Math.min(dist(objs[i]!.position, trks[j]!.position), c) ** p, 0);
     gospaSum += (assigned + ((c ** p) / 2) * (objs.length + trks.length - 2 * gp.length)) ** (1 / p);
   }
-  // IDF1: one-to-one truth↔track identities maximising the frames they are matched.
-  const oids = [...objFrames.keys()];
-  const tids = [...trkFrames.keys()];
-  const idPairs = assign(oids.length, tids.length, (i, j) => -(overlap.get(`${oids[i]}|${tids[j]}`) ?? 0), 0);
-  const idtp = idPairs.reduce((s, [i, j]) => s + (overlap.get(`${oids[i]}|${tids[j]}`) ?? 0), 0);
-  const idfn = [...objFrames.values()].reduce((a, b) => a + b, 0) - idtp;
-  const idfp = [...trkFrames.values()].reduce((a, b) => a + b, 0) - idtp;
+  const r = clearMot(frames, dist, o.matchM);
   return {
     scans: tracks.length,
-    truth_frames: gt,
-    mota: gt ? 1 - (fn + fp + idsw) / gt : 0,
-    motp_m: matches ? sumDist / matches : 0,
-    idf1: idtp ? (2 * idtp) / (2 * idtp + idfp + idfn) : 0,
-    id_switches: idsw,
-    fragmentations: frag,
-    gospa: { mean: tracks.length ? gospaSum / tracks.length : 0, c, p, alpha: 2 },
-    rmse_m: matches ? Math.sqrt(sumSq / matches) : 0,
-    detection_rate: gt ? matches / gt : 0,
-    false_track_rate: trackFrames ? falseTrackFrames / trackFrames : 0,
+    truth_frames: r.objects,
+    mota: r.mota,
+    motp_m: r.motp,
+    idf1: r.idf1,
+    id_switches: r.switches,
+    fragmentations: r.fragmentations,
+    gospa: { mean: frames.length ? gospaSum / frames.length : 0, c, p, alpha: 2 },
+    rmse_m: r.matches ? Math.sqrt(r.matched_distances.reduce((sum, d) => sum + d * d, 0) / r.matches) : 0,
+    detection_rate: r.recall,
+    false_track_rate: r.hypotheses ? r.false_positives / r.hypotheses : 0,
     latency_ms: latency(tracks),
     match_m: o.matchM,
   };

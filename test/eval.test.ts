@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { evaluate, type TrackScan, type TruthScan } from '../eval/metrics.js';
+import { REPO } from './helpers/cli.js';
 
 const scan = (k: number, objects: [string, number][], tracks: [string, number][]): [TruthScan, TrackScan] => [
   { t_ns: BigInt(k) * 40_000_000n, objects: objects.map(([id, x]) => ({ id, position: [x, 0, 100] })) },
@@ -46,4 +49,25 @@ describe('tracking metrics', () => {
     const r = run([scan(0, [['a', 0]], [])]);
     assert.ok(Math.abs(r.gospa.mean - Math.sqrt(25 / 2)) < 1e-12, `GOSPA ${r.gospa.mean}`);
   });
+});
+
+describe('MOTChallenge scoring against py-motmetrics reference values', () => {
+  // The shared reference data sits beside the repository (../shared/data).
+  const DATA = [join(REPO, '../shared/data/motchallenge'), '/work/shared/data/motchallenge'].find((d) => existsSync(d)) ?? 'missing';
+  // From ../shared/data/motchallenge/README.md (py-motmetrics' own test suite), tolerance 1e-3.
+  const expected = {
+    'TUD-Campus': { idf1: 0.557659, idp: 0.72973, idr: 0.451253, recall: 0.582173, precision: 0.941441, unique_objects: 8, mostly_tracked: 1, partially_tracked: 6, mostly_lost: 1, false_positives: 13, misses: 150, switches: 7, fragmentations: 7, mota: 0.526462, motp: 0.277201 },
+    'TUD-Stadtmitte': { idf1: 0.644619, idp: 0.81976, idr: 0.531142, recall: 0.608997, precision: 0.93992, unique_objects: 10, mostly_tracked: 5, partially_tracked: 4, mostly_lost: 1, false_positives: 45, misses: 452, switches: 7, fragmentations: 6, mota: 0.564014, motp: 0.345904 },
+    both: { idf1: 0.624296, idp: 0.799176, idr: 0.512211, recall: 0.60264, precision: 0.940268, unique_objects: 18, mostly_tracked: 6, partially_tracked: 10, mostly_lost: 2, false_positives: 58, misses: 602, switches: 14, fragmentations: 13, mota: 0.555116, motp: 0.330177 },
+  };
+  const seq = (name: string) => ({ gt: `${DATA}/${name}/gt.txt`, test: `${DATA}/${name}/test.txt` });
+
+  for (const [name, want] of Object.entries(expected)) {
+    it(`reproduces every metric of ${name}`, async function () {
+      if (!existsSync(DATA)) this.skip();
+      const { evaluateMot } = await import('../eval/motchallenge.js');
+      const r = evaluateMot(name === 'both' ? [seq('TUD-Campus'), seq('TUD-Stadtmitte')] : [seq(name)]) as unknown as Record<string, number>;
+      for (const [k, v] of Object.entries(want)) assert.ok(Math.abs(r[k]! - v) <= 1e-3, `${name} ${k}: ${r[k]} vs ${v}`);
+    });
+  }
 });
