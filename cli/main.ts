@@ -67,7 +67,8 @@ function program(run: (p: Promise<number>) => void): Command {
       .option('--scenario <name|file>', 'run a simulated scenario (see `skyvox scenarios`); --duration defaults to its length')
       .option('--speed <x>', 'scenario playback speed (1 = real time)', positive('--speed', 1000))
       .option('--record <dir>', 'write truth.jsonl, tracks.jsonl and events.jsonl (and detections, fused and measurement files with --record-detections) into this directory')
-      .option('--record-detections', 'also record every camera\'s detections (detections.jsonl) and each pair\'s fused detections (fused.jsonl)'),
+      .option('--record-detections', 'also record every camera\'s detections (detections.jsonl) and each pair\'s fused detections (fused.jsonl)')
+      .option('--report <file>', 'at the end, write the run\'s tracking metrics (as `skyvox eval`) to this JSON file'),
   ).action((o) => run(runNode({ ...o, embedded: true }, log)));
 
   root

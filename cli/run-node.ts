@@ -1,6 +1,10 @@
 /** `skyvox up` (embedded NATS + one node) and `skyvox node` (join an existing NATS). */
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { evaluate, type TrackScan, type TruthScan } from '../eval/metrics.js';
+import { readJsonLines } from '../eval/read.js';
 import { Bus } from '../bus/bus.js';
 import { connectBus } from '../bus/connection.js';
 import { readCredentials } from '../bus/credentials.js';
@@ -31,6 +35,8 @@ export interface RunNodeOptions {
   status?: boolean;
   scenario?: string;
   record?: string;
+  /** Write `skyvox eval`'s report of this run here at the end (records to --record or a temp dir). */
+  report?: string;
   recordDetections?: boolean;
   speed?: number;
 }
@@ -101,6 +107,12 @@ export async function runNode(o: RunNodeOptions, log: Logger): Promise<number> {
     o = { ...o, duration: o.duration ?? scenario.duration_s / (o.speed ?? 1) + 1 };
   }
   if (o.record && !o.scenario) throw new UsageError('--record needs --scenario (it records the simulator\'s truth)');
+  if (o.report && !o.scenario) throw new UsageError('--report needs --scenario (it scores tracks against the simulator\'s truth)');
+  let scratch: string | undefined;
+  if (o.report && !o.record) {
+    scratch = mkdtempSync(join(tmpdir(), 'skyvox-report-'));
+    o = { ...o, record: scratch };
+  }
   const config = nodeConfig(o);
   const dataDir = o.dataDir ?? defaultDataDir();
   const shutdown = new Shutdown(log);
@@ -167,6 +179,14 @@ export async function runNode(o: RunNodeOptions, log: Logger): Promise<number> {
     throw err;
   } finally {
     await shutdown.run();
+  }
+  if (o.report) {
+    // The recorder has closed its files: score the run as `skyvox eval` would.
+    const dir = resolve(o.record!);
+    const report = { scenario: o.scenario, ...evaluate(readJsonLines<TruthScan>(join(dir, 'truth.jsonl')), readJsonLines<TrackScan>(join(dir, 'tracks.jsonl'))) };
+    writeFileSync(o.report, `${JSON.stringify(report, null, 2)}\n`);
+    log.info({ report: o.report }, 'report written');
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
   return exitCode;
 }

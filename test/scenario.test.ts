@@ -104,7 +104,7 @@ describe('scenarios', () => {
     try {
       const file = join(dir, 'quick-det.yaml');
       writeFileSync(file, stringify({ ...base(), mode: 'detections' }));
-      const res = await skyvoxRun(['up', '--scenario', file, '--duration', '5', '--record', join(dir, 'out'), '--record-detections', '--data-dir', dir, '--nats-port', '0', '--ws-port', '0']);
+      const res = await skyvoxRun(['up', '--scenario', file, '--duration', '5', '--record', join(dir, 'out'), '--record-detections', '--report', join(dir, 'report.json'), '--data-dir', dir, '--nats-port', '0', '--ws-port', '0']);
       assert.equal(res.code, 0, res.stderr);
       type Obj = { id: string; position: [number, number, number] };
       const truth = readFileSync(join(dir, 'out', 'truth.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { t_ns: number; objects: Obj[] });
@@ -153,6 +153,8 @@ describe('scenarios', () => {
       const report = JSON.parse(evaluated.stdout) as { mota: number; idf1: number; id_switches: number; rmse_m: number };
       assert.equal(report.id_switches, 0);
       assert.ok(report.mota > 0.8 && report.idf1 > 0.9 && report.rmse_m < 0.3, JSON.stringify(report));
+      const written = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as { mota: number; scenario: string };
+      assert.deepEqual([written.mota, written.scenario], [report.mota, file], '--report writes what skyvox eval computes');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
