@@ -4,6 +4,8 @@ import { DEFAULT_EVAL_OPTIONS, evaluate, type TrackScan, type TruthScan } from '
 import { evaluateMot } from '../eval/motchallenge.js';
 import { readJsonLines } from '../eval/read.js';
 import { UsageError } from './errors.js';
+import { crlbFor } from '../eval/crlb.js';
+import { loadScenario } from '../sim/scenario.js';
 
 export interface EvalCliOptions {
   truth: string;
@@ -12,6 +14,8 @@ export interface EvalCliOptions {
   matchM?: number;
   out?: string;
   includeClutter?: boolean;
+  /** The scenario (name or file) the run played: enables crlb_ratio. */
+  scenario?: string;
 }
 
 /** Prints (and optionally writes) the report; exit code 0. */
@@ -31,6 +35,7 @@ export function evalCommand(o: EvalCliOptions): number {
     ...DEFAULT_EVAL_OPTIONS,
     matchM: o.matchM ?? DEFAULT_EVAL_OPTIONS.matchM,
     includeClutter: o.includeClutter ?? false,
+    bound: o.scenario ? crlbFor(loadScenario(o.scenario)) : undefined,
   });
   const text = `${JSON.stringify(report, null, 2)}\n`;
   process.stdout.write(text);

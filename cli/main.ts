@@ -79,6 +79,7 @@ function program(run: (p: Promise<number>) => void): Command {
     .option('--match-m <metres>', 'distance within which a track matches an object', positive('--match-m'), 2)
     .addOption(new Option('--format <format>', 'skyvox JSON lines, or MOTChallenge text files scored with IoU ≥ 0.5 (comma-separated lists score sequences together)').choices(['skyvox', 'motchallenge']).default('skyvox'))
     .option('--include-clutter', 'score clutter birds as targets too')
+    .option('--scenario <name|file>', 'the scenario the run played: adds crlb_ratio (3D RMSE over the Cramér–Rao bound of its rig and sensors)')
     .option('--out <file>', 'also write the report here')
     .action((o) => run(Promise.resolve(evalCommand(o))));
 

@@ -3,7 +3,8 @@ import { hostname } from 'node:os';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { evaluate, type TrackScan, type TruthScan } from '../eval/metrics.js';
+import { crlbFor } from '../eval/crlb.js';
+import { DEFAULT_EVAL_OPTIONS, evaluate, type TrackScan, type TruthScan } from '../eval/metrics.js';
 import { readJsonLines } from '../eval/read.js';
 import { Bus } from '../bus/bus.js';
 import { connectBus } from '../bus/connection.js';
@@ -183,7 +184,10 @@ export async function runNode(o: RunNodeOptions, log: Logger): Promise<number> {
   if (o.report) {
     // The recorder has closed its files: score the run as `skyvox eval` would.
     const dir = resolve(o.record!);
-    const report = { scenario: o.scenario, ...evaluate(readJsonLines<TruthScan>(join(dir, 'truth.jsonl')), readJsonLines<TrackScan>(join(dir, 'tracks.jsonl'))) };
+    const report = {
+      scenario: o.scenario,
+      ...evaluate(readJsonLines<TruthScan>(join(dir, 'truth.jsonl')), readJsonLines<TrackScan>(join(dir, 'tracks.jsonl')), { ...DEFAULT_EVAL_OPTIONS, bound: crlbFor(loadScenario(o.scenario!)) }),
+    };
     writeFileSync(o.report, `${JSON.stringify(report, null, 2)}\n`);
     log.info({ report: o.report }, 'report written');
     if (scratch) rmSync(scratch, { recursive: true, force: true });

@@ -35,6 +35,8 @@ export interface ClearMotResult {
   mostly_lost: number;
   /** Matched pairs' distances (for RMSE and the like). */
   matched_distances: number[];
+  /** Each match: frame index, object index within that frame, distance. */
+  matched: { frame: number; object: number; distance: number }[];
 }
 
 /** Accumulates frames; `distance` returns NaN (or anything above `threshold`) for a non-pair. */
@@ -47,6 +49,7 @@ export function clearMot<T>(frames: Iterable<FrameData<T>>, distance: (o: T, h: 
   const hypFrames = new Map<string, number>();
   let [nframes, nobj, nhyp, matches, misses, fps, switches] = [0, 0, 0, 0, 0, 0, 0];
   const dists: number[] = [];
+  const matched: { frame: number; object: number; distance: number }[] = [];
   for (const f of frames) {
     nframes++;
     nobj += f.objects.length;
@@ -66,6 +69,7 @@ export function clearMot<T>(frames: Iterable<FrameData<T>>, distance: (o: T, h: 
       hTaken[j] = true;
       matches++;
       dists.push(D[i]![j]!);
+      matched.push({ frame: nframes - 1, object: i, distance: D[i]![j]! });
       const oid = f.objects[i]!.id;
       const hid = f.hypotheses[j]!.id;
       if (last.has(oid) && last.get(oid) !== hid) switches++;
@@ -136,5 +140,6 @@ export function clearMot<T>(frames: Iterable<FrameData<T>>, distance: (o: T, h: 
     partially_tracked: pt,
     mostly_lost: ml,
     matched_distances: dists,
+    matched,
   };
 }

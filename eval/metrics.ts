@@ -5,12 +5,16 @@
  * nearest in time.
  */
 import { munkres } from 'munkres';
+import type { ObjectKind } from '../schemas/kinds.js';
 import { clearMot, type FrameData } from './clear-mot.js';
 
 export interface TruthScan {
   t_ns: bigint;
-  objects: { id: string; position: [number, number, number]; clutter?: boolean }[];
+  objects: { id: string; position: [number, number, number]; clutter?: boolean; kind?: ObjectKind; size_m?: number }[];
 }
+
+/** The CRLB of an object's 3D position (m RMS), when the rig is known (eval/crlb.ts). */
+export type PositionBound = (p: [number, number, number], kind: ObjectKind, sizeM: number) => number | undefined;
 
 export interface TrackScan {
   t_ns: bigint;
@@ -27,6 +31,8 @@ export interface EvalOptions {
   gospaP: number;
   /** Include clutter objects (birds from `clutter`) as targets. */
   includeClutter: boolean;
+  /** With a bound, the report carries crlb_ratio: RMS error over RMS bound, on matched pairs. */
+  bound?: PositionBound;
 }
 
 export const DEFAULT_EVAL_OPTIONS: EvalOptions = { matchM: 2, gospaC: 5, gospaP: 2, includeClutter: false };
@@ -45,6 +51,8 @@ export interface EvalReport {
   false_track_rate: number;
   /** Exposure to tracks message, over the scans that carry `published_ns`. */
   latency_ms: { p50: number; p99: number } | null;
+  /** 3D RMSE over the RMS Cramér–Rao bound of the same matches (needs the scenario). */
+  crlb_ratio: number | null;
   match_m: number;
 }
 
@@ -77,6 +85,7 @@ export function evaluate(truth: readonly TruthScan[], tracks: readonly TrackScan
     return cands.reduce((a, b) => ((a.t_ns > t ? a.t_ns - t : t - a.t_ns) <= (b.t_ns > t ? b.t_ns - t : t - b.t_ns) ? a : b));
   };
   const frames: FrameData<[number, number, number]>[] = [];
+  const frameObjects: TruthScan['objects'][] = [];
   let gospaSum = 0;
   const { gospaC: c, gospaP: p } = o;
   for (const scan of tracks) {
@@ -85,6 +94,7 @@ export function evaluate(truth: readonly TruthScan[], tracks: readonly TrackScan
     const objs = t.objects.filter((x) => o.includeClutter || !x.clutter);
     const trks = scan.tracks.filter((x) => x.status !== 'tentative');
     frames.push({ objects: objs.map((x) => ({ id: x.id, value: x.position })), hypotheses: trks.map((x) => ({ id: x.id, value: x.position })) });
+    frameObjects.push(objs);
     // GOSPA (α = 2): optimal assignment under the cut-off, c^p/2 per unassigned object or track.
     const gp = assign(objs.length, trks.length, (i, j) => Math.min(dist(objs[i]!.position, trks[j]!.position), c) ** p, c ** p);
     const assigned = gp.reduce((sum, [i, j]) => sum + Math.min(dist(objs[i]!.position, trks[j]!.position), c) ** p, 0);
@@ -104,8 +114,22 @@ export function evaluate(truth: readonly TruthScan[], tracks: readonly TrackScan
     detection_rate: r.recall,
     false_track_rate: r.hypotheses ? r.false_positives / r.hypotheses : 0,
     latency_ms: latency(tracks),
+    crlb_ratio: crlbRatio(r.matched, frameObjects, o.bound),
     match_m: o.matchM,
   };
+}
+
+function crlbRatio(matched: { frame: number; object: number; distance: number }[], objects: TruthScan['objects'][], bound?: PositionBound): number | null {
+  if (!bound) return null;
+  let [se, sb] = [0, 0];
+  for (const m of matched) {
+    const obj = objects[m.frame]![m.object]!;
+    const b = bound(obj.position, obj.kind ?? 'drone', obj.size_m ?? 0.5);
+    if (b === undefined) continue;
+    se += m.distance * m.distance;
+    sb += b * b;
+  }
+  return sb > 0 ? Math.sqrt(se / sb) : null;
 }
 
 function latency(tracks: readonly TrackScan[]): { p50: number; p99: number } | null {

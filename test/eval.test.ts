@@ -71,3 +71,19 @@ describe('MOTChallenge scoring against py-motmetrics reference values', () => {
     });
   }
 });
+
+describe('Cramér–Rao bound of a 3D position', () => {
+  it('needs two views, shrinks with a third, and grows with range', async () => {
+    const { crlbFor } = await import('../eval/crlb.js');
+    const { parseScenario } = await import('../sim/scenario.js');
+    const cam = (id: string, position: number[]) => ({ id, pair: id, band: 'mono', resolution: [1280, 720], fov_deg: 40, position, look_at: [0, 500, 100] });
+    const base = { name: 'b', seed: 1, duration_s: 1, fps: 10, mode: 'detections', site: { lat: 0, lon: 0, alt: 0 }, targets: [] };
+    const two = crlbFor(parseScenario({ ...base, cameras: [cam('a', [-300, 0, 2]), cam('b', [300, 0, 2])] }));
+    const three = crlbFor(parseScenario({ ...base, cameras: [cam('a', [-300, 0, 2]), cam('b', [300, 0, 2]), cam('c', [0, 0, 300])] }));
+    const one = crlbFor(parseScenario({ ...base, cameras: [cam('a', [-300, 0, 2])] }));
+    const near = two([0, 500, 100], 'drone', 0.6)!;
+    assert.equal(one([0, 500, 100], 'drone', 0.6), undefined);
+    assert.ok(near > 0 && three([0, 500, 100], 'drone', 0.6)! < near);
+    assert.ok(two([0, 800, 100], 'drone', 0.6)! > near);
+  });
+});
