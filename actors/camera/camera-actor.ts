@@ -93,6 +93,8 @@ async function deliver(ring: FrameRing, ctx: ActorContext<unknown>, cam: string,
 function syncLoop(ctx: ActorContext<number>, sync: ClockSync, localNow: () => bigint): void {
   let n = 0;
   let warned = false;
+  let timer: TimerHandle | undefined;
+  ctx.signal.addEventListener('abort', () => timer && ctx.clock.clearTimeout(timer), { once: true });
   const tick = () => {
     if (ctx.signal.aborted) return;
     exchange(ctx.bus!, sync, localNow)
@@ -101,9 +103,7 @@ function syncLoop(ctx: ActorContext<number>, sync: ClockSync, localNow: () => bi
         warned = true;
       })
       .finally(() => {
-        if (ctx.signal.aborted) return;
-        const timer = ctx.clock.setTimeout(tick, ++n < 8 ? 100 : 1000);
-        ctx.signal.addEventListener('abort', () => ctx.clock.clearTimeout(timer), { once: true });
+        if (!ctx.signal.aborted) timer = ctx.clock.setTimeout(tick, ++n < 8 ? 100 : 1000);
       });
   };
   tick();
