@@ -60,3 +60,51 @@ describe('tracker', () => {
     assert.deepEqual(events, ['born:t1', 'confirmed:t1', 'lost:t1']);
   });
 });
+
+describe('IMM motion model', () => {
+  /** A drone cruising at 15 m/s, turning hard (≈ 9 m/s², 3 s), then cruising again. */
+  function path(t: number): [number, number, number] {
+    const v = 15;
+    const omega = 0.6; // rad/s during the turn
+    if (t < 4) return [v * t, 0, 120];
+    const r = v / omega;
+    if (t < 7) {
+      const a = omega * (t - 4);
+      return [v * 4 + r * Math.sin(a), r * (1 - Math.cos(a)), 120];
+    }
+    const a = omega * 3;
+    const [x0, y0] = [v * 4 + r * Math.sin(a), r * (1 - Math.cos(a))];
+    return [x0 + v * Math.cos(a) * (t - 7), y0 + v * Math.sin(a) * (t - 7), 120];
+  }
+
+  function run(options: ConstructorParameters<typeof Tracker>[0]) {
+    const rng = new Rng(5);
+    const tracker = new Tracker(options);
+    const se = [0, 0, 0];
+    const n = [0, 0, 0];
+    const mu = [0, 0, 0];
+    for (let k = 0; k < 300; k++) {
+      const t = k * 0.04;
+      const p = path(t);
+      tracker.step(t, [{ position: p.map((v) => v + 0.5 * rng.normal()) as [number, number, number], covariance: [0.25, 0, 0, 0, 0.25, 0, 0, 0, 0.25], views: 2 }]);
+      const tr = tracker.tracks[0]!;
+      if (k < 20) continue;
+      const seg = t < 4 ? 0 : t < 7 ? 1 : 2; // cruise, turn, cruise
+      se[seg]! += position(tr).reduce((s, v, a) => s + (v - p[a]!) ** 2, 0);
+      mu[seg]! += tr.filter.mu[tr.filter.mu.length - 1]!;
+      n[seg]!++;
+    }
+    const rms = (segs: number[]) => Math.sqrt(segs.reduce((s, i) => s + se[i]!, 0) / segs.reduce((s, i) => s + n[i]!, 0));
+    return { all: rms([0, 1, 2]), cruise: rms([0, 2]), turn: rms([1]), muTurn: mu[1]! / n[1]!, muCruise: (mu[0]! + mu[2]!) / (n[0]! + n[2]!), tracks: tracker.tracks.length };
+  }
+
+  it('moves to its manoeuvre model in a hard turn, cruises like the quiet model, and beats the quiet model overall', () => {
+    const imm = run({ motion: 'imm' });
+    const quiet = run({ motion: 'cv', processNoise: 1 });
+    const loud = run({ motion: 'cv', processNoise: 60 });
+    assert.equal(imm.tracks, 1, 'one track throughout');
+    assert.ok(imm.muTurn > imm.muCruise + 0.2, `manoeuvre mode ${imm.muTurn} in the turn vs ${imm.muCruise} cruising`);
+    assert.ok(imm.cruise < loud.cruise, `cruising RMSE imm ${imm.cruise} vs loud ${loud.cruise}`);
+    assert.ok(imm.all < quiet.all, `RMSE imm ${imm.all} vs quiet ${quiet.all}`);
+  });
+});

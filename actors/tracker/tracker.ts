@@ -2,13 +2,14 @@
  * A 3D multi-target tracker built from small parts (Stone Soup's shape): predict every track,
  * gate measurements (Mahalanobis), associate with an optimal assignment (Munkres), update or
  * coast, delete the stale, initiate from what is left. `step(time, measurements)` is the API.
- * This first version runs one constant-velocity model; the IMM and the crossing-target mode
- * come next.
+ * Motion is an IMM over a quiet and a manoeuvring constant-velocity model (imm.ts), or one
+ * constant-velocity model; a crossing-target mode (JPDA or MHT) comes next.
  */
 import { munkres } from 'munkres';
 import { mat, type Mat } from '../../geometry/matrix.js';
 import type { TRACK_EVENTS, TRACK_STATUSES } from '../../schemas/tracks.js';
-import { type Gaussian, innovation, mahalanobis2, predict, update } from './kalman.js';
+import { type Gaussian, innovation, mahalanobis2 } from './kalman.js';
+import { combine, DEFAULT_IMM, type ImmOptions, immPredict, type ImmState, immStart, immUpdate } from './imm.js';
 
 export interface Measurement {
   position: [number, number, number];
@@ -18,8 +19,12 @@ export interface Measurement {
 }
 
 export interface TrackerOptions {
-  /** Acceleration spectral density of the motion model (m²/s³). */
+  /** `imm`: quiet + manoeuvre models mixed (imm.ts); `cv`: one constant-velocity model. */
+  motion: 'imm' | 'cv';
+  /** Acceleration spectral density of the `cv` model (m²/s³). */
   processNoise: number;
+  /** The IMM's models and mode persistence. */
+  imm: ImmOptions;
   /** Gate on the squared Mahalanobis distance (3 dof; 16.3 ≈ 99.9 %). */
   gateChi2: number;
   /** Confirm after `confirmM` hits in the last `confirmN` scans. */
@@ -32,14 +37,16 @@ export interface TrackerOptions {
   maxSpeed: number;
 }
 
-export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = { processNoise: 20, gateChi2: 16.3, confirmM: 3, confirmN: 4, maxCoast: 15, tentativeMisses: 2, maxSpeed: 40 };
+export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = { motion: 'cv', imm: DEFAULT_IMM, processNoise: 20, gateChi2: 16.3, confirmM: 3, confirmN: 4, maxCoast: 15, tentativeMisses: 2, maxSpeed: 40 };
 
 type Status = (typeof TRACK_STATUSES)[number];
 
 export interface Track {
   id: string;
   status: Status;
+  /** The mixture's moment-matched estimate (what gating and outputs use). */
   state: Gaussian;
+  filter: ImmState;
   /** Recent scans, newest last: true where the track was updated. */
   history: boolean[];
   misses: number;
@@ -75,20 +82,26 @@ export class Tracker {
     const dt = this.#time === undefined ? 0 : Math.max(0, time - this.#time);
     this.#time = time;
     const events: TrackerEvent[] = [];
-    const predicted = this.#tracks.map((t) => ({ ...t, state: dt > 0 ? predict(t.state, dt, o.processNoise) : t.state }));
+    const models = this.#immOptions();
+    const predicted = this.#tracks.map((t) => {
+      const filter = dt > 0 ? immPredict(t.filter, dt, models) : t.filter;
+      return { ...t, filter, state: combine(filter) };
+    });
     const pairs = this.#associate(predicted, measurements);
     const used = new Set<number>();
     for (const [ti, t] of predicted.entries()) {
       const mi = pairs.get(ti);
       const hit = mi !== undefined;
-      let state = t.state;
       if (hit) {
         const m = measurements[mi]!;
-        state = update(t.state, column(m.position), mat(3, 3, m.covariance)) ?? t.state;
+        const filter = immUpdate(t.filter, column(m.position), mat(3, 3, m.covariance));
+        if (filter) {
+          t.filter = filter;
+          t.state = combine(filter);
+        }
         used.add(mi);
         t.views = m.views;
       }
-      t.state = state;
       t.history = [...t.history, hit].slice(-o.confirmN);
       t.misses = hit ? 0 : t.misses + 1;
       const hits = t.history.filter(Boolean).length;
@@ -108,12 +121,17 @@ export class Tracker {
       const P = mat(6, 6);
       for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) P.v[i * 6 + j] = m.covariance[i * 3 + j]!;
       for (let i = 3; i < 6; i++) P.v[i * 6 + i] = (o.maxSpeed / 2) ** 2;
-      const t: Track = { id: `t${this.#nextId++}`, status: 'tentative', state: { x: column([...m.position, 0, 0, 0]), P }, history: [true], misses: 0, views: m.views };
+      const g = { x: column([...m.position, 0, 0, 0]), P };
+      const t: Track = { id: `t${this.#nextId++}`, status: 'tentative', state: g, filter: immStart(g, models), history: [true], misses: 0, views: m.views };
       kept.push(t);
       events.push({ id: t.id, event: 'born', position: m.position });
     });
     this.#tracks = kept;
     return events;
+  }
+
+  #immOptions(): ImmOptions {
+    return this.options.motion === 'imm' ? this.options.imm : { models: [{ q: this.options.processNoise }], stayPerSecond: 1 };
   }
 
   /**

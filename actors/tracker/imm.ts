@@ -1,0 +1,82 @@
+/**
+ * Interacting Multiple Model filter over constant-velocity models that differ in process
+ * noise: a quiet one for cruising and a loud one for manoeuvres, mixed by a Markov chain.
+ * Each step mixes the model states by their mode probabilities, predicts and updates each,
+ * and re-weights the modes by how well each predicted the measurement.
+ */
+import { add, mat, type Mat, mul, sub, symmetrize, transpose } from '../../geometry/matrix.js';
+import { type Gaussian, innovation, mahalanobis2, predict, update } from './kalman.js';
+
+export interface ImmModel {
+  /** Acceleration spectral density (m²/s³). */
+  q: number;
+}
+
+export interface ImmState {
+  models: Gaussian[];
+  /** Mode probabilities, summing to 1. */
+  mu: number[];
+}
+
+export interface ImmOptions {
+  models: ImmModel[];
+  /** Probability of staying in a mode from one second to the next (scaled to each step). */
+  stayPerSecond: number;
+}
+
+/**
+ * Defaults: a quiet model and a manoeuvre model, modes lasting seconds. Tuning is open: at
+ * 25–30 scans/s one scan carries little evidence of a turn, so the switch to the manoeuvre
+ * model takes a while and a single loud CV model follows hard turns as well (test/tracker.test.ts).
+ */
+export const DEFAULT_IMM: ImmOptions = { models: [{ q: 1 }, { q: 60 }], stayPerSecond: 0.8 };
+
+/** A new IMM state from one Gaussian, equally likely in every mode. */
+export const immStart = (g: Gaussian, o: ImmOptions): ImmState => ({ models: o.models.map(() => g), mu: o.models.map(() => 1 / o.models.length) });
+
+/** Moment-matched single Gaussian of the mixture. */
+export function combine(s: ImmState): Gaussian {
+  let x = mat(6, 1);
+  s.models.forEach((g, i) => (x = add(x, mat(6, 1, g.x.v.map((v) => v * s.mu[i]!)))));
+  let P = mat(6, 6);
+  s.models.forEach((g, i) => {
+    const d = sub(g.x, x);
+    P = add(P, mat(6, 6, add(g.P, mul(d, transpose(d))).v.map((v) => v * s.mu[i]!)));
+  });
+  return { x, P: symmetrize(P) };
+}
+
+function transition(o: ImmOptions, dt: number): number[][] {
+  const n = o.models.length;
+  if (n === 1) return [[1]];
+  const stay = dt > 0 ? o.stayPerSecond ** dt : 1;
+  return Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? stay : (1 - stay) / (n - 1))));
+}
+
+/** Mixing and prediction over `dt` seconds. */
+export function immPredict(s: ImmState, dt: number, o: ImmOptions): ImmState {
+  const n = o.models.length;
+  const T = transition(o, dt);
+  const cbar = Array.from({ length: n }, (_, j) => s.mu.reduce((acc, m, i) => acc + T[i]![j]! * m, 0));
+  const models = Array.from({ length: n }, (_, j) => {
+    // Mixed initial condition for model j.
+    const w = s.mu.map((m, i) => (T[i]![j]! * m) / Math.max(1e-300, cbar[j]!));
+    const mixed = combine({ models: s.models, mu: w });
+    return predict(mixed, dt, o.models[j]!.q);
+  });
+  return { models, mu: cbar };
+}
+
+/** Update with a position measurement; undefined if no model can take it. */
+export function immUpdate(s: ImmState, z: Mat, R: Mat): ImmState | undefined {
+  const lik = s.models.map((g) => {
+    const inn = innovation(g, z, R);
+    if (!inn || !(inn.detS > 0)) return 0;
+    return Math.exp(-0.5 * mahalanobis2(inn.nu, inn.Sinv)) / Math.sqrt((2 * Math.PI) ** 3 * inn.detS);
+  });
+  const models = s.models.map((g) => update(g, z, R) ?? g);
+  const un = s.mu.map((m, i) => m * lik[i]!);
+  const total = un.reduce((a, b) => a + b, 0);
+  if (!(total > 0)) return { models, mu: s.mu };
+  return { models, mu: un.map((v) => v / total) };
+}
