@@ -93,6 +93,9 @@ export function validate<S extends TSchema>(type: MessageType<S>, value: unknown
 /** Integer nanoseconds since the Unix epoch, carried as a MessagePack uint64. */
 export const TimeNs = () => Type.BigInt({ minimum: 0n, description: 'integer nanoseconds since the Unix epoch (uint64)' });
 
+/** Three numbers (a position or a velocity), described by `description` (units, frame). */
+export const Vec3 = (description: string) => Type.Tuple([Type.Number(), Type.Number(), Type.Number()], { description });
+
 /** Bulk numeric array carried as MessagePack `bin`, little-endian, layout in `description`. */
 export const Bin = (description: string) => Type.Uint8Array({ description });
 

@@ -1,10 +1,8 @@
 import { Type } from '@sinclair/typebox';
-import { Bin, defineMessage, oneOf, TimeNs } from './message.js';
+import { Bin, defineMessage, oneOf, TimeNs, Vec3 } from './message.js';
 
 export const TRACK_STATUSES = ['tentative', 'confirmed', 'coasting'] as const;
 export const TRACK_EVENTS = ['born', 'confirmed', 'lost'] as const;
-
-const Vec3 = (description: string) => Type.Tuple([Type.Number(), Type.Number(), Type.Number()], { description });
 
 /** `skyvox.tracks`: every track after one scan of the tracker. */
 export const Tracks = defineMessage(

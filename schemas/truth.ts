@@ -1,8 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { OBJECT_KINDS } from './kinds.js';
-import { defineMessage, oneOf, TimeNs } from './message.js';
-
-const Vec3 = (description: string) => Type.Tuple([Type.Number(), Type.Number(), Type.Number()], { description });
+import { defineMessage, oneOf, TimeNs, Vec3 } from './message.js';
 
 /** `skyvox.sim.truth`: where every simulated object really is at one frame time (site clock). */
 export const SimTruth = defineMessage(
