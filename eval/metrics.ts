@@ -49,6 +49,8 @@ export interface EvalReport {
   rmse_m: number;
   detection_rate: number;
   false_track_rate: number;
+  /** Confirmed track-frames set aside because they sit on a clutter object (a bird), when clutter is not scored. */
+  clutter_track_frames: number;
   /** Exposure to tracks message, over the scans that carry `published_ns`. */
   latency_ms: { p50: number; p99: number } | null;
   /** 3D RMSE over the RMS Cramér–Rao bound of the same matches (needs the scenario). */
@@ -87,12 +89,22 @@ export function evaluate(truth: readonly TruthScan[], tracks: readonly TrackScan
   const frames: FrameData<[number, number, number]>[] = [];
   const frameObjects: TruthScan['objects'][] = [];
   let gospaSum = 0;
+  let clutterTrackFrames = 0;
   const { gospaC: c, gospaP: p } = o;
   for (const scan of tracks) {
     const t = nearest(scan.t_ns);
     if (!t) continue;
     const objs = t.objects.filter((x) => o.includeClutter || !x.clutter);
-    const trks = scan.tracks.filter((x) => x.status !== 'tentative');
+    let trks = scan.tracks.filter((x) => x.status !== 'tentative');
+    if (!o.includeClutter && objs.length < t.objects.length) {
+      // Clutter objects are distractors, as in MOT17: a track that the optimal assignment over
+      // all objects gives to a bird is on a real object, so it is set aside, neither a false
+      // track nor a target's match.
+      const all = t.objects;
+      const onClutter = new Set(assign(all.length, trks.length, (i, j) => dist(all[i]!.position, trks[j]!.position), o.matchM).filter(([i]) => all[i]!.clutter).map(([, j]) => j));
+      clutterTrackFrames += onClutter.size;
+      trks = trks.filter((_, j) => !onClutter.has(j));
+    }
     frames.push({ objects: objs.map((x) => ({ id: x.id, value: x.position })), hypotheses: trks.map((x) => ({ id: x.id, value: x.position })) });
     frameObjects.push(objs);
     // GOSPA (α = 2): optimal assignment under the cut-off, c^p/2 per unassigned object or track.
@@ -113,6 +125,7 @@ export function evaluate(truth: readonly TruthScan[], tracks: readonly TrackScan
     rmse_m: r.matches ? Math.sqrt(r.matched_distances.reduce((sum, d) => sum + d * d, 0) / r.matches) : 0,
     detection_rate: r.recall,
     false_track_rate: r.hypotheses ? r.false_positives / r.hypotheses : 0,
+    clutter_track_frames: clutterTrackFrames,
     latency_ms: latency(tracks),
     crlb_ratio: crlbRatio(r.matched, frameObjects, o.bound),
     match_m: o.matchM,

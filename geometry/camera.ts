@@ -94,6 +94,46 @@ export class Camera {
     return [K[0] * xd + K[1] * yd + K[2], K[4] * yd + K[5]];
   }
 
+  /**
+   * Pixel of a world point with the 2×3 Jacobian ∂(u, v)/∂(x, y, z) (row-major), distortion
+   * included; undefined behind the camera. Triangulation and gating linearise with it.
+   */
+  projectWithJacobian(pw: Vec3): { u: number; v: number; J: [number, number, number, number, number, number] } | undefined {
+    const R = this.R;
+    const X = R[0] * pw[0] + R[1] * pw[1] + R[2] * pw[2] + this.t[0];
+    const Y = R[3] * pw[0] + R[4] * pw[1] + R[5] * pw[2] + this.t[1];
+    const Z = R[6] * pw[0] + R[7] * pw[1] + R[8] * pw[2] + this.t[2];
+    if (Z <= 1e-9) return undefined;
+    const x = X / Z;
+    const y = Y / Z;
+    const [k1, k2, p1, p2, k3] = this.dist;
+    const r2 = x * x + y * y;
+    const rad = 1 + r2 * (k1 + r2 * (k2 + r2 * k3));
+    const dRad = k1 + r2 * (2 * k2 + 3 * k3 * r2);
+    const xd = x * rad + 2 * p1 * x * y + p2 * (r2 + 2 * x * x);
+    const yd = y * rad + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y;
+    // ∂(xd, yd)/∂(x, y)
+    const a = rad + 2 * x * x * dRad + 2 * p1 * y + 6 * p2 * x;
+    const b = 2 * x * y * dRad + 2 * p1 * x + 2 * p2 * y;
+    const d = rad + 2 * y * y * dRad + 6 * p1 * y + 2 * p2 * x;
+    const K = this.K;
+    // ∂(u, v)/∂(x, y): K's upper 2×2 times the distortion Jacobian (∂yd/∂x equals ∂xd/∂y).
+    const ux = K[0] * a + K[1] * b;
+    const uy = K[0] * b + K[1] * d;
+    const vx = K[4] * b;
+    const vy = K[4] * d;
+    // ∂(x, y)/∂(X, Y, Z) = [[1/Z, 0, −x/Z], [0, 1/Z, −y/Z]], then ∂(X, Y, Z)/∂p = R.
+    const iz = 1 / Z;
+    const c0 = [ux * iz, uy * iz, -(ux * x + uy * y) * iz];
+    const c1 = [vx * iz, vy * iz, -(vx * x + vy * y) * iz];
+    const J: [number, number, number, number, number, number] = [0, 0, 0, 0, 0, 0];
+    for (let k = 0; k < 3; k++) {
+      J[k] = c0[0]! * R[k]! + c0[1]! * R[3 + k]! + c0[2]! * R[6 + k]!;
+      J[3 + k] = c1[0]! * R[k]! + c1[1]! * R[3 + k]! + c1[2]! * R[6 + k]!;
+    }
+    return { u: K[0] * xd + K[1] * yd + K[2], v: K[4] * yd + K[5], J };
+  }
+
   /** True when pixel (u, v) lies on the sensor (pixel centres 0..w−1, with half-pixel edges). */
   inImage(u: number, v: number, margin = 0): boolean {
     return u >= -0.5 + margin && v >= -0.5 + margin && u <= this.width - 0.5 - margin && v <= this.height - 0.5 - margin;

@@ -32,3 +32,15 @@ export function mulMM(a: Mat3, b: Mat3): Mat3 {
 /** Matrix with the given rows. */
 export const fromRows = (r0: Vec3, r1: Vec3, r2: Vec3): Mat3 => [...r0, ...r1, ...r2];
 export const IDENTITY: Mat3 = [1, 0, 0, 0, 1, 0, 0, 0, 1];
+
+/** Inverse of a 3×3 matrix, or undefined when it is singular (|det| below `eps` relative to its scale). */
+export function invert3(m: Mat3, eps = 1e-300): Mat3 | undefined {
+  const [a, b, c, d, e, f, g, h, i] = m;
+  const A = e * i - f * h;
+  const B = f * g - d * i;
+  const C = d * h - e * g;
+  const det = a * A + b * B + c * C;
+  if (!Number.isFinite(det) || Math.abs(det) <= eps) return undefined;
+  const k = 1 / det;
+  return [A * k, (c * h - b * i) * k, (b * f - c * e) * k, B * k, (a * i - c * g) * k, (c * d - a * f) * k, C * k, (b * g - a * h) * k, (a * e - b * d) * k];
+}

@@ -65,6 +65,7 @@ const Manoeuvres = Type.Object(
     turn_rate_dps: Type.Optional(nonNegative('a turn rate in degrees per second ≥ 0')),
     climb_rate_mps: Type.Optional(nonNegative('a climb rate in m/s ≥ 0')),
     interval_s: Type.Optional(range('[min, max] seconds between manoeuvres', 0.1)),
+    accel_mps2: Type.Optional(positive('an acceleration in m/s² > 0 (default 5 for drones and birds in a swarm, 3 for planes)')),
   },
   strict,
 );

@@ -80,53 +80,76 @@ export interface GeneratedMotion {
   turnRateDps: number;
   climbRateMps: number;
   intervalS: readonly [number, number];
+  /** Acceleration the airframe can pull (m/s²): speed, turn and climb changes obey it. */
+  accelMps2: number;
 }
 
 const GRID_DT = 0.05;
+/** Integration substeps per grid sample: velocity changes smoothly within a sample too. */
+const SUBSTEPS = 5;
 
 /**
- * Coordinated turns and climbs that change at random intervals, reflected off the walls of
- * `box` so the target stays inside it, sampled every 50 ms over `durationS`.
+ * Turns, climbs and speed changes drawn at random intervals and flown with bounded
+ * acceleration: the velocity follows the commanded one at most `accelMps2` per second, and
+ * near a wall of `box` the command turns back inside (a turn the airframe can make), so the
+ * path has no jumps in velocity. Sampled every 50 ms over `durationS`.
  */
 export function generateTrack(rng: Rng, m: GeneratedMotion, durationS: number): SampledTrack {
   const [lo, hi] = m.box;
   const n = Math.ceil(durationS / GRID_DT) + 2;
   const xyz = new Float64Array(n * 3);
-  let p: [number, number, number] = [rng.uniform(lo[0], hi[0]), rng.uniform(lo[1], hi[1]), rng.uniform(lo[2], hi[2])];
+  // Start far enough inside for a U-turn at top speed, where the box allows it.
+  const vmax = m.speed[1];
+  const inset = [0, 1, 2].map((a) => Math.min(a < 2 ? (2 * vmax * vmax) / m.accelMps2 + 0.5 * vmax : (m.climbRateMps ** 2) / m.accelMps2 + 1, 0.45 * (hi[a]! - lo[a]!)));
+  const p: [number, number, number] = [rng.uniform(lo[0] + inset[0]!, hi[0] - inset[0]!), rng.uniform(lo[1] + inset[1]!, hi[1] - inset[1]!), rng.uniform(lo[2] + inset[2]!, hi[2] - inset[2]!)];
   let heading = rng.uniform(0, 2 * Math.PI);
   let speed = rng.uniform(m.speed[0], m.speed[1]);
+  const v: [number, number, number] = [speed * Math.cos(heading), speed * Math.sin(heading), 0];
   let turn = 0;
   let climb = 0;
   let nextChange = 0;
+  const h = GRID_DT / SUBSTEPS;
+  const centre = [(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, (lo[2] + hi[2]) / 2];
   for (let i = 0; i < n; i++) {
     const t = i * GRID_DT;
+    xyz.set(p, i * 3);
     if (t >= nextChange) {
       turn = ((m.turnRateDps * Math.PI) / 180) * rng.uniform(-1, 1);
       climb = m.climbRateMps * rng.uniform(-1, 1);
       speed = rng.uniform(m.speed[0], m.speed[1]);
       nextChange = t + rng.uniform(m.intervalS[0], m.intervalS[1]);
     }
-    xyz.set(p, i * 3);
-    heading += turn * GRID_DT;
-    const next: [number, number, number] = [p[0] + speed * Math.cos(heading) * GRID_DT, p[1] + speed * Math.sin(heading) * GRID_DT, p[2] + climb * GRID_DT];
-    // Reflect off the box: mirror the heading (horizontal walls) or the climb (floor, ceiling).
-    if (next[0] < lo[0] || next[0] > hi[0]) {
-      heading = Math.PI - heading;
-      next[0] = p[0];
+    for (let k = 0; k < SUBSTEPS; k++) {
+      // Flying out towards a wall closer than a U-turn needs: command the way back inside, and
+      // let the acceleration limit below make it the tightest turn the airframe can fly.
+      const radius = (speed * speed) / Math.max(1e-6, m.accelMps2);
+      const margin = 2 * radius + 0.5 * speed;
+      const nearWall = (p[0] < lo[0] + margin && v[0] < 0) || (p[0] > hi[0] - margin && v[0] > 0) || (p[1] < lo[1] + margin && v[1] < 0) || (p[1] > hi[1] - margin && v[1] > 0);
+      if (nearWall) heading = Math.atan2(centre[1]! - p[1], centre[0]! - p[0]);
+      else {
+        // The turn rate an airframe at this speed can hold within its acceleration.
+        const maxTurn = m.accelMps2 / Math.max(speed, 1e-6);
+        heading += Math.max(-maxTurn, Math.min(maxTurn, turn)) * h;
+      }
+      const brake = (v[2] * v[2]) / (2 * m.accelMps2) + 1;
+      if ((p[2] < lo[2] + brake && climb < 0) || (p[2] > hi[2] - brake && climb > 0)) climb = -climb;
+      const want = [speed * Math.cos(heading), speed * Math.sin(heading), climb];
+      const dv = [want[0]! - v[0], want[1]! - v[1], want[2]! - v[2]];
+      const mag = Math.hypot(dv[0]!, dv[1]!, dv[2]!);
+      const f = mag > m.accelMps2 * h ? (m.accelMps2 * h) / mag : 1;
+      for (let a = 0; a < 3; a++) {
+        v[a] = v[a]! + dv[a]! * f;
+        p[a] = p[a]! + v[a]! * h;
+        // A box too small for the airframe's turns: stop at the wall rather than leave it.
+        if (p[a]! < lo[a]! || p[a]! > hi[a]!) {
+          p[a] = Math.min(hi[a]!, Math.max(lo[a]!, p[a]!));
+          v[a] = 0;
+        }
+      }
     }
-    if (next[1] < lo[1] || next[1] > hi[1]) {
-      heading = -heading;
-      next[1] = p[1];
-    }
-    if (next[2] < lo[2] || next[2] > hi[2]) {
-      climb = -climb;
-      next[2] = p[2];
-    }
-    p = next;
   }
   return new SampledTrack(GRID_DT, xyz);
 }
-
 
 /** Anything that flies in the scene: a target or a clutter bird. */
 export interface SceneObject {
@@ -151,7 +174,7 @@ function swarm(scenario: Scenario, spec: SwarmSpec, index: number): SceneObject[
       clutter: false,
       track: generateTrack(
         rng,
-        { box: spec.box, speed: spec.speed_mps, turnRateDps: man.turn_rate_dps ?? 0, climbRateMps: man.climb_rate_mps ?? 0, intervalS: man.interval_s ?? [2, 6] },
+        { box: spec.box, speed: spec.speed_mps, turnRateDps: man.turn_rate_dps ?? 0, climbRateMps: man.climb_rate_mps ?? 0, intervalS: man.interval_s ?? [2, 6], accelMps2: man.accel_mps2 ?? (spec.kind === 'plane' ? 3 : 5) },
         scenario.duration_s,
       ),
     };
@@ -176,7 +199,7 @@ export function sceneObjects(scenario: Scenario): SceneObject[] {
       sizeM: rng.uniform(0.2, 0.5),
       clutter: true,
       // Birds are erratic: sharp turns and climbs at short intervals.
-      track: generateTrack(rng, { box: birds!.box, speed: birds!.speed_mps ?? [6, 14], turnRateDps: 90, climbRateMps: 3, intervalS: [0.5, 2] }, scenario.duration_s),
+      track: generateTrack(rng, { box: birds!.box, speed: birds!.speed_mps ?? [6, 14], turnRateDps: 90, climbRateMps: 3, intervalS: [0.5, 2], accelMps2: 15 }, scenario.duration_s),
     });
   }
   return out;

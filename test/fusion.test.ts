@@ -23,7 +23,7 @@ describe('fusion of a mono/thermal pair', () => {
   it('confirms targets both bands see, leaves glints and noise unconfirmed, and keeps them all', () => {
     // quick in detection mode, with plenty of glints (mono only) to be rejected.
     const raw = JSON.parse(JSON.stringify(loadScenario('quick')));
-    const scenario = parseScenario({ ...raw, mode: 'detections', clutter: { ...raw.clutter, glints: { rate_hz: 5 } } });
+    const scenario = parseScenario({ ...raw, mode: 'detections', clutter: { ...raw.clutter, glints: { rate_hz: 10 } } });
     const sim = new Simulator(scenario, 0n);
     const [mono, thermal] = [sim.cameras.find((c) => c.id === 'p1-mono')!, sim.cameras.find((c) => c.id === 'p1-ir')!];
     const map = pairMapping(mono.model, thermal.model);

@@ -185,6 +185,13 @@ describe('scenarios', () => {
         assert.ok(Math.hypot(v[0], v[1]) <= swarm.speed_mps[1] + 1e-6, `${o.id} too fast`);
         assert.deepEqual(p, b[i]!.track.position(t), 'same seed, same motion');
       }
+      // Flown, not teleported: velocity changes by at most the airframe's acceleration (default 5 m/s²).
+      for (let k = 1; k * 0.05 < s.duration_s - 0.1; k++) {
+        const t = k * 0.05 + 0.025; // mid-sample: one sample interval apart
+        const [v0, v1] = [o.track.velocity(t), o.track.velocity(t + 0.05)];
+        const accel = Math.hypot(v1[0] - v0[0], v1[1] - v0[1], v1[2] - v0[2]) / 0.05;
+        assert.ok(accel <= 5 + 1e-6, `${o.id} accelerates at ${accel.toFixed(2)} m/s² at t=${t.toFixed(2)}`);
+      }
     }
   });
 });

@@ -50,6 +50,21 @@ describe('tracker', () => {
     assert.ok(falseConfirmed <= 1, `${falseConfirmed} confirmed tracks on clutter at once`);
   });
 
+  it('keeps one track when the views of one object split into two measurements', () => {
+    const tracker = new Tracker();
+    const cov = [0.01, 0, 0, 0, 0.01, 0, 0, 0, 0.01];
+    for (let k = 0; k < 10; k++) tracker.step(k * 0.04, [{ position: [10 * k * 0.04, 0, 100], covariance: cov, views: 4 }]);
+    // Two measurements 20 cm apart of the same drone for several scans: a second track is born and merged away.
+    for (let k = 10; k < 20; k++) {
+      const x = 10 * k * 0.04;
+      tracker.step(k * 0.04, [
+        { position: [x, 0, 100], covariance: cov, views: 2 },
+        { position: [x + 0.2, 0, 100], covariance: cov, views: 2 },
+      ]);
+    }
+    assert.deepEqual(tracker.tracks.map((t) => t.id), ['t1']);
+  });
+
   it('reports births, confirmations and losses', () => {
     const tracker = new Tracker({ maxCoast: 3 });
     const events: string[] = [];

@@ -36,6 +36,7 @@ export const immStart = (g: Gaussian, o: ImmOptions): ImmState => ({ models: o.m
 
 /** Moment-matched single Gaussian of the mixture. */
 export function combine(s: ImmState): Gaussian {
+  if (s.models.length === 1) return s.models[0]!;
   let x = mat(6, 1);
   s.models.forEach((g, i) => (x = add(x, mat(6, 1, g.x.v.map((v) => v * s.mu[i]!)))));
   let P = mat(6, 6);

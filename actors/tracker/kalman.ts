@@ -2,15 +2,14 @@
  * Constant-velocity Kalman filter in 3D (state x y z vx vy vz) with a white-noise
  * acceleration model, and position measurements with their own covariance.
  */
-import { add, identity, inverse, mat, type Mat, mul, sub, symmetrize, transpose } from '../../geometry/matrix.js';
+import { identity, mat, type Mat, symmetrize } from '../../geometry/matrix.js';
+import { invert3, type Mat3 } from '../../geometry/vec3.js';
 
 export interface Gaussian {
   x: Mat; // 6×1
   P: Mat; // 6×6
 }
 
-const H = mat(3, 6, [1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0]);
-const HT = transpose(H);
 
 /** F and Q of the CV model over `dt` seconds, `q` the acceleration spectral density (m²/s³). */
 export function cvModel(dt: number, q: number): { F: Mat; Q: Mat } {
@@ -27,29 +26,75 @@ export function cvModel(dt: number, q: number): { F: Mat; Q: Mat } {
   return { F, Q };
 }
 
-/** Prediction: F·x, F·P·Fᵀ + Q. */
+/**
+ * Prediction: F·x, F·P·Fᵀ + Q, written out for F = [[I, dt·I], [0, I]] (the tracker's
+ * innermost loop: no temporaries beyond the result).
+ */
 export function predict(g: Gaussian, dt: number, q: number): Gaussian {
-  const { F, Q } = cvModel(dt, q);
-  return { x: mul(F, g.x), P: symmetrize(add(mul(mul(F, g.P), transpose(F)), Q)) };
+  const x = g.x.v;
+  const P = g.P.v;
+  const xo = [x[0]! + dt * x[3]!, x[1]! + dt * x[4]!, x[2]! + dt * x[5]!, x[3]!, x[4]!, x[5]!];
+  const Po = new Array<number>(36);
+  const [a, b, c] = [(q * dt ** 3) / 3, (q * dt ** 2) / 2, q * dt];
+  for (let i = 0; i < 3; i++) {
+    for (let j = 0; j < 3; j++) {
+      const pp = P[i * 6 + j]!;
+      const pv = P[i * 6 + j + 3]!;
+      const vp = P[(i + 3) * 6 + j]!;
+      const vv = P[(i + 3) * 6 + j + 3]!;
+      const d = i === j ? 1 : 0;
+      Po[i * 6 + j] = pp + dt * (pv + vp) + dt * dt * vv + d * a;
+      Po[i * 6 + j + 3] = pv + dt * vv + d * b;
+      Po[(i + 3) * 6 + j] = vp + dt * vv + d * b;
+      Po[(i + 3) * 6 + j + 3] = vv + d * c;
+    }
+  }
+  return { x: mat(6, 1, xo), P: symmetrize(mat(6, 6, Po)) };
 }
 
 /** Innovation of a position measurement z (3×1) with covariance R: ν, S, S⁻¹, det S. */
 export function innovation(g: Gaussian, z: Mat, R: Mat): { nu: Mat; S: Mat; Sinv: Mat; detS: number } | undefined {
-  const nu = sub(z, mul(H, g.x));
-  const S = symmetrize(add(mul(mul(H, g.P), HT), R));
-  const inv = inverse(S);
-  return inv ? { nu, S, Sinv: inv.inv, detS: inv.det } : undefined;
+  const P = g.P.v;
+  const nu = mat(3, 1, [z.v[0]! - g.x.v[0]!, z.v[1]! - g.x.v[1]!, z.v[2]! - g.x.v[2]!]);
+  const S: number[] = [];
+  for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) S.push((P[i * 6 + j]! + P[j * 6 + i]!) / 2 + (R.v[i * 3 + j]! + R.v[j * 3 + i]!) / 2);
+  const Sinv = invert3(S as unknown as Mat3);
+  if (!Sinv) return undefined;
+  const detS = S[0]! * (S[4]! * S[8]! - S[5]! * S[7]!) - S[1]! * (S[3]! * S[8]! - S[5]! * S[6]!) + S[2]! * (S[3]! * S[7]! - S[4]! * S[6]!);
+  return { nu, S: mat(3, 3, S), Sinv: mat(3, 3, [...Sinv]), detS };
 }
 
-/** Squared Mahalanobis distance νᵀ S⁻¹ ν. */
-export const mahalanobis2 = (nu: Mat, Sinv: Mat): number => mul(mul(transpose(nu), Sinv), nu).v[0]!;
+/** Squared Mahalanobis distance νᵀ S⁻¹ ν (3-vectors). */
+export function mahalanobis2(nu: Mat, Sinv: Mat): number {
+  const n = nu.v;
+  const m = Sinv.v;
+  let d = 0;
+  for (let i = 0; i < 3; i++) d += n[i]! * (m[i * 3]! * n[0]! + m[i * 3 + 1]! * n[1]! + m[i * 3 + 2]! * n[2]!);
+  return d;
+}
 
 /** Kalman update with a position measurement (Joseph form, for a covariance that stays positive). */
 export function update(g: Gaussian, z: Mat, R: Mat): Gaussian | undefined {
   const inn = innovation(g, z, R);
   if (!inn) return undefined;
-  const K = mul(mul(g.P, HT), inn.Sinv);
-  const IKH = sub(identity(6), mul(K, H));
-  const P = symmetrize(add(mul(mul(IKH, g.P), transpose(IKH)), mul(mul(K, R), transpose(K))));
-  return { x: add(g.x, mul(K, inn.nu)), P };
+  const P = g.P.v;
+  const Si = inn.Sinv.v;
+  // K = P Hᵀ S⁻¹: P's first three columns times S⁻¹ (6×3).
+  const K = new Array<number>(18);
+  for (let i = 0; i < 6; i++) for (let j = 0; j < 3; j++) K[i * 3 + j] = P[i * 6]! * Si[j]! + P[i * 6 + 1]! * Si[3 + j]! + P[i * 6 + 2]! * Si[6 + j]!;
+  const x = g.x.v.map((v, i) => v + K[i * 3]! * inn.nu.v[0]! + K[i * 3 + 1]! * inn.nu.v[1]! + K[i * 3 + 2]! * inn.nu.v[2]!);
+  // A = (I − K H) P, then Joseph: A (I − K H)ᵀ + K R Kᵀ.
+  const A = new Array<number>(36);
+  for (let i = 0; i < 6; i++) for (let j = 0; j < 6; j++) A[i * 6 + j] = P[i * 6 + j]! - (K[i * 3]! * P[j]! + K[i * 3 + 1]! * P[6 + j]! + K[i * 3 + 2]! * P[12 + j]!);
+  const Po = new Array<number>(36);
+  const Rv = R.v;
+  for (let i = 0; i < 6; i++) {
+    for (let j = 0; j < 6; j++) {
+      // (A (I − KH)ᵀ)_ij = A_ij − Σ_k A_ik K_jk over the three position columns k.
+      let v = A[i * 6 + j]! - (A[i * 6]! * K[j * 3]! + A[i * 6 + 1]! * K[j * 3 + 1]! + A[i * 6 + 2]! * K[j * 3 + 2]!);
+      for (let a = 0; a < 3; a++) v += K[i * 3 + a]! * (Rv[a * 3]! * K[j * 3]! + Rv[a * 3 + 1]! * K[j * 3 + 1]! + Rv[a * 3 + 2]! * K[j * 3 + 2]!);
+      Po[i * 6 + j] = v;
+    }
+  }
+  return { x: mat(6, 1, x), P: symmetrize(mat(6, 6, Po)) };
 }

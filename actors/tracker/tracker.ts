@@ -5,7 +5,7 @@
  * Motion is an IMM over a quiet and a manoeuvring constant-velocity model (imm.ts), or one
  * constant-velocity model; a crossing-target mode (JPDA or MHT) comes next.
  */
-import { munkres } from 'munkres';
+import { assignSparse, type Edge } from '../../kernels/assign.js';
 import { mat, type Mat } from '../../geometry/matrix.js';
 import type { TRACK_EVENTS, TRACK_STATUSES } from '../../schemas/tracks.js';
 import { type Gaussian, innovation, mahalanobis2 } from './kalman.js';
@@ -35,14 +35,19 @@ export interface TrackerOptions {
   tentativeMisses: number;
   /** Speed a new track may have (m/s): its initial velocity uncertainty. */
   maxSpeed: number;
+  /** Two tracks closer than this (m) and moving alike within `mergeMps` (m/s) are one object: the younger is dropped. */
+  mergeM: number;
+  mergeMps: number;
 }
 
-export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = { motion: 'cv', imm: DEFAULT_IMM, processNoise: 20, gateChi2: 16.3, confirmM: 3, confirmN: 4, maxCoast: 15, tentativeMisses: 2, maxSpeed: 40 };
+export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = { motion: 'cv', imm: DEFAULT_IMM, processNoise: 20, gateChi2: 16.3, confirmM: 3, confirmN: 4, maxCoast: 15, tentativeMisses: 2, maxSpeed: 40, mergeM: 1, mergeMps: 5 };
 
 type Status = (typeof TRACK_STATUSES)[number];
 
 export interface Track {
   id: string;
+  /** Birth order: lower is older. */
+  serial: number;
   status: Status;
   /** The mixture's moment-matched estimate (what gating and outputs use). */
   state: Gaussian;
@@ -111,8 +116,9 @@ export class Tracker {
       } else if (t.status !== 'tentative') t.status = hit ? 'confirmed' : 'coasting';
     }
     const kept: Track[] = [];
+    const duplicates = this.#duplicates(predicted);
     for (const t of predicted) {
-      const dead = t.status === 'tentative' ? t.misses > o.tentativeMisses : t.misses > o.maxCoast;
+      const dead = duplicates.has(t) || (t.status === 'tentative' ? t.misses > o.tentativeMisses : t.misses > o.maxCoast);
       if (!dead) kept.push(t);
       else if (t.status !== 'tentative') events.push({ id: t.id, event: 'lost', position: position(t) });
     }
@@ -122,12 +128,36 @@ export class Tracker {
       for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) P.v[i * 6 + j] = m.covariance[i * 3 + j]!;
       for (let i = 3; i < 6; i++) P.v[i * 6 + i] = (o.maxSpeed / 2) ** 2;
       const g = { x: column([...m.position, 0, 0, 0]), P };
-      const t: Track = { id: `t${this.#nextId++}`, status: 'tentative', state: g, filter: immStart(g, models), history: [true], misses: 0, views: m.views };
+      const serial = this.#nextId++;
+      const t: Track = { id: `t${serial}`, serial, status: 'tentative', state: g, filter: immStart(g, models), history: [true], misses: 0, views: m.views };
       kept.push(t);
       events.push({ id: t.id, event: 'born', position: m.position });
     });
     this.#tracks = kept;
     return events;
+  }
+
+  /**
+   * Tracks that follow the same object as an older one (closer than mergeM in position and
+   * mergeMps in velocity): when views of one object split between two tracks, both would
+   * otherwise live on. The confirmed, then the older, track is kept.
+   */
+  #duplicates(tracks: readonly Track[]): Set<Track> {
+    const { mergeM, mergeMps } = this.options;
+    const out = new Set<Track>();
+    // Sweep along x: only tracks within mergeM in x can be duplicates.
+    const byX = [...tracks].sort((a, b) => a.state.x.v[0]! - b.state.x.v[0]!);
+    for (let i = 0; i < byX.length; i++) {
+      const a = byX[i]!.state.x.v;
+      for (let j = i + 1; j < byX.length; j++) {
+        const b = byX[j]!.state.x.v;
+        if (b[0]! - a[0]! >= mergeM) break;
+        if (Math.hypot(a[0]! - b[0]!, a[1]! - b[1]!, a[2]! - b[2]!) < mergeM && Math.hypot(a[3]! - b[3]!, a[4]! - b[4]!, a[5]! - b[5]!) < mergeMps) {
+          out.add(rank(byX[i]!) < rank(byX[j]!) ? byX[j]! : byX[i]!);
+        }
+      }
+    }
+    return out;
   }
 
   #immOptions(): ImmOptions {
@@ -140,10 +170,9 @@ export class Tracker {
    * and the assignment is solved per cluster of tracks and measurements that share a gate.
    */
   #associate(tracks: Track[], ms: readonly Measurement[]): Map<number, number> {
-    const out = new Map<number, number>();
-    if (tracks.length === 0 || ms.length === 0) return out;
+    if (tracks.length === 0 || ms.length === 0) return new Map();
     const gate = this.options.gateChi2;
-    const feasible: { ti: number; mi: number; cost: number }[] = [];
+    const feasible: Edge[] = [];
     for (const [ti, t] of tracks.entries()) {
       const [x, y, z] = [t.state.x.v[0]!, t.state.x.v[1]!, t.state.x.v[2]!];
       const traceP = t.state.P.v[0]! + t.state.P.v[7]! + t.state.P.v[14]!;
@@ -154,39 +183,15 @@ export class Tracker {
         if (!inn) continue;
         const d2 = mahalanobis2(inn.nu, inn.Sinv);
         // The likelihood's negative log: distance plus the spread of the prediction (offset keeps costs positive).
-        if (d2 <= gate) feasible.push({ ti, mi, cost: d2 + Math.log(inn.detS) + 100 });
+        if (d2 <= gate) feasible.push({ row: ti, col: mi, cost: d2 + Math.log(inn.detS) + 100 });
       }
     }
-    // Clusters: tracks and measurements linked by a feasible pair.
-    const parent = new Map<string, string>();
-    const find = (k: string): string => {
-      let r = k;
-      while (parent.get(r) !== r) r = parent.get(r)!;
-      parent.set(k, r);
-      return r;
-    };
-    const join = (a: string, b: string) => {
-      for (const k of [a, b]) if (!parent.has(k)) parent.set(k, k);
-      const [ra, rb] = [find(a), find(b)];
-      if (ra !== rb) parent.set(ra, rb);
-    };
-    for (const f of feasible) join(`t${f.ti}`, `m${f.mi}`);
-    const clusters = new Map<string, typeof feasible>();
-    for (const f of feasible) {
-      const r = find(`t${f.ti}`);
-      clusters.set(r, [...(clusters.get(r) ?? []), f]);
-    }
-    const INFEASIBLE = 1e9;
-    for (const pairs of clusters.values()) {
-      const tis = [...new Set(pairs.map((p) => p.ti))];
-      const mis = [...new Set(pairs.map((p) => p.mi))];
-      const cost = tis.map(() => mis.map(() => INFEASIBLE));
-      for (const p of pairs) cost[tis.indexOf(p.ti)]![mis.indexOf(p.mi)] = p.cost;
-      for (const [r, c] of munkres(cost)) if (cost[r]![c]! < INFEASIBLE) out.set(tis[r]!, mis[c]!);
-    }
-    return out;
+    return assignSparse(feasible);
   }
 }
+
+/** Sort key for keeping one of two duplicates: confirmed before tentative, then older first. */
+const rank = (t: Track): number => (t.status === 'tentative' ? 1e15 : 0) + t.serial;
 
 /** The position part of a track's state. */
 export const position = (t: Track): [number, number, number] => [t.state.x.v[0]!, t.state.x.v[1]!, t.state.x.v[2]!];

@@ -1,0 +1,152 @@
+/**
+ * Which detections of different cameras are one object: each 3D hypothesis (a track predicted
+ * to the frameset's instant, or a voxel peak) is projected into every pair's mono image, the
+ * detections inside its gate (Mahalanobis, with the hypothesis' covariance carried through the
+ * projection Jacobian) compete for it in an optimal assignment per camera, and the winners are
+ * triangulated by Gauss–Newton with a per-view outlier check. Detections used are claimed, so
+ * the next stage (voting) sees only what is left.
+ */
+import type { Camera } from '../../geometry/camera.js';
+import { triangulateRobust, type View } from '../../geometry/triangulate.js';
+import type { Mat3, Vec3 } from '../../geometry/vec3.js';
+import { assignSparse, type Edge } from '../../kernels/assign.js';
+import { FUSED_STRIDE } from '../../schemas/fused.js';
+
+/** A 3D hypothesis at the frameset's instant. */
+export interface Hypothesis {
+  position: Vec3;
+  /** 3×3 row-major position covariance (m²). */
+  covariance: Mat3;
+}
+
+/** One pair's fused detections at the instant, with a claim flag per detection. */
+export interface PairDetections {
+  camera: Camera;
+  /** `FusedFrame.blobs` values (FUSED_STRIDE per detection). */
+  blobs: Float32Array;
+  count: number;
+  /** 1 where a detection is already used (or not eligible). */
+  claimed: Uint8Array;
+}
+
+export interface AssociationOptions {
+  /** Gate on the squared Mahalanobis distance in the image (2 dof; 13.8 ≈ 99.9 %). */
+  gateChi2: number;
+  /** Search no further than this from a projected hypothesis (px), however uncertain it is. */
+  maxSearchPx: number;
+  /** A view whose reprojection error exceeds this (squared Mahalanobis, 2 dof) is dropped. */
+  residualChi2: number;
+  /** Pixel variance floor added to each detection's own (px²): calibration and timing error. */
+  pixelVarFloor: number;
+  /** Views a point needs. */
+  minViews: number;
+}
+
+export const DEFAULT_ASSOCIATION: AssociationOptions = { gateChi2: 13.8, maxSearchPx: 40, residualChi2: 16, pixelVarFloor: 0.01, minViews: 2 };
+
+/** A triangulated point and the hypothesis it came from. */
+export interface AssociatedPoint {
+  hypothesis: number;
+  position: Vec3;
+  covariance: Mat3;
+  /** Sum of the confirmation scores of its detections. */
+  weight: number;
+  views: number;
+}
+
+/** Buckets of detection indices by image cell, for lookups around a projected point. */
+class DetectionIndex {
+  readonly #cells = new Map<number, number[]>();
+  constructor(
+    readonly pair: PairDetections,
+    readonly cell: number,
+  ) {
+    for (let j = 0; j < pair.count; j++) {
+      if (pair.claimed[j]) continue;
+      const k = this.#key(Math.floor(pair.blobs[j * FUSED_STRIDE]! / cell), Math.floor(pair.blobs[j * FUSED_STRIDE + 1]! / cell));
+      const list = this.#cells.get(k);
+      if (list) list.push(j);
+      else this.#cells.set(k, [j]);
+    }
+  }
+  #key(cx: number, cy: number): number {
+    return (cx + 4096) * 16384 + (cy + 4096);
+  }
+  /** Detection indices in the cells a disc of radius r around (u, v) touches. */
+  near(u: number, v: number, r: number, out: number[]): void {
+    const c = this.cell;
+    for (let cx = Math.floor((u - r) / c); cx <= Math.floor((u + r) / c); cx++) {
+      for (let cy = Math.floor((v - r) / c); cy <= Math.floor((v + r) / c); cy++) {
+        const list = this.#cells.get(this.#key(cx, cy));
+        if (list) for (const j of list) out.push(j);
+      }
+    }
+  }
+}
+
+/** The detection's pixel covariance [var_u, cov_uv, var_v] with the floor added. */
+function pixelCov(b: Float32Array, j: number, floor: number): [number, number, number] {
+  const o = j * FUSED_STRIDE;
+  return [Math.max(0, b[o + 2]!) + floor, b[o + 4]!, Math.max(0, b[o + 3]!) + floor];
+}
+
+/** Associates detections to the hypotheses and triangulates; marks the detections it uses as claimed. */
+export function associateAndTriangulate(hyps: readonly Hypothesis[], pairs: readonly PairDetections[], options: Partial<AssociationOptions> = {}): AssociatedPoint[] {
+  const o = { ...DEFAULT_ASSOCIATION, ...options };
+  // views[h] = [pair index, detection index][] chosen for hypothesis h.
+  const chosen: [number, number][][] = hyps.map(() => []);
+  const candidates: number[] = [];
+  for (const [pi, pair] of pairs.entries()) {
+    const index = new DetectionIndex(pair, Math.max(8, o.maxSearchPx));
+    const cam = pair.camera;
+    const edges: Edge[] = [];
+    for (const [hi, h] of hyps.entries()) {
+      const pj = cam.projectWithJacobian(h.position);
+      if (!pj || !cam.inImage(pj.u, pj.v, -o.maxSearchPx)) continue;
+      // S = J P Jᵀ (2×2) from the hypothesis' covariance.
+      const J = pj.J;
+      const P = h.covariance;
+      const JP = [0, 0, 0, 0, 0, 0];
+      for (let r = 0; r < 2; r++) for (let c = 0; c < 3; c++) JP[r * 3 + c] = J[r * 3]! * P[c]! + J[r * 3 + 1]! * P[3 + c]! + J[r * 3 + 2]! * P[6 + c]!;
+      const s00 = JP[0]! * J[0]! + JP[1]! * J[1]! + JP[2]! * J[2]!;
+      const s01 = JP[0]! * J[3]! + JP[1]! * J[4]! + JP[2]! * J[5]!;
+      const s11 = JP[3]! * J[3]! + JP[4]! * J[4]! + JP[5]! * J[5]!;
+      const radius = Math.min(o.maxSearchPx, Math.sqrt(o.gateChi2 * (s00 + s11 + 4)));
+      candidates.length = 0;
+      index.near(pj.u, pj.v, radius, candidates);
+      for (const j of candidates) {
+        const du = pair.blobs[j * FUSED_STRIDE]! - pj.u;
+        const dv = pair.blobs[j * FUSED_STRIDE + 1]! - pj.v;
+        if (du * du + dv * dv > radius * radius) continue;
+        const [a, c, d] = pixelCov(pair.blobs, j, o.pixelVarFloor);
+        const S0 = s00 + a;
+        const S1 = s01 + c;
+        const S2 = s11 + d;
+        const det = S0 * S2 - S1 * S1;
+        if (!(det > 0)) continue;
+        const d2 = (S2 * du * du - 2 * S1 * du * dv + S0 * dv * dv) / det;
+        // Negative log-likelihood up to a constant; the offset keeps costs positive.
+        if (d2 <= o.gateChi2) edges.push({ row: hi, col: j, cost: d2 + Math.log(det) + 100 });
+      }
+    }
+    for (const [hi, j] of assignSparse(edges)) chosen[hi]!.push([pi, j]);
+  }
+  const points: AssociatedPoint[] = [];
+  for (const [hi, picks] of chosen.entries()) {
+    if (picks.length < o.minViews) continue;
+    const views: View[] = picks.map(([pi, j]) => {
+      const b = pairs[pi]!.blobs;
+      return { camera: pairs[pi]!.camera, u: b[j * FUSED_STRIDE]!, v: b[j * FUSED_STRIDE + 1]!, cov: pixelCov(b, j, o.pixelVarFloor) };
+    });
+    const t = triangulateRobust(views, o.residualChi2, o.minViews);
+    if (!t) continue;
+    let weight = 0;
+    for (const k of t.kept) {
+      const [pi, j] = picks[k]!;
+      pairs[pi]!.claimed[j] = 1;
+      weight += pairs[pi]!.blobs[j * FUSED_STRIDE + 9]!;
+    }
+    points.push({ hypothesis: hi, position: t.result.position, covariance: t.result.covariance, weight, views: t.kept.length });
+  }
+  return points;
+}
