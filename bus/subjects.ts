@@ -40,6 +40,10 @@ export function subjectsFor(prefix: string = DEFAULT_PREFIX) {
     tracks: `${p}.tracks`,
     trackEvents: `${p}.track.events`,
     dead: `${p}.dead`,
+    /** The durable copies of tracks and events (JetStream stream, message IDs, in order). */
+    archiveAll: `${p}.archive.>`,
+    archiveOf: (live: string) => `${p}.archive.${live.slice(p.length + 1)}`,
+    liveOf: (archived: string) => `${p}.${archived.slice(p.length + '.archive.'.length)}`,
     meas: `${p}.meas`,
     simTruth: `${p}.sim.truth`,
     /** The site time server (NTP-style four-stamp exchange). */

@@ -117,7 +117,8 @@ function program(run: (p: Promise<number>) => void): Command {
       .description(`print every message of a subject, decoded (aliases: ${SUBJECT_ALIASES.join(', ')})`)
       .argument('<subject>', 'a subject (wildcards allowed) or an alias')
       .option('--json', 'one JSON object per line: {subject, data}')
-      .option('--count <n>', 'exit after n messages', integer('--count', 1)),
+      .option('--count <n>', 'exit after n messages', integer('--count', 1))
+      .option('--since <when>', 'tracks and events only: replay the archive from a duration ago (30s, 10m, 2h, 1d), an ISO time, or "start", then follow it'),
   ).action((subject: string, o) => run(tail(subject, o, log)));
 
   natsClientOptions(

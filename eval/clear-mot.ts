@@ -6,6 +6,7 @@
  * the frames in which each pair is within the threshold.
  */
 import { munkres } from 'munkres';
+import { assignSparse } from '../kernels/assign.js';
 
 export interface FrameData<T> {
   objects: { id: string; value: T }[];
@@ -86,13 +87,15 @@ export function clearMot<T>(frames: Iterable<FrameData<T>>, distance: (o: T, h: 
     const ri = f.objects.map((_, i) => i).filter((i) => !oTaken[i]);
     const rj = f.hypotheses.map((_, j) => j).filter((j) => !hTaken[j]);
     if (ri.length && rj.length) {
-      const BIG = 1e9;
-      const cost = ri.map((i) => rj.map((j) => (valid(D[i]![j]!) ? D[i]![j]! : BIG)));
-      for (const [a, b] of munkres(cost)) if (cost[a]![b]! < BIG) match(ri[a]!, rj[b]!);
+      // Most pairs are beyond the threshold: solve only the clusters that valid pairs link.
+      const edges = ri.flatMap((i) => rj.flatMap((j) => (valid(D[i]![j]!) ? [{ row: i, col: j, cost: D[i]![j]! }] : [])));
+      for (const [i, j] of assignSparse(edges)) match(i, j);
     }
     f.objects.forEach((o, i) => {
       if (!oTaken[i]) misses++;
-      history.set(o.id, [...(history.get(o.id) ?? []), oTaken[i]!]);
+      const h = history.get(o.id);
+      if (h) h.push(oTaken[i]!);
+      else history.set(o.id, [oTaken[i]!]);
     });
     fps += hTaken.filter((t) => !t).length;
   }

@@ -4,7 +4,7 @@
  * RMSE, detection and false-track rates and latency. Each scan is compared with the truth
  * nearest in time.
  */
-import { munkres } from 'munkres';
+import { assignSparse, type Edge } from '../kernels/assign.js';
 import type { ObjectKind } from '../schemas/kinds.js';
 import { clearMot, type FrameData } from './clear-mot.js';
 
@@ -60,15 +60,16 @@ export interface EvalReport {
 
 const dist = (a: readonly number[], b: readonly number[]) => Math.hypot(a[0]! - b[0]!, a[1]! - b[1]!, a[2]! - b[2]!);
 
-/** Optimal pairs (i, j) with cost(i, j) ≤ limit. */
+/** Optimal pairs (i, j) with cost(i, j) ≤ limit (the most pairs, then the least cost). */
 function assign(n: number, m: number, cost: (i: number, j: number) => number, limit: number): [number, number][] {
-  if (n === 0 || m === 0) return [];
-  const BIG = 1e12;
-  const c = Array.from({ length: n }, (_, i) => Array.from({ length: m }, (_, j) => {
-    const v = cost(i, j);
-    return v <= limit ? v : BIG;
-  }));
-  return munkres(c).filter(([i, j]) => c[i]![j]! < BIG) as [number, number][];
+  const edges: Edge[] = [];
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < m; j++) {
+      const c = cost(i, j);
+      if (c <= limit) edges.push({ row: i, col: j, cost: c });
+    }
+  }
+  return [...assignSparse(edges)];
 }
 
 /** Scores `tracks` (confirmed and coasting tracks count) against `truth`. */

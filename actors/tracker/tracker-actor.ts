@@ -1,28 +1,48 @@
 /**
  * The tracker actor: each `skyvox.meas` message is one scan; it publishes every track on
- * `skyvox.tracks` and births, confirmations and losses on `skyvox.track.events`.
+ * `skyvox.tracks` and births, confirmations and losses on `skyvox.track.events` (core NATS:
+ * live output never waits for JetStream), and appends the same messages to the archive
+ * stream with IDs derived from the scan's time, so the durable copy has no gap or duplicate.
  */
-import { binToF64, f64ToBin } from '../../bus/codec.js';
+import { type ArchiveOptions, ArchiveWriter, ensureArchiveStream } from '../../bus/archive.js';
+import { binToF64, encode, f64ToBin } from '../../bus/codec.js';
 import { MEAS_STRIDE, Measurements } from '../../schemas/measurement.js';
-import type { MessageOf } from '../../schemas/message.js';
+import type { MessageOf, MessageType } from '../../schemas/message.js';
+import type { Static, TSchema } from '@sinclair/typebox';
 import { TrackEvent, Tracks } from '../../schemas/tracks.js';
-import type { ActorBehavior } from '../../supervisors/actor.js';
+import type { ActorBehavior, ActorContext } from '../../supervisors/actor.js';
 import { nowNs } from '../../supervisors/clock.js';
 import type { ActorFactoryContext } from '../../supervisors/registry.js';
 import { type Measurement, position, score, Tracker, type TrackerOptions, velocity } from './tracker.js';
 
 type Meas = MessageOf<typeof Measurements>;
 
-/** Factory for the `tracker` actor kind: options are TrackerOptions (tracker.ts). */
+/**
+ * Factory for the `tracker` actor kind: options are TrackerOptions (tracker.ts) plus
+ * `archive`: false to keep no durable copy, or ArchiveOptions (bus/archive.ts).
+ */
 export function trackerActor(f: ActorFactoryContext): ActorBehavior<Meas> {
-  const options = (f.options ?? {}) as Partial<TrackerOptions>;
+  const { archive: archiveOptions, ...options } = (f.options ?? {}) as Partial<TrackerOptions> & { archive?: false | Partial<ArchiveOptions> };
   let tracker: Tracker;
+  let archive: ArchiveWriter | undefined;
   let t0: bigint | undefined;
   let scan = 0;
+  /** Publishes live and appends the same bytes to the archive. */
+  const out = <S extends TSchema>(ctx: ActorContext<Meas>, type: MessageType<S>, subject: string, value: Static<S>, id: string) => {
+    ctx.publish(type, subject, value);
+    archive?.append(ctx.bus!.subjects.archiveOf(subject), encode(value), id);
+  };
   return {
-    start(ctx) {
+    async start(ctx) {
       tracker = new Tracker(options);
+      if (archiveOptions !== false) {
+        await ensureArchiveStream(ctx.bus!.nc, ctx.bus!.subjects, archiveOptions);
+        archive = new ArchiveWriter(ctx.bus!.nc, archiveOptions, ctx.log);
+      }
       ctx.subscribe(Measurements, ctx.bus!.subjects.meas, (m) => m);
+    },
+    async stop() {
+      await archive?.close();
     },
     handle(m, ctx) {
       t0 ??= m.t_ns;
@@ -34,7 +54,7 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Meas> {
       }
       const events = tracker.step(Number(m.t_ns - t0) / 1e9, ms);
       const s = ctx.bus!.subjects;
-      ctx.publish(Tracks, s.tracks, {
+      out(ctx, Tracks, s.tracks, {
         t_ns: m.t_ns,
         scan,
         published_ns: nowNs(),
@@ -47,8 +67,8 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Meas> {
           score: score(t, tracker.options.confirmN),
           views: t.views,
         })),
-      });
-      for (const e of events) ctx.publish(TrackEvent, s.trackEvents, { t_ns: m.t_ns, scan, id: e.id, event: e.event, position: e.position });
+      }, `tracks:${m.t_ns}`);
+      for (const e of events) out(ctx, TrackEvent, s.trackEvents, { t_ns: m.t_ns, scan, id: e.id, event: e.event, position: e.position }, `event:${m.t_ns}:${e.id}:${e.event}`);
       scan++;
     },
   };

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { parseNodeConfig } from '../actors/node-supervisor/config.js';
+import { NodeSupervisor } from '../actors/node-supervisor/node.js';
+import { archiveStreamName, ArchiveWriter, ensureArchiveStream } from '../bus/archive.js';
+import { Bus } from '../bus/bus.js';
+import { encode, f64ToBin } from '../bus/codec.js';
+import { subjectsFor } from '../bus/subjects.js';
+import { actorRegistry } from '../cli/registry.js';
+import { parseSince } from '../cli/tail.js';
+import { Measurements } from '../schemas/measurement.js';
+import { killAll, skyvoxRun } from './helpers/cli.js';
+import { startTestNats, type TestNats, waitFor } from './helpers/nats.js';
+
+describe('durable output (archive stream)', () => {
+  let nats: TestNats;
+  beforeEach(async () => {
+    nats = await startTestNats();
+  });
+  afterEach(async () => {
+    killAll();
+    await nats.dispose();
+  });
+
+  it('holds messages while the stream is unavailable, then stores each once, in order', async () => {
+    const nc = await nats.connect('node');
+    const s = subjectsFor();
+    const writer = new ArchiveWriter(nc);
+    // No stream yet: JetStream has nowhere to put these, as during a leader election.
+    for (let i = 0; i < 5; i++) writer.append(s.archiveOf(s.tracks), encode({ i }), `tracks:${i}`);
+    await waitFor(() => writer.stats.retries >= 2, 'failed attempts');
+    assert.equal(writer.stats.stored, 0);
+    await ensureArchiveStream(nc, s);
+    await waitFor(() => writer.backlog === 0, 'the backlog to drain');
+    // A retry of an already stored message (same ID) is recognised, not stored twice.
+    writer.append(s.archiveOf(s.tracks), encode({ i: 4 }), 'tracks:4');
+    await waitFor(() => writer.backlog === 0, 'the retry');
+    assert.deepEqual([writer.stats.stored, writer.stats.duplicates], [5, 1]);
+    const info = await (await jetstreamManager(nc)).streams.info(archiveStreamName(s));
+    assert.equal(info.state.messages, 5);
+  });
+
+  it('the tracker archives every scan; `tail tracks --since start` replays them in order', async () => {
+    const bus = new Bus(await nats.connect('node'), { receiver: 'test' });
+    const node = new NodeSupervisor({ config: parseNodeConfig({ name: 'n1', actors: [{ name: 'tracker', kind: 'tracker' }] }), bus, registry: actorRegistry() });
+    await node.start();
+    const t0 = 1_800_000_000_000_000_000n;
+    try {
+      const s = bus.subjects;
+      await waitFor(async () => (await (await jetstreamManager(bus.nc)).streams.names().next()).includes(archiveStreamName(s)), 'the archive stream');
+      for (let k = 0; k < 8; k++) {
+        bus.publish(Measurements, s.meas, { t_ns: t0 + BigInt(k) * 40_000_000n, count: 1, pairs: ['p1', 'p2'], points: f64ToBin([10 * k * 0.04, 0, 100, 0.01, 0, 0, 0, 0.01, 0, 0, 0, 0.01, 2, 2]) });
+        await bus.nc.flush();
+      }
+      const jsm = await jetstreamManager(bus.nc);
+      await waitFor(async () => (await jsm.streams.info(archiveStreamName(s))).state.messages >= 8 + 2, 'scans and events in the archive');
+    } finally {
+      await node.stop();
+    }
+    const env = { SKYVOX_ADMIN_PASSWORD: nats.server.credentials.admin };
+    const res = await skyvoxRun(['tail', 'tracks', '--since', 'start', '--count', '8', '--json', '--nats', nats.server.url], { env });
+    assert.equal(res.code, 0, res.stderr);
+    const lines = res.stdout.trim().split('\n').map((l) => JSON.parse(l) as { subject: string; data: { scan: number; t_ns: number; tracks: { id: string }[] } });
+    assert.deepEqual(lines.map((l) => l.data.scan), [0, 1, 2, 3, 4, 5, 6, 7]);
+    assert.ok(lines.every((l) => l.subject === 'skyvox.tracks'), 'printed under the live subject');
+    assert.deepEqual(lines[7]!.data.tracks.map((t) => t.id), ['t1']);
+    const events = await skyvoxRun(['tail', 'events', '--since', 'start', '--count', '2', '--json', '--nats', nats.server.url], { env });
+    assert.deepEqual(events.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { data: { event: string } }).data.event), ['born', 'confirmed']);
+    const bad = await skyvoxRun(['tail', 'telemetry', '--since', '5m', '--nats', nats.server.url], { env });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--since: only skyvox\.tracks and skyvox\.track\.events are archived/);
+  });
+
+  it('--since takes durations, ISO times and "start", and names what it expected otherwise', () => {
+    const now = Date.parse('2026-11-29T12:00:00Z');
+    assert.equal(parseSince('90s', now), now - 90_000);
+    assert.equal(parseSince('2h', now), now - 7_200_000);
+    assert.equal(parseSince('2026-11-29T11:00:00Z', now), now - 3_600_000);
+    assert.equal(parseSince('start', now), 'start');
+    assert.throws(() => parseSince('yesterday', now), /--since: expected a duration \(30s, 10m, 2h, 1d\), an ISO time .* got "yesterday"/);
+  });
+});
