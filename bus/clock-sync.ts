@@ -59,21 +59,30 @@ export class ClockSync {
   }
 
   #refit(): void {
-    const best = [...this.#samples].sort((a, b) => a.rtt - b.rtt).slice(0, Math.max(1, Math.ceil(this.#samples.length * this.#o.keep)));
+    // An exchange's offset is off by up to half its round trip (asymmetric queueing): keep the
+    // share with the smallest round trips, and of those only the ones within twice the best,
+    // weighted by 1/δ², so one exchange delayed on one side cannot pull the fit.
+    const sorted = [...this.#samples].sort((a, b) => a.rtt - b.rtt);
+    const minRtt = Math.max(sorted[0]!.rtt, 1000);
+    const best = sorted.slice(0, Math.max(1, Math.ceil(sorted.length * this.#o.keep))).filter((s, i) => i === 0 || s.rtt <= 2 * minRtt);
     const at0 = best.reduce((m, s) => (s.at < m ? s.at : m), best[0]!.at);
     const xs = best.map((s) => Number(s.at - at0));
     const ys = best.map((s) => s.offset);
+    const ws = best.map((s) => 1 / Math.max(s.rtt, 1000) ** 2);
     const n = xs.length;
-    const mx = xs.reduce((a, b) => a + b, 0) / n;
-    const my = ys.reduce((a, b) => a + b, 0) / n;
+    const W = ws.reduce((a, b) => a + b, 0);
+    const mx = xs.reduce((a, x, i) => a + ws[i]! * x, 0) / W;
+    const my = ys.reduce((a, y, i) => a + ws[i]! * y, 0) / W;
     let sxx = 0;
     let sxy = 0;
+    let span = 0;
     for (let i = 0; i < n; i++) {
-      sxx += (xs[i]! - mx) ** 2;
-      sxy += (xs[i]! - mx) * (ys[i]! - my);
+      sxx += ws[i]! * (xs[i]! - mx) ** 2;
+      sxy += ws[i]! * (xs[i]! - mx) * (ys[i]! - my);
+      span = Math.max(span, Math.abs(xs[i]! - mx));
     }
     // Drift needs a spread of sample times; until then, offset only.
-    const drift = n >= 4 && sxx > (1e9) ** 2 ? sxy / sxx : 0;
+    const drift = n >= 4 && span > 1e9 ? sxy / sxx : 0;
     this.#fit = { at0, offset: my - drift * mx, drift };
   }
 }

@@ -58,6 +58,17 @@ export function subjectsFor(prefix: string = DEFAULT_PREFIX) {
     det: (cam: string) => `${p}.det.${assertToken('camera', cam)}`,
     fused: (pair: string) => `${p}.fused.${assertToken('pair', pair)}`,
     pose: (cam: string) => `${p}.pose.${assertToken('camera', cam)}`,
+    /** JetStream KV buckets of the cluster (bucket names cannot hold dots). */
+    kv: {
+      /** Heartbeats, key = node. */
+      nodes: `${p.replace(/\./g, '_')}_nodes`,
+      /** The coordinator lease (key `coordinator`). */
+      cluster: `${p.replace(/\./g, '_')}_cluster`,
+      /** Placement orders, key = actor. */
+      assign: `${p.replace(/\./g, '_')}_assign`,
+      /** Actor checkpoints, key = actor. */
+      state: `${p.replace(/\./g, '_')}_state`,
+    },
   } as const;
 }
 

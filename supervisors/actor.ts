@@ -21,6 +21,8 @@ export class ActorStats {
   errors = 0;
   dropped = 0;
   invalid = 0;
+  /** Wall time spent in `handle` (ms): the actor's measured cost, for placement. */
+  busyMs = 0;
   readonly latency = new LatencyWindow();
 }
 
@@ -217,11 +219,14 @@ export class Actor<M = unknown> implements Supervisable {
   }
 
   async #handleOne(msg: M, enqueuedAt: number): Promise<boolean> {
+    const began = performance.now();
     try {
       await this.#behavior.handle?.(msg, this.#ctx);
     } catch (err) {
       this.#fail(err instanceof Error ? err : new Error(String(err)));
       return false;
+    } finally {
+      this.stats.busyMs += performance.now() - began;
     }
     this.stats.msgsIn++;
     this.stats.latency.add(this.#clock.now() - enqueuedAt);

@@ -176,6 +176,32 @@ export class Supervisor implements Supervisable {
     });
   }
 
+  /** Adds and starts a child at the end (OTP's start_child); rejects on a duplicate id or a failed start. */
+  startChild(spec: ChildSpec): Promise<void> {
+    return this.#enqueue(async () => {
+      if (this.#state !== 'running') throw new Error(`${this.id} is not running`);
+      if (this.#children.some((r) => r.spec.id === spec.id)) throw new RangeError(`Expected unique child ids but "${spec.id}" is already in ${this.id}`);
+      const rec: ChildRecord = { spec, restart: spec.restart ?? 'permanent', instance: undefined, unwatch: undefined, status: 'stopped', restarts: 0, startedAt: undefined, consecutive: 0 };
+      this.#children.push(rec);
+      try {
+        await this.#startChild(rec);
+      } catch (err) {
+        this.#children = this.#children.filter((r) => r !== rec);
+        throw err;
+      }
+    });
+  }
+
+  /** Stops a child within its shutdown timeout and removes it (OTP's terminate_child + delete_child). */
+  terminateChild(id: string): Promise<void> {
+    return this.#enqueue(async () => {
+      const rec = this.#children.find((r) => r.spec.id === id);
+      if (!rec) return;
+      await this.#stopRecords([rec]);
+      this.#children = this.#children.filter((r) => r !== rec);
+    });
+  }
+
   #enqueue(op: () => Promise<void>): Promise<void> {
     const next = this.#ops.then(op);
     this.#ops = next.catch((err: unknown) => this.#log.error({ err }, 'supervisor operation failed'));

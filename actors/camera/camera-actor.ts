@@ -103,7 +103,7 @@ function syncLoop(ctx: ActorContext<number>, sync: ClockSync, localNow: () => bi
         warned = true;
       })
       .finally(() => {
-        if (!ctx.signal.aborted) timer = ctx.clock.setTimeout(tick, ++n < 8 ? 100 : 1000);
+        if (!ctx.signal.aborted) timer = ctx.clock.setTimeout(tick, ++n < 20 ? 50 : 1000);
       });
   };
   tick();

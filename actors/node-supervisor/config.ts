@@ -7,6 +7,7 @@ import { RESTART_TYPES } from '../../supervisors/child.js';
 import { OVERFLOW_POLICIES } from '../../supervisors/mailbox.js';
 import { defineMessage, InvalidMessageError, oneOf, validate } from '../../schemas/message.js';
 import { STRATEGIES } from '../../supervisors/supervisor.js';
+import { PLACEMENT_STRATEGIES } from './placement.js';
 
 const Name = (what: string) => Type.String({ pattern: '^[A-Za-z0-9_-]+$', description: `${what}: letters, digits, "_" or "-"` });
 
@@ -42,6 +43,20 @@ export const NodeConfigSchema = Type.Object(
       { additionalProperties: false, default: { strategy: 'one_for_one', intensity: 3, period_ms: 5000 } },
     ),
     actors: Type.Array(ActorConfigSchema, { default: [] }),
+    cluster: Type.Optional(
+      Type.Object(
+        {
+          heartbeat_ms: Type.Integer({ minimum: 10, default: 1000, description: 'heartbeat interval' }),
+          missed: Type.Integer({ minimum: 1, default: 3, description: 'heartbeats that may lapse before a node is dead' }),
+          coordinator: Type.Boolean({ default: true, description: 'this node may hold the coordinator lease' }),
+          lease_ms: Type.Integer({ minimum: 30, default: 3000, description: 'coordinator lease period' }),
+          strategy: oneOf(PLACEMENT_STRATEGIES),
+          cameras: Type.Array(Name('camera id'), { default: [], description: 'cameras wired to this node' }),
+          actors: Type.Array(ActorConfigSchema, { default: [], description: 'actors the coordinator places on the cluster' }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -64,6 +79,7 @@ function withDefaults(raw: Record<string, unknown>): Record<string, unknown> {
     ...raw,
     telemetry: { rate_hz: 1, ...(raw.telemetry as object | undefined) },
     supervision: { strategy: 'one_for_one', intensity: 3, period_ms: 5000, ...(raw.supervision as object | undefined) },
+    ...(raw.cluster === undefined ? {} : { cluster: { heartbeat_ms: 1000, missed: 3, coordinator: true, lease_ms: 3000, strategy: 'load', cameras: [], actors: [], ...(raw.cluster as object) } }),
   };
 }
 

@@ -16,6 +16,10 @@ import type { ActorConfig, NodeConfig } from './config.js';
 import { ConfigError } from './config.js';
 import { ctlBehavior, type NodeControl } from './ctl.js';
 import { telemetryBehavior } from './telemetry.js';
+import { type AssignedActors, assignmentsBehavior } from './assignments.js';
+import { coordinatorBehavior } from './coordinator.js';
+import { membershipBehavior } from './membership.js';
+import { nativeInfo } from '../../kernels/native.js';
 import type { ActorView } from './view.js';
 
 export interface NodeSupervisorOptions {
@@ -35,6 +39,7 @@ export class NodeSupervisor {
   readonly root: Supervisor;
   #stats = new Map<string, ActorStats>();
   #bus: Bus;
+  #assigned: Supervisor | undefined;
   #clock: Clock;
   #log: Logger;
 
@@ -66,11 +71,39 @@ export class NodeSupervisor {
       requestStop: () => options.onStopRequested?.('ctl'),
     };
     const node = config.name;
+    const cluster = config.cluster;
+    const clusterSpecs: ChildSpec[] = [];
+    if (cluster) {
+      for (const name of ['membership', 'coordinator', 'assignments', 'assigned']) {
+        if (config.actors.some((a) => a.name === name) || cluster.actors.some((a) => a.name === name)) throw new ConfigError(`actors: the name "${name}" is reserved for the node's own actor`);
+      }
+      // Unknown kinds in the plan are refused here, before any node runs them.
+      for (const a of cluster.actors) this.#specFor(a, bus, registry);
+      const gpu = nativeInfo().cuda ? 'cuda' : null;
+      const host: AssignedActors = {
+        start: (spec) => this.#assigned!.startChild(this.#specFor(spec, bus, registry)),
+        stop: (name) => this.#assigned!.terminateChild(name),
+        running: () => this.#assigned?.children().map((c) => c.id) ?? [],
+      };
+      clusterSpecs.push(
+        this.#own('membership', 'membership', bus, () => membershipBehavior(node, { intervalMs: cluster.heartbeat_ms, missed: cluster.missed, cameras: cluster.cameras, coordinator: cluster.coordinator, gpu }, () => this.list())),
+        {
+          id: 'assigned',
+          kind: 'supervisor',
+          restart: 'permanent',
+          shutdownMs: 30_000,
+          create: () => (this.#assigned = new Supervisor('assigned', [], { strategy: 'one_for_one', intensity: sup.intensity, periodMs: sup.period_ms, clock: this.#clock, log: this.#log, onEvent })),
+        },
+        this.#own('assignments', 'assignments', bus, () => assignmentsBehavior(node, host)),
+      );
+      if (cluster.coordinator) clusterSpecs.push(this.#own('coordinator', 'coordinator', bus, () => coordinatorBehavior(node, { leaseMs: cluster.lease_ms, strategy: cluster.strategy, plan: cluster.actors })));
+    }
     this.root = new Supervisor(
       'node',
       [
         this.#own('telemetry', 'telemetry', bus, () => telemetryBehavior(node, config.telemetry.rate_hz, () => this.list())),
         this.#own('ctl', 'ctl', bus, () => ctlBehavior(control)),
+        ...clusterSpecs,
         {
           id: 'actors',
           kind: 'supervisor',

@@ -5,7 +5,9 @@
  * stream with IDs derived from the scan's time, so the durable copy has no gap or duplicate.
  */
 import { type ArchiveOptions, ArchiveWriter, ensureArchiveStream } from '../../bus/archive.js';
-import { binToF64, encode, f64ToBin } from '../../bus/codec.js';
+import { binToF64, decode, encode, f64ToBin } from '../../bus/codec.js';
+import { ensureKv } from '../../bus/jetstream.js';
+import type { KV } from '@nats-io/kv';
 import { MEAS_STRIDE, Measurements } from '../../schemas/measurement.js';
 import type { MessageOf, MessageType } from '../../schemas/message.js';
 import type { Static, TSchema } from '@sinclair/typebox';
@@ -13,16 +15,41 @@ import { TrackEvent, Tracks } from '../../schemas/tracks.js';
 import type { ActorBehavior, ActorContext } from '../../supervisors/actor.js';
 import { nowNs } from '../../supervisors/clock.js';
 import type { ActorFactoryContext } from '../../supervisors/registry.js';
-import { type Measurement, position, score, Tracker, type TrackerOptions, velocity } from './tracker.js';
+import { type Measurement, position, score, Tracker, type TrackerOptions, type TrackerSnapshot, velocity } from './tracker.js';
 
 type Meas = MessageOf<typeof Measurements>;
 
+/** What a checkpoint holds: the tracker and the actor's own counters. */
+interface Checkpoint {
+  tracker: TrackerSnapshot;
+  t0: bigint | null;
+  scan: number;
+  t_ns: bigint;
+}
+
 /**
  * Factory for the `tracker` actor kind: options are TrackerOptions (tracker.ts) plus
- * `archive`: false to keep no durable copy, or ArchiveOptions (bus/archive.ts).
+ * `archive`: false to keep no durable copy, or ArchiveOptions (bus/archive.ts), and
+ * `checkpoint_ms` (default 1000; 0 for none): how often the whole state goes to the
+ * `<prefix>_state` KV bucket under the actor's name, and is restored from on start, so a
+ * tracker restarted on another node continues with the same track IDs.
  */
 export function trackerActor(f: ActorFactoryContext): ActorBehavior<Meas> {
-  const { archive: archiveOptions, ...options } = (f.options ?? {}) as Partial<TrackerOptions> & { archive?: false | Partial<ArchiveOptions> };
+  const { archive: archiveOptions, checkpoint_ms: checkpointMs = 1000, ...options } = (f.options ?? {}) as Partial<TrackerOptions> & { archive?: false | Partial<ArchiveOptions>; checkpoint_ms?: number };
+  if (typeof checkpointMs !== 'number' || !(checkpointMs >= 0)) throw new TypeError(`options.checkpoint_ms: expected a number of milliseconds ≥ 0, got ${JSON.stringify(checkpointMs)}`);
+  let state: KV | undefined;
+  let lastCheckpoint = -Infinity;
+  let lastT: bigint | undefined;
+  const save = async (ctx: ActorContext<Meas>) => {
+    if (!state || lastT === undefined) return;
+    lastCheckpoint = performance.now();
+    const cp: Checkpoint = { tracker: tracker.snapshot(), t0: t0 ?? null, scan, t_ns: lastT };
+    try {
+      await state.put(f.name, encode(cp));
+    } catch (err) {
+      ctx.log.warn({ err: (err as Error).message }, 'tracker: checkpoint not written');
+    }
+  };
   let tracker: Tracker;
   let archive: ArchiveWriter | undefined;
   let t0: bigint | undefined;
@@ -35,16 +62,32 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Meas> {
   return {
     async start(ctx) {
       tracker = new Tracker(options);
+      if (checkpointMs > 0) {
+        state = await ensureKv(ctx.bus!.nc, ctx.bus!.subjects.kv.state, { history: 1 });
+        const e = await state.get(f.name);
+        if (e && e.operation === 'PUT' && e.length > 0) {
+          try {
+            const cp = decode(e.value) as Checkpoint;
+            tracker.restore(cp.tracker);
+            t0 = cp.t0 === null ? undefined : BigInt(cp.t0);
+            scan = cp.scan + 1;
+            ctx.log.info({ tracks: tracker.tracks.length, scan: cp.scan }, 'tracker: continuing from checkpoint');
+          } catch (err) {
+            ctx.log.warn({ err: (err as Error).message }, 'tracker: checkpoint unreadable, starting empty');
+          }
+        }
+      }
       if (archiveOptions !== false) {
         await ensureArchiveStream(ctx.bus!.nc, ctx.bus!.subjects, archiveOptions);
         archive = new ArchiveWriter(ctx.bus!.nc, archiveOptions, ctx.log);
       }
       ctx.subscribe(Measurements, ctx.bus!.subjects.meas, (m) => m);
     },
-    async stop() {
+    async stop(ctx) {
+      await save(ctx);
       await archive?.close();
     },
-    handle(m, ctx) {
+    async handle(m, ctx) {
       t0 ??= m.t_ns;
       const v = binToF64(m.points);
       const ms: Measurement[] = [];
@@ -70,6 +113,8 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Meas> {
       }, `tracks:${m.t_ns}`);
       for (const e of events) out(ctx, TrackEvent, s.trackEvents, { t_ns: m.t_ns, scan, id: e.id, event: e.event, position: e.position }, `event:${m.t_ns}:${e.id}:${e.event}`);
       scan++;
+      lastT = m.t_ns;
+      if (state && performance.now() - lastCheckpoint >= checkpointMs) await save(ctx);
     },
   };
 }

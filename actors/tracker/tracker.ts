@@ -66,6 +66,13 @@ export interface TrackerEvent {
 
 const column = (v: number[]) => mat(v.length, 1, v);
 
+/** A tracker's whole state, plain data (MessagePack-able). */
+export interface TrackerSnapshot {
+  time: number | null;
+  nextId: number;
+  tracks: Track[];
+}
+
 /** A multi-target tracker; holds its tracks between steps. */
 export class Tracker {
   readonly options: TrackerOptions;
@@ -79,6 +86,23 @@ export class Tracker {
 
   get tracks(): readonly Track[] {
     return this.#tracks;
+  }
+
+  /** Everything needed to continue on another node: tracks (filters, histories), time, next id. */
+  snapshot(): TrackerSnapshot {
+    return { time: this.#time ?? null, nextId: this.#nextId, tracks: structuredClone(this.#tracks) };
+  }
+
+  /** Continues from a snapshot; throws (changing nothing) if it is not one. */
+  restore(s: TrackerSnapshot): void {
+    if (!s || !Array.isArray(s.tracks) || !Number.isInteger(s.nextId) || !(s.time === null || Number.isFinite(s.time))) throw new TypeError('not a tracker snapshot');
+    for (const [i, t] of s.tracks.entries()) {
+      if (typeof t.id !== 'string') throw new TypeError(`tracks[${i}].id: expected a string`);
+      if (t.state?.x?.v?.length !== 6 || t.state?.P?.v?.length !== 36 || !Array.isArray(t.filter?.models)) throw new TypeError(`tracks[${i}]: expected a 6-state Gaussian and its filter`);
+    }
+    this.#tracks = structuredClone(s.tracks);
+    this.#time = s.time ?? undefined;
+    this.#nextId = s.nextId;
   }
 
   /** Advances to `time` (seconds) with this scan's measurements; returns the scan's events. */

@@ -1,0 +1,86 @@
+/**
+ * The assignments actor: watches the coordinator's orders (`<prefix>_assign`) and the lease,
+ * and starts on this node the actors ordered here, stopping those ordered elsewhere. An order
+ * whose term is older than the newest term seen is refused and counted: a deposed
+ * coordinator's late orders have no effect.
+ */
+import type { KvWatchEntry } from '@nats-io/kv';
+import { decode } from '../../bus/codec.js';
+import { Assignment, CoordinatorLease } from '../../schemas/cluster.js';
+import { validate } from '../../schemas/message.js';
+import type { ActorBehavior } from '../../supervisors/actor.js';
+import type { ActorConfig } from './config.js';
+import { openAssignKv, openClusterKv, type Order } from './coordinator.js';
+
+/** What the node lets the assignments actor do. */
+export interface AssignedActors {
+  start(spec: ActorConfig): Promise<void>;
+  stop(name: string): Promise<void>;
+  running(): string[];
+}
+
+type Event = { kind: 'order'; entry: KvWatchEntry } | { kind: 'lease'; entry: KvWatchEntry };
+
+/** Builds the assignments behaviour for `node`. */
+export function assignmentsBehavior(node: string, host: AssignedActors): ActorBehavior<Event> {
+  let newestTerm = 0;
+  const stoppers: (() => void)[] = [];
+  return {
+    async start(ctx) {
+      const bus = ctx.bus!;
+      const orders = await openAssignKv(bus.nc, bus.subjects.kv.assign);
+      const cluster = await openClusterKv(bus.nc, bus.subjects.kv.cluster);
+      const watch = async (kv: typeof orders, kind: Event['kind'], key?: string) => {
+        const w = await kv.watch(key ? { key } : {});
+        stoppers.push(() => w.stop());
+        void (async () => {
+          for await (const entry of w) ctx.send({ kind, entry });
+        })().catch((err: Error) => ctx.fail(err));
+      };
+      await watch(cluster, 'lease', 'coordinator');
+      await watch(orders, 'order');
+    },
+    async handle(ev, ctx) {
+      const e = ev.entry;
+      if (ev.kind === 'lease') {
+        if (e.operation === 'PUT' && e.length > 0) {
+          try {
+            newestTerm = Math.max(newestTerm, validate(CoordinatorLease, decode(e.value)).term);
+          } catch (err) {
+            ctx.log.warn({ err: (err as Error).message }, 'assignments: unreadable lease');
+          }
+        }
+        return;
+      }
+      if (e.operation !== 'PUT' || e.length === 0) {
+        if (host.running().includes(e.key)) await host.stop(e.key);
+        return;
+      }
+      let order: Order;
+      try {
+        order = validate(Assignment, decode(e.value));
+      } catch (err) {
+        ctx.stats.invalid++;
+        ctx.log.warn({ key: e.key, err: (err as Error).message }, 'assignments: unreadable order refused');
+        return;
+      }
+      if (order.term < newestTerm) {
+        ctx.stats.dropped++;
+        ctx.log.warn({ actor: order.actor, node: order.node, term: order.term, newest: newestTerm }, 'assignments: order from a deposed coordinator refused');
+        return;
+      }
+      newestTerm = order.term;
+      const here = host.running().includes(order.actor);
+      if (order.node === node && !here) {
+        ctx.log.info({ actor: order.actor, term: order.term }, 'assignments: starting');
+        await host.start({ ...order.spec, restart: (order.spec.restart as ActorConfig['restart']) ?? 'permanent' });
+      } else if (order.node !== node && here) {
+        ctx.log.info({ actor: order.actor, to: order.node, term: order.term }, 'assignments: stopping, placed elsewhere');
+        await host.stop(order.actor);
+      }
+    },
+    stop() {
+      for (const s of stoppers.splice(0)) s();
+    },
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * The coordinator actor runs on every node that may coordinate; the one holding the lease
+ * (bus/lease.ts) places the cluster's actors on live nodes (placement.ts) and writes the
+ * orders to the `<prefix>_assign` KV bucket, each stamped with its lease term. It re-checks
+ * the lease right before every write, and a node refuses orders of an older term than it has
+ * seen, so a coordinator that was paused or cut off cannot act on stale authority.
+ */
+import type { KV } from '@nats-io/kv';
+import { decode, encode } from '../../bus/codec.js';
+import { ensureKv } from '../../bus/jetstream.js';
+import { KvLease } from '../../bus/lease.js';
+import { Assignment } from '../../schemas/cluster.js';
+import { type MessageOf, validate } from '../../schemas/message.js';
+import type { ActorBehavior } from '../../supervisors/actor.js';
+import { nowNs, type TimerHandle } from '../../supervisors/clock.js';
+import { openNodesKv, readMembers } from './membership.js';
+import { place, type PlacementStrategy, type PlannedActor } from './placement.js';
+
+export type Order = MessageOf<typeof Assignment>;
+
+export interface CoordinatorSettings {
+  leaseMs: number;
+  strategy: PlacementStrategy;
+  plan: PlannedActor[];
+}
+
+/** The lease bucket: no expiry (the key keeps the term), reads that see the last write. */
+export const openClusterKv = (nc: Parameters<typeof ensureKv>[0], bucket: string): Promise<KV> => ensureKv(nc, bucket, { history: 1 });
+/** The orders bucket. */
+export const openAssignKv = (nc: Parameters<typeof ensureKv>[0], bucket: string): Promise<KV> => ensureKv(nc, bucket, { history: 1 });
+
+/** The current orders: actor → order. */
+export async function readOrders(kv: KV): Promise<Map<string, Order>> {
+  const out = new Map<string, Order>();
+  for await (const key of await kv.keys()) {
+    const e = await kv.get(key);
+    if (!e || e.operation !== 'PUT' || e.length === 0) continue;
+    try {
+      out.set(key, validate(Assignment, decode(e.value)));
+    } catch {
+      // An unreadable order is rewritten below like a missing one.
+    }
+  }
+  return out;
+}
+
+/** Builds the coordinator behaviour for `node`. */
+export function coordinatorBehavior(node: string, settings: CoordinatorSettings): ActorBehavior<'tick'> {
+  let lease: KvLease;
+  let nodes: KV;
+  let orders: KV;
+  let rr = 0;
+  let wasHeld = false;
+  return {
+    async start(ctx) {
+      const bus = ctx.bus!;
+      const clusterKv = await openClusterKv(bus.nc, bus.subjects.kv.cluster);
+      nodes = await openNodesKv(bus.nc, bus.subjects.kv.nodes);
+      orders = await openAssignKv(bus.nc, bus.subjects.kv.assign);
+      lease = new KvLease(clusterKv, 'coordinator', node, settings.leaseMs);
+      let timer: TimerHandle | undefined;
+      const period = Math.max(20, Math.floor(settings.leaseMs / 3));
+      const arm = () => {
+        timer = ctx.clock.setTimeout(() => {
+          ctx.send('tick');
+          if (!ctx.signal.aborted) arm();
+        }, period);
+      };
+      ctx.signal.addEventListener('abort', () => timer && ctx.clock.clearTimeout(timer), { once: true });
+      ctx.send('tick');
+      arm();
+    },
+    async handle(_tick, ctx) {
+      try {
+        await lease.tick();
+      } catch (err) {
+        ctx.log.warn({ err: (err as Error).message }, 'coordinator: lease not reachable');
+      }
+      if (lease.held !== wasHeld) ctx.log.info({ term: lease.term }, lease.held ? 'coordinator: took the lease' : 'coordinator: lost the lease');
+      wasHeld = lease.held;
+      if (!lease.held) return;
+      const members = await readMembers(nodes);
+      const current = await readOrders(orders);
+      const alive = new Set(members.filter((m) => m.alive).map((m) => m.node));
+      const stay = new Map([...current].filter(([, o]) => alive.has(o.node)).map(([a, o]) => [a, o.node]));
+      const target = place(settings.plan, members, stay, settings.strategy, rr);
+      rr++;
+      for (const spec of settings.plan) {
+        const want = target.get(spec.name);
+        const cur = current.get(spec.name);
+        if (want === undefined) continue;
+        if (cur && cur.node === want && cur.term === lease.term) continue;
+        // Authority is checked at the last moment: a paused coordinator wakes up without it.
+        const term = lease.term;
+        if (term === undefined) return;
+        const order: Order = { actor: spec.name, node: want, term, t_ns: nowNs(), spec: { name: spec.name, kind: spec.kind, ...(spec.restart ? { restart: spec.restart } : {}), ...(spec.options ? { options: spec.options } : {}) } };
+        await orders.put(spec.name, encode(validate(Assignment, order)));
+        if (cur?.node !== want) ctx.log.info({ actor: spec.name, node: want, from: cur?.node, term }, 'coordinator: placed');
+      }
+    },
+    async stop() {
+      await lease?.release();
+    },
+  };
+}

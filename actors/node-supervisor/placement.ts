@@ -1,0 +1,67 @@
+/**
+ * Where the coordinator puts each cluster actor. Pure functions of the live members and the
+ * current assignments, so every rule is testable without a cluster.
+ */
+import type { Heartbeat } from './membership.js';
+
+export const PLACEMENT_STRATEGIES = ['load', 'least-loaded', 'round-robin'] as const;
+export type PlacementStrategy = (typeof PLACEMENT_STRATEGIES)[number];
+
+/** A cluster actor to place: its spec, and the camera it belongs to if any. */
+export interface PlannedActor {
+  name: string;
+  kind: string;
+  restart?: string;
+  options?: Record<string, unknown>;
+}
+
+/** The camera an actor is bound to (options.camera), if any: it runs where that camera is wired. */
+export const cameraOf = (a: PlannedActor): string | undefined => (typeof a.options?.camera === 'string' ? a.options.camera : undefined);
+
+/**
+ * Assigns every planned actor to a live node: an actor stays where it is while that node
+ * lives; a camera's actor goes to the node that declares the camera (or nowhere, if that node
+ * is down); the rest go by `strategy`. Returns actor → node (absent: cannot be placed now).
+ */
+export function place(plan: readonly PlannedActor[], members: readonly (Heartbeat & { alive: boolean })[], current: ReadonlyMap<string, string>, strategy: PlacementStrategy, rrStart = 0): Map<string, string> {
+  const alive = members.filter((m) => m.alive);
+  const out = new Map<string, string>();
+  // Load per node in cores busy: its process CPU plus what this placement adds; compared per core.
+  const load = new Map(alive.map((m) => [m.node, m.cpu_percent / 100]));
+  const count = new Map(alive.map((m) => [m.node, 0]));
+  const costOf = (name: string) => {
+    for (const m of members) for (const a of m.actors) if (a.name === name) return Math.max(a.cost, 0.01);
+    return 0.05; // never measured yet: a small default
+  };
+  const take = (actor: string, node: string) => {
+    out.set(actor, node);
+    count.set(node, (count.get(node) ?? 0) + 1);
+  };
+  // Actors that stay put first, so the free choices see the real load.
+  const free: PlannedActor[] = [];
+  for (const a of plan) {
+    const cam = cameraOf(a);
+    const owner = cam === undefined ? undefined : alive.find((m) => m.cameras.includes(cam));
+    if (cam !== undefined) {
+      if (owner) take(a.name, owner.node);
+      continue;
+    }
+    const here = current.get(a.name);
+    if (here !== undefined && load.has(here)) take(a.name, here);
+    else free.push(a);
+  }
+  let rr = rrStart;
+  for (const a of free) {
+    if (alive.length === 0) break;
+    let node: string;
+    if (strategy === 'round-robin') node = alive[rr++ % alive.length]!.node;
+    else if (strategy === 'least-loaded') node = [...alive].sort((x, y) => count.get(x.node)! - count.get(y.node)! || x.node.localeCompare(y.node))[0]!.node;
+    else {
+      const cost = costOf(a.name);
+      node = [...alive].sort((x, y) => load.get(x.node)! / Math.max(1, x.cores) - load.get(y.node)! / Math.max(1, y.cores) || x.node.localeCompare(y.node))[0]!.node;
+      load.set(node, load.get(node)! + cost);
+    }
+    take(a.name, node);
+  }
+  return out;
+}

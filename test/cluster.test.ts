@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { parseNodeConfig } from '../actors/node-supervisor/config.js';
+import { readMembers, openNodesKv } from '../actors/node-supervisor/membership.js';
+import { NodeSupervisor } from '../actors/node-supervisor/node.js';
+import { openAssignKv, openClusterKv, readOrders } from '../actors/node-supervisor/coordinator.js';
+import { place } from '../actors/node-supervisor/placement.js';
+import type { Heartbeat } from '../actors/node-supervisor/membership.js';
+import { Bus } from '../bus/bus.js';
+import { encode, f64ToBin } from '../bus/codec.js';
+import { KvLease } from '../bus/lease.js';
+import { actorRegistry } from '../cli/registry.js';
+import { Assignment } from '../schemas/cluster.js';
+import { Measurements } from '../schemas/measurement.js';
+import { validate } from '../schemas/message.js';
+import { Tracks } from '../schemas/tracks.js';
+import { nowNs } from '../supervisors/clock.js';
+import { sleep, startTestNats, type TestNats, waitFor } from './helpers/nats.js';
+
+const member = (node: string, over: Partial<Heartbeat & { alive: boolean }> = {}): Heartbeat & { alive: boolean } => ({
+  t_ns: 0n,
+  node,
+  seq: 0,
+  interval_ms: 1000,
+  missed: 3,
+  pid: 1,
+  host: 'h',
+  cores: 2,
+  cpu_percent: 10,
+  rss_bytes: 0,
+  mem_free_bytes: 0,
+  gpu: null,
+  cameras: [],
+  coordinator: true,
+  actors: [],
+  alive: true,
+  ...over,
+});
+
+describe('cluster', () => {
+  let nats: TestNats;
+  beforeEach(async () => {
+    nats = await startTestNats();
+  });
+  afterEach(async () => {
+    await nats.dispose();
+  });
+
+  it('placement: cameras stay home, placed actors stay put while their node lives, the rest go by strategy', () => {
+    const members = [member('a', { cameras: ['c1'], cpu_percent: 150 }), member('b', { cpu_percent: 20 }), member('c', { alive: false, cameras: ['c2'] })];
+    const plan = [{ name: 'motion-c1', kind: 'motion', options: { camera: 'c1' } }, { name: 'motion-c2', kind: 'motion', options: { camera: 'c2' } }, { name: 'tracker', kind: 'tracker' }, { name: 'voxel', kind: 'voxel' }];
+    const byLoad = place(plan, members, new Map([['voxel', 'a']]), 'load');
+    assert.equal(byLoad.get('motion-c1'), 'a');
+    assert.equal(byLoad.has('motion-c2'), false, "a dead node's camera cannot be served elsewhere");
+    assert.equal(byLoad.get('voxel'), 'a', 'stays put');
+    assert.equal(byLoad.get('tracker'), 'b', 'the less loaded node');
+    const rr = place([{ name: 'x', kind: 'k' }, { name: 'y', kind: 'k' }, { name: 'z', kind: 'k' }], members, new Map(), 'round-robin');
+    assert.deepEqual([...rr.values()], ['a', 'b', 'a']);
+    const least = place([{ name: 'x', kind: 'k' }, { name: 'y', kind: 'k' }], members, new Map(), 'least-loaded');
+    assert.deepEqual([...least.values()].sort(), ['a', 'b']);
+  });
+
+  it('lease: one holder at a time; a paused holder loses it to a contender and cannot renew; terms grow', async () => {
+    const nc = await nats.connect('node');
+    const kv = await openClusterKv(nc, 'skyvox_cluster');
+    let [ta, tb] = [0, 0];
+    const a = new KvLease(kv, 'coordinator', 'a', 300, () => ta);
+    const b = new KvLease(kv, 'coordinator', 'b', 300, () => tb);
+    assert.equal((await a.tick()).held, true);
+    assert.equal((await b.tick()).held, false);
+    // a renews while b watches: b never takes over.
+    for (let k = 0; k < 5; k++) {
+      ta += 100;
+      tb += 100;
+      assert.equal((await a.tick()).held, true);
+      assert.equal((await b.tick()).held, false);
+    }
+    const termA = a.term!;
+    // a is paused (SIGSTOP): its clock runs on, it does not tick. b takes over after a lease period.
+    tb += 200;
+    assert.equal((await b.tick()).held, false);
+    tb += 150;
+    const st = await b.tick();
+    assert.deepEqual([st.held, st.term], [true, termA + 1]);
+    ta += 1000; // a wakes up (SIGCONT)
+    assert.equal(a.held, false, 'its own clock says the lease is gone');
+    const back = await a.tick();
+    assert.deepEqual([back.held, back.holder], [false, 'b']);
+  });
+
+  it('nodes refuse orders from a deposed coordinator (an older term)', async () => {
+    const bus = new Bus(await nats.connect('node'), { receiver: 'test' });
+    const node = new NodeSupervisor({
+      config: parseNodeConfig({ name: 'n1', cluster: { heartbeat_ms: 100, lease_ms: 300, coordinator: false } }),
+      bus,
+      registry: actorRegistry(),
+    });
+    await node.start();
+    try {
+      const orders = await openAssignKv(bus.nc, bus.subjects.kv.assign);
+      const cluster = await openClusterKv(bus.nc, bus.subjects.kv.cluster);
+      await cluster.put('coordinator', encode({ holder: 'x', term: 5, renewed_ns: nowNs(), lease_ms: 300 }));
+      const order = (term: number) => encode(validate(Assignment, { actor: 'clock', node: 'n1', term, t_ns: nowNs(), spec: { name: 'clock', kind: 'clock-server' } }));
+      await orders.put('clock', order(4));
+      await sleep(300);
+      assert.ok(!node.list().some((a) => a.name === 'clock'), 'a term-4 order after seeing term 5 is refused');
+      await orders.put('clock', order(5));
+      await waitFor(() => node.list().some((a) => a.name === 'clock' && a.status === 'running'), 'the current order to be obeyed');
+      await orders.put('clock', encode(validate(Assignment, { actor: 'clock', node: 'n2', term: 6, t_ns: nowNs(), spec: { name: 'clock', kind: 'clock-server' } })));
+      await waitFor(() => !node.list().some((a) => a.name === 'clock'), 'the actor to leave when placed elsewhere');
+    } finally {
+      await node.stop();
+    }
+  });
+
+  it('a node dies: its tracker restarts on the survivor from the checkpoint, with the same track IDs', async function () {
+    this.timeout(20_000);
+    const cluster = { heartbeat_ms: 100, missed: 3, lease_ms: 300, actors: [{ name: 'tracker', kind: 'tracker', options: { checkpoint_ms: 100, archive: false } }] };
+    const nodes = new Map<string, { node: NodeSupervisor; bus: Bus }>();
+    for (const name of ['n1', 'n2']) {
+      const bus = new Bus(await nats.connect('node'), { receiver: name });
+      const node = new NodeSupervisor({ config: parseNodeConfig({ name, cluster }), bus, registry: actorRegistry() });
+      await node.start();
+      nodes.set(name, { node, bus });
+    }
+    const test = new Bus(await nats.connect('node'), { receiver: 'test' });
+    const kvNodes = await openNodesKv(test.nc, test.subjects.kv.nodes);
+    await waitFor(async () => (await readMembers(kvNodes)).filter((m) => m.alive).length === 2, 'two live members');
+    const orders = await openAssignKv(test.nc, test.subjects.kv.assign);
+    let host = '';
+    await waitFor(async () => {
+      host = (await readOrders(orders)).get('tracker')?.node ?? '';
+      return host !== '' && nodes.get(host)!.node.list().some((a) => a.name === 'tracker' && a.status === 'running');
+    }, 'the tracker placed and running', 10_000);
+    const scans: { at: number; ids: string[] }[] = [];
+    const sub = test.subscribe(Tracks, test.subjects.tracks, (t) => void scans.push({ at: performance.now(), ids: t.tracks.filter((x) => x.status !== 'tentative').map((x) => x.id) }));
+    const t0 = nowNs();
+    let k = 0;
+    const feed = setInterval(() => {
+      const x = 10 * k * 0.04;
+      test.publish(Measurements, test.subjects.meas, { t_ns: t0 + BigInt(k) * 40_000_000n, count: 1, pairs: ['p1', 'p2'], points: f64ToBin([x, 0, 100, 0.01, 0, 0, 0, 0.01, 0, 0, 0, 0.01, 2, 2]) });
+      k++;
+    }, 40);
+    try {
+      await waitFor(() => scans.some((s) => s.ids.length === 1), 'a confirmed track', 5000);
+      await sleep(300); // a checkpoint or two
+      const before = scans.at(-1)!.ids;
+      // The tracker's node dies: its actors vanish and its connection drops, with no goodbye.
+      const dead = nodes.get(host)!;
+      nodes.delete(host);
+      dead.node.root.kill();
+      await dead.bus.nc.close();
+      const diedAt = performance.now();
+      const seen = scans.length;
+      await waitFor(() => scans.length > seen + 5, 'tracks from the survivor', 10_000);
+      const resumed = scans[seen]!;
+      assert.deepEqual(scans.at(-1)!.ids, before, 'the same track continues');
+      const [survivor] = [...nodes.keys()];
+      assert.ok(nodes.get(survivor!)!.node.list().some((a) => a.name === 'tracker' && a.status === 'running'));
+      // Detection takes `missed` heartbeats (300 ms here); the rest is placement and restart.
+      process.stderr.write(`    failover: tracks resumed ${Math.round(resumed.at - diedAt)} ms after the node died\n`);
+      assert.ok(resumed.at - diedAt < 3000, `tracks resumed ${Math.round(resumed.at - diedAt)} ms after the node died`);
+    } finally {
+      clearInterval(feed);
+      sub.unsubscribe();
+      for (const { node } of nodes.values()) await node.stop();
+    }
+  });
+});
