@@ -21,6 +21,16 @@ export const ActorConfigSchema = Type.Object(
       Type.Object({ capacity: Type.Integer({ minimum: 1 }), overflow: oneOf(OVERFLOW_POLICIES) }, { additionalProperties: false }),
     ),
     options: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    liveness: Type.Optional(
+      Type.Object(
+        {
+          input: Type.String({ description: 'a subject the actor consumes' }),
+          output: Type.String({ description: 'a subject the actor publishes on for each input' }),
+          silence_ms: Type.Optional(Type.Integer({ minimum: 10, description: 'output silent this long while input flows: the actor is dead (default 500)' })),
+        },
+        { additionalProperties: false, description: 'cluster actors only: the coordinator moves the actor when its output stops while its input flows' },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -49,7 +59,7 @@ export const NodeConfigSchema = Type.Object(
           heartbeat_ms: Type.Integer({ minimum: 10, default: 1000, description: 'heartbeat interval' }),
           missed: Type.Integer({ minimum: 1, default: 3, description: 'heartbeats that may lapse before a node is dead' }),
           coordinator: Type.Boolean({ default: true, description: 'this node may hold the coordinator lease' }),
-          lease_ms: Type.Integer({ minimum: 30, default: 3000, description: 'coordinator lease period' }),
+          lease_ms: Type.Integer({ minimum: 30, default: 750, description: 'coordinator lease period: a dead coordinator is replaced within it' }),
           strategy: oneOf(PLACEMENT_STRATEGIES),
           cameras: Type.Array(Name('camera id'), { default: [], description: 'cameras wired to this node' }),
           actors: Type.Array(ActorConfigSchema, { default: [], description: 'actors the coordinator places on the cluster' }),
@@ -79,7 +89,7 @@ function withDefaults(raw: Record<string, unknown>): Record<string, unknown> {
     ...raw,
     telemetry: { rate_hz: 1, ...(raw.telemetry as object | undefined) },
     supervision: { strategy: 'one_for_one', intensity: 3, period_ms: 5000, ...(raw.supervision as object | undefined) },
-    ...(raw.cluster === undefined ? {} : { cluster: { heartbeat_ms: 1000, missed: 3, coordinator: true, lease_ms: 3000, strategy: 'load', cameras: [], actors: [], ...(raw.cluster as object) } }),
+    ...(raw.cluster === undefined ? {} : { cluster: { heartbeat_ms: 1000, missed: 3, coordinator: true, lease_ms: 750, strategy: 'load', cameras: [], actors: [], ...(raw.cluster as object) } }),
   };
 }
 
@@ -95,6 +105,7 @@ export function parseNodeConfig(raw: unknown, source = 'config'): NodeConfig {
   }
   const seen = new Set<string>();
   config.actors.forEach((a, i) => {
+    if (a.liveness) throw new ConfigError(`${source}: actors[${i}].liveness: only cluster.actors are watched (the coordinator moves them), got one on a local actor`);
     if (seen.has(a.name)) throw new ConfigError(`${source}: actors[${i}].name: expected a unique name, "${a.name}" is used twice`);
     seen.add(a.name);
   });

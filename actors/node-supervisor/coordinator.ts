@@ -20,6 +20,8 @@ export type Order = MessageOf<typeof Assignment>;
 
 export interface CoordinatorSettings {
   leaseMs: number;
+  /** The nodes' heartbeat interval: placement is reconsidered at least this often. */
+  heartbeatMs: number;
   strategy: PlacementStrategy;
   plan: PlannedActor[];
 }
@@ -44,6 +46,22 @@ export async function readOrders(kv: KV): Promise<Map<string, Order>> {
   return out;
 }
 
+/**
+ * Data-plane liveness of one placed actor: its output stopped while its input flows means it
+ * is gone (crashed, or its node died), long before `missed` heartbeats lapse.
+ */
+interface Watch {
+  actor: string;
+  silenceMs: number;
+  lastIn: number;
+  lastOut: number;
+  /** When it was last (re)placed: a grace period for it to start. */
+  placedAt: number;
+  suspected: boolean;
+}
+
+const isSilent = (w: Watch, now: number) => now - w.lastIn < w.silenceMs / 2 && now - w.lastOut > w.silenceMs && now - w.placedAt > 2 * w.silenceMs;
+
 /** Builds the coordinator behaviour for `node`. */
 export function coordinatorBehavior(node: string, settings: CoordinatorSettings): ActorBehavior<'tick'> {
   let lease: KvLease;
@@ -51,15 +69,42 @@ export function coordinatorBehavior(node: string, settings: CoordinatorSettings)
   let orders: KV;
   let rr = 0;
   let wasHeld = false;
+  const watches = new Map<string, Watch>();
   return {
     async start(ctx) {
       const bus = ctx.bus!;
+      const now = performance.now();
+      for (const a of settings.plan) {
+        if (!a.liveness) continue;
+        const w: Watch = { actor: a.name, silenceMs: a.liveness.silence_ms ?? 500, lastIn: -Infinity, lastOut: now, placedAt: now, suspected: false };
+        watches.set(a.name, w);
+        const subs = [bus.nc.subscribe(a.liveness.input, { callback: () => void (w.lastIn = performance.now()) }), bus.nc.subscribe(a.liveness.output, { callback: () => void (w.lastOut = performance.now()) })];
+        ctx.signal.addEventListener('abort', () => subs.forEach((s) => s.unsubscribe()), { once: true });
+      }
+      if (watches.size > 0) {
+        let check: TimerHandle | undefined;
+        const period = Math.max(10, Math.min(100, ...[...watches.values()].map((w) => w.silenceMs / 5)));
+        const arm = () => {
+          check = ctx.clock.setTimeout(() => {
+            const t = performance.now();
+            for (const w of watches.values()) {
+              if (!w.suspected && isSilent(w, t)) {
+                w.suspected = true;
+                if (lease?.held) ctx.send('tick');
+              }
+            }
+            if (!ctx.signal.aborted) arm();
+          }, period);
+        };
+        ctx.signal.addEventListener('abort', () => check && ctx.clock.clearTimeout(check), { once: true });
+        arm();
+      }
       const clusterKv = await openClusterKv(bus.nc, bus.subjects.kv.cluster);
       nodes = await openNodesKv(bus.nc, bus.subjects.kv.nodes);
       orders = await openAssignKv(bus.nc, bus.subjects.kv.assign);
       lease = new KvLease(clusterKv, 'coordinator', node, settings.leaseMs);
       let timer: TimerHandle | undefined;
-      const period = Math.max(20, Math.floor(settings.leaseMs / 3));
+      const period = Math.max(20, Math.floor(Math.min(settings.leaseMs / 3, settings.heartbeatMs)));
       const arm = () => {
         timer = ctx.clock.setTimeout(() => {
           ctx.send('tick');
@@ -83,7 +128,15 @@ export function coordinatorBehavior(node: string, settings: CoordinatorSettings)
       const current = await readOrders(orders);
       const alive = new Set(members.filter((m) => m.alive).map((m) => m.node));
       const stay = new Map([...current].filter(([, o]) => alive.has(o.node)).map(([a, o]) => [a, o.node]));
-      const target = place(settings.plan, members, stay, settings.strategy, rr);
+      const avoid = new Map<string, string>();
+      for (const w of watches.values()) {
+        const on = current.get(w.actor)?.node;
+        if (!w.suspected || on === undefined) continue;
+        ctx.log.warn({ actor: w.actor, node: on, silent_ms: Math.round(performance.now() - w.lastOut) }, 'coordinator: output silent while input flows; moving it');
+        stay.delete(w.actor);
+        avoid.set(w.actor, on);
+      }
+      const target = place(settings.plan, members, stay, settings.strategy, rr, avoid);
       rr++;
       for (const spec of settings.plan) {
         const want = target.get(spec.name);
@@ -95,6 +148,8 @@ export function coordinatorBehavior(node: string, settings: CoordinatorSettings)
         if (term === undefined) return;
         const order: Order = { actor: spec.name, node: want, term, t_ns: nowNs(), spec: { name: spec.name, kind: spec.kind, ...(spec.restart ? { restart: spec.restart } : {}), ...(spec.options ? { options: spec.options } : {}) } };
         await orders.put(spec.name, encode(validate(Assignment, order)));
+        const w = watches.get(spec.name);
+        if (w && cur?.node !== want) Object.assign(w, { placedAt: performance.now(), lastOut: performance.now(), suspected: false });
         if (cur?.node !== want) ctx.log.info({ actor: spec.name, node: want, from: cur?.node, term }, 'coordinator: placed');
       }
     },

@@ -96,7 +96,7 @@ export class NodeSupervisor {
         },
         this.#own('assignments', 'assignments', bus, () => assignmentsBehavior(node, host)),
       );
-      if (cluster.coordinator) clusterSpecs.push(this.#own('coordinator', 'coordinator', bus, () => coordinatorBehavior(node, { leaseMs: cluster.lease_ms, strategy: cluster.strategy, plan: cluster.actors })));
+      if (cluster.coordinator) clusterSpecs.push(this.#own('coordinator', 'coordinator', bus, () => coordinatorBehavior(node, { leaseMs: cluster.lease_ms, heartbeatMs: cluster.heartbeat_ms, strategy: cluster.strategy, plan: cluster.actors })));
     }
     this.root = new Supervisor(
       'node',

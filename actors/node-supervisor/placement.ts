@@ -13,6 +13,7 @@ export interface PlannedActor {
   kind: string;
   restart?: string;
   options?: Record<string, unknown>;
+  liveness?: { input: string; output: string; silence_ms?: number };
 }
 
 /** The camera an actor is bound to (options.camera), if any: it runs where that camera is wired. */
@@ -23,7 +24,15 @@ export const cameraOf = (a: PlannedActor): string | undefined => (typeof a.optio
  * lives; a camera's actor goes to the node that declares the camera (or nowhere, if that node
  * is down); the rest go by `strategy`. Returns actor → node (absent: cannot be placed now).
  */
-export function place(plan: readonly PlannedActor[], members: readonly (Heartbeat & { alive: boolean })[], current: ReadonlyMap<string, string>, strategy: PlacementStrategy, rrStart = 0): Map<string, string> {
+export function place(
+  plan: readonly PlannedActor[],
+  members: readonly (Heartbeat & { alive: boolean })[],
+  current: ReadonlyMap<string, string>,
+  strategy: PlacementStrategy,
+  rrStart = 0,
+  /** actor → a node it just failed on: placed elsewhere when another node lives. */
+  avoid: ReadonlyMap<string, string> = new Map(),
+): Map<string, string> {
   const alive = members.filter((m) => m.alive);
   const out = new Map<string, string>();
   // Load per node in cores busy: its process CPU plus what this placement adds; compared per core.
@@ -52,13 +61,15 @@ export function place(plan: readonly PlannedActor[], members: readonly (Heartbea
   }
   let rr = rrStart;
   for (const a of free) {
-    if (alive.length === 0) break;
+    const others = alive.filter((m) => m.node !== avoid.get(a.name));
+    const pool = others.length > 0 ? others : alive;
+    if (pool.length === 0) break;
     let node: string;
-    if (strategy === 'round-robin') node = alive[rr++ % alive.length]!.node;
-    else if (strategy === 'least-loaded') node = [...alive].sort((x, y) => count.get(x.node)! - count.get(y.node)! || x.node.localeCompare(y.node))[0]!.node;
+    if (strategy === 'round-robin') node = pool[rr++ % pool.length]!.node;
+    else if (strategy === 'least-loaded') node = [...pool].sort((x, y) => count.get(x.node)! - count.get(y.node)! || x.node.localeCompare(y.node))[0]!.node;
     else {
       const cost = costOf(a.name);
-      node = [...alive].sort((x, y) => load.get(x.node)! / Math.max(1, x.cores) - load.get(y.node)! / Math.max(1, y.cores) || x.node.localeCompare(y.node))[0]!.node;
+      node = [...pool].sort((x, y) => load.get(x.node)! / Math.max(1, x.cores) - load.get(y.node)! / Math.max(1, y.cores) || x.node.localeCompare(y.node))[0]!.node;
       load.set(node, load.get(node)! + cost);
     }
     take(a.name, node);
