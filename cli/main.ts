@@ -18,6 +18,7 @@ import { nativeInfo } from '../kernels/native.js';
 import { EXIT, UsageError } from './errors.js';
 import { runNode } from './run-node.js';
 import { tail } from './tail.js';
+import { nodes } from './nodes.js';
 
 const integer = (name: string, min: number, max = Number.MAX_SAFE_INTEGER) => (v: string) => {
   const n = Number(v);
@@ -120,6 +121,13 @@ function program(run: (p: Promise<number>) => void): Command {
       .option('--count <n>', 'exit after n messages', integer('--count', 1))
       .option('--since <when>', 'tracks and events only: replay the archive from a duration ago (30s, 10m, 2h, 1d), an ISO time, or "start", then follow it'),
   ).action((subject: string, o) => run(tail(subject, o, log)));
+
+  natsClientOptions(
+    root
+      .command('nodes')
+      .description('list the cluster: each node from its heartbeat (alive or dead, load), the coordinator, placed actors')
+      .option('--json', 'one JSON object per node'),
+  ).action((o) => run(nodes(o, log)));
 
   natsClientOptions(
     root

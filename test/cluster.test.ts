@@ -15,6 +15,7 @@ import { validate } from '../schemas/message.js';
 import { Tracks } from '../schemas/tracks.js';
 import { nowNs } from '../supervisors/clock.js';
 import { sleep, startTestNats, type TestNats, waitFor } from './helpers/nats.js';
+import { skyvoxRun } from './helpers/cli.js';
 
 const member = (node: string, over: Partial<Heartbeat & { alive: boolean }> = {}): Heartbeat & { alive: boolean } => ({
   t_ns: 0n,
@@ -133,6 +134,12 @@ describe('cluster', () => {
       host = (await readOrders(orders)).get('tracker')?.node ?? '';
       return host !== '' && nodes.get(host)!.node.list().some((a) => a.name === 'tracker' && a.status === 'running');
     }, 'the tracker placed and running', 10_000);
+    const listed = await skyvoxRun(['nodes', '--json', '--nats', nats.server.url], { env: { SKYVOX_ADMIN_PASSWORD: nats.server.credentials.admin } });
+    assert.equal(listed.code, 0, listed.stderr);
+    const rows = listed.stdout.trim().split('\n').map((l) => JSON.parse(l) as { node: string; alive: boolean; coordinator: boolean; placed: string[] });
+    assert.deepEqual(rows.map((r) => [r.node, r.alive]), [['n1', true], ['n2', true]]);
+    assert.equal(rows.filter((r) => r.coordinator).length, 1, 'one coordinator');
+    assert.deepEqual(rows.find((r) => r.node === host)!.placed, ['tracker']);
     const scans: { at: number; ids: string[] }[] = [];
     const sub = test.subscribe(Tracks, test.subjects.tracks, (t) => void scans.push({ at: performance.now(), ids: t.tracks.filter((x) => x.status !== 'tentative').map((x) => x.id) }));
     const t0 = nowNs();
