@@ -81,6 +81,12 @@ export interface NatsServerOptions {
   wsPort?: number;
   prefix?: string;
   configFile?: string;
+  /** Listen address (default 127.0.0.1; a cluster across machines needs a reachable one). */
+  host?: string;
+  /** JetStream store (default <dataDir>/jetstream). */
+  storeDir?: string;
+  /** Joins a NATS cluster: this server's name, the cluster's name, its route port, the other servers' routes. */
+  cluster?: { serverName: string; name: string; port: number; routes: string[] };
   readyTimeoutMs?: number;
   onLog?: (line: string) => void;
 }
@@ -146,7 +152,11 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsS
   const env: NodeJS.ProcessEnv = { ...process.env, SKYVOX_WS_PORT: String(wsPort) };
   for (const user of NATS_USERS) env[passwordEnvVar(user)] = credentials[user];
 
-  const proc = spawnGuarded(binary, ['-c', config, '-a', '127.0.0.1', '-p', String(port), '-sd', join(dataDir, 'jetstream')], {
+  const host = options.host ?? '127.0.0.1';
+  const args = ['-c', config, '-a', host, '-p', String(port), '-sd', options.storeDir ?? join(dataDir, 'jetstream')];
+  const c = options.cluster;
+  if (c) args.push('-n', c.serverName, '--cluster_name', c.name, '--cluster', `nats://${host}:${c.port}`, ...(c.routes.length ? ['--routes', c.routes.join(',')] : []));
+  const proc = spawnGuarded(binary, args, {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -180,13 +190,13 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsS
     });
   });
 
-  const url = `nats://127.0.0.1:${port}`;
+  const url = `nats://${host}:${port}`;
   const stop = async () => {
     await proc.stop();
   };
   return {
     url,
-    wsUrl: `ws://127.0.0.1:${wsPort}`,
+    wsUrl: `ws://127.0.0.1:${wsPort}`, // the websocket listener stays on loopback (nats.conf)
     port,
     wsPort,
     pid: proc.pid,

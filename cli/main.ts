@@ -19,6 +19,7 @@ import { EXIT, UsageError } from './errors.js';
 import { runNode } from './run-node.js';
 import { tail } from './tail.js';
 import { nodes } from './nodes.js';
+import { server } from './server.js';
 
 const integer = (name: string, min: number, max = Number.MAX_SAFE_INTEGER) => (v: string) => {
   const n = Number(v);
@@ -121,6 +122,21 @@ function program(run: (p: Promise<number>) => void): Command {
       .option('--count <n>', 'exit after n messages', integer('--count', 1))
       .option('--since <when>', 'tracks and events only: replay the archive from a duration ago (30s, 10m, 2h, 1d), an ISO time, or "start", then follow it'),
   ).action((subject: string, o) => run(tail(subject, o, log)));
+
+  root
+    .command('server')
+    .description('run one nats-server from nats.conf, alone or as a member of a NATS cluster (see the README)')
+    .option('--name <name>', 'server name in the cluster')
+    .option('--cluster-name <name>', 'cluster name, the same on every member', 'skyvox')
+    .option('--cluster-port <port>', 'route port for the other members', integer('--cluster-port', 1, 65535))
+    .option('--routes <urls>', 'the other members: nats-route://HOST:PORT, comma-separated')
+    .option('--host <addr>', 'listen address for clients and routes', '127.0.0.1')
+    .option('--nats-port <port>', 'client port', integer('--nats-port', 0, 65535), 4222)
+    .option('--ws-port <port>', 'websocket port (loopback)', integer('--ws-port', 0, 65535))
+    .option('--data-dir <dir>', 'credentials.json (share it across the cluster) and the JetStream store')
+    .option('--store-dir <dir>', 'JetStream store (default <data-dir>/jetstream-<name>)')
+    .option('--prefix <prefix>', 'subject prefix')
+    .action((o) => run(server(o, log)));
 
   natsClientOptions(
     root

@@ -56,8 +56,10 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Meas> {
   let scan = 0;
   /** Publishes live and appends the same bytes to the archive. */
   const out = <S extends TSchema>(ctx: ActorContext<Meas>, type: MessageType<S>, subject: string, value: Static<S>, id: string) => {
-    ctx.publish(type, subject, value);
+    // Archive first: when the writer is idle its publish leaves before the live one, so a
+    // process killed right after publishing live has already sent the durable copy.
     archive?.append(ctx.bus!.subjects.archiveOf(subject), encode(value), id);
+    ctx.publish(type, subject, value);
   };
   return {
     async start(ctx) {

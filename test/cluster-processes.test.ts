@@ -1,0 +1,105 @@
+/**
+ * The cluster as users run it: three `skyvox server` processes forming a NATS cluster with
+ * JetStream, three `skyvox node` processes, and `kill -9`.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
+import { stringify } from 'yaml';
+import { readOrders, openAssignKv } from '../actors/node-supervisor/coordinator.js';
+import { archiveStreamName } from '../bus/archive.js';
+import { Bus } from '../bus/bus.js';
+import { decode, f64ToBin } from '../bus/codec.js';
+import { connectBus } from '../bus/connection.js';
+import { loadOrCreateCredentials } from '../bus/credentials.js';
+import { freePort } from '../bus/nats-server.js';
+import { Measurements } from '../schemas/measurement.js';
+import { Tracks } from '../schemas/tracks.js';
+import { nowNs } from '../supervisors/clock.js';
+import { type Cli, killAll, skyvox } from './helpers/cli.js';
+import { sleep, waitFor } from './helpers/nats.js';
+
+describe('cluster of processes (3 NATS servers, 3 nodes)', function () {
+  this.timeout(90_000);
+  let dir: string;
+  afterEach(() => {
+    killAll();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('kill -9 the tracker node: tracks resume elsewhere with the same IDs; kill -9 a NATS server: live tracks go on and the archive loses nothing', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'skyvox-cluster-'));
+    const creds = loadOrCreateCredentials(dir);
+    const ports = await Promise.all(Array.from({ length: 6 }, () => freePort()));
+    const urls = [0, 1, 2].map((i) => `nats://127.0.0.1:${ports[i]}`);
+    const routes = [0, 1, 2].map((i) => `nats-route://127.0.0.1:${ports[3 + i]}`);
+    const servers: Cli[] = [0, 1, 2].map((i) =>
+      skyvox(['server', '--name', `s${i + 1}`, '--nats-port', String(ports[i]), '--cluster-port', String(ports[3 + i]), '--routes', routes.filter((_, j) => j !== i).join(','), '--ws-port', '0', '--data-dir', dir]),
+    );
+    await waitFor(() => servers.every((s) => /nats-server s\d on/.test(s.stdout())), 'three servers', 20_000);
+    const config = join(dir, 'node.yaml');
+    writeFileSync(
+      config,
+      stringify({ cluster: { actors: [{ name: 'tracker', kind: 'tracker', options: { checkpoint_ms: 200, archive: { replicas: 3 } }, liveness: { input: 'skyvox.meas', output: 'skyvox.tracks' } }] } }),
+    );
+    const nodes = new Map<string, Cli>();
+    for (const n of ['n1', 'n2', 'n3']) nodes.set(n, skyvox(['node', '--nats', urls.join(','), '--name', n, '--config', config, '--data-dir', dir], { env: { SKYVOX_LOG_LEVEL: 'info' } }));
+    await waitFor(() => [...nodes.values()].every((c) => /node n\d up/.test(c.stdout())), 'three nodes', 30_000);
+
+    const nc = await connectBus({ servers: urls, user: 'node', pass: creds.node, name: 'test' });
+    try {
+      const bus = new Bus(nc, { receiver: 'test' });
+      const orders = await openAssignKv(nc, bus.subjects.kv.assign);
+      let host = '';
+      await waitFor(async () => (host = (await readOrders(orders)).get('tracker')?.node ?? '') !== '', 'the tracker placed', 20_000);
+      const live: { at: number; t_ns: bigint; ids: string[] }[] = [];
+      bus.subscribe(Tracks, bus.subjects.tracks, (t) => void live.push({ at: performance.now(), t_ns: t.t_ns, ids: t.tracks.filter((x) => x.status !== 'tentative').map((x) => x.id) }));
+      const t0 = nowNs();
+      let k = 0;
+      const feed = setInterval(() => {
+        bus.publish(Measurements, bus.subjects.meas, { t_ns: t0 + BigInt(k) * 40_000_000n, count: 1, pairs: ['p1', 'p2'], points: f64ToBin([0.4 * k, 0, 100, 0.01, 0, 0, 0, 0.01, 0, 0, 0, 0.01, 2, 2]) });
+        k++;
+      }, 40);
+      try {
+        await waitFor(() => live.some((s) => s.ids.length === 1), 'a confirmed track', 20_000);
+        await sleep(500);
+        const ids = live.at(-1)!.ids;
+
+        nodes.get(host)!.child.kill('SIGKILL');
+        const killedAt = performance.now();
+        const before = live.length;
+        await waitFor(() => live.length > before + 10, 'tracks from another node', 10_000);
+        const resumeMs = live[before]!.at - killedAt;
+        assert.ok(resumeMs < 2000, `tracks resumed ${Math.round(resumeMs)} ms after kill -9`);
+        assert.deepEqual(live.at(-1)!.ids, ids, 'same track IDs after the failover');
+        const newHost = (await readOrders(orders)).get('tracker')!.node;
+        assert.notEqual(newHost, host);
+
+        // A NATS server dies: clients fail over to the others; live output must not pause.
+        servers[1]!.child.kill('SIGKILL');
+        await sleep(6000);
+        const gaps = live.slice(before + 10).map((s, i, a) => (i ? s.at - a[i - 1]!.at : 0));
+        assert.ok(Math.max(...gaps) < 1000, `live tracks paused ${Math.round(Math.max(...gaps))} ms when a server died`);
+        process.stderr.write(`    node kill -9 → tracks again after ${Math.round(resumeMs)} ms; longest live gap after the server kill ${Math.round(Math.max(...gaps))} ms\n`);
+      } finally {
+        clearInterval(feed);
+      }
+      // The durable copy catches up: every scan seen live is in the archive, once.
+      await sleep(3000);
+      const archived: bigint[] = [];
+      const consumer = await jetstream(nc).consumers.get(archiveStreamName(bus.subjects), { filter_subjects: bus.subjects.archiveOf(bus.subjects.tracks), deliver_policy: DeliverPolicy.All });
+      const info = await consumer.info();
+      const total = info.num_pending;
+      const it = await consumer.fetch({ max_messages: total, expires: 10_000 });
+      for await (const m of it) archived.push((decode(m.data) as { t_ns: bigint }).t_ns);
+      assert.equal(new Set(archived.map(String)).size, archived.length, 'no scan archived twice');
+      const have = new Set(archived.map(String));
+      const missing = live.filter((s) => !have.has(String(s.t_ns)));
+      assert.deepEqual(missing.map((s) => String(s.t_ns)), [], `${missing.length} of ${live.length} live scans missing from the archive`);
+    } finally {
+      await nc.close();
+    }
+  });
+});
