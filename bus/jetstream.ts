@@ -13,8 +13,33 @@ function differs(want: StreamDecl, have: StreamConfig): boolean {
   return Object.entries(want).some(([k, v]) => JSON.stringify(v) !== JSON.stringify((have as unknown as Record<string, unknown>)[k]));
 }
 
-/** Creates the stream, or updates it when its declared fields changed; returns its info. */
-export async function ensureStream(nc: NatsConnection, decl: StreamDecl): Promise<StreamInfo> {
+/** True for errors that pass once JetStream has (re-)elected its leaders. */
+export function isTransientJetStreamError(err: unknown): boolean {
+  return /timeout|temporarily unavailable|no responders|not enabled|no suitable peers|insufficient resources|leader/i.test(String((err as Error)?.message ?? err));
+}
+
+/**
+ * Runs `op` until it succeeds or fails for good: right after a cluster forms or loses a
+ * server, JetStream answers "temporarily unavailable" or not at all for a few seconds.
+ */
+export async function withJetStreamRetry<T>(op: () => Promise<T>, deadlineMs = 30_000): Promise<T> {
+  const until = Date.now() + deadlineMs;
+  for (let wait = 100; ; wait = Math.min(2000, wait * 2)) {
+    try {
+      return await op();
+    } catch (err) {
+      if (!isTransientJetStreamError(err) || Date.now() + wait > until) throw err;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
+
+/** Creates the stream, or updates it when its declared fields changed; returns its info (retrying through elections). */
+export function ensureStream(nc: NatsConnection, decl: StreamDecl): Promise<StreamInfo> {
+  return withJetStreamRetry(() => ensureStreamOnce(nc, decl));
+}
+
+async function ensureStreamOnce(nc: NatsConnection, decl: StreamDecl): Promise<StreamInfo> {
   const jsm = await jetstreamManager(nc);
   let info: StreamInfo;
   try {
@@ -34,5 +59,5 @@ export async function ensureStream(nc: NatsConnection, decl: StreamDecl): Promis
  * and direct reads are off by default so a read sees the previous write.
  */
 export async function ensureKv(nc: NatsConnection, bucket: string, options: Partial<KvOptions> = {}): Promise<KV> {
-  return new Kvm(nc).create(bucket, { allow_direct: false, ...options });
+  return withJetStreamRetry(() => new Kvm(nc).create(bucket, { allow_direct: false, ...options }));
 }

@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { stringify } from 'yaml';
-import { readOrders, openAssignKv } from '../actors/node-supervisor/coordinator.js';
+import { openAssignKv, openClusterKv, readOrders } from '../actors/node-supervisor/coordinator.js';
 import { archiveStreamName } from '../bus/archive.js';
+import { withJetStreamRetry } from '../bus/jetstream.js';
 import { Bus } from '../bus/bus.js';
 import { decode, f64ToBin } from '../bus/codec.js';
 import { connectBus } from '../bus/connection.js';
@@ -42,16 +43,18 @@ describe('cluster of processes (3 NATS servers, 3 nodes)', function () {
     const config = join(dir, 'node.yaml');
     writeFileSync(
       config,
-      stringify({ cluster: { actors: [{ name: 'tracker', kind: 'tracker', options: { checkpoint_ms: 200, archive: { replicas: 3 } }, liveness: { input: 'skyvox.meas', output: 'skyvox.tracks' } }] } }),
+      stringify({ cluster: { replicas: 3, actors: [{ name: 'tracker', kind: 'tracker', options: { checkpoint_ms: 200, replicas: 3 }, liveness: { input: 'skyvox.meas', output: 'skyvox.tracks' } }] } }),
     );
     const nodes = new Map<string, Cli>();
     for (const n of ['n1', 'n2', 'n3']) nodes.set(n, skyvox(['node', '--nats', urls.join(','), '--name', n, '--config', config, '--data-dir', dir], { env: { SKYVOX_LOG_LEVEL: 'info' } }));
-    await waitFor(() => [...nodes.values()].every((c) => /node n\d up/.test(c.stdout())), 'three nodes', 30_000);
+    await waitFor(() => [...nodes.values()].every((c) => /node n\d up/.test(c.stdout())), 'three nodes', 30_000).catch((err: Error) => {
+      throw new Error(`${err.message}: ${[...nodes].map(([n, c]) => `${n}: ${c.stdout()} ${c.stderr().split('\n').slice(-5).join(' | ')}`).join(' || ')}`);
+    });
 
     const nc = await connectBus({ servers: urls, user: 'node', pass: creds.node, name: 'test' });
     try {
       const bus = new Bus(nc, { receiver: 'test' });
-      const orders = await openAssignKv(nc, bus.subjects.kv.assign);
+      const orders = await openAssignKv(nc, bus.subjects.kv.assign, 3);
       let host = '';
       await waitFor(async () => (host = (await readOrders(orders)).get('tracker')?.node ?? '') !== '', 'the tracker placed', 20_000);
       const live: { at: number; t_ns: bigint; ids: string[] }[] = [];
@@ -66,12 +69,18 @@ describe('cluster of processes (3 NATS servers, 3 nodes)', function () {
         await waitFor(() => live.some((s) => s.ids.length === 1), 'a confirmed track', 20_000);
         await sleep(500);
         const ids = live.at(-1)!.ids;
-
+        host = (await readOrders(orders)).get('tracker')!.node;
         nodes.get(host)!.child.kill('SIGKILL');
         const killedAt = performance.now();
         const before = live.length;
         await waitFor(() => live.length > before + 10, 'tracks from another node', 10_000);
-        const resumeMs = live[before]!.at - killedAt;
+        // Scans the dead node sent just before dying may still arrive; the new tracker's
+        // first scan is the one after the silence.
+        const after = live.slice(before - 1);
+        const gap = after.findIndex((s, j) => j > 0 && s.at - after[j - 1]!.at > 200);
+        const story = () => [...nodes].map(([n, c]) => `${n}: ${c.stderr().split('\n').filter((l) => /assignments|coordinator|tracker/.test(l)).map((l) => { try { const j = JSON.parse(l) as { msg: string; time: number; actor?: string; node?: string; term?: number }; return `${j.time % 100000} ${j.msg} ${j.actor ?? ''} ${j.node ?? ''} ${j.term ?? ''}`; } catch { return l; } }).join('; ')}`).join('\n');
+        assert.ok(gap > 0, `tracks went silent when their node died (else two trackers were publishing); killed ${host}\n${story()}`);
+        const resumeMs = after[gap]!.at - killedAt;
         assert.ok(resumeMs < 2000, `tracks resumed ${Math.round(resumeMs)} ms after kill -9`);
         assert.deepEqual(live.at(-1)!.ids, ids, 'same track IDs after the failover');
         const newHost = (await readOrders(orders)).get('tracker')!.node;
@@ -82,6 +91,10 @@ describe('cluster of processes (3 NATS servers, 3 nodes)', function () {
         await sleep(6000);
         const gaps = live.slice(before + 10).map((s, i, a) => (i ? s.at - a[i - 1]!.at : 0));
         assert.ok(Math.max(...gaps) < 1000, `live tracks paused ${Math.round(Math.max(...gaps))} ms when a server died`);
+        // The cluster's own state (R3 KV) survives the server: the lease is still being renewed.
+        const lease = await openClusterKv(nc, bus.subjects.kv.cluster, 3);
+        const rev0 = (await lease.get('coordinator'))!.revision;
+        await waitFor(async () => (await lease.get('coordinator'))!.revision > rev0, 'a lease renewal after the server died', 10_000);
         process.stderr.write(`    node kill -9 → tracks again after ${Math.round(resumeMs)} ms; longest live gap after the server kill ${Math.round(Math.max(...gaps))} ms\n`);
       } finally {
         clearInterval(feed);
@@ -89,7 +102,7 @@ describe('cluster of processes (3 NATS servers, 3 nodes)', function () {
       // The durable copy catches up: every scan seen live is in the archive, once.
       await sleep(3000);
       const archived: bigint[] = [];
-      const consumer = await jetstream(nc).consumers.get(archiveStreamName(bus.subjects), { filter_subjects: bus.subjects.archiveOf(bus.subjects.tracks), deliver_policy: DeliverPolicy.All });
+      const consumer = await withJetStreamRetry(() => jetstream(nc).consumers.get(archiveStreamName(bus.subjects), { filter_subjects: bus.subjects.archiveOf(bus.subjects.tracks), deliver_policy: DeliverPolicy.All }));
       const info = await consumer.info();
       const total = info.num_pending;
       const it = await consumer.fetch({ max_messages: total, expires: 10_000 });

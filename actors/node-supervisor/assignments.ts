@@ -22,14 +22,14 @@ export interface AssignedActors {
 type Event = { kind: 'order'; entry: KvWatchEntry } | { kind: 'lease'; entry: KvWatchEntry };
 
 /** Builds the assignments behaviour for `node`. */
-export function assignmentsBehavior(node: string, host: AssignedActors): ActorBehavior<Event> {
+export function assignmentsBehavior(node: string, host: AssignedActors, replicas = 1): ActorBehavior<Event> {
   let newestTerm = 0;
   const stoppers: (() => void)[] = [];
   return {
     async start(ctx) {
       const bus = ctx.bus!;
-      const orders = await openAssignKv(bus.nc, bus.subjects.kv.assign);
-      const cluster = await openClusterKv(bus.nc, bus.subjects.kv.cluster);
+      const orders = await openAssignKv(bus.nc, bus.subjects.kv.assign, replicas);
+      const cluster = await openClusterKv(bus.nc, bus.subjects.kv.cluster, replicas);
       const watch = async (kv: typeof orders, kind: Event['kind'], key?: string) => {
         const w = await kv.watch(key ? { key } : {});
         stoppers.push(() => w.stop());

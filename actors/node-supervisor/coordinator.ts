@@ -24,12 +24,14 @@ export interface CoordinatorSettings {
   heartbeatMs: number;
   strategy: PlacementStrategy;
   plan: PlannedActor[];
+  /** Replicas of the cluster's KV buckets (3 on a 3-server cluster, so they survive a server). */
+  replicas: number;
 }
 
 /** The lease bucket: no expiry (the key keeps the term), reads that see the last write. */
-export const openClusterKv = (nc: Parameters<typeof ensureKv>[0], bucket: string): Promise<KV> => ensureKv(nc, bucket, { history: 1 });
+export const openClusterKv = (nc: Parameters<typeof ensureKv>[0], bucket: string, replicas = 1): Promise<KV> => ensureKv(nc, bucket, { history: 1, replicas });
 /** The orders bucket. */
-export const openAssignKv = (nc: Parameters<typeof ensureKv>[0], bucket: string): Promise<KV> => ensureKv(nc, bucket, { history: 1 });
+export const openAssignKv = (nc: Parameters<typeof ensureKv>[0], bucket: string, replicas = 1): Promise<KV> => ensureKv(nc, bucket, { history: 1, replicas });
 
 /** The current orders: actor → order. */
 export async function readOrders(kv: KV): Promise<Map<string, Order>> {
@@ -57,10 +59,16 @@ interface Watch {
   lastOut: number;
   /** When it was last (re)placed: a grace period for it to start. */
   placedAt: number;
+  /** It has published since it was placed: silence now means it stopped, not that it is still starting. */
+  spoke: boolean;
   suspected: boolean;
 }
 
-const isSilent = (w: Watch, now: number) => now - w.lastIn < w.silenceMs / 2 && now - w.lastOut > w.silenceMs && now - w.placedAt > 2 * w.silenceMs;
+/** Until an actor first speaks it may still be starting (creating streams, restoring state): a longer grace. */
+const STARTUP_GRACE_SILENCES = 20;
+
+const isSilent = (w: Watch, now: number) =>
+  now - w.lastIn < w.silenceMs / 2 && now - w.lastOut > w.silenceMs && now - w.placedAt > (w.spoke ? 2 : STARTUP_GRACE_SILENCES) * w.silenceMs;
 
 /** Builds the coordinator behaviour for `node`. */
 export function coordinatorBehavior(node: string, settings: CoordinatorSettings): ActorBehavior<'tick'> {
@@ -76,9 +84,9 @@ export function coordinatorBehavior(node: string, settings: CoordinatorSettings)
       const now = performance.now();
       for (const a of settings.plan) {
         if (!a.liveness) continue;
-        const w: Watch = { actor: a.name, silenceMs: a.liveness.silence_ms ?? 500, lastIn: -Infinity, lastOut: now, placedAt: now, suspected: false };
+        const w: Watch = { actor: a.name, silenceMs: a.liveness.silence_ms ?? 500, lastIn: -Infinity, lastOut: now, placedAt: now, spoke: false, suspected: false };
         watches.set(a.name, w);
-        const subs = [bus.nc.subscribe(a.liveness.input, { callback: () => void (w.lastIn = performance.now()) }), bus.nc.subscribe(a.liveness.output, { callback: () => void (w.lastOut = performance.now()) })];
+        const subs = [bus.nc.subscribe(a.liveness.input, { callback: () => void (w.lastIn = performance.now()) }), bus.nc.subscribe(a.liveness.output, { callback: () => void ((w.lastOut = performance.now()), (w.spoke = true)) })];
         ctx.signal.addEventListener('abort', () => subs.forEach((s) => s.unsubscribe()), { once: true });
       }
       if (watches.size > 0) {
@@ -99,9 +107,9 @@ export function coordinatorBehavior(node: string, settings: CoordinatorSettings)
         ctx.signal.addEventListener('abort', () => check && ctx.clock.clearTimeout(check), { once: true });
         arm();
       }
-      const clusterKv = await openClusterKv(bus.nc, bus.subjects.kv.cluster);
-      nodes = await openNodesKv(bus.nc, bus.subjects.kv.nodes);
-      orders = await openAssignKv(bus.nc, bus.subjects.kv.assign);
+      const clusterKv = await openClusterKv(bus.nc, bus.subjects.kv.cluster, settings.replicas);
+      nodes = await openNodesKv(bus.nc, bus.subjects.kv.nodes, settings.replicas);
+      orders = await openAssignKv(bus.nc, bus.subjects.kv.assign, settings.replicas);
       lease = new KvLease(clusterKv, 'coordinator', node, settings.leaseMs);
       let timer: TimerHandle | undefined;
       const period = Math.max(20, Math.floor(Math.min(settings.leaseMs / 3, settings.heartbeatMs)));
@@ -149,7 +157,7 @@ export function coordinatorBehavior(node: string, settings: CoordinatorSettings)
         const order: Order = { actor: spec.name, node: want, term, t_ns: nowNs(), spec: { name: spec.name, kind: spec.kind, ...(spec.restart ? { restart: spec.restart } : {}), ...(spec.options ? { options: spec.options } : {}) } };
         await orders.put(spec.name, encode(validate(Assignment, order)));
         const w = watches.get(spec.name);
-        if (w && cur?.node !== want) Object.assign(w, { placedAt: performance.now(), lastOut: performance.now(), suspected: false });
+        if (w && cur?.node !== want) Object.assign(w, { placedAt: performance.now(), lastOut: performance.now(), spoke: false, suspected: false });
         if (cur?.node !== want) ctx.log.info({ actor: spec.name, node: want, from: cur?.node, term }, 'coordinator: placed');
       }
     },

@@ -22,10 +22,12 @@ export interface MembershipSettings {
   coordinator: boolean;
   /** Name of the GPU the native core would use, or null. */
   gpu: string | null;
+  /** Replicas of the heartbeat bucket. */
+  replicas: number;
 }
 
 /** Opens (creating if needed) the heartbeat bucket; records outlive a dead node for ten minutes. */
-export const openNodesKv = (nc: Parameters<typeof ensureKv>[0], bucket: string): Promise<KV> => ensureKv(nc, bucket, { history: 1, ttl: 10 * 60_000 });
+export const openNodesKv = (nc: Parameters<typeof ensureKv>[0], bucket: string, replicas = 1): Promise<KV> => ensureKv(nc, bucket, { history: 1, ttl: 10 * 60_000, replicas });
 
 /** Every node's last heartbeat, with whether it is alive at `now_ns` (site clock). */
 export async function readMembers(kv: KV, now: bigint = nowNs()): Promise<(Heartbeat & { alive: boolean; age_ms: number })[]> {
@@ -55,7 +57,7 @@ export function membershipBehavior(node: string, settings: MembershipSettings, v
   const cores = cpus().length;
   return {
     async start(ctx) {
-      kv = await openNodesKv(ctx.bus!.nc, ctx.bus!.subjects.kv.nodes);
+      kv = await openNodesKv(ctx.bus!.nc, ctx.bus!.subjects.kv.nodes, settings.replicas);
       let timer: TimerHandle | undefined;
       const arm = () => {
         timer = ctx.clock.setTimeout(() => {

@@ -86,7 +86,7 @@ export class NodeSupervisor {
         running: () => this.#assigned?.children().map((c) => c.id) ?? [],
       };
       clusterSpecs.push(
-        this.#own('membership', 'membership', bus, () => membershipBehavior(node, { intervalMs: cluster.heartbeat_ms, missed: cluster.missed, cameras: cluster.cameras, coordinator: cluster.coordinator, gpu }, () => this.list())),
+        this.#own('membership', 'membership', bus, () => membershipBehavior(node, { intervalMs: cluster.heartbeat_ms, missed: cluster.missed, cameras: cluster.cameras, coordinator: cluster.coordinator, gpu, replicas: cluster.replicas }, () => this.list())),
         {
           id: 'assigned',
           kind: 'supervisor',
@@ -94,9 +94,9 @@ export class NodeSupervisor {
           shutdownMs: 30_000,
           create: () => (this.#assigned = new Supervisor('assigned', [], { strategy: 'one_for_one', intensity: sup.intensity, periodMs: sup.period_ms, clock: this.#clock, log: this.#log, onEvent })),
         },
-        this.#own('assignments', 'assignments', bus, () => assignmentsBehavior(node, host)),
+        this.#own('assignments', 'assignments', bus, () => assignmentsBehavior(node, host, cluster.replicas)),
       );
-      if (cluster.coordinator) clusterSpecs.push(this.#own('coordinator', 'coordinator', bus, () => coordinatorBehavior(node, { leaseMs: cluster.lease_ms, heartbeatMs: cluster.heartbeat_ms, strategy: cluster.strategy, plan: cluster.actors })));
+      if (cluster.coordinator) clusterSpecs.push(this.#own('coordinator', 'coordinator', bus, () => coordinatorBehavior(node, { leaseMs: cluster.lease_ms, heartbeatMs: cluster.heartbeat_ms, strategy: cluster.strategy, plan: cluster.actors, replicas: cluster.replicas })));
     }
     this.root = new Supervisor(
       'node',

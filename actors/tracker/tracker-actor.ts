@@ -30,15 +30,19 @@ interface Checkpoint {
 /**
  * Factory for the `tracker` actor kind: options are TrackerOptions (tracker.ts) plus
  * `archive`: false to keep no durable copy, or ArchiveOptions (bus/archive.ts), and
- * `checkpoint_ms` (default 1000; 0 for none): how often the whole state goes to the
+ * `replicas` (default 1; 3 on a 3-server cluster) for the archive stream and the checkpoint
+ * bucket, `checkpoint_ms` (default 1000; 0 for none): how often the whole state goes to the
  * `<prefix>_state` KV bucket under the actor's name, and is restored from on start, so a
  * tracker restarted on another node continues with the same track IDs.
  */
 export function trackerActor(f: ActorFactoryContext): ActorBehavior<Meas> {
-  const { archive: archiveOptions, checkpoint_ms: checkpointMs = 1000, ...options } = (f.options ?? {}) as Partial<TrackerOptions> & { archive?: false | Partial<ArchiveOptions>; checkpoint_ms?: number };
+  const { archive: archiveGiven, checkpoint_ms: checkpointMs = 1000, replicas = 1, ...options } = (f.options ?? {}) as Partial<TrackerOptions> & { archive?: false | Partial<ArchiveOptions>; checkpoint_ms?: number; replicas?: number };
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) throw new TypeError(`options.replicas: expected an integer from 1 to 5, got ${JSON.stringify(replicas)}`);
+  const archiveOptions = archiveGiven === false ? false : { replicas, ...archiveGiven };
   if (typeof checkpointMs !== 'number' || !(checkpointMs >= 0)) throw new TypeError(`options.checkpoint_ms: expected a number of milliseconds ≥ 0, got ${JSON.stringify(checkpointMs)}`);
   let state: KV | undefined;
   let lastCheckpoint = -Infinity;
+  let saving: Promise<void> | undefined;
   let lastT: bigint | undefined;
   const save = async (ctx: ActorContext<Meas>) => {
     if (!state || lastT === undefined) return;
@@ -65,7 +69,7 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Meas> {
     async start(ctx) {
       tracker = new Tracker(options);
       if (checkpointMs > 0) {
-        state = await ensureKv(ctx.bus!.nc, ctx.bus!.subjects.kv.state, { history: 1 });
+        state = await ensureKv(ctx.bus!.nc, ctx.bus!.subjects.kv.state, { history: 1, replicas });
         const e = await state.get(f.name);
         if (e && e.operation === 'PUT' && e.length > 0) {
           try {
@@ -86,6 +90,7 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Meas> {
       ctx.subscribe(Measurements, ctx.bus!.subjects.meas, (m) => m);
     },
     async stop(ctx) {
+      await saving;
       await save(ctx);
       await archive?.close();
     },
@@ -116,7 +121,9 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Meas> {
       for (const e of events) out(ctx, TrackEvent, s.trackEvents, { t_ns: m.t_ns, scan, id: e.id, event: e.event, position: e.position }, `event:${m.t_ns}:${e.id}:${e.event}`);
       scan++;
       lastT = m.t_ns;
-      if (state && performance.now() - lastCheckpoint >= checkpointMs) await save(ctx);
+      // Never awaited here: while JetStream elects a leader a write can hang for seconds, and
+      // live tracks must not wait for it. One checkpoint in flight at a time.
+      if (state && !saving && performance.now() - lastCheckpoint >= checkpointMs) saving = save(ctx).finally(() => (saving = undefined));
     },
   };
 }
