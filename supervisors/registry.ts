@@ -10,6 +10,11 @@ export interface ActorFactoryContext {
   options: Record<string, unknown>;
   bus: Bus;
   log: Logger;
+  /**
+   * On a cluster node, false after the process was paused longer than the coordinator lease
+   * and until it has re-read its orders: a placed actor must not publish meanwhile.
+   */
+  mayAct?: () => boolean;
 }
 
 export type ActorFactory = (ctx: ActorFactoryContext) => ActorBehavior<unknown>;

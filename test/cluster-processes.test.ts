@@ -20,7 +20,7 @@ import { Measurements } from '../schemas/measurement.js';
 import { Tracks } from '../schemas/tracks.js';
 import { nowNs } from '../supervisors/clock.js';
 import { type Cli, killAll, skyvox } from './helpers/cli.js';
-import { sleep, waitFor } from './helpers/nats.js';
+import { sleep, startTestNats, waitFor } from './helpers/nats.js';
 
 describe('cluster of processes (3 NATS servers, 3 nodes)', function () {
   this.timeout(90_000);
@@ -113,6 +113,60 @@ describe('cluster of processes (3 NATS servers, 3 nodes)', function () {
       assert.deepEqual(missing.map((s) => String(s.t_ns)), [], `${missing.length} of ${live.length} live scans missing from the archive`);
     } finally {
       await nc.close();
+    }
+  });
+
+  it('SIGSTOP the tracker\'s node past the lease, then SIGCONT: its tracker is fenced and stopped; never two trackers publishing', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'skyvox-stop-'));
+    const nats = await startTestNats();
+    try {
+      const config = join(dir, 'node.yaml');
+      writeFileSync(config, stringify({ cluster: { actors: [{ name: 'tracker', kind: 'tracker', options: { checkpoint_ms: 200 }, liveness: { input: 'skyvox.meas', output: 'skyvox.tracks' } }] } }));
+      const env = { SKYVOX_NODE_PASSWORD: nats.server.credentials.node, SKYVOX_LOG_LEVEL: 'info' };
+      const nodes = new Map(['n1', 'n2'].map((n) => [n, skyvox(['node', '--nats', nats.server.url, '--name', n, '--config', config, '--data-dir', dir], { env })]));
+      await waitFor(() => [...nodes.values()].every((c) => /node n\d up/.test(c.stdout())), 'two nodes', 30_000);
+      const nc = await nats.connect('node');
+      const bus = new Bus(nc, { receiver: 'test' });
+      const orders = await openAssignKv(nc, bus.subjects.kv.assign);
+      const lease = await openClusterKv(nc, bus.subjects.kv.cluster);
+      await waitFor(async () => (await readOrders(orders)).has('tracker'), 'the tracker placed', 20_000);
+      const got: bigint[] = [];
+      bus.subscribe(Tracks, bus.subjects.tracks, (t) => void got.push(t.t_ns));
+      const t0 = nowNs();
+      let k = 0;
+      const feed = setInterval(() => {
+        bus.publish(Measurements, bus.subjects.meas, { t_ns: t0 + BigInt(k) * 40_000_000n, count: 1, pairs: ['p1', 'p2'], points: f64ToBin([0.4 * k, 0, 100, 0.01, 0, 0, 0, 0.01, 0, 0, 0, 0.01, 2, 2]) });
+        k++;
+      }, 40);
+      let stopped: Cli | undefined;
+      try {
+        await waitFor(() => got.length > 20, 'tracks', 20_000);
+        const host = (await readOrders(orders)).get('tracker')!.node;
+        const coordinator = (decode((await lease.get('coordinator'))!.value) as { holder: string; term: number });
+        stopped = nodes.get(host)!;
+        stopped.child.kill('SIGSTOP');
+        const n = got.length;
+        await waitFor(() => got.length > n + 25, 'tracks from the other node while this one is stopped', 10_000);
+        assert.notEqual((await readOrders(orders)).get('tracker')!.node, host);
+        stopped.child.kill('SIGCONT');
+        await sleep(2500);
+        await waitFor(() => /moved while this node was paused; stopping/.test(stopped!.stderr()), 'the woken node to stop its tracker', 5000);
+        assert.match(stopped.stderr(), /paused longer than the lease/);
+        if (coordinator.holder === host) {
+          const now = decode((await lease.get('coordinator'))!.value) as { holder: string; term: number };
+          assert.notEqual(now.holder, host, 'the paused coordinator lost the lease');
+          assert.ok(now.term > coordinator.term);
+        }
+        process.stderr.write(`    SIGSTOP ${host} (${coordinator.holder === host ? 'tracker and coordinator' : 'tracker'}): ${got.length} scans, none stale or twice\n`);
+      } finally {
+        clearInterval(feed);
+        stopped?.child.kill('SIGCONT');
+      }
+      // One publisher at a time: every scan newer than the one before it, none repeated.
+      const stale = got.filter((t, i) => i > 0 && t <= got[i - 1]!);
+      assert.deepEqual(stale.map(String), [], 'scans out of order or twice: two trackers were publishing');
+    } finally {
+      await nats.dispose();
     }
   });
 });

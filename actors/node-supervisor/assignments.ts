@@ -4,7 +4,8 @@
  * whose term is older than the newest term seen is refused and counted: a deposed
  * coordinator's late orders have no effect.
  */
-import type { KvWatchEntry } from '@nats-io/kv';
+import type { KV, KvWatchEntry } from '@nats-io/kv';
+import { withJetStreamRetry } from '../../bus/jetstream.js';
 import { decode } from '../../bus/codec.js';
 import { Assignment, CoordinatorLease } from '../../schemas/cluster.js';
 import { validate } from '../../schemas/message.js';
@@ -17,19 +18,24 @@ export interface AssignedActors {
   start(spec: ActorConfig): Promise<void>;
   stop(name: string): Promise<void>;
   running(): string[];
+  /** The node's pause fence: reopened once the orders were re-read after a pause. */
+  fence?: { confirm(): void; onPause(recheck: () => void): void };
 }
 
-type Event = { kind: 'order'; entry: KvWatchEntry } | { kind: 'lease'; entry: KvWatchEntry };
+type Event = { kind: 'order'; entry: KvWatchEntry } | { kind: 'lease'; entry: KvWatchEntry } | { kind: 'recheck' };
 
 /** Builds the assignments behaviour for `node`. */
 export function assignmentsBehavior(node: string, host: AssignedActors, replicas = 1): ActorBehavior<Event> {
   let newestTerm = 0;
   const stoppers: (() => void)[] = [];
+  let orders: KV;
+  let cluster: KV;
   return {
     async start(ctx) {
       const bus = ctx.bus!;
-      const orders = await openAssignKv(bus.nc, bus.subjects.kv.assign, replicas);
-      const cluster = await openClusterKv(bus.nc, bus.subjects.kv.cluster, replicas);
+      host.fence?.onPause(() => ctx.send({ kind: 'recheck' }));
+      orders = await openAssignKv(bus.nc, bus.subjects.kv.assign, replicas);
+      cluster = await openClusterKv(bus.nc, bus.subjects.kv.cluster, replicas);
       const watch = async (kv: typeof orders, kind: Event['kind'], key?: string) => {
         const w = await kv.watch(key ? { key } : {});
         stoppers.push(() => w.stop());
@@ -41,6 +47,21 @@ export function assignmentsBehavior(node: string, host: AssignedActors, replicas
       await watch(orders, 'order');
     },
     async handle(ev, ctx) {
+      if (ev.kind === 'recheck') {
+        // After a pause: the current lease and orders, read fresh, decide what still runs here.
+        const lease = await withJetStreamRetry(() => cluster.get('coordinator'));
+        if (lease && lease.operation === 'PUT' && lease.length > 0) newestTerm = Math.max(newestTerm, validate(CoordinatorLease, decode(lease.value)).term);
+        for (const name of host.running()) {
+          const e = await withJetStreamRetry(() => orders.get(name));
+          const order = e && e.operation === 'PUT' && e.length > 0 ? validate(Assignment, decode(e.value)) : undefined;
+          if (!order || order.node !== node) {
+            ctx.log.info({ actor: name, to: order?.node }, 'assignments: moved while this node was paused; stopping');
+            await host.stop(name);
+          }
+        }
+        host.fence?.confirm();
+        return;
+      }
       const e = ev.entry;
       if (ev.kind === 'lease') {
         if (e.operation === 'PUT' && e.length > 0) {

@@ -20,6 +20,7 @@ import { type AssignedActors, assignmentsBehavior } from './assignments.js';
 import { coordinatorBehavior } from './coordinator.js';
 import { membershipBehavior } from './membership.js';
 import { nativeInfo } from '../../kernels/native.js';
+import { PauseFence } from '../../supervisors/pause-fence.js';
 import type { ActorView } from './view.js';
 
 export interface NodeSupervisorOptions {
@@ -40,6 +41,8 @@ export class NodeSupervisor {
   #stats = new Map<string, ActorStats>();
   #bus: Bus;
   #assigned: Supervisor | undefined;
+  #fence: PauseFence | undefined;
+  #recheck: (() => void) | undefined;
   #clock: Clock;
   #log: Logger;
 
@@ -80,7 +83,12 @@ export class NodeSupervisor {
       // Unknown kinds in the plan are refused here, before any node runs them.
       for (const a of cluster.actors) this.#specFor(a, bus, registry);
       const gpu = nativeInfo().cuda ? 'cuda' : null;
+      this.#fence = new PauseFence(cluster.lease_ms, () => {
+        this.#log.warn({ limitMs: cluster.lease_ms }, 'node: the process was paused longer than the lease; placed actors hold their output until the orders are re-read');
+        this.#recheck?.();
+      });
       const host: AssignedActors = {
+        fence: { confirm: () => this.#fence?.confirm(), onPause: (fn) => (this.#recheck = fn) },
         start: (spec) => this.#assigned!.startChild(this.#specFor(spec, bus, registry)),
         stop: (name) => this.#assigned!.terminateChild(name),
         running: () => this.#assigned?.children().map((c) => c.id) ?? [],
@@ -136,8 +144,9 @@ export class NodeSupervisor {
     await this.#bus.nc.flush();
   }
 
-  stop(): Promise<void> {
-    return this.root.stop();
+  async stop(): Promise<void> {
+    await this.root.stop();
+    this.#fence?.close();
   }
 
   /** Every actor on the node (not supervisors), in tree order. */
@@ -209,7 +218,7 @@ export class NodeSupervisor {
         makeActor({
           name: a.name,
           kind: a.kind,
-          behavior: factory({ name: a.name, node: this.name, options: a.options ?? {}, bus, log: this.#log.child({ actor: a.name }) }),
+          behavior: factory({ name: a.name, node: this.name, options: a.options ?? {}, bus, log: this.#log.child({ actor: a.name }), mayAct: () => this.#fence?.open ?? true }),
           mailbox: a.mailbox,
           bus,
           log: this.#log,

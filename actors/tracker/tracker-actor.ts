@@ -60,6 +60,12 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Meas> {
   let scan = 0;
   /** Publishes live and appends the same bytes to the archive. */
   const out = <S extends TSchema>(ctx: ActorContext<Meas>, type: MessageType<S>, subject: string, value: Static<S>, id: string) => {
+    // Fenced: this node was paused past the lease and has not re-read its orders; another
+    // tracker may own the region now, so nothing goes out (the state still advances).
+    if (f.mayAct && !f.mayAct()) {
+      ctx.stats.dropped++;
+      return;
+    }
     // Archive first: when the writer is idle its publish leaves before the live one, so a
     // process killed right after publishing live has already sent the durable copy.
     archive?.append(ctx.bus!.subjects.archiveOf(subject), encode(value), id);
