@@ -73,6 +73,21 @@ function program(run: (p: Promise<number>) => void): Command {
       .option('--report <file>', 'at the end, write the run\'s tracking metrics (as `skyvox eval`) to this JSON file'),
   ).action((o) => run(runNode({ ...o, embedded: true }, log)));
 
+  nodeOptions(
+    root
+      .command('replay')
+      .description('re-run a recording (skyvox up --record DIR --record-detections) through the pipeline, at any speed')
+      .argument('<dir>', 'the recording')
+      .addOption(new Option('--from <stage>', 'the recorded stream to replay: detections (fusion, voxel and tracker run), fused (voxel and tracker) or meas (tracker)').choices(['det', 'fused', 'meas']).default('det'))
+      .option('--scenario <name|file>', 'the rig (default: DIR/scenario.yaml, written by --record)')
+      .option('--speed <x>', 'playback speed (1 = as recorded)', positive('--speed', 1000))
+      .option('--nats-port <port>', 'client port (default 4222, or a free one if taken; 0 = any free port)', integer('--nats-port', 0, 65535))
+      .option('--ws-port <port>', 'websocket port', integer('--ws-port', 0, 65535))
+      .option('--record <dir>', 'write this replay\'s tracks.jsonl and events.jsonl here')
+      .option('--record-detections', 'also record the replayed stages\' outputs')
+      .option('--report <file>', 'score the replay against DIR/truth.jsonl (as `skyvox eval`; no latency: the times are the recording\'s)'),
+  ).action((dir: string, o) => run(runNode({ ...o, embedded: true, status: false, replay: { dir, from: o.from } }, log)));
+
   root
     .command('eval')
     .description('score recorded tracks against recorded truth: MOTA, MOTP, IDF1, ID switches, GOSPA, RMSE, detection and false-track rates')

@@ -1,4 +1,5 @@
 /** The actor kinds this build of skyvox can host. Each actor folder's factory is added here. */
+import { replayerActor } from '../actors/replayer/replayer.js';
 import { cameraActor } from '../actors/camera/camera-actor.js';
 import { clockServerActor } from '../actors/clock-server/clock-server.js';
 import { decoderActor } from '../actors/decoder/decoder-actor.js';
@@ -21,5 +22,6 @@ export function actorRegistry(): ActorRegistry {
     .register('motion', motionActor)
     .register('fusion', fusionActor)
     .register('voxel', voxelActor)
-    .register('tracker', trackerActor);
+    .register('tracker', trackerActor)
+    .register('replayer', replayerActor);
 }

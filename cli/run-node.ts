@@ -1,6 +1,8 @@
 /** `skyvox up` (embedded NATS + one node) and `skyvox node` (join an existing NATS). */
+import { REPLAYABLE, type ReplaySource } from '../actors/replayer/replayer.js';
+import { stringify as stringifyYaml } from 'yaml';
 import { hostname } from 'node:os';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { crlbFor } from '../eval/crlb.js';
@@ -11,7 +13,7 @@ import { connectBus } from '../bus/connection.js';
 import { readCredentials } from '../bus/credentials.js';
 import { type NatsServerHandle, startNatsServer, writeRuntimeInfo } from '../bus/nats-server.js';
 import { type ActorConfig, loadNodeConfig, parseNodeConfig, type NodeConfig } from '../actors/node-supervisor/config.js';
-import { loadScenario } from '../sim/scenario.js';
+import { loadScenario, type Scenario } from '../sim/scenario.js';
 import { nowNs } from '../supervisors/clock.js';
 import { UsageError } from './errors.js';
 import { NodeSupervisor } from '../actors/node-supervisor/node.js';
@@ -40,6 +42,8 @@ export interface RunNodeOptions {
   report?: string;
   recordDetections?: boolean;
   speed?: number;
+  /** Replays a recording through the pipeline instead of simulating (`skyvox replay`). */
+  replay?: { dir: string; from: ReplaySource };
 }
 
 const defaultNodeName = () => hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40) || 'local';
@@ -65,6 +69,16 @@ function scenarioActors(o: RunNodeOptions): ActorConfig[] {
     }
     actors.push({ name: 'recorder', kind: 'recorder', restart: 'permanent', mailbox: { capacity: 65536, overflow: 'reject' }, options: { dir: resolve(o.record), streams } });
   }
+  if (o.replay) {
+    // The recorded stream enters where it was recorded; the stages after it run live.
+    const from = o.replay.from;
+    if (from === 'det') addFusion(actors, scenario, o.scenario!);
+    if (from !== 'meas') actors.push({ name: 'voxel', kind: 'voxel', restart: 'permanent', options: { scenario: o.scenario } });
+    // A replay's tracker starts clean and leaves the live archive and checkpoints alone.
+    actors.push({ name: 'tracker', kind: 'tracker', restart: 'permanent', options: { archive: false, checkpoint_ms: 0 } });
+    actors.push({ name: 'replayer', kind: 'replayer', restart: 'transient', options: { file: join(o.replay.dir, REPLAYABLE[from].file), source: from, speed } });
+    return actors;
+  }
   if (scenario.mode === 'pixel') {
     for (const cam of scenario.cameras) {
       actors.push({ name: `camera-${cam.id}`, kind: 'camera', restart: 'transient', options: { camera: cam.id, source: 'sim', scenario: o.scenario, start_ns, speed } });
@@ -72,16 +86,20 @@ function scenarioActors(o: RunNodeOptions): ActorConfig[] {
       actors.push({ name: `motion-${cam.id}`, kind: 'motion', restart: 'permanent', mailbox: { capacity: 2, overflow: 'drop-oldest' }, options: { camera: cam.id } });
     }
   }
-  // One fusion actor per pair that has both bands.
-  const pairs = new Map<string, { mono?: string; thermal?: string }>();
-  for (const c of scenario.cameras) pairs.set(c.pair, { ...pairs.get(c.pair), [c.band]: c.id });
-  for (const [pair, p] of pairs) {
-    if (p.mono && p.thermal) actors.push({ name: `fusion-${pair}`, kind: 'fusion', restart: 'permanent', options: { pair, mono: p.mono, thermal: p.thermal, scenario: o.scenario } });
-  }
+  addFusion(actors, scenario, o.scenario);
   actors.push({ name: 'voxel', kind: 'voxel', restart: 'permanent', options: { scenario: o.scenario } });
   actors.push({ name: 'tracker', kind: 'tracker', restart: 'permanent' });
   actors.push({ name: 'simulator', kind: 'simulator', restart: 'transient', options: { scenario: o.scenario, speed, start_ns } });
   return actors;
+}
+
+/** One fusion actor per pair that has both bands. */
+function addFusion(actors: ActorConfig[], scenario: Scenario, file: string): void {
+  const pairs = new Map<string, { mono?: string; thermal?: string }>();
+  for (const c of scenario.cameras) pairs.set(c.pair, { ...pairs.get(c.pair), [c.band]: c.id });
+  for (const [pair, p] of pairs) {
+    if (p.mono && p.thermal) actors.push({ name: `fusion-${pair}`, kind: 'fusion', restart: 'permanent', options: { pair, mono: p.mono, thermal: p.thermal, scenario: file } });
+  }
 }
 
 /** The embedded site also serves the site clock; a node joining a cluster does not. */
@@ -102,10 +120,17 @@ function nodeConfig(o: RunNodeOptions): NodeConfig {
 
 /** Runs a node until a signal, a `stop` request or --duration; returns the exit code. */
 export async function runNode(o: RunNodeOptions, log: Logger): Promise<number> {
+  if (o.replay) {
+    const file = join(o.replay.dir, REPLAYABLE[o.replay.from].file);
+    if (!existsSync(file)) throw new UsageError(`replay: ${file} does not exist (record with \`skyvox up --scenario S --record DIR --record-detections\`)`);
+    o = { ...o, scenario: o.scenario ?? join(o.replay.dir, 'scenario.yaml') };
+    if (!existsSync(o.scenario!)) throw new UsageError(`replay: the rig is needed: --scenario S, or ${o.scenario} written by --record`);
+  }
   if (o.scenario) {
     // Validate before anything starts, so a bad scenario is one clear line and exit code 2.
     const scenario = loadScenario(o.scenario);
-    o = { ...o, duration: o.duration ?? scenario.duration_s / (o.speed ?? 1) + 1 };
+    // A replay ends when its recording does.
+    o = { ...o, duration: o.duration ?? (o.replay ? undefined : scenario.duration_s / (o.speed ?? 1) + 1) };
   }
   if (o.record && !o.scenario) throw new UsageError('--record needs --scenario (it records the simulator\'s truth)');
   if (o.report && !o.scenario) throw new UsageError('--report needs --scenario (it scores tracks against the simulator\'s truth)');
@@ -146,11 +171,19 @@ export async function runNode(o: RunNodeOptions, log: Logger): Promise<number> {
     const nc = await connectBus({ servers, user: 'node', pass, name: `skyvox-node-${config.name}` });
     shutdown.add('nats connection', () => nc.drain());
     const bus = new Bus(nc, { prefix: config.prefix, receiver: config.name, log });
+    if (o.record && o.scenario) {
+      // The rig travels with the recording, so `skyvox replay DIR` needs nothing else.
+      mkdirSync(o.record, { recursive: true });
+      writeFileSync(join(o.record, 'scenario.yaml'), stringifyYaml(loadScenario(o.scenario)));
+    }
     const node = new NodeSupervisor({
       config,
       bus,
       registry: actorRegistry(),
       log,
+      onEvent: (e) => {
+        if (o.replay && e.type === 'exited' && e.child === 'replayer') setTimeout(() => shutdown.request('replay finished'), 1000).unref();
+      },
       onStopRequested: (why) => {
         if (why === 'failed') exitCode = 1;
         shutdown.request(why === 'ctl' ? 'stop requested over ctl' : 'node supervisor failed');
@@ -184,10 +217,10 @@ export async function runNode(o: RunNodeOptions, log: Logger): Promise<number> {
   if (o.report) {
     // The recorder has closed its files: score the run as `skyvox eval` would.
     const dir = resolve(o.record!);
-    const report = {
-      scenario: o.scenario,
-      ...evaluate(readJsonLines<TruthScan>(join(dir, 'truth.jsonl')), readJsonLines<TrackScan>(join(dir, 'tracks.jsonl')), { ...DEFAULT_EVAL_OPTIONS, bound: crlbFor(loadScenario(o.scenario!)) }),
-    };
+    // A replay is scored against the recording's truth; its latency is not the live one.
+    const truthFile = join(o.replay ? o.replay.dir : dir, 'truth.jsonl');
+    const scored = evaluate(readJsonLines<TruthScan>(truthFile), readJsonLines<TrackScan>(join(dir, 'tracks.jsonl')), { ...DEFAULT_EVAL_OPTIONS, bound: crlbFor(loadScenario(o.scenario!)) });
+    const report = { scenario: o.scenario, ...(o.replay ? { replay: o.replay } : {}), ...scored, ...(o.replay ? { latency_ms: null } : {}) };
     writeFileSync(o.report, `${JSON.stringify(report, null, 2)}\n`);
     log.info({ report: o.report }, 'report written');
     if (scratch) rmSync(scratch, { recursive: true, force: true });

@@ -31,17 +31,20 @@ interface Checkpoint {
  * Factory for the `tracker` actor kind: options are TrackerOptions (tracker.ts) plus
  * `archive`: false to keep no durable copy, or ArchiveOptions (bus/archive.ts), and
  * `replicas` (default 1; 3 on a 3-server cluster) for the archive stream and the checkpoint
- * bucket, `checkpoint_ms` (default 1000; 0 for none): how often the whole state goes to the
+ * bucket, `checkpoint_ms` (default 1000; 0 for none), `restore_max_gap_s` (default 5: a checkpoint
+ * older than that, against the first scan's time, is another session's and is ignored): how often the whole state goes to the
  * `<prefix>_state` KV bucket under the actor's name, and is restored from on start, so a
  * tracker restarted on another node continues with the same track IDs.
  */
 export function trackerActor(f: ActorFactoryContext): ActorBehavior<Meas> {
-  const { archive: archiveGiven, checkpoint_ms: checkpointMs = 1000, replicas = 1, ...options } = (f.options ?? {}) as Partial<TrackerOptions> & { archive?: false | Partial<ArchiveOptions>; checkpoint_ms?: number; replicas?: number };
+  const { archive: archiveGiven, checkpoint_ms: checkpointMs = 1000, replicas = 1, restore_max_gap_s: _gap, ...options } = (f.options ?? {}) as Partial<TrackerOptions> & { archive?: false | Partial<ArchiveOptions>; checkpoint_ms?: number; replicas?: number; restore_max_gap_s?: number };
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) throw new TypeError(`options.replicas: expected an integer from 1 to 5, got ${JSON.stringify(replicas)}`);
   const archiveOptions = archiveGiven === false ? false : { replicas, ...archiveGiven };
   if (typeof checkpointMs !== 'number' || !(checkpointMs >= 0)) throw new TypeError(`options.checkpoint_ms: expected a number of milliseconds ≥ 0, got ${JSON.stringify(checkpointMs)}`);
   let state: KV | undefined;
   let lastCheckpoint = -Infinity;
+  let pending: Checkpoint | undefined;
+  const restoreMaxGapS = Number((f.options as { restore_max_gap_s?: number }).restore_max_gap_s ?? 5);
   let saving: Promise<void> | undefined;
   let lastT: bigint | undefined;
   const save = async (ctx: ActorContext<Meas>) => {
@@ -79,12 +82,10 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Meas> {
         const e = await state.get(f.name);
         if (e && e.operation === 'PUT' && e.length > 0) {
           try {
-            const cp = decode(e.value) as Checkpoint;
-            tracker.restore(cp.tracker);
-            t0 = cp.t0 === null ? undefined : BigInt(cp.t0);
-            scan = cp.scan + 1;
-            ctx.log.info({ tracks: tracker.tracks.length, scan: cp.scan }, 'tracker: continuing from checkpoint');
+            pending = decode(e.value) as Checkpoint;
+            new Tracker(options).restore(pending.tracker); // checked now, applied at the first scan
           } catch (err) {
+            pending = undefined;
             ctx.log.warn({ err: (err as Error).message }, 'tracker: checkpoint unreadable, starting empty');
           }
         }
@@ -101,6 +102,19 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Meas> {
       await archive?.close();
     },
     async handle(m, ctx) {
+      if (pending) {
+        // Only a checkpoint of the same session continues: one older than the gap a track can
+        // coast through (an earlier run, a replay of the past) would resurrect dead tracks.
+        const cp = pending;
+        pending = undefined;
+        const gapS = Number(m.t_ns - BigInt(cp.t_ns)) / 1e9;
+        if (gapS >= 0 && gapS <= restoreMaxGapS) {
+          tracker.restore(cp.tracker);
+          t0 = cp.t0 === null ? undefined : BigInt(cp.t0);
+          scan = cp.scan + 1;
+          ctx.log.info({ tracks: tracker.tracks.length, scan: cp.scan, gap_s: gapS }, 'tracker: continuing from checkpoint');
+        } else ctx.log.info({ gap_s: gapS, max_gap_s: restoreMaxGapS }, 'tracker: checkpoint from another session, starting empty');
+      }
       t0 ??= m.t_ns;
       const v = binToF64(m.points);
       const ms: Measurement[] = [];
