@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { loadScenario } from '../sim/scenario.js';
 import { killAll, skyvoxRun } from './helpers/cli.js';
+import { readJsonLines } from '../eval/read.js';
 
 describe('skyvox replay', function () {
   this.timeout(60_000);
@@ -24,15 +25,27 @@ describe('skyvox replay', function () {
     const rec = join(dir, 'rec');
     const live = await skyvoxRun(['up', '--scenario', scenario, '--duration', '4', '--record', rec, '--record-detections', '--report', join(dir, 'live.json'), ...common]);
     assert.equal(live.code, 0, live.stderr);
-    type Report = { scans: number; mota: number; idf1: number; id_switches: number; false_track_rate: number; latency_ms: unknown };
+    type Report = { mota: number; id_switches: number; latency_ms: unknown };
     const a = JSON.parse(readFileSync(join(dir, 'live.json'), 'utf8')) as Report;
     // Same data dir: the live run's checkpoint and archive are there and must not leak into the replay.
+    type Scan = { t_ns: bigint; tracks: { id: string; status: string; position: number[] }[] };
+    const liveScans = readJsonLines<Scan>(join(rec, 'tracks.jsonl'));
     for (const from of ['det', 'meas']) {
-      const res = await skyvoxRun(['replay', rec, '--from', from, '--speed', '3', '--report', join(dir, `${from}.json`), ...common]);
+      const out = join(dir, `out-${from}`);
+      const res = await skyvoxRun(['replay', rec, '--from', from, '--speed', '3', '--record', out, '--report', join(dir, `${from}.json`), ...common]);
       assert.equal(res.code, 0, res.stderr);
       const b = JSON.parse(readFileSync(join(dir, `${from}.json`), 'utf8')) as Report;
-      assert.deepEqual([b.scans, b.mota, b.idf1, b.id_switches, b.false_track_rate], [a.scans, a.mota, a.idf1, a.id_switches, a.false_track_rate], `replay from ${from}`);
       assert.equal(b.latency_ms, null, 'no live latency in a replay');
+      assert.ok(Math.abs(b.mota - a.mota) < 0.02 && b.id_switches === a.id_switches, `replay from ${from}: ${JSON.stringify(b)} vs live ${JSON.stringify(a)}`);
+      // Scan by scan, the replay is the live run: same tracks, same IDs, same positions. (The
+      // first and last instants may differ: the live run started and stopped around them.)
+      const replayed = new Map(readJsonLines<Scan>(join(out, 'tracks.jsonl')).map((s) => [s.t_ns, s]));
+      const shared = liveScans.filter((s) => replayed.has(s.t_ns));
+      assert.ok(shared.length >= liveScans.length - 3, `${shared.length} of ${liveScans.length} instants replayed`);
+      for (const s of shared) {
+        const r = replayed.get(s.t_ns)!;
+        assert.deepEqual(r.tracks.map((t) => [t.id, t.status, t.position.map((x) => x.toFixed(6))]), s.tracks.map((t) => [t.id, t.status, t.position.map((x) => x.toFixed(6))]), `instant ${s.t_ns} from ${from}`);
+      }
     }
     // A damaged recording: the bad line is refused with its place, the rest replays.
     const lines = readFileSync(join(rec, 'detections.jsonl'), 'utf8').split('\n');

@@ -66,7 +66,7 @@ describe('tracker', () => {
   });
 
   it('reports births, confirmations and losses', () => {
-    const tracker = new Tracker({ maxCoast: 3 });
+    const tracker = new Tracker({ maxCoastS: 0.1 });
     const events: string[] = [];
     for (let k = 0; k < 10; k++) {
       const ms = k < 5 ? [{ position: [k * 0.4, 0, 100] as [number, number, number], covariance: [0.01, 0, 0, 0, 0.01, 0, 0, 0, 0.01], views: 2 }] : [];

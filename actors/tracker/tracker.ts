@@ -30,8 +30,11 @@ export interface TrackerOptions {
   /** Confirm after `confirmM` hits in the last `confirmN` scans. */
   confirmM: number;
   confirmN: number;
-  /** Delete a confirmed track after this many scans without an update, a tentative one after `tentativeMisses`. */
-  maxCoast: number;
+  /**
+   * Delete a confirmed track after this many seconds without an update (time, not scans: the
+   * same gap bridged at any frame rate); a tentative one after `tentativeMisses` scans.
+   */
+  maxCoastS: number;
   tentativeMisses: number;
   /** Speed a new track may have (m/s): its initial velocity uncertainty. */
   maxSpeed: number;
@@ -40,7 +43,7 @@ export interface TrackerOptions {
   mergeMps: number;
 }
 
-export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = { motion: 'cv', imm: DEFAULT_IMM, processNoise: 20, gateChi2: 16.3, confirmM: 3, confirmN: 4, maxCoast: 15, tentativeMisses: 2, maxSpeed: 40, mergeM: 1, mergeMps: 5 };
+export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = { motion: 'cv', imm: DEFAULT_IMM, processNoise: 20, gateChi2: 16.3, confirmM: 3, confirmN: 4, maxCoastS: 1, tentativeMisses: 2, maxSpeed: 40, mergeM: 1, mergeMps: 5 };
 
 type Status = (typeof TRACK_STATUSES)[number];
 
@@ -55,6 +58,8 @@ export interface Track {
   /** Recent scans, newest last: true where the track was updated. */
   history: boolean[];
   misses: number;
+  /** Time (s) of its last update. */
+  lastHit: number;
   views: number;
 }
 
@@ -100,7 +105,7 @@ export class Tracker {
       if (typeof t.id !== 'string') throw new TypeError(`tracks[${i}].id: expected a string`);
       if (t.state?.x?.v?.length !== 6 || t.state?.P?.v?.length !== 36 || !Array.isArray(t.filter?.models)) throw new TypeError(`tracks[${i}]: expected a 6-state Gaussian and its filter`);
     }
-    this.#tracks = structuredClone(s.tracks);
+    this.#tracks = structuredClone(s.tracks).map((t) => ({ ...t, lastHit: Number.isFinite(t.lastHit) ? t.lastHit : (s.time ?? 0) }));
     this.#time = s.time ?? undefined;
     this.#nextId = s.nextId;
   }
@@ -133,6 +138,7 @@ export class Tracker {
       }
       t.history = [...t.history, hit].slice(-o.confirmN);
       t.misses = hit ? 0 : t.misses + 1;
+      if (hit) t.lastHit = time;
       const hits = t.history.filter(Boolean).length;
       if (t.status === 'tentative' && hits >= o.confirmM) {
         t.status = 'confirmed';
@@ -142,7 +148,7 @@ export class Tracker {
     const kept: Track[] = [];
     const duplicates = this.#duplicates(predicted);
     for (const t of predicted) {
-      const dead = duplicates.has(t) || (t.status === 'tentative' ? t.misses > o.tentativeMisses : t.misses > o.maxCoast);
+      const dead = duplicates.has(t) || (t.status === 'tentative' ? t.misses > o.tentativeMisses : time - t.lastHit > o.maxCoastS);
       if (!dead) kept.push(t);
       else if (t.status !== 'tentative') events.push({ id: t.id, event: 'lost', position: position(t) });
     }
@@ -153,7 +159,7 @@ export class Tracker {
       for (let i = 3; i < 6; i++) P.v[i * 6 + i] = (o.maxSpeed / 2) ** 2;
       const g = { x: column([...m.position, 0, 0, 0]), P };
       const serial = this.#nextId++;
-      const t: Track = { id: `t${serial}`, serial, status: 'tentative', state: g, filter: immStart(g, models), history: [true], misses: 0, views: m.views };
+      const t: Track = { id: `t${serial}`, serial, status: 'tentative', state: g, filter: immStart(g, models), history: [true], misses: 0, lastHit: time, views: m.views };
       kept.push(t);
       events.push({ id: t.id, event: 'born', position: m.position });
     });
