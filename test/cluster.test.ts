@@ -4,6 +4,7 @@ import { readMembers, openNodesKv } from '../actors/node-supervisor/membership.j
 import { NodeSupervisor } from '../actors/node-supervisor/node.js';
 import { openAssignKv, openClusterKv, readOrders } from '../actors/node-supervisor/coordinator.js';
 import { place } from '../actors/node-supervisor/placement.js';
+import { nextPlacement, placementMachine, placementState } from '../actors/node-supervisor/placement-machine.js';
 import type { Heartbeat } from '../actors/node-supervisor/membership.js';
 import { Bus } from '../bus/bus.js';
 import { encode, f64ToBin } from '../bus/codec.js';
@@ -58,6 +59,25 @@ describe('cluster', () => {
     assert.deepEqual([...rr.values()], ['a', 'b', 'a']);
     const least = place([{ name: 'x', kind: 'k' }, { name: 'y', kind: 'k' }], members, new Map(), 'least-loaded');
     assert.deepEqual([...least.values()].sort(), ['a', 'b']);
+  });
+
+  it('placement machine: unassigned → starting → running → migrating → unassigned, nothing else', () => {
+    const events = ['ORDER_HERE', 'ORDER_ELSEWHERE', 'STARTED', 'START_FAILED', 'STOPPED'] as const;
+    const table: Record<string, Record<string, string>> = {};
+    for (const from of ['unassigned', 'starting', 'running', 'migrating']) {
+      table[from] = {};
+      for (const e of events) {
+        const s = placementMachine.resolveState({ value: from, context: {} });
+        const to = placementState(nextPlacement(s, { type: e }));
+        if (to !== from) table[from]![e] = to;
+      }
+    }
+    assert.deepEqual(table, {
+      unassigned: { ORDER_HERE: 'starting' },
+      starting: { STARTED: 'running', START_FAILED: 'unassigned', ORDER_ELSEWHERE: 'migrating' },
+      running: { ORDER_ELSEWHERE: 'migrating' },
+      migrating: { STOPPED: 'unassigned' },
+    });
   });
 
   it('lease: one holder at a time; a paused holder loses it to a contender and cannot renew; terms grow', async () => {
@@ -153,6 +173,7 @@ describe('cluster', () => {
       await waitFor(() => scans.some((s) => s.ids.length === 1), 'a confirmed track', 5000);
       await sleep(300); // a checkpoint or two
       const before = scans.at(-1)!.ids;
+      host = (await readOrders(orders)).get('tracker')!.node;
       // The tracker's node dies: its actors vanish and its connection drops, with no goodbye.
       const dead = nodes.get(host)!;
       const lastBeat = async () => (await readMembers(kvNodes)).find((m) => m.node === host)!.t_ns;
@@ -163,7 +184,11 @@ describe('cluster', () => {
       const diedNs = nowNs();
       const seen = scans.length;
       await waitFor(() => scans.length > seen + 5, 'tracks from the survivor', 10_000);
-      const resumed = scans[seen]!;
+      // The new tracker's first scan is the one after the silence (the dead node's last ones may arrive late).
+      const after = scans.slice(seen - 1);
+      const gap = after.findIndex((s, j) => j > 0 && s.at - after[j - 1]!.at > 200);
+      assert.ok(gap > 0, 'tracks went silent when their node died');
+      const resumed = after[gap]!;
       assert.deepEqual(scans.at(-1)!.ids, before, 'the same track continues');
       const [survivor] = [...nodes.keys()];
       assert.ok(nodes.get(survivor!)!.node.list().some((a) => a.name === 'tracker' && a.status === 'running'));

@@ -9,9 +9,10 @@ import { withJetStreamRetry } from '../../bus/jetstream.js';
 import { decode } from '../../bus/codec.js';
 import { Assignment, CoordinatorLease } from '../../schemas/cluster.js';
 import { validate } from '../../schemas/message.js';
-import type { ActorBehavior } from '../../supervisors/actor.js';
+import type { ActorBehavior, ActorContext } from '../../supervisors/actor.js';
 import type { ActorConfig } from './config.js';
 import { openAssignKv, openClusterKv, type Order } from './coordinator.js';
+import { initialPlacement, nextPlacement, type PlacementEvent, type PlacementSnapshot, placementState, runningPlacement } from './placement-machine.js';
 
 /** What the node lets the assignments actor do. */
 export interface AssignedActors {
@@ -30,6 +31,31 @@ export function assignmentsBehavior(node: string, host: AssignedActors, replicas
   const stoppers: (() => void)[] = [];
   let orders: KV;
   let cluster: KV;
+  const placements = new Map<string, PlacementSnapshot>();
+  /** Feeds one event to the actor's placement machine and performs what the new state asks for. */
+  const drive = async (ctx: ActorContext<Event>, actor: string, event: PlacementEvent, spec?: ActorConfig): Promise<void> => {
+    let s = placements.get(actor) ?? initialPlacement();
+    // It ran here but its supervisor gave it up (or restarted empty): it is unassigned again.
+    if (placementState(s) === 'running' && !host.running().includes(actor)) s = initialPlacement();
+    else if (placementState(s) === 'unassigned' && host.running().includes(actor)) s = runningPlacement();
+    const before = placementState(s);
+    s = nextPlacement(s, event);
+    const now = placementState(s);
+    if (now !== before) ctx.log.info({ actor, from: before, to: now }, 'assignments: placement');
+    if (now === 'starting') {
+      try {
+        await host.start(spec!);
+        s = nextPlacement(s, { type: 'STARTED' });
+      } catch (err) {
+        ctx.log.error({ actor, err: (err as Error).message }, 'assignments: the ordered actor failed to start');
+        s = nextPlacement(s, { type: 'START_FAILED' });
+      }
+    } else if (now === 'migrating') {
+      await host.stop(actor);
+      s = nextPlacement(s, { type: 'STOPPED' });
+    }
+    placements.set(actor, s);
+  };
   return {
     async start(ctx) {
       const bus = ctx.bus!;
@@ -56,7 +82,7 @@ export function assignmentsBehavior(node: string, host: AssignedActors, replicas
           const order = e && e.operation === 'PUT' && e.length > 0 ? validate(Assignment, decode(e.value)) : undefined;
           if (!order || order.node !== node) {
             ctx.log.info({ actor: name, to: order?.node }, 'assignments: moved while this node was paused; stopping');
-            await host.stop(name);
+            await drive(ctx, name, { type: 'ORDER_ELSEWHERE' });
           }
         }
         host.fence?.confirm();
@@ -74,7 +100,7 @@ export function assignmentsBehavior(node: string, host: AssignedActors, replicas
         return;
       }
       if (e.operation !== 'PUT' || e.length === 0) {
-        if (host.running().includes(e.key)) await host.stop(e.key);
+        await drive(ctx, e.key, { type: 'ORDER_ELSEWHERE' });
         return;
       }
       let order: Order;
@@ -91,14 +117,8 @@ export function assignmentsBehavior(node: string, host: AssignedActors, replicas
         return;
       }
       newestTerm = order.term;
-      const here = host.running().includes(order.actor);
-      if (order.node === node && !here) {
-        ctx.log.info({ actor: order.actor, term: order.term }, 'assignments: starting');
-        await host.start({ ...order.spec, restart: (order.spec.restart as ActorConfig['restart']) ?? 'permanent' });
-      } else if (order.node !== node && here) {
-        ctx.log.info({ actor: order.actor, to: order.node, term: order.term }, 'assignments: stopping, placed elsewhere');
-        await host.stop(order.actor);
-      }
+      if (order.node === node) await drive(ctx, order.actor, { type: 'ORDER_HERE' }, { ...order.spec, restart: (order.spec.restart as ActorConfig['restart']) ?? 'permanent' });
+      else await drive(ctx, order.actor, { type: 'ORDER_ELSEWHERE' });
     },
     stop() {
       for (const s of stoppers.splice(0)) s();
