@@ -33,6 +33,8 @@ export interface EvalOptions {
   includeClutter: boolean;
   /** With a bound, the report carries crlb_ratio: RMS error over RMS bound, on matched pairs. */
   bound?: PositionBound;
+  /** With it, the report carries the detection rate over the objects the rig could see (eval/observable.ts). */
+  observable?: (p: [number, number, number], kind: ObjectKind, sizeM: number) => boolean;
 }
 
 export const DEFAULT_EVAL_OPTIONS: EvalOptions = { matchM: 2, gospaC: 5, gospaP: 2, includeClutter: false };
@@ -55,6 +57,8 @@ export interface EvalReport {
   latency_ms: { p50: number; p99: number } | null;
   /** 3D RMSE over the RMS Cramér–Rao bound of the same matches (needs the scenario). */
   crlb_ratio: number | null;
+  /** Share of truth target-frames the rig could observe (two cameras with Pd ≥ 0.5), and the detection rate over those (needs the scenario). */
+  observable: { share: number; detection_rate: number } | null;
   match_m: number;
 }
 
@@ -129,8 +133,24 @@ export function evaluate(truth: readonly TruthScan[], tracks: readonly TrackScan
     clutter_track_frames: clutterTrackFrames,
     latency_ms: latency(tracks),
     crlb_ratio: crlbRatio(r.matched, frameObjects, o.bound),
+    observable: observableRate(r.matched, frameObjects, o.observable),
     match_m: o.matchM,
   };
+}
+
+function observableRate(matched: { frame: number; object: number }[], objects: TruthScan['objects'][], observable?: EvalOptions['observable']): EvalReport['observable'] {
+  if (!observable) return null;
+  const hit = new Set(matched.map((m) => `${m.frame}:${m.object}`));
+  let [total, seen, found] = [0, 0, 0];
+  objects.forEach((objs, f) =>
+    objs.forEach((obj, i) => {
+      total++;
+      if (!observable(obj.position, obj.kind ?? 'drone', obj.size_m ?? 0.5)) return;
+      seen++;
+      if (hit.has(`${f}:${i}`)) found++;
+    }),
+  );
+  return total ? { share: seen / total, detection_rate: seen ? found / seen : 0 } : null;
 }
 
 function crlbRatio(matched: { frame: number; object: number; distance: number }[], objects: TruthScan['objects'][], bound?: PositionBound): number | null {

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { evaluate, type TrackScan, type TruthScan } from '../eval/metrics.js';
+import { DEFAULT_EVAL_OPTIONS, evaluate, type TrackScan, type TruthScan } from '../eval/metrics.js';
+import { observableFor } from '../eval/observable.js';
+import { loadScenario } from '../sim/scenario.js';
 import { REPO } from './helpers/cli.js';
 
 const scan = (k: number, objects: [string, number][], tracks: [string, number][]): [TruthScan, TrackScan] => [
@@ -14,6 +16,19 @@ function run(scans: [TruthScan, TrackScan][]) {
 }
 
 describe('tracking metrics', () => {
+  it('scores the detection rate over what the rig could see apart from the raw one', () => {
+    const q = loadScenario('quick');
+    const observable = observableFor(q);
+    // A 0.7 m drone in the middle of quick's airspace is seen; a 5 cm one 3 km away is not.
+    assert.equal(observable([0, 100, 100], 'drone', 0.7), true);
+    assert.equal(observable([0, 3000, 100], 'drone', 0.05), false);
+    const truth: TruthScan[] = Array.from({ length: 4 }, (_, k) => ({ t_ns: BigInt(k) * 40_000_000n, objects: [{ id: 'big', kind: 'drone', size_m: 0.7, position: [0, 100, 100] }, { id: 'speck', kind: 'drone', size_m: 0.05, position: [0, 3000, 100] }] }));
+    const tracks: TrackScan[] = truth.map((t) => ({ t_ns: t.t_ns, tracks: [{ id: 't1', status: 'confirmed', position: [0, 100, 100] }] }));
+    const r = evaluate(truth, tracks, { ...DEFAULT_EVAL_OPTIONS, observable });
+    assert.equal(r.detection_rate, 0.5);
+    assert.deepEqual(r.observable, { share: 0.5, detection_rate: 1 });
+  });
+
   it('perfect tracks: MOTA 1, IDF1 1, no switches, error as offset', () => {
     const r = run(Array.from({ length: 10 }, (_, k) => scan(k, [['a', k], ['b', 50 - k]], [['t1', k], ['t2', 50 - k]])));
     assert.deepEqual([r.mota, r.idf1, r.id_switches, r.fragmentations, r.detection_rate, r.false_track_rate], [1, 1, 0, 0, 1, 0]);
