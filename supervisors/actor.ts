@@ -9,7 +9,7 @@ import type { Bus } from '../bus/bus.js';
 import type { MessageType } from '../schemas/message.js';
 import type { ActorStatus } from '../schemas/telemetry.js';
 import { type ExitReason, ExitSignal, type Supervisable } from './child.js';
-import { type Clock, realClock } from './clock.js';
+import { type Clock, realClock, type TimerHandle } from './clock.js';
 import { LatencyWindow } from './latency.js';
 import { type Logger, silentLogger } from './log.js';
 import { DEFAULT_MAILBOX, Mailbox, type MailboxOptions } from './mailbox.js';
@@ -261,4 +261,17 @@ export class Actor<M = unknown> implements Supervisable {
     this.#abort.abort();
     for (const sub of this.#subs.splice(0)) sub.unsubscribe();
   }
+}
+
+/** Runs `fn` every `periodMs` on the actor's clock until its incarnation ends (its signal aborts). */
+export function every(ctx: Pick<ActorContext<unknown>, 'clock' | 'signal'>, periodMs: number, fn: () => void): void {
+  let timer: TimerHandle | undefined;
+  const arm = () => {
+    timer = ctx.clock.setTimeout(() => {
+      fn();
+      if (!ctx.signal.aborted) arm();
+    }, periodMs);
+  };
+  ctx.signal.addEventListener('abort', () => timer !== undefined && ctx.clock.clearTimeout(timer), { once: true });
+  arm();
 }

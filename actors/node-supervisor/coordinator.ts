@@ -11,8 +11,8 @@ import { ensureKv } from '../../bus/jetstream.js';
 import { KvLease } from '../../bus/lease.js';
 import { Assignment } from '../../schemas/cluster.js';
 import { type MessageOf, validate } from '../../schemas/message.js';
-import type { ActorBehavior } from '../../supervisors/actor.js';
-import { nowNs, type TimerHandle } from '../../supervisors/clock.js';
+import { type ActorBehavior, every } from '../../supervisors/actor.js';
+import { nowNs } from '../../supervisors/clock.js';
 import { openNodesKv, readMembers } from './membership.js';
 import { place, type PlacementStrategy, type PlannedActor } from './placement.js';
 
@@ -90,38 +90,22 @@ export function coordinatorBehavior(node: string, settings: CoordinatorSettings)
         ctx.signal.addEventListener('abort', () => subs.forEach((s) => s.unsubscribe()), { once: true });
       }
       if (watches.size > 0) {
-        let check: TimerHandle | undefined;
-        const period = Math.max(10, Math.min(100, ...[...watches.values()].map((w) => w.silenceMs / 5)));
-        const arm = () => {
-          check = ctx.clock.setTimeout(() => {
-            const t = performance.now();
-            for (const w of watches.values()) {
-              if (!w.suspected && isSilent(w, t)) {
-                w.suspected = true;
-                if (lease?.held) ctx.send('tick');
-              }
+        every(ctx, Math.max(10, Math.min(100, ...[...watches.values()].map((w) => w.silenceMs / 5))), () => {
+          const t = performance.now();
+          for (const w of watches.values()) {
+            if (!w.suspected && isSilent(w, t)) {
+              w.suspected = true;
+              if (lease?.held) ctx.send('tick');
             }
-            if (!ctx.signal.aborted) arm();
-          }, period);
-        };
-        ctx.signal.addEventListener('abort', () => check && ctx.clock.clearTimeout(check), { once: true });
-        arm();
+          }
+        });
       }
       const clusterKv = await openClusterKv(bus.nc, bus.subjects.kv.cluster, settings.replicas);
       nodes = await openNodesKv(bus.nc, bus.subjects.kv.nodes, settings.replicas);
       orders = await openAssignKv(bus.nc, bus.subjects.kv.assign, settings.replicas);
       lease = new KvLease(clusterKv, 'coordinator', node, settings.leaseMs);
-      let timer: TimerHandle | undefined;
-      const period = Math.max(20, Math.floor(Math.min(settings.leaseMs / 3, settings.heartbeatMs)));
-      const arm = () => {
-        timer = ctx.clock.setTimeout(() => {
-          ctx.send('tick');
-          if (!ctx.signal.aborted) arm();
-        }, period);
-      };
-      ctx.signal.addEventListener('abort', () => timer && ctx.clock.clearTimeout(timer), { once: true });
       ctx.send('tick');
-      arm();
+      every(ctx, Math.max(20, Math.floor(Math.min(settings.leaseMs / 3, settings.heartbeatMs))), () => ctx.send('tick'));
     },
     async handle(_tick, ctx) {
       try {

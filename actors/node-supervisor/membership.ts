@@ -9,8 +9,8 @@ import { encode, decode } from '../../bus/codec.js';
 import { ensureKv } from '../../bus/jetstream.js';
 import { NodeHeartbeat } from '../../schemas/cluster.js';
 import { type MessageOf, validate } from '../../schemas/message.js';
-import type { ActorBehavior } from '../../supervisors/actor.js';
-import { nowNs, type TimerHandle } from '../../supervisors/clock.js';
+import { type ActorBehavior, every } from '../../supervisors/actor.js';
+import { nowNs } from '../../supervisors/clock.js';
 import type { ActorView } from './view.js';
 
 export type Heartbeat = MessageOf<typeof NodeHeartbeat>;
@@ -58,16 +58,8 @@ export function membershipBehavior(node: string, settings: MembershipSettings, v
   return {
     async start(ctx) {
       kv = await openNodesKv(ctx.bus!.nc, ctx.bus!.subjects.kv.nodes, settings.replicas);
-      let timer: TimerHandle | undefined;
-      const arm = () => {
-        timer = ctx.clock.setTimeout(() => {
-          ctx.send('beat');
-          if (!ctx.signal.aborted) arm();
-        }, settings.intervalMs);
-      };
-      ctx.signal.addEventListener('abort', () => timer && ctx.clock.clearTimeout(timer), { once: true });
       ctx.send('beat');
-      arm();
+      every(ctx, settings.intervalMs, () => ctx.send('beat'));
     },
     async handle(_beat, ctx) {
       const at = performance.now();

@@ -1,8 +1,8 @@
 /** The telemetry actor: at the node's rate, one record per actor and one for the node itself. */
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { ActorTelemetry, NodeTelemetry } from '../../schemas/telemetry.js';
-import type { ActorBehavior } from '../../supervisors/actor.js';
-import { nowNs, type TimerHandle } from '../../supervisors/clock.js';
+import { type ActorBehavior, every } from '../../supervisors/actor.js';
+import { nowNs } from '../../supervisors/clock.js';
 import type { ActorView } from './view.js';
 
 /** Builds the telemetry behaviour; `view` lists the node's actors at each tick. */
@@ -14,15 +14,7 @@ export function telemetryBehavior(node: string, rateHz: number, view: () => Acto
   let lastAt = performance.now();
   return {
     start(ctx) {
-      let timer: TimerHandle | undefined;
-      const arm = () => {
-        timer = ctx.clock.setTimeout(() => {
-          ctx.send('tick');
-          if (!ctx.signal.aborted) arm();
-        }, periodMs);
-      };
-      ctx.signal.addEventListener('abort', () => timer && ctx.clock.clearTimeout(timer), { once: true });
-      arm();
+      every(ctx, periodMs, () => ctx.send('tick'));
     },
     handle(_tick, ctx) {
       const s = ctx.bus!.subjects;
