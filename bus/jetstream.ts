@@ -3,7 +3,7 @@
  * it exists already or not. Only features nats-server 2.9 honours (see PLATFORM.md): no
  * per-message TTL, no compression, no subject transforms, one filter subject per consumer.
  */
-import { JetStreamApiCodes, JetStreamApiError, jetstreamManager, type StreamConfig, type StreamInfo } from '@nats-io/jetstream';
+import { JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager, type StreamConfig, type StreamInfo } from '@nats-io/jetstream';
 import { type KV, type KvOptions, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 
@@ -58,6 +58,9 @@ async function ensureStreamOnce(nc: NatsConnection, decl: StreamDecl): Promise<S
  * Creates or opens a KV bucket. Expiry is the bucket's `ttl` only (2.9 ignores per-key TTLs),
  * and direct reads are off by default so a read sees the previous write.
  */
-export async function ensureKv(nc: NatsConnection, bucket: string, options: Partial<KvOptions> = {}): Promise<KV> {
-  return withJetStreamRetry(() => new Kvm(nc).create(bucket, { allow_direct: false, ...options }));
+export async function ensureKv(nc: NatsConnection, bucket: string, options: Partial<KvOptions> = {}, requestTimeoutMs?: number): Promise<KV> {
+  // A request timeout shorter than the client's 5 s default, for callers (the lease) that must
+  // not sit on one lost reply longer than their own deadline.
+  const js = requestTimeoutMs === undefined ? nc : jetstream(nc, { timeout: requestTimeoutMs });
+  return withJetStreamRetry(() => new Kvm(js).create(bucket, { allow_direct: false, ...options }));
 }

@@ -22,6 +22,6 @@ export function actorRegistry(): ActorRegistry {
     .register('motion', motionActor)
     .register('fusion', fusionActor)
     .register('voxel', voxelActor)
-    .register('tracker', trackerActor)
+    .register('tracker', trackerActor, { handover: true })
     .register('replayer', replayerActor);
 }

@@ -54,5 +54,6 @@ export const Assignment = defineMessage(
     term: Type.Integer({ minimum: 1, description: 'lease term of the coordinator that made it; nodes refuse terms older than one they have seen' }),
     t_ns: TimeNs(),
     spec: Type.Object({ name: Type.String(), kind: Type.String(), restart: Type.Optional(Type.String()), options: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }),
+    handover_from: Type.Optional(Type.String({ description: 'a planned move: the node it runs on now, which stops it once the new one stands by' })),
   }),
 );

@@ -15,6 +15,8 @@ export interface ActorFactoryContext {
    * and until it has re-read its orders: a placed actor must not publish meanwhile.
    */
   mayAct?: () => boolean;
+  /** Set when this start is a planned move from that node: take over its state without a gap. */
+  handoverFrom?: string;
 }
 
 export type ActorFactory = (ctx: ActorFactoryContext) => ActorBehavior<unknown>;
@@ -22,10 +24,17 @@ export type ActorFactory = (ctx: ActorFactoryContext) => ActorBehavior<unknown>;
 /** Kind name → factory. */
 export class ActorRegistry {
   #kinds = new Map<string, ActorFactory>();
-  register(kind: string, factory: ActorFactory): this {
+  #handover = new Set<string>();
+  /** `handover`: the kind can take over a running incarnation's state without a gap (see ActorFactoryContext.handoverFrom). */
+  register(kind: string, factory: ActorFactory, capabilities: { handover?: boolean } = {}): this {
     if (this.#kinds.has(kind)) throw new RangeError(`actor kind "${kind}" is registered twice`);
     this.#kinds.set(kind, factory);
+    if (capabilities.handover) this.#handover.add(kind);
     return this;
+  }
+  /** True when planned moves of this kind are handed over (the old incarnation waits for the new one). */
+  handsOver(kind: string): boolean {
+    return this.#handover.has(kind);
   }
   get(kind: string): ActorFactory | undefined {
     return this.#kinds.get(kind);

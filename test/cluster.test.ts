@@ -203,4 +203,58 @@ describe('cluster', () => {
       for (const { node } of nodes.values()) await node.stop();
     }
   });
+
+  it('a node joining mid-run takes over work: a planned move hands the tracker over with no scan lost or doubled', async function () {
+    this.timeout(30_000);
+    const cluster = {
+      rebalance_ms: 3000, // long enough for the heartbeats to have measured what each actor costs
+      actors: [
+        { name: 'tracker', kind: 'tracker', options: { checkpoint_ms: 200, archive: false }, liveness: { input: 'skyvox.meas', output: 'skyvox.tracks' } },
+        { name: 'site-clock', kind: 'clock-server' },
+      ],
+    };
+    const started: { node: NodeSupervisor; bus: Bus }[] = [];
+    const startNode = async (name: string) => {
+      const bus = new Bus(await nats.connect('node'), { receiver: name });
+      const node = new NodeSupervisor({ config: parseNodeConfig({ name, cluster }), bus, registry: actorRegistry() });
+      await node.start();
+      started.push({ node, bus });
+      return node;
+    };
+    const n1 = await startNode('n1');
+    const test = new Bus(await nats.connect('node'), { receiver: 'test' });
+    const orders = await openAssignKv(test.nc, test.subjects.kv.assign);
+    await waitFor(() => ['tracker', 'site-clock'].every((a) => n1.list().some((x) => x.name === a && x.status === 'running')), 'both actors on the only node', 10_000);
+    const got: { t_ns: bigint; ids: string[] }[] = [];
+    const sub = test.subscribe(Tracks, test.subjects.tracks, (t) => void got.push({ t_ns: t.t_ns, ids: t.tracks.filter((x) => x.status !== 'tentative').map((x) => x.id) }));
+    const fed: bigint[] = [];
+    const t0 = nowNs();
+    let k = 0;
+    const feed = setInterval(() => {
+      const t_ns = t0 + BigInt(k) * 5_000_000n;
+      fed.push(t_ns);
+      test.publish(Measurements, test.subjects.meas, { t_ns, count: 1, pairs: ['p1', 'p2'], points: f64ToBin([0.05 * k, 0, 100, 0.01, 0, 0, 0, 0.01, 0, 0, 0, 0.01, 2, 2]) });
+      k++;
+    }, 5); // fast: a measurement falls in any window a careless handover leaves
+    try {
+      await waitFor(() => got.some((s) => s.ids.length === 1), 'a confirmed track', 5000);
+      const ids = got.at(-1)!.ids;
+      const n2 = await startNode('n2');
+      await waitFor(async () => (await readOrders(orders)).get('tracker')?.node === 'n2', 'the tracker moved to the node that joined', 15_000);
+      await waitFor(() => n2.list().some((a) => a.name === 'tracker' && a.status === 'running') && !n1.list().some((a) => a.name === 'tracker'), 'the handover', 10_000);
+      await sleep(1000);
+      clearInterval(feed);
+      await sleep(300);
+      // Every measurement from the first scan on produced exactly one scan, in order.
+      const first = fed.indexOf(got[0]!.t_ns);
+      const expected = fed.slice(first, fed.indexOf(got.at(-1)!.t_ns) + 1).map(String);
+      assert.deepEqual(got.map((s) => String(s.t_ns)), expected, 'no scan lost or doubled across the handover');
+      assert.deepEqual(got.at(-1)!.ids, ids, 'the same track continues');
+      assert.ok(n1.list().some((a) => a.name === 'site-clock'), 'the cheaper actor stayed');
+    } finally {
+      clearInterval(feed);
+      sub.unsubscribe();
+      for (const { node } of started) await node.stop();
+    }
+  });
 });

@@ -5,7 +5,7 @@
  * coordinator's late orders have no effect.
  */
 import type { KV, KvWatchEntry } from '@nats-io/kv';
-import { withJetStreamRetry } from '../../bus/jetstream.js';
+import { ensureKv, withJetStreamRetry } from '../../bus/jetstream.js';
 import { decode } from '../../bus/codec.js';
 import { Assignment, CoordinatorLease } from '../../schemas/cluster.js';
 import { validate } from '../../schemas/message.js';
@@ -16,7 +16,7 @@ import { initialPlacement, nextPlacement, type PlacementEvent, type PlacementSna
 
 /** What the node lets the assignments actor do. */
 export interface AssignedActors {
-  start(spec: ActorConfig): Promise<void>;
+  start(spec: ActorConfig, handoverFrom?: string): Promise<void>;
   stop(name: string): Promise<void>;
   running(): string[];
   /** The node's pause fence: reopened once the orders were re-read after a pause. */
@@ -26,14 +26,25 @@ export interface AssignedActors {
 type Event = { kind: 'order'; entry: KvWatchEntry } | { kind: 'lease'; entry: KvWatchEntry } | { kind: 'recheck' };
 
 /** Builds the assignments behaviour for `node`. */
-export function assignmentsBehavior(node: string, host: AssignedActors, replicas = 1): ActorBehavior<Event> {
+export function assignmentsBehavior(node: string, host: AssignedActors, replicas = 1, handoverWaitMs = 3000): ActorBehavior<Event> {
   let newestTerm = 0;
   const stoppers: (() => void)[] = [];
   let orders: KV;
   let cluster: KV;
   const placements = new Map<string, PlacementSnapshot>();
+  let state: KV;
+  /** Waits (up to `handoverWaitMs`) for `<actor>.standby` in the state bucket to name `to`. */
+  const awaitStandby = async (ctx: ActorContext<Event>, actor: string, to: string): Promise<void> => {
+    const until = performance.now() + handoverWaitMs;
+    while (performance.now() < until) {
+      const e = await state.get(`${actor}.standby`).catch(() => null);
+      if (e && e.operation === 'PUT' && e.length > 0 && (decode(e.value) as { node?: string }).node === to) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    ctx.log.warn({ actor, to, waited_ms: handoverWaitMs }, 'assignments: the new incarnation did not stand by in time; stopping anyway');
+  };
   /** Feeds one event to the actor's placement machine and performs what the new state asks for. */
-  const drive = async (ctx: ActorContext<Event>, actor: string, event: PlacementEvent, spec?: ActorConfig): Promise<void> => {
+  const drive = async (ctx: ActorContext<Event>, actor: string, event: PlacementEvent, spec?: ActorConfig, handoverFrom?: string): Promise<void> => {
     let s = placements.get(actor) ?? initialPlacement();
     // It ran here but its supervisor gave it up (or restarted empty): it is unassigned again.
     if (placementState(s) === 'running' && !host.running().includes(actor)) s = initialPlacement();
@@ -44,7 +55,7 @@ export function assignmentsBehavior(node: string, host: AssignedActors, replicas
     if (now !== before) ctx.log.info({ actor, from: before, to: now }, 'assignments: placement');
     if (now === 'starting') {
       try {
-        await host.start(spec!);
+        await host.start(spec!, handoverFrom);
         s = nextPlacement(s, { type: 'STARTED' });
       } catch (err) {
         ctx.log.error({ actor, err: (err as Error).message }, 'assignments: the ordered actor failed to start');
@@ -61,6 +72,7 @@ export function assignmentsBehavior(node: string, host: AssignedActors, replicas
       const bus = ctx.bus!;
       host.fence?.onPause(() => ctx.send({ kind: 'recheck' }));
       orders = await openAssignKv(bus.nc, bus.subjects.kv.assign, replicas);
+      state = await ensureKv(bus.nc, bus.subjects.kv.state, { history: 1, replicas });
       cluster = await openClusterKv(bus.nc, bus.subjects.kv.cluster, replicas);
       const watch = async (kv: typeof orders, kind: Event['kind'], key?: string) => {
         const w = await kv.watch(key ? { key } : {});
@@ -117,8 +129,13 @@ export function assignmentsBehavior(node: string, host: AssignedActors, replicas
         return;
       }
       newestTerm = order.term;
-      if (order.node === node) await drive(ctx, order.actor, { type: 'ORDER_HERE' }, { ...order.spec, restart: (order.spec.restart as ActorConfig['restart']) ?? 'permanent' });
-      else await drive(ctx, order.actor, { type: 'ORDER_ELSEWHERE' });
+      if (order.node === node) await drive(ctx, order.actor, { type: 'ORDER_HERE' }, { ...order.spec, restart: (order.spec.restart as ActorConfig['restart']) ?? 'permanent' }, order.handover_from);
+      else {
+        // A planned move away from here: keep running until the new incarnation stands by
+        // (it has subscribed and buffers), so no input falls between the two.
+        if (order.handover_from === node && host.running().includes(order.actor)) await awaitStandby(ctx, order.actor, order.node);
+        await drive(ctx, order.actor, { type: 'ORDER_ELSEWHERE' });
+      }
     },
     stop() {
       for (const s of stoppers.splice(0)) s();

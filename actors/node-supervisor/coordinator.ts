@@ -14,7 +14,7 @@ import { type MessageOf, validate } from '../../schemas/message.js';
 import { type ActorBehavior, every } from '../../supervisors/actor.js';
 import { nowNs } from '../../supervisors/clock.js';
 import { openNodesKv, readMembers } from './membership.js';
-import { place, type PlacementStrategy, type PlannedActor } from './placement.js';
+import { cameraOf, place, type PlacementStrategy, type PlannedActor } from './placement.js';
 
 export type Order = MessageOf<typeof Assignment>;
 
@@ -26,10 +26,12 @@ export interface CoordinatorSettings {
   plan: PlannedActor[];
   /** Replicas of the cluster's KV buckets (3 on a 3-server cluster, so they survive a server). */
   replicas: number;
+  /** At most one planned move per this period (0: never). */
+  rebalanceMs: number;
 }
 
 /** The lease bucket: no expiry (the key keeps the term), reads that see the last write. */
-export const openClusterKv = (nc: Parameters<typeof ensureKv>[0], bucket: string, replicas = 1): Promise<KV> => ensureKv(nc, bucket, { history: 1, replicas });
+export const openClusterKv = (nc: Parameters<typeof ensureKv>[0], bucket: string, replicas = 1, requestTimeoutMs?: number): Promise<KV> => ensureKv(nc, bucket, { history: 1, replicas }, requestTimeoutMs);
 /** The orders bucket. */
 export const openAssignKv = (nc: Parameters<typeof ensureKv>[0], bucket: string, replicas = 1): Promise<KV> => ensureKv(nc, bucket, { history: 1, replicas });
 
@@ -70,6 +72,22 @@ const STARTUP_GRACE_SILENCES = 20;
 const isSilent = (w: Watch, now: number) =>
   now - w.lastIn < w.silenceMs / 2 && now - w.lastOut > w.silenceMs && now - w.placedAt > (w.spoke ? 2 : STARTUP_GRACE_SILENCES) * w.silenceMs;
 
+/** The move that evens out a node that joined idle, if any: the costliest free actor of the busiest node. */
+export function planMove(plan: readonly PlannedActor[], members: readonly { node: string; alive: boolean; actors: { name: string; cost: number }[] }[], target: ReadonlyMap<string, string>): { actor: string; from: string; to: string } | undefined {
+  const count = new Map(members.filter((m) => m.alive).map((m) => [m.node, 0]));
+  const free = plan.filter((a) => cameraOf(a) === undefined);
+  for (const a of free) {
+    const n = target.get(a.name);
+    if (n !== undefined && count.has(n)) count.set(n, count.get(n)! + 1);
+  }
+  const idle = [...count].filter(([, c]) => c === 0).map(([n]) => n).sort();
+  const [busiest, most] = [...count].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0] ?? ['', 0];
+  if (idle.length === 0 || most < 2) return undefined;
+  const cost = (name: string) => Math.max(0, ...members.flatMap((m) => m.actors.filter((a) => a.name === name).map((a) => a.cost)));
+  const pick = free.filter((a) => target.get(a.name) === busiest).sort((a, b) => cost(b.name) - cost(a.name) || a.name.localeCompare(b.name))[0];
+  return pick ? { actor: pick.name, from: busiest, to: idle[0]! } : undefined;
+}
+
 /** Builds the coordinator behaviour for `node`. */
 export function coordinatorBehavior(node: string, settings: CoordinatorSettings): ActorBehavior<'tick'> {
   let lease: KvLease;
@@ -78,6 +96,7 @@ export function coordinatorBehavior(node: string, settings: CoordinatorSettings)
   let rr = 0;
   let wasHeld = false;
   const watches = new Map<string, Watch>();
+  let lastMove = performance.now();
   return {
     async start(ctx) {
       const bus = ctx.bus!;
@@ -100,7 +119,8 @@ export function coordinatorBehavior(node: string, settings: CoordinatorSettings)
           }
         });
       }
-      const clusterKv = await openClusterKv(bus.nc, bus.subjects.kv.cluster, settings.replicas);
+      // Lease requests time out within the lease: one lost reply must not hold the coordinator past it.
+      const clusterKv = await openClusterKv(bus.nc, bus.subjects.kv.cluster, settings.replicas, Math.max(100, Math.floor(settings.leaseMs / 2)));
       nodes = await openNodesKv(bus.nc, bus.subjects.kv.nodes, settings.replicas);
       orders = await openAssignKv(bus.nc, bus.subjects.kv.assign, settings.replicas);
       lease = new KvLease(clusterKv, 'coordinator', node, settings.leaseMs);
@@ -144,9 +164,26 @@ export function coordinatorBehavior(node: string, settings: CoordinatorSettings)
         if (w && cur?.node !== want) Object.assign(w, { placedAt: performance.now(), lastOut: performance.now(), spoke: false, suspected: false });
         if (cur?.node !== want) ctx.log.info({ actor: spec.name, node: want, from: cur?.node, term }, 'coordinator: placed');
       }
+      await rebalance(ctx, members, target);
     },
     async stop() {
       await lease?.release();
     },
   };
+
+  /** One planned move per `rebalanceMs`; a kind that can is handed over without a gap (the order names the old node). */
+  async function rebalance(ctx: Parameters<NonNullable<ActorBehavior<'tick'>['handle']>>[1], members: Awaited<ReturnType<typeof readMembers>>, target: ReadonlyMap<string, string>): Promise<void> {
+    if (settings.rebalanceMs <= 0 || performance.now() - lastMove < settings.rebalanceMs) return;
+    if ([...watches.values()].some((w) => w.suspected)) return;
+    const move = planMove(settings.plan, members, target);
+    const term = lease.term;
+    if (!move || term === undefined) return;
+    const spec = settings.plan.find((a) => a.name === move.actor)!;
+    const order: Order = { actor: spec.name, node: move.to, term, t_ns: nowNs(), ...(spec.handover ? { handover_from: move.from } : {}), spec: { name: spec.name, kind: spec.kind, ...(spec.restart ? { restart: spec.restart } : {}), ...(spec.options ? { options: spec.options } : {}) } };
+    await orders.put(spec.name, encode(validate(Assignment, order)));
+    lastMove = performance.now();
+    const w = watches.get(spec.name);
+    if (w) Object.assign(w, { placedAt: performance.now(), lastOut: performance.now(), spoke: false, suspected: false });
+    ctx.log.info({ ...move, term }, 'coordinator: rebalancing (planned move with handover)');
+  }
 }

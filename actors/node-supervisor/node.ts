@@ -89,7 +89,7 @@ export class NodeSupervisor {
       });
       const host: AssignedActors = {
         fence: { confirm: () => this.#fence?.confirm(), onPause: (fn) => (this.#recheck = fn) },
-        start: (spec) => this.#assigned!.startChild(this.#specFor(spec, bus, registry)),
+        start: (spec, handoverFrom) => this.#assigned!.startChild(this.#specFor(spec, bus, registry, handoverFrom)),
         stop: (name) => this.#assigned!.terminateChild(name),
         running: () => this.#assigned?.children().map((c) => c.id) ?? [],
       };
@@ -104,7 +104,7 @@ export class NodeSupervisor {
         },
         this.#own('assignments', 'assignments', bus, () => assignmentsBehavior(node, host, cluster.replicas)),
       );
-      if (cluster.coordinator) clusterSpecs.push(this.#own('coordinator', 'coordinator', bus, () => coordinatorBehavior(node, { leaseMs: cluster.lease_ms, heartbeatMs: cluster.heartbeat_ms, strategy: cluster.strategy, plan: cluster.actors, replicas: cluster.replicas })));
+      if (cluster.coordinator) clusterSpecs.push(this.#own('coordinator', 'coordinator', bus, () => coordinatorBehavior(node, { leaseMs: cluster.lease_ms, heartbeatMs: cluster.heartbeat_ms, strategy: cluster.strategy, plan: cluster.actors.map((a) => ({ ...a, handover: registry.handsOver(a.kind) })), replicas: cluster.replicas, rebalanceMs: cluster.rebalance_ms })));
     }
     this.root = new Supervisor(
       'node',
@@ -206,7 +206,7 @@ export class NodeSupervisor {
     };
   }
 
-  #specFor(a: ActorConfig, bus: Bus, registry: ActorRegistry): ChildSpec {
+  #specFor(a: ActorConfig, bus: Bus, registry: ActorRegistry, handoverFrom?: string): ChildSpec {
     const factory = registry.get(a.kind);
     if (!factory) throw new ConfigError(`actors: kind "${a.kind}" of actor "${a.name}" is not known; known kinds: ${registry.kinds().join(', ') || '(none)'}`);
     return {
@@ -218,7 +218,7 @@ export class NodeSupervisor {
         makeActor({
           name: a.name,
           kind: a.kind,
-          behavior: factory({ name: a.name, node: this.name, options: a.options ?? {}, bus, log: this.#log.child({ actor: a.name }), mayAct: () => this.#fence?.open ?? true }),
+          behavior: factory({ name: a.name, node: this.name, options: a.options ?? {}, bus, log: this.#log.child({ actor: a.name }), mayAct: () => this.#fence?.open ?? true, handoverFrom }),
           mailbox: a.mailbox,
           bus,
           log: this.#log,

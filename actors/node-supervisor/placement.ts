@@ -14,6 +14,8 @@ export interface PlannedActor {
   restart?: string;
   options?: Record<string, unknown>;
   liveness?: { input: string; output: string; silence_ms?: number };
+  /** Its kind takes over a running incarnation's state without a gap (registry capability). */
+  handover?: boolean;
 }
 
 /** The camera an actor is bound to (options.camera), if any: it runs where that camera is wired. */

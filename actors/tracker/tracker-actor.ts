@@ -25,7 +25,13 @@ interface Checkpoint {
   t0: bigint | null;
   scan: number;
   t_ns: bigint;
+  /** Written as the incarnation on `node` stopped: nothing after it was processed there. */
+  final?: boolean;
+  node?: string;
 }
+
+/** How long a planned move waits for the old incarnation's final checkpoint before taking the latest one. */
+const HANDOVER_WAIT_MS = 3000;
 
 /**
  * Factory for the `tracker` actor kind: options are TrackerOptions (tracker.ts) plus
@@ -44,13 +50,15 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Meas> {
   let state: KV | undefined;
   let lastCheckpoint = -Infinity;
   let pending: Checkpoint | undefined;
+  let handover: string | undefined = f.handoverFrom;
+  let skipUpTo: bigint | undefined;
   const restoreMaxGapS = Number((f.options as { restore_max_gap_s?: number }).restore_max_gap_s ?? 5);
   let saving: Promise<void> | undefined;
   let lastT: bigint | undefined;
-  const save = async (ctx: ActorContext<Meas>) => {
+  const save = async (ctx: ActorContext<Meas>, final = false) => {
     if (!state || lastT === undefined) return;
     lastCheckpoint = performance.now();
-    const cp: Checkpoint = { tracker: tracker.snapshot(), t0: t0 ?? null, scan, t_ns: lastT };
+    const cp: Checkpoint = { tracker: tracker.snapshot(), t0: t0 ?? null, scan, t_ns: lastT, final, node: f.node };
     try {
       await state.put(f.name, encode(cp));
     } catch (err) {
@@ -95,13 +103,47 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Meas> {
         archive = new ArchiveWriter(ctx.bus!.nc, archiveOptions, ctx.log);
       }
       ctx.subscribe(Measurements, ctx.bus!.subjects.meas, (m) => m);
+      if (handover && state) {
+        // Subscribed: the old incarnation may stop now (its node waits for this).
+        await ctx.bus!.nc.flush();
+        await state.put(`${f.name}.standby`, encode({ node: f.node, t_ns: nowNs() }));
+      } else handover = undefined;
     },
     async stop(ctx) {
       await saving;
-      await save(ctx);
+      await save(ctx, true);
       await archive?.close();
     },
     async handle(m, ctx) {
+      if (handover) {
+        // A planned move: the measurements queued in the mailbox while the old incarnation
+        // finishes; its final checkpoint says where it stopped, and we go on from there.
+        const from = handover;
+        handover = undefined;
+        const until = performance.now() + HANDOVER_WAIT_MS;
+        let cp: Checkpoint | undefined;
+        while (performance.now() < until) {
+          const e = await state!.get(f.name).catch(() => null);
+          const c = e && e.operation === 'PUT' && e.length > 0 ? (decode(e.value) as Checkpoint) : undefined;
+          if (c?.final && c.node === from) {
+            cp = c;
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        if (!cp) ctx.log.warn({ from, waited_ms: HANDOVER_WAIT_MS }, 'tracker: no final checkpoint from the old node; continuing from the latest');
+        cp ??= pending;
+        pending = undefined;
+        if (cp) {
+          tracker.restore(cp.tracker);
+          t0 = cp.t0 === null ? undefined : BigInt(cp.t0);
+          scan = cp.scan + 1;
+          skipUpTo = BigInt(cp.t_ns);
+          ctx.log.info({ from, tracks: tracker.tracks.length, scan: cp.scan }, 'tracker: took over');
+        }
+      }
+      // Already processed by the incarnation this one took over from.
+      if (skipUpTo !== undefined && m.t_ns <= skipUpTo) return;
       if (pending) {
         // Only a checkpoint of the same session continues: one older than the gap a track can
         // coast through (an earlier run, a replay of the past) would resurrect dead tracks.
