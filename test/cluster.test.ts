@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { parseNodeConfig } from '../actors/node-supervisor/config.js';
 import { readMembers, openNodesKv } from '../actors/node-supervisor/membership.js';
 import { NodeSupervisor } from '../actors/node-supervisor/node.js';
-import { openAssignKv, openClusterKv, readOrders } from '../actors/node-supervisor/coordinator.js';
+import { openAssignKv, openClusterKv, planMove, readOrders } from '../actors/node-supervisor/coordinator.js';
 import { place } from '../actors/node-supervisor/placement.js';
 import { nextPlacement, placementMachine, placementState } from '../actors/node-supervisor/placement-machine.js';
 import type { Heartbeat } from '../actors/node-supervisor/membership.js';
@@ -59,6 +59,21 @@ describe('cluster', () => {
     assert.deepEqual([...rr.values()], ['a', 'b', 'a']);
     const least = place([{ name: 'x', kind: 'k' }, { name: 'y', kind: 'k' }], members, new Map(), 'least-loaded');
     assert.deepEqual([...least.values()].sort(), ['a', 'b']);
+  });
+
+  it('rebalancing: an idle newcomer takes the costliest actor; an overloaded node sheds one only if that evens things out', () => {
+    const plan = [{ name: 'tracker', kind: 'tracker' }, { name: 'voxel', kind: 'voxel' }, { name: 'm1', kind: 'motion', options: { camera: 'c1' } }];
+    const load = (node: string, cpu: number, actors: [string, number][]) => ({ node, alive: true, cpu_percent: cpu, cores: 2, actors: actors.map(([name, cost]) => ({ name, cost })) });
+    const target = new Map([['tracker', 'a'], ['voxel', 'a'], ['m1', 'a']]);
+    assert.deepEqual(planMove(plan, [load('a', 120, [['tracker', 0.6], ['voxel', 0.3]]), load('b', 5, [])], target), { actor: 'tracker', from: 'a', to: 'b' });
+    // One free actor only: an idle node does not take it unless the owner is overloaded.
+    const one = new Map([['tracker', 'a'], ['voxel', 'b'], ['m1', 'a']]);
+    assert.equal(planMove(plan, [load('a', 120, [['tracker', 0.6]]), load('b', 40, [['voxel', 0.3]])], one), undefined);
+    assert.deepEqual(planMove(plan, [load('a', 190, [['tracker', 0.6]]), load('b', 40, [['voxel', 0.3]])], one), { actor: 'tracker', from: 'a', to: 'b' });
+    // Overloaded, but the move would only swap the roles: stay.
+    assert.equal(planMove(plan, [load('a', 180, [['tracker', 1.6]]), load('b', 150, [['voxel', 0.3]])], one), undefined);
+    // Camera actors never move.
+    assert.equal(planMove([plan[2]!], [load('a', 199, [['m1', 1.9]]), load('b', 0, [])], target), undefined);
   });
 
   it('placement machine: unassigned → starting → running → migrating → unassigned, nothing else', () => {

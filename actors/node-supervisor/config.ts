@@ -62,7 +62,8 @@ export const NodeConfigSchema = Type.Object(
           lease_ms: Type.Integer({ minimum: 30, default: 750, description: 'coordinator lease period: a dead coordinator is replaced within it' }),
           strategy: oneOf(PLACEMENT_STRATEGIES),
           replicas: Type.Integer({ minimum: 1, maximum: 5, default: 1, description: 'replicas of the cluster KV buckets: 3 on a 3-server NATS cluster' }),
-          rebalance_ms: Type.Integer({ minimum: 0, default: 10000, description: 'at most one planned move per this period, to a node that joined idle (0: never)' }),
+          rebalance_ms: Type.Integer({ minimum: 0, default: 10000, description: 'at most one planned move per this period, to a node that joined idle or away from an overloaded one (0: never)' }),
+          overload_share: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.85, description: 'a node busier than this share of its cores gives its costliest actor away' }),
           cameras: Type.Array(Name('camera id'), { default: [], description: 'cameras wired to this node' }),
           actors: Type.Array(ActorConfigSchema, { default: [], description: 'actors the coordinator places on the cluster' }),
         },
@@ -91,7 +92,7 @@ function withDefaults(raw: Record<string, unknown>): Record<string, unknown> {
     ...raw,
     telemetry: { rate_hz: 1, ...(raw.telemetry as object | undefined) },
     supervision: { strategy: 'one_for_one', intensity: 3, period_ms: 5000, ...(raw.supervision as object | undefined) },
-    ...(raw.cluster === undefined ? {} : { cluster: { heartbeat_ms: 1000, missed: 3, coordinator: true, lease_ms: 750, strategy: 'load', replicas: 1, rebalance_ms: 10000, cameras: [], actors: [], ...(raw.cluster as object) } }),
+    ...(raw.cluster === undefined ? {} : { cluster: { heartbeat_ms: 1000, missed: 3, coordinator: true, lease_ms: 750, strategy: 'load', replicas: 1, rebalance_ms: 10000, overload_share: 0.85, cameras: [], actors: [], ...(raw.cluster as object) } }),
   };
 }
 

@@ -28,6 +28,8 @@ export interface CoordinatorSettings {
   replicas: number;
   /** At most one planned move per this period (0: never). */
   rebalanceMs: number;
+  /** A node busier than this share of its cores gives an actor away. */
+  overloadShare: number;
 }
 
 /** The lease bucket: no expiry (the key keeps the term), reads that see the last write. */
@@ -72,8 +74,31 @@ const STARTUP_GRACE_SILENCES = 20;
 const isSilent = (w: Watch, now: number) =>
   now - w.lastIn < w.silenceMs / 2 && now - w.lastOut > w.silenceMs && now - w.placedAt > (w.spoke ? 2 : STARTUP_GRACE_SILENCES) * w.silenceMs;
 
-/** The move that evens out a node that joined idle, if any: the costliest free actor of the busiest node. */
-export function planMove(plan: readonly PlannedActor[], members: readonly { node: string; alive: boolean; actors: { name: string; cost: number }[] }[], target: ReadonlyMap<string, string>): { actor: string; from: string; to: string } | undefined {
+type MemberLoad = { node: string; alive: boolean; cpu_percent: number; cores: number; actors: { name: string; cost: number }[] };
+
+/**
+ * The one move worth making now, if any: a node that joined idle takes the costliest free
+ * actor of the node holding the most (at least two); otherwise a node busier than
+ * `overloadShare` of its cores gives its costliest free actor to the least loaded node, if
+ * that leaves the two further apart no more (no ping-pong).
+ */
+export function planMove(plan: readonly PlannedActor[], members: readonly MemberLoad[], target: ReadonlyMap<string, string>, overloadShare = 0.85): { actor: string; from: string; to: string } | undefined {
+  const moved = planIdleMove(plan, members, target);
+  if (moved) return moved;
+  const alive = members.filter((m) => m.alive);
+  const share = (m: MemberLoad) => m.cpu_percent / 100 / Math.max(1, m.cores);
+  const cost = (name: string) => Math.max(0, ...members.flatMap((m) => m.actors.filter((a) => a.name === name).map((a) => a.cost)));
+  const src = [...alive].sort((a, b) => share(b) - share(a))[0];
+  const dst = [...alive].sort((a, b) => share(a) - share(b))[0];
+  if (!src || !dst || src === dst || share(src) <= overloadShare) return undefined;
+  const pick = plan.filter((a) => cameraOf(a) === undefined && target.get(a.name) === src.node).sort((a, b) => cost(b.name) - cost(a.name) || a.name.localeCompare(b.name))[0];
+  if (!pick) return undefined;
+  const c = cost(pick.name);
+  const after = [share(src) - c / Math.max(1, src.cores), share(dst) + c / Math.max(1, dst.cores)];
+  return after[1]! < after[0]! ? { actor: pick.name, from: src.node, to: dst.node } : undefined;
+}
+
+function planIdleMove(plan: readonly PlannedActor[], members: readonly MemberLoad[], target: ReadonlyMap<string, string>): { actor: string; from: string; to: string } | undefined {
   const count = new Map(members.filter((m) => m.alive).map((m) => [m.node, 0]));
   const free = plan.filter((a) => cameraOf(a) === undefined);
   for (const a of free) {
@@ -175,7 +200,7 @@ export function coordinatorBehavior(node: string, settings: CoordinatorSettings)
   async function rebalance(ctx: Parameters<NonNullable<ActorBehavior<'tick'>['handle']>>[1], members: Awaited<ReturnType<typeof readMembers>>, target: ReadonlyMap<string, string>): Promise<void> {
     if (settings.rebalanceMs <= 0 || performance.now() - lastMove < settings.rebalanceMs) return;
     if ([...watches.values()].some((w) => w.suspected)) return;
-    const move = planMove(settings.plan, members, target);
+    const move = planMove(settings.plan, members, target, settings.overloadShare);
     const term = lease.term;
     if (!move || term === undefined) return;
     const spec = settings.plan.find((a) => a.name === move.actor)!;
