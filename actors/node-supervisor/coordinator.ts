@@ -11,7 +11,7 @@ import { ensureKv } from '../../bus/jetstream.js';
 import { KvLease } from '../../bus/lease.js';
 import { Assignment } from '../../schemas/cluster.js';
 import { type MessageOf, validate } from '../../schemas/message.js';
-import { type ActorBehavior, every } from '../../supervisors/actor.js';
+import { type ActorBehavior, type ActorContext, every } from '../../supervisors/actor.js';
 import { nowNs } from '../../supervisors/clock.js';
 import { openNodesKv, readMembers } from './membership.js';
 import { cameraOf, place, type PlacementStrategy, type PlannedActor } from './placement.js';
@@ -197,7 +197,7 @@ export function coordinatorBehavior(node: string, settings: CoordinatorSettings)
   };
 
   /** One planned move per `rebalanceMs`; a kind that can is handed over without a gap (the order names the old node). */
-  async function rebalance(ctx: Parameters<NonNullable<ActorBehavior<'tick'>['handle']>>[1], members: Awaited<ReturnType<typeof readMembers>>, target: ReadonlyMap<string, string>): Promise<void> {
+  async function rebalance(ctx: ActorContext<'tick'>, members: Awaited<ReturnType<typeof readMembers>>, target: ReadonlyMap<string, string>): Promise<void> {
     if (settings.rebalanceMs <= 0 || performance.now() - lastMove < settings.rebalanceMs) return;
     if ([...watches.values()].some((w) => w.suspected)) return;
     const move = planMove(settings.plan, members, target, settings.overloadShare);

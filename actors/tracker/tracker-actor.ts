@@ -43,7 +43,8 @@ const HANDOVER_WAIT_MS = 3000;
  * tracker restarted on another node continues with the same track IDs.
  */
 export function trackerActor(f: ActorFactoryContext): ActorBehavior<Meas> {
-  const { archive: archiveGiven, checkpoint_ms: checkpointMs = 1000, replicas = 1, restore_max_gap_s: _gap, ...options } = (f.options ?? {}) as Partial<TrackerOptions> & { archive?: false | Partial<ArchiveOptions>; checkpoint_ms?: number; replicas?: number; restore_max_gap_s?: number };
+  const { archive: archiveGiven, checkpoint_ms: checkpointMs = 1000, replicas = 1, restore_max_gap_s: restoreMaxGapS = 5, ...options } = (f.options ?? {}) as Partial<TrackerOptions> & { archive?: false | Partial<ArchiveOptions>; checkpoint_ms?: number; replicas?: number; restore_max_gap_s?: number };
+  if (typeof restoreMaxGapS !== 'number' || !(restoreMaxGapS >= 0)) throw new TypeError(`options.restore_max_gap_s: expected a number of seconds ≥ 0, got ${JSON.stringify(restoreMaxGapS)}`);
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) throw new TypeError(`options.replicas: expected an integer from 1 to 5, got ${JSON.stringify(replicas)}`);
   const archiveOptions = archiveGiven === false ? false : { replicas, ...archiveGiven };
   if (typeof checkpointMs !== 'number' || !(checkpointMs >= 0)) throw new TypeError(`options.checkpoint_ms: expected a number of milliseconds ≥ 0, got ${JSON.stringify(checkpointMs)}`);
@@ -52,7 +53,6 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Meas> {
   let pending: Checkpoint | undefined;
   let handover: string | undefined = f.handoverFrom;
   let skipUpTo: bigint | undefined;
-  const restoreMaxGapS = Number((f.options as { restore_max_gap_s?: number }).restore_max_gap_s ?? 5);
   let saving: Promise<void> | undefined;
   let lastT: bigint | undefined;
   const save = async (ctx: ActorContext<Meas>, final = false) => {
