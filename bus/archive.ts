@@ -1,7 +1,8 @@
 /**
  * The durable copy of a live subject. Live messages go out on core NATS (which keeps flowing
  * while JetStream elects a leader); each is also appended here to a JetStream stream with a
- * message ID, in order, retried until the stream acknowledges it. The server's duplicate
+ * message ID, in order (up to 64 in flight; after a partial failure a resent message may land
+ * after later ones), retried until the stream acknowledges it. The server's duplicate
  * window drops a retry that had in fact landed, so an outage costs a delay, not a loss or a
  * duplicate. A bounded backlog (bytes) drops its oldest entries, counted, if an outage
  * outlasts it.
@@ -25,6 +26,9 @@ export interface ArchiveOptions {
   /** Duplicate window (seconds): a retry within it is recognised by its message ID. */
   duplicateWindowS: number;
 }
+
+/** Publishes in flight at once. */
+const ARCHIVE_WINDOW = 64;
 
 export const DEFAULT_ARCHIVE: ArchiveOptions = { maxAgeS: 3600, maxBytes: 2 * 1024 ** 3, replicas: 1, maxBacklogBytes: 256 * 1024 ** 2, duplicateWindowS: 120 };
 
@@ -99,25 +103,39 @@ export class ArchiveWriter {
     let backoff = 50;
     let failing = false;
     while (this.#queue.length > 0 && !this.#closed) {
-      const next = this.#queue[0]!;
-      try {
-        const ack = await this.#js.publish(next.subject, next.data, { msgID: next.id, timeout: 2000 });
-        if (ack.duplicate) this.stats.duplicates++;
+      // Up to `window` publishes in flight, sent in order without waiting for each ack: one
+      // at a time, a replicated stream's ack latency caps the rate below a tracker's.
+      const batch = this.#queue.slice(0, ARCHIVE_WINDOW);
+      const results = await Promise.allSettled(batch.map((p) => this.#js.publish(p.subject, p.data, { msgID: p.id, timeout: 2000 })));
+      let done = 0;
+      for (const r of results) {
+        if (r.status === 'rejected') break;
+        if (r.value.duplicate) this.stats.duplicates++;
         else this.stats.stored++;
-        if (this.#queue[0] === next) {
-          this.#queue.shift();
-          this.#bytes -= next.data.byteLength;
+        done++;
+      }
+      // The acknowledged prefix leaves the queue (unless a full backlog already dropped it).
+      for (const p of batch.slice(0, done)) {
+        const i = this.#queue.indexOf(p);
+        if (i >= 0) {
+          this.#queue.splice(i, 1);
+          this.#bytes -= p.data.byteLength;
         }
+      }
+      if (done === batch.length) {
         backoff = 50;
         if (failing) this.#log.info({ backlog: this.#queue.length }, 'archive: stream reachable again, catching up');
         failing = false;
-      } catch (err) {
-        this.stats.retries++;
-        if (!failing) this.#log.warn({ err: (err as Error).message, backlog: this.#queue.length }, 'archive: stream unavailable, holding messages');
-        failing = true;
-        await new Promise((r) => setTimeout(r, backoff));
-        backoff = Math.min(1000, backoff * 2);
+        continue;
       }
+      // From the first failure on, everything is sent again: what had landed comes back as a
+      // duplicate (same ID), so nothing is stored twice; it may land after later messages.
+      this.stats.retries++;
+      const err = (results[done] as PromiseRejectedResult).reason as Error;
+      if (!failing) this.#log.warn({ err: err?.message, backlog: this.#queue.length }, 'archive: stream unavailable, holding messages');
+      failing = true;
+      await new Promise((r) => setTimeout(r, backoff));
+      backoff = Math.min(1000, backoff * 2);
     }
     this.#running = false;
   }
