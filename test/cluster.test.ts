@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
 import { parseNodeConfig } from '../actors/node-supervisor/config.js';
 import { readMembers, openNodesKv } from '../actors/node-supervisor/membership.js';
 import { NodeSupervisor } from '../actors/node-supervisor/node.js';
@@ -16,7 +19,7 @@ import { validate } from '../schemas/message.js';
 import { Tracks } from '../schemas/tracks.js';
 import { nowNs } from '../supervisors/clock.js';
 import { sleep, startTestNats, type TestNats, waitFor } from './helpers/nats.js';
-import { skyvoxRun } from './helpers/cli.js';
+import { REPO, skyvoxRun } from './helpers/cli.js';
 
 const member = (node: string, over: Partial<Heartbeat & { alive: boolean }> = {}): Heartbeat & { alive: boolean } => ({
   t_ns: 0n,
@@ -45,6 +48,15 @@ describe('cluster', () => {
   });
   afterEach(async () => {
     await nats.dispose();
+  });
+
+  it("the README's cluster configuration is valid and means what it says", () => {
+    const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+    const block = /A node's configuration gains:\s*```yaml\n([\s\S]*?)```/.exec(readme);
+    assert.ok(block, 'the README has the example');
+    const c = parseNodeConfig({ name: 'n1', ...(parse(block[1]!) as object) }, 'README example').cluster!;
+    assert.deepEqual([c.heartbeat_ms, c.missed, c.lease_ms, c.strategy, c.replicas], [1000, 3, 750, 'load', 3]);
+    assert.deepEqual(c.actors.map((a) => [a.name, a.liveness?.output]), [['tracker', 'skyvox.tracks']]);
   });
 
   it('placement: cameras stay home, placed actors stay put while their node lives, the rest go by strategy', () => {
