@@ -5,17 +5,18 @@
  * stream with IDs derived from the scan's time, so the durable copy has no gap or duplicate.
  */
 import { type ArchiveOptions, ArchiveWriter, ensureArchiveStream } from '../../bus/archive.js';
-import { binToF64, decode, encode, f64ToBin } from '../../bus/codec.js';
+import { decode, encode } from '../../bus/codec.js';
 import { ensureKv } from '../../bus/jetstream.js';
 import type { KV } from '@nats-io/kv';
-import { MEAS_STRIDE, Measurements } from '../../schemas/measurement.js';
+import { Measurements } from '../../schemas/measurement.js';
 import type { MessageOf, MessageType } from '../../schemas/message.js';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { TrackEvent, Tracks } from '../../schemas/tracks.js';
 import type { ActorBehavior, ActorContext } from '../../supervisors/actor.js';
 import { nowNs } from '../../supervisors/clock.js';
 import type { ActorFactoryContext } from '../../supervisors/registry.js';
-import { type Measurement, position, score, Tracker, type TrackerOptions, type TrackerSnapshot, velocity } from './tracker.js';
+import { Tracker, type TrackerOptions, type TrackerSnapshot } from './tracker.js';
+import { TrackerStage } from './tracker-stage.js';
 
 type Meas = MessageOf<typeof Measurements>;
 
@@ -55,20 +56,24 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Meas> {
   let skipUpTo: bigint | undefined;
   let saving: Promise<void> | undefined;
   let lastT: bigint | undefined;
+  /** Continues from a checkpoint: its tracks, time origin, and the scan after its last. */
+  const resume = (cp: Checkpoint) => {
+    stage.tracker.restore(cp.tracker);
+    stage.t0 = cp.t0 === null ? undefined : BigInt(cp.t0);
+    stage.scan = cp.scan + 1;
+  };
   const save = async (ctx: ActorContext<Meas>, final = false) => {
     if (!state || lastT === undefined) return;
     lastCheckpoint = performance.now();
-    const cp: Checkpoint = { tracker: tracker.snapshot(), t0: t0 ?? null, scan, t_ns: lastT, final, node: f.node };
+    const cp: Checkpoint = { tracker: stage.tracker.snapshot(), t0: stage.t0 ?? null, scan: stage.scan - 1, t_ns: lastT, final, node: f.node };
     try {
       await state.put(f.name, encode(cp));
     } catch (err) {
       ctx.log.warn({ err: (err as Error).message }, 'tracker: checkpoint not written');
     }
   };
-  let tracker: Tracker;
+  let stage: TrackerStage;
   let archive: ArchiveWriter | undefined;
-  let t0: bigint | undefined;
-  let scan = 0;
   /** Publishes live and appends the same bytes to the archive. */
   const out = <S extends TSchema>(ctx: ActorContext<Meas>, type: MessageType<S>, subject: string, value: Static<S>, id: string) => {
     // Fenced: this node was paused past the lease and has not re-read its orders; another
@@ -84,7 +89,7 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Meas> {
   };
   return {
     async start(ctx) {
-      tracker = new Tracker(options);
+      stage = new TrackerStage(options);
       if (checkpointMs > 0) {
         state = await ensureKv(ctx.bus!.nc, ctx.bus!.subjects.kv.state, { history: 1, replicas });
         const e = await state.get(f.name);
@@ -135,11 +140,9 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Meas> {
         cp ??= pending;
         pending = undefined;
         if (cp) {
-          tracker.restore(cp.tracker);
-          t0 = cp.t0 === null ? undefined : BigInt(cp.t0);
-          scan = cp.scan + 1;
+          resume(cp);
           skipUpTo = BigInt(cp.t_ns);
-          ctx.log.info({ from, tracks: tracker.tracks.length, scan: cp.scan }, 'tracker: took over');
+          ctx.log.info({ from, tracks: stage.tracker.tracks.length, scan: cp.scan }, 'tracker: took over');
         }
       }
       // Already processed by the incarnation this one took over from.
@@ -151,37 +154,14 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Meas> {
         pending = undefined;
         const gapS = Number(m.t_ns - BigInt(cp.t_ns)) / 1e9;
         if (gapS >= 0 && gapS <= restoreMaxGapS) {
-          tracker.restore(cp.tracker);
-          t0 = cp.t0 === null ? undefined : BigInt(cp.t0);
-          scan = cp.scan + 1;
-          ctx.log.info({ tracks: tracker.tracks.length, scan: cp.scan, gap_s: gapS }, 'tracker: continuing from checkpoint');
+          resume(cp);
+          ctx.log.info({ tracks: stage.tracker.tracks.length, scan: cp.scan, gap_s: gapS }, 'tracker: continuing from checkpoint');
         } else ctx.log.info({ gap_s: gapS, max_gap_s: restoreMaxGapS }, 'tracker: checkpoint from another session, starting empty');
       }
-      t0 ??= m.t_ns;
-      const v = binToF64(m.points);
-      const ms: Measurement[] = [];
-      for (let i = 0; i < m.count; i++) {
-        const o = i * MEAS_STRIDE;
-        ms.push({ position: [v[o]!, v[o + 1]!, v[o + 2]!], covariance: Array.from(v.subarray(o + 3, o + 12)), views: v[o + 13]! });
-      }
-      const events = tracker.step(Number(m.t_ns - t0) / 1e9, ms);
+      const { tracks, events } = stage.step(m, nowNs);
       const s = ctx.bus!.subjects;
-      out(ctx, Tracks, s.tracks, {
-        t_ns: m.t_ns,
-        scan,
-        published_ns: nowNs(),
-        tracks: tracker.tracks.map((t) => ({
-          id: t.id,
-          status: t.status,
-          position: position(t),
-          velocity: velocity(t),
-          covariance: f64ToBin(t.state.P.v),
-          score: score(t, tracker.options.confirmN),
-          views: t.views,
-        })),
-      }, `tracks:${m.t_ns}`);
-      for (const e of events) out(ctx, TrackEvent, s.trackEvents, { t_ns: m.t_ns, scan, id: e.id, event: e.event, position: e.position }, `event:${m.t_ns}:${e.id}:${e.event}`);
-      scan++;
+      out(ctx, Tracks, s.tracks, tracks, `tracks:${m.t_ns}`);
+      for (const e of events) out(ctx, TrackEvent, s.trackEvents, e, `event:${m.t_ns}:${e.id}:${e.event}`);
       lastT = m.t_ns;
       // Never awaited here: while JetStream elects a leader a write can hang for seconds, and
       // live tracks must not wait for it. One checkpoint in flight at a time.

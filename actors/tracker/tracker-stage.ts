@@ -1,0 +1,62 @@
+/**
+ * The tracker stage, free of the bus: one Measurements message is one scan; out come the
+ * Tracks message and the scan's TrackEvents. The tracker actor runs it live (with checkpoints
+ * and the archive around it); batch processing runs it offline on the same inputs.
+ */
+import { binToF64, f64ToBin } from '../../bus/codec.js';
+import { MEAS_STRIDE, type Measurements } from '../../schemas/measurement.js';
+import type { MessageOf } from '../../schemas/message.js';
+import type { TrackEvent, Tracks } from '../../schemas/tracks.js';
+import { type Measurement, position, score, Tracker, type TrackerOptions, velocity } from './tracker.js';
+
+type Meas = MessageOf<typeof Measurements>;
+export type TracksMessage = MessageOf<typeof Tracks>;
+export type TrackEventMessage = MessageOf<typeof TrackEvent>;
+
+/** The measurements of one scan, out of their wire layout. */
+export function measurementsOf(m: Meas): Measurement[] {
+  const v = binToF64(m.points);
+  const ms: Measurement[] = [];
+  for (let i = 0; i < m.count; i++) {
+    const o = i * MEAS_STRIDE;
+    ms.push({ position: [v[o]!, v[o + 1]!, v[o + 2]!], covariance: Array.from(v.subarray(o + 3, o + 12)), views: v[o + 13]! });
+  }
+  return ms;
+}
+
+/** A tracker with its scan counter and time origin. */
+export class TrackerStage {
+  tracker: Tracker;
+  /** The first scan's time: tracker time is seconds since it. */
+  t0: bigint | undefined;
+  /** The next scan's number. */
+  scan = 0;
+
+  constructor(options: Partial<TrackerOptions> = {}) {
+    this.tracker = new Tracker(options);
+  }
+
+  /** One scan: the tracks after it and its events. `published_ns` is stamped as the message leaves. */
+  step(m: Meas, publishedNs: () => bigint): { tracks: TracksMessage; events: TrackEventMessage[] } {
+    this.t0 ??= m.t_ns;
+    const tracker = this.tracker;
+    const found = tracker.step(Number(m.t_ns - this.t0) / 1e9, measurementsOf(m));
+    const scan = this.scan++;
+    const tracks: TracksMessage = {
+      t_ns: m.t_ns,
+      scan,
+      published_ns: publishedNs(),
+      tracks: tracker.tracks.map((t) => ({
+        id: t.id,
+        status: t.status,
+        position: position(t),
+        velocity: velocity(t),
+        covariance: f64ToBin(t.state.P.v),
+        score: score(t, tracker.options.confirmN),
+        views: t.views,
+      })),
+    };
+    const events = found.map((e) => ({ t_ns: m.t_ns, scan, id: e.id, event: e.event, position: e.position }));
+    return { tracks, events };
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * The voxel stage, free of the bus: one frameset of fused detections in, 3D measurements out.
+ * Detections that fit a known track (predicted to the instant) are associated to it per camera
+ * and triangulated; the rest cast rays from the pair's mono camera centre (weighted by their
+ * confirmation score) into the sparse voxel grid, whose peaks — points seen by rays of at
+ * least K pairs — say which leftover detections belong together, and are triangulated in turn.
+ * The voxel actor runs it live; batch processing runs it offline on the same inputs.
+ */
+import { binToF32, binToF64, f64ToBin } from '../../bus/codec.js';
+import type { Camera } from '../../geometry/camera.js';
+import type { Frameset } from '../../frames/frameset.js';
+import { VoxelGrid } from '../../kernels/native.js';
+import type { VoxelParams } from '../../kernels/voxel-params.js';
+import { FUSED_STRIDE, type FusedFrame } from '../../schemas/fused.js';
+import type { Tracks } from '../../schemas/tracks.js';
+import type { Mat3, Vec3 } from '../../geometry/vec3.js';
+import { associateAndTriangulate, type AssociationOptions, type Hypothesis, type PairDetections } from './associate.js';
+import type { Measurements } from '../../schemas/measurement.js';
+import type { MessageOf } from '../../schemas/message.js';
+import { rigOf } from '../../sim/rig.js';
+import type { Scenario } from '../../sim/scenario.js';
+
+export type Fused = MessageOf<typeof FusedFrame>;
+type Meas = MessageOf<typeof Measurements>;
+
+/** A track as last published: position, velocity and their 6×6 covariance at `t_ns`. */
+interface KnownTrack {
+  position: Vec3;
+  velocity: Vec3;
+  P: Float64Array;
+}
+
+/** The voxel stage's settings (the voxel actor's options). */
+export interface VoxelStageOptions {
+  /** Detections scored below this take no part (default 0: unconfirmed ones vote with their lower score). */
+  min_score?: number;
+  voxel?: Partial<VoxelParams>;
+  association?: Partial<AssociationOptions>;
+  /** Associate detections to known tracks first (default true). */
+  track_aided?: boolean;
+  /** Process noise for predicting tracks to the instant (m²/s³, default 20). */
+  process_noise?: number;
+  /** Tracks older than this are not used (s, default 0.5). */
+  max_track_age_s?: number;
+  /** A voted point this close to a track's point is the same object (m, default 1). */
+  duplicate_m?: number;
+}
+
+/** What one frameset gave, besides the measurements: for the debug log. */
+export interface VoxelStageInfo {
+  cast_ms: number;
+  tracks: number;
+  track_points: number;
+  leftover_rays: number;
+  steps: number;
+  bricks: number;
+  peaks: number;
+}
+
+/** The airspace a scenario's targets fly in, with a margin (ENU metres). */
+function scenarioBox(s: Scenario, margin: number): [number, number, number, number, number, number] {
+  const lo = [Infinity, Infinity, Infinity];
+  const hi = [-Infinity, -Infinity, -Infinity];
+  const take = (p: readonly number[]) => p.forEach((v, a) => ((lo[a] = Math.min(lo[a]!, v)), (hi[a] = Math.max(hi[a]!, v))));
+  for (const t of s.targets) {
+    if ('waypoints' in t) t.waypoints.forEach((w) => take(w.slice(1)));
+    else t.box.forEach(take);
+  }
+  return [lo[0]! - margin, lo[1]! - margin, Math.max(0, lo[2]! - margin), hi[0]! + margin, hi[1]! + margin, hi[2]! + margin];
+}
+
+/** A track's position and covariance predicted `dt` seconds ahead (constant velocity, plus `q` m²/s³ of process noise). */
+function predict(t: KnownTrack, dt: number, q: number): Hypothesis {
+  const P = t.P;
+  const c: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    for (let j = 0; j < 3; j++) {
+      c.push(P[i * 6 + j]! + dt * (P[i * 6 + 3 + j]! + P[(3 + i) * 6 + j]!) + dt * dt * P[(3 + i) * 6 + 3 + j]! + (i === j ? (q * Math.abs(dt) ** 3) / 3 : 0));
+    }
+  }
+  return { position: [t.position[0] + dt * t.velocity[0], t.position[1] + dt * t.velocity[1], t.position[2] + dt * t.velocity[2]], covariance: c as unknown as Mat3 };
+}
+
+/** Framesets of fused detections to measurements, for one rig. */
+export class VoxelStage {
+  /** The pairs that vote (those with a mono camera), in grid order. */
+  readonly pairs: string[];
+  readonly #monos = new Map<string, Camera>();
+  readonly #grid: VoxelGrid;
+  readonly #minScore: number;
+  readonly #association: Partial<AssociationOptions>;
+  readonly trackAided: boolean;
+  readonly #processNoise: number;
+  readonly #maxTrackAge: number;
+  readonly #duplicateM: number;
+  #known: { t_ns: bigint; tracks: KnownTrack[] } | undefined;
+
+  constructor(scenario: Scenario, o: VoxelStageOptions = {}) {
+    for (const c of rigOf(scenario)) if (c.band === 'mono') this.#monos.set(c.pair, c.model);
+    this.pairs = [...this.#monos.keys()];
+    if (this.pairs.length > 64) throw new TypeError(`options.scenario: at most 64 pairs vote in one grid, got ${this.pairs.length}`);
+    this.#minScore = Number(o.min_score ?? 0);
+    this.#association = o.association ?? {};
+    this.trackAided = o.track_aided !== false;
+    this.#processNoise = Number(o.process_noise ?? 20);
+    this.#maxTrackAge = Number(o.max_track_age_s ?? 0.5);
+    this.#duplicateM = Number(o.duplicate_m ?? 1);
+    this.#grid = new VoxelGrid({ worldBox: scenarioBox(scenario, 100), lodRatio: 0.01, minVoxel: 2, maxVoxel: 16, memoryBudget: 128 * 1024 * 1024, ...o.voxel });
+    this.#grid.setCameras([...this.#monos.values()].map((c) => c.center));
+  }
+
+  /** Takes the tracker's latest output; an older one than held is ignored. */
+  setTracks(m: MessageOf<typeof Tracks>): void {
+    if (this.#known && m.t_ns < this.#known.t_ns) return;
+    const tracks = m.tracks.map((t) => ({ position: t.position, velocity: t.velocity, P: binToF64(t.covariance) }));
+    this.#known = { t_ns: m.t_ns, tracks: tracks.filter((t) => t.P.length === 36 && t.P.every(Number.isFinite)) };
+  }
+
+  /** One frameset's measurements. */
+  async process(set: Frameset<Fused>): Promise<{ meas: Meas; info: VoxelStageInfo }> {
+    const dets: PairDetections[] = [];
+    const pairIndex: number[] = [];
+    for (const [pair, fused] of set.views) {
+      const camera = this.#monos.get(pair);
+      if (!camera) continue;
+      const blobs = binToF32(fused.blobs);
+      const claimed = new Uint8Array(fused.count);
+      for (let i = 0; i < fused.count; i++) if (blobs[i * FUSED_STRIDE + 9]! < this.#minScore) claimed[i] = 1;
+      dets.push({ camera, blobs, count: fused.count, claimed });
+      pairIndex.push(this.pairs.indexOf(pair));
+    }
+    // 1. Detections that fit a known track.
+    const hyps: Hypothesis[] = [];
+    const known = this.#known;
+    if (this.trackAided && known) {
+      const dt = Number(set.t_ns - known.t_ns) / 1e9;
+      if (Math.abs(dt) <= this.#maxTrackAge) for (const t of known.tracks) hyps.push(predict(t, dt, this.#processNoise));
+    }
+    const points = associateAndTriangulate(hyps, dets, this.#association);
+    // 2. What is left votes; the peaks say which leftovers belong together.
+    const origins: number[] = [];
+    const dirs: number[] = [];
+    const weights: number[] = [];
+    const cams: number[] = [];
+    for (const [k, d] of dets.entries()) {
+      for (let i = 0; i < d.count; i++) {
+        if (d.claimed[i]) continue;
+        const r = d.camera.ray(d.blobs[i * FUSED_STRIDE]!, d.blobs[i * FUSED_STRIDE + 1]!);
+        origins.push(...d.camera.center);
+        dirs.push(...r);
+        weights.push(d.blobs[i * FUSED_STRIDE + 9]!);
+        cams.push(pairIndex[k]!);
+      }
+    }
+    const castStart = performance.now();
+    const grid = this.#grid;
+    const out = await grid.process({ origins: Float64Array.from(origins), dirs: Float64Array.from(dirs), weights: Float32Array.from(weights), cameras: Int32Array.from(cams) });
+    const info: VoxelStageInfo = { cast_ms: performance.now() - castStart, tracks: hyps.length, track_points: points.length, leftover_rays: weights.length, steps: out.steps, bricks: out.bricks, peaks: out.peaks.length };
+    const peaks: Hypothesis[] = out.peaks.map((p) => {
+      // The peak is known to its voxel at best: half a voxel of spread on each axis at least.
+      const floor = (grid.params.minVoxel * 2 ** p.level) ** 2 / 4;
+      const c = p.covariance.slice();
+      for (let a = 0; a < 3; a++) c[a * 4] = c[a * 4]! + floor;
+      return { position: p.position, covariance: c as unknown as Mat3 };
+    });
+    // A peak point within duplicate_m of a track's point is the same object seen through the
+    // views its track did not claim: one measurement per object.
+    const tracked = points.length;
+    for (const p of associateAndTriangulate(peaks, dets, this.#association)) {
+      let near = false;
+      for (let i = 0; i < tracked && !near; i++) {
+        const q = points[i]!.position;
+        near = Math.hypot(p.position[0] - q[0], p.position[1] - q[1], p.position[2] - q[2]) < this.#duplicateM;
+      }
+      if (!near) points.push(p);
+    }
+    const values = points.flatMap((p) => [...p.position, ...p.covariance, p.weight, p.views]);
+    return { meas: { t_ns: set.t_ns, count: points.length, pairs: [...set.views.keys()], points: f64ToBin(values) }, info };
+  }
+}
