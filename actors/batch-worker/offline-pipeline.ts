@@ -1,0 +1,122 @@
+/**
+ * The pipeline after the motion stage — fusion per pair, voxel, tracker — run offline in one
+ * process on detections given in time order. It makes the same framesets the live actors make
+ * (their tolerances and waits, with the detections' own times as the clock) and feeds each
+ * scan's tracks back to the voxel stage before the next frameset, as a live run that keeps up
+ * does; so its tracks are those of a live run of the same detections.
+ */
+import { FramesetAssembler, type Frameset } from '../../frames/frameset.js';
+import { pairMapping, type PairMapping } from '../../geometry/pair.js';
+import type { DetectionFrame } from '../../schemas/detections.js';
+import type { MessageOf } from '../../schemas/message.js';
+import { rigOf } from '../../sim/rig.js';
+import type { Scenario } from '../../sim/scenario.js';
+import { DEFAULT_FUSE_OPTIONS, fuse, type FuseOptions } from '../fusion/fuse.js';
+import type { TrackerOptions } from '../tracker/tracker.js';
+import { type TrackEventMessage, TrackerStage, type TracksMessage } from '../tracker/tracker-stage.js';
+import { type Fused, VoxelStage, type VoxelStageOptions } from '../voxel/voxel-stage.js';
+
+type Detections = MessageOf<typeof DetectionFrame>;
+
+/** The live actors' settings that shape the output (their defaults when absent). */
+export interface OfflineOptions {
+  fusion?: { tolerance_ms?: number; max_wait_ms?: number; fuse?: Partial<FuseOptions> };
+  voxel?: VoxelStageOptions & { tolerance_ms?: number; max_wait_ms?: number };
+  tracker?: Partial<TrackerOptions>;
+}
+
+/** One scan's output. */
+export interface ScanOutput {
+  tracks: TracksMessage;
+  events: TrackEventMessage[];
+  fused: Fused[];
+}
+
+interface Pair {
+  name: string;
+  mono: string;
+  thermal: string;
+  mapping: PairMapping;
+  sets: FramesetAssembler<Detections>;
+}
+
+const ms = (t: bigint) => Number(t / 1_000_000n);
+
+/** Detections (in time order) to tracks, the way the live fusion, voxel and tracker actors do it. */
+export class OfflinePipeline {
+  readonly #pairs: Pair[] = [];
+  readonly #byCam = new Map<string, Pair>();
+  readonly #voxel: VoxelStage;
+  readonly #voxelSets: FramesetAssembler<Fused>;
+  readonly #tracker: TrackerStage;
+  readonly #fuse: FuseOptions;
+  #last: bigint | undefined;
+  /** Detections that came out of time order (beyond the framesets' tolerance they are late). */
+  unordered = 0;
+
+  constructor(scenario: Scenario, o: OfflineOptions = {}) {
+    const rig = rigOf(scenario);
+    const tol = (v: number | undefined, d: number) => BigInt(Math.round((v ?? d) * 1e6));
+    // Only pairs with both bands have a fusion actor live; the same here.
+    const byPair = new Map<string, { mono?: (typeof rig)[number]; thermal?: (typeof rig)[number] }>();
+    for (const c of rig) byPair.set(c.pair, { ...byPair.get(c.pair), [c.band]: c });
+    for (const [name, p] of byPair) {
+      if (!p.mono || !p.thermal) continue;
+      const pair: Pair = {
+        name,
+        mono: p.mono.id,
+        thermal: p.thermal.id,
+        mapping: pairMapping(p.mono.model, p.thermal.model),
+        sets: new FramesetAssembler<Detections>({ cameras: [p.mono.id, p.thermal.id], toleranceNs: tol(o.fusion?.tolerance_ms, 10), maxWaitMs: o.fusion?.max_wait_ms ?? 60 }),
+      };
+      this.#pairs.push(pair);
+      this.#byCam.set(pair.mono, pair).set(pair.thermal, pair);
+    }
+    this.#fuse = { ...DEFAULT_FUSE_OPTIONS, ...o.fusion?.fuse };
+    this.#voxel = new VoxelStage(scenario, o.voxel);
+    this.#voxelSets = new FramesetAssembler<Fused>({ cameras: this.#voxel.pairs, toleranceNs: tol(o.voxel?.tolerance_ms, 10), maxWaitMs: o.voxel?.max_wait_ms ?? 80 });
+    this.#tracker = new TrackerStage(o.tracker);
+  }
+
+  /** Takes the next detection frame (in time order); returns the scans it completed. */
+  async push(det: Detections): Promise<ScanOutput[]> {
+    if (this.#last !== undefined && det.t_ns < this.#last) this.unordered++;
+    this.#last = det.t_ns;
+    const now = ms(det.t_ns);
+    const fused: Fused[] = [];
+    for (const pair of this.#pairs) {
+      const ready = pair === this.#byCam.get(det.cam) ? pair.sets.add(det.cam, det.t_ns, det, now) : pair.sets.poll(now);
+      this.#fuseSets(pair, ready, fused);
+    }
+    return this.#vote(fused, now, false);
+  }
+
+  /** The end of the detections: everything still waiting goes through. */
+  async finish(): Promise<ScanOutput[]> {
+    const fused: Fused[] = [];
+    for (const pair of this.#pairs) this.#fuseSets(pair, pair.sets.flush(), fused);
+    return this.#vote(fused, Infinity, true);
+  }
+
+  #fuseSets(pair: Pair, sets: Frameset<Detections>[], into: Fused[]): void {
+    for (const s of sets) {
+      const m = s.views.get(pair.mono);
+      if (m) into.push(fuse(pair.name, m, s.views.get(pair.thermal), pair.mapping, this.#fuse));
+    }
+  }
+
+  async #vote(fused: Fused[], now: number, end: boolean): Promise<ScanOutput[]> {
+    const out: ScanOutput[] = [];
+    const sets: Frameset<Fused>[] = [];
+    for (const f of fused) sets.push(...this.#voxelSets.add(f.pair, f.t_ns, f, Number.isFinite(now) ? now : ms(f.t_ns)));
+    if (Number.isFinite(now)) sets.push(...this.#voxelSets.poll(now));
+    if (end) sets.push(...this.#voxelSets.flush());
+    for (const set of sets) {
+      const { meas } = await this.#voxel.process(set);
+      const { tracks, events } = this.#tracker.step(meas, () => meas.t_ns);
+      if (this.#voxel.trackAided) this.#voxel.setTracks(tracks);
+      out.push({ tracks, events, fused: [...set.views.values()] });
+    }
+    return out;
+  }
+}
