@@ -58,6 +58,21 @@ export function subjectsFor(prefix: string = DEFAULT_PREFIX) {
     det: (cam: string) => `${p}.det.${assertToken('camera', cam)}`,
     fused: (pair: string) => `${p}.fused.${assertToken('pair', pair)}`,
     pose: (cam: string) => `${p}.pose.${assertToken('camera', cam)}`,
+    /** `skyvox process`: tasks on the work-queue stream, one subject per task. */
+    work: {
+      all: `${p}.work.>`,
+      task: (job: string, task: string) => `${p}.work.${assertToken('job', job)}.${assertToken('task', task)}`,
+    },
+    /** `skyvox process`: a job's results and progress records (results stream). */
+    batch: {
+      all: `${p}.batch.>`,
+      job: (job: string) => `${p}.batch.${assertToken('job', job)}.>`,
+      detAll: (job: string) => `${p}.batch.${assertToken('job', job)}.det.>`,
+      det: (job: string, cam: string) => `${p}.batch.${assertToken('job', job)}.det.${assertToken('camera', cam)}`,
+      tracks: (job: string) => `${p}.batch.${assertToken('job', job)}.tracks`,
+      events: (job: string) => `${p}.batch.${assertToken('job', job)}.events`,
+      record: (job: string) => `${p}.batch.${assertToken('job', job)}.record`,
+    },
     /** JetStream KV buckets of the cluster (bucket names cannot hold dots). */
     kv: {
       /** Heartbeats, key = node. */

@@ -20,6 +20,7 @@ import { runNode } from './run-node.js';
 import { tail } from './tail.js';
 import { nodes } from './nodes.js';
 import { server } from './server.js';
+import { processCommand } from './process.js';
 
 const integer = (name: string, min: number, max = Number.MAX_SAFE_INTEGER) => (v: string) => {
   const n = Number(v);
@@ -47,7 +48,8 @@ const nodeOptions = (cmd: Command) =>
     .option('--data-dir <dir>', 'data directory (default $SKYVOX_DATA_DIR or ./.skyvox)')
     .option('--telemetry-hz <rate>', 'telemetry records per second (up to 50)', positive('--telemetry-hz', 50))
     .option('--allow-fault-injection', 'accept `crash` control requests')
-    .option('--duration <seconds>', 'stop after this many seconds', positive('--duration'));
+    .option('--duration <seconds>', 'stop after this many seconds', positive('--duration'))
+    .option('--batch-workers <n>', 'batch workers on this node: they take `skyvox process` tasks when free', integer('--batch-workers', 0, 64));
 
 /** Builds the command tree; `log` is shared by every command. */
 function program(run: (p: Promise<number>) => void): Command {
@@ -70,6 +72,7 @@ function program(run: (p: Promise<number>) => void): Command {
       .option('--speed <x>', 'scenario playback speed (1 = real time)', positive('--speed', 1000))
       .option('--record <dir>', 'write truth.jsonl, tracks.jsonl and events.jsonl (and detections, fused and measurement files with --record-detections) into this directory')
       .option('--record-detections', 'also record every camera\'s detections (detections.jsonl) and each pair\'s fused detections (fused.jsonl)')
+      .option('--record-video', 'pixel mode: also record every camera\'s frames losslessly (video/<camera>.mkv and its frame index) for `skyvox process`')
       .option('--report <file>', 'at the end, write the run\'s tracking metrics (as `skyvox eval`) to this JSON file'),
   ).action((o) => run(runNode({ ...o, embedded: true }, log)));
 
@@ -87,6 +90,26 @@ function program(run: (p: Promise<number>) => void): Command {
       .option('--record-detections', 'also record the replayed stages\' outputs')
       .option('--report <file>', 'score the replay against DIR/truth.jsonl (as `skyvox eval`; no latency: the times are the recording\'s)'),
   ).action((dir: string, o) => run(runNode({ ...o, embedded: true, status: false, replay: { dir, from: o.from } }, log)));
+
+  root
+    .command('process')
+    .description('batch-process a recording\'s videos on the work-queue stream (every free batch worker helps) into the tracks file a live run gives')
+    .argument('<dir>', 'a recording with scenario.yaml (the rig) and video/<camera>.mkv + video/<camera>.frames.txt (skyvox up --record DIR --record-video)')
+    .option('--out <dir>', 'where tracks.jsonl, events.jsonl and job.json go (default DIR/processed)')
+    .option('--scenario <name|file>', 'the rig (default DIR/scenario.yaml)')
+    .option('--nats <url>', 'submit to this NATS server or cluster (its nodes\' batch workers do the work) instead of an embedded one')
+    .option('--data-dir <dir>', 'credentials (and the embedded server\'s store); default $SKYVOX_DATA_DIR or ./.skyvox')
+    .option('--prefix <prefix>', 'subject prefix')
+    .option('--workers <n>', 'batch workers in this process (default 2 without --nats, 0 with it)', integer('--workers', 0, 64))
+    .option('--chunk-s <seconds>', 'split each camera\'s video into tasks of this length (default: one task per camera, which reproduces a live run exactly)', positive('--chunk-s'))
+    .option('--warmup-frames <n>', 'with --chunk-s: frames before a chunk that only prime the background (default: the motion kernel\'s warm-up + 3/alpha)', integer('--warmup-frames', 0))
+    .option('--ack-wait-s <s>', 'a task not finished nor extended within this is redelivered (default 30; fixed when the queue is first made)', integer('--ack-wait-s', 1))
+    .option('--max-deliver <n>', 'deliveries before a task is given up with a failed record (default 3)', integer('--max-deliver', 1, 100))
+    .option('--replicas <n>', 'replicas of the work and results streams (3 on a 3-server cluster)', integer('--replicas', 1, 5))
+    .option('--options <file>', 'stage settings (YAML): motion, fusion, voxel, tracker')
+    .option('--report <file>', 'score the tracks against DIR/truth.jsonl (as `skyvox eval`)')
+    .option('--keep', 'keep the job\'s detections and records in the results stream (default: purged once written)')
+    .action((dir: string, o) => run(processCommand(dir, o, log)));
 
   root
     .command('eval')

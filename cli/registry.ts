@@ -1,5 +1,6 @@
 /** The actor kinds this build of skyvox can host. Each actor folder's factory is added here. */
 import { replayerActor } from '../actors/replayer/replayer.js';
+import { batchWorkerActor } from '../actors/batch-worker/batch-worker.js';
 import { cameraActor } from '../actors/camera/camera-actor.js';
 import { clockServerActor } from '../actors/clock-server/clock-server.js';
 import { decoderActor } from '../actors/decoder/decoder-actor.js';
@@ -23,5 +24,6 @@ export function actorRegistry(): ActorRegistry {
     .register('fusion', fusionActor)
     .register('voxel', voxelActor)
     .register('tracker', trackerActor, { handover: true })
-    .register('replayer', replayerActor);
+    .register('replayer', replayerActor)
+    .register('batch-worker', batchWorkerActor);
 }

@@ -42,6 +42,10 @@ export interface RunNodeOptions {
   /** Write `skyvox eval`'s report of this run here at the end (records to --record or a temp dir). */
   report?: string;
   recordDetections?: boolean;
+  /** Record every camera's frames losslessly (pixel mode) for `skyvox process`. */
+  recordVideo?: boolean;
+  /** Batch workers this node runs (takes `skyvox process` tasks). */
+  batchWorkers?: number;
   speed?: number;
   /** Replays a recording through the pipeline instead of simulating (`skyvox replay`). */
   replay?: { dir: string; from: ReplaySource };
@@ -84,7 +88,9 @@ function scenarioActors(o: RunNodeOptions): ActorConfig[] {
     for (const cam of scenario.cameras) {
       actors.push({ name: `camera-${cam.id}`, kind: 'camera', restart: 'transient', options: { camera: cam.id, source: 'sim', scenario: o.scenario, start_ns, speed } });
       // A small mailbox: a frame not processed in time is dropped (and counted), not queued.
-      actors.push({ name: `motion-${cam.id}`, kind: 'motion', restart: 'permanent', mailbox: { capacity: 2, overflow: 'drop-oldest' }, options: { camera: cam.id } });
+      // With --record-video it also records the frames it analyses: the video is then exactly its input.
+      const video = o.recordVideo ? { record_video: join(resolve(o.record!), 'video') } : {};
+      actors.push({ name: `motion-${cam.id}`, kind: 'motion', restart: 'permanent', mailbox: { capacity: 2, overflow: 'drop-oldest' }, options: { camera: cam.id, ...video } });
     }
   }
   addFusion(actors, scenario, o.scenario);
@@ -115,7 +121,8 @@ function nodeConfig(o: RunNodeOptions): NodeConfig {
   if (o.allowFaultInjection) overrides.allow_fault_injection = true;
   if (o.telemetryHz !== undefined) overrides.telemetry = { rate_hz: o.telemetryHz };
   const base = o.config ? loadNodeConfig(o.config, overrides) : parseNodeConfig({ name: defaultNodeName(), ...overrides }, 'command line');
-  const extra = [...siteActors(o), ...scenarioActors(o)];
+  const workers = Array.from({ length: o.batchWorkers ?? 0 }, (_, i) => ({ name: `batch-${i + 1}`, kind: 'batch-worker', restart: 'permanent' as const }));
+  const extra = [...siteActors(o), ...scenarioActors(o), ...workers];
   return extra.length ? parseNodeConfig({ ...base, actors: [...base.actors, ...extra] }, o.config ?? 'command line') : base;
 }
 
@@ -133,6 +140,8 @@ export async function runNode(o: RunNodeOptions, log: Logger): Promise<number> {
     // A replay ends when its recording does.
     o = { ...o, duration: o.duration ?? (o.replay ? undefined : scenario.duration_s / (o.speed ?? 1) + 1) };
   }
+  if (o.recordVideo && !o.record) throw new UsageError('--record-video needs --record DIR');
+  if (o.recordVideo && o.scenario && loadScenario(o.scenario).mode !== 'pixel') throw new UsageError('--record-video needs a pixel-mode scenario (detection mode renders no frames)');
   if (o.record && !o.scenario) throw new UsageError('--record needs --scenario (it records the simulator\'s truth)');
   if (o.report && !o.scenario) throw new UsageError('--report needs --scenario (it scores tracks against the simulator\'s truth)');
   let scratch: string | undefined;

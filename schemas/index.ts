@@ -10,5 +10,6 @@ import { ClockReply, ClockRequest } from './clock.js';
 import { FusedFrame } from './fused.js';
 import { Measurements } from './measurement.js';
 import { TrackEvent, Tracks } from './tracks.js';
+import { BatchRecord, BatchTask } from './batch.js';
 
-export const MESSAGE_TYPES: readonly MessageType[] = [DeadLetter, ActorTelemetry, NodeTelemetry, CtlRequest, CtlReply, DetectionFrame, SimTruth, FrameDescriptor, ClockRequest, ClockReply, FusedFrame, Measurements, Tracks, TrackEvent];
+export const MESSAGE_TYPES: readonly MessageType[] = [DeadLetter, ActorTelemetry, NodeTelemetry, CtlRequest, CtlReply, DetectionFrame, SimTruth, FrameDescriptor, ClockRequest, ClockReply, FusedFrame, Measurements, Tracks, TrackEvent, BatchTask, BatchRecord];

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -9,7 +9,8 @@ import { readJsonLines } from '../eval/read.js';
 import type { DetectionFrame } from '../schemas/detections.js';
 import type { MessageOf } from '../schemas/message.js';
 import { loadScenario } from '../sim/scenario.js';
-import { killAll, skyvoxRun } from './helpers/cli.js';
+import { killAll, skyvox, skyvoxRun } from './helpers/cli.js';
+import { startTestNats, waitFor } from './helpers/nats.js';
 
 type Scan = { t_ns: bigint; tracks: { id: string; status: string; position: number[] }[] };
 
@@ -49,5 +50,86 @@ describe('batch processing', function () {
     for (const d of dets) for (const o of await pipeline.push(d)) scans.push(o.tracks);
     for (const o of await pipeline.finish()) scans.push(o.tracks);
     assertSameTracks(readJsonLines<Scan>(join(rec, 'tracks.jsonl')), scans, 'offline');
+  });
+
+  describe('skyvox process', () => {
+    let rec: string;
+    let root: string;
+    before(async function () {
+      this.timeout(120_000);
+      // A short pixel-mode run, recorded with its videos, slowly enough that every stage keeps up.
+      root = mkdtempSync(join(tmpdir(), 'skyvox-process-'));
+      const scenario = join(root, 'q4.yaml');
+      writeFileSync(scenario, stringify({ ...JSON.parse(JSON.stringify(loadScenario('quick'))), duration_s: 4 }));
+      rec = join(root, 'rec');
+      const live = await skyvoxRun(['up', '--scenario', scenario, '--speed', '0.5', '--record', rec, '--record-video', '--record-detections', '--nats-port', '0', '--ws-port', '0', '--data-dir', join(root, 'live')]);
+      assert.equal(live.code, 0, live.stderr);
+    });
+    after(() => rmSync(root, { recursive: true, force: true }));
+
+    const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).sort();
+
+    it('gives the live run\'s detections and tracks from its recorded videos', async () => {
+      const out = join(dir, 'out');
+      const res = await skyvoxRun(['process', rec, '--out', out, '--data-dir', join(dir, 'data'), '--report', join(dir, 'report.json')]);
+      assert.equal(res.code, 0, res.stdout + res.stderr);
+      assert.match(res.stdout, /motion-p1-mono-0: done/);
+      const live = lines(join(rec, 'detections.jsonl'));
+      assert.ok(live.length > 100, `${live.length} live detection frames`);
+      assert.deepEqual(lines(join(out, 'detections.jsonl')), live, 'the same detections, frame by frame');
+      assertSameTracks(readJsonLines<Scan>(join(rec, 'tracks.jsonl')), readJsonLines<Scan>(join(out, 'tracks.jsonl')), 'batch');
+      const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as { mota: number };
+      assert.ok(report.mota > 0.3, `mota ${report.mota}`);
+    });
+
+    it('a task whose worker is killed mid-way is redone once by another node; one that always fails is given up after 3 deliveries with a dead letter', async () => {
+      const nats = await startTestNats();
+      try {
+        const nodes = ['w1', 'w2'].map((name) => ({ name, cli: skyvox(['node', '--nats', nats.server.url, '--name', name, '--batch-workers', '1', '--data-dir', nats.dataDir]) }));
+        await waitFor(() => nodes.every((n) => /node w\d up/.test(n.cli.stdout())), 'two worker nodes', 30_000);
+        const out = join(dir, 'out');
+        const job = skyvox(['process', rec, '--nats', nats.server.url, '--data-dir', nats.dataDir, '--ack-wait-s', '2', '--out', out]);
+        let victim = '';
+        let task = '';
+        await waitFor(() => {
+          const m = /(motion-\S+): started on (w\d)\//.exec(job.stdout());
+          if (m) [task, victim] = [m[1]!, m[2]!];
+          return m !== null;
+        }, 'a task started', 30_000);
+        nodes.find((n) => n.name === victim)!.cli.child.kill('SIGKILL');
+        const { code } = await job.exited;
+        const text = job.stdout();
+        assert.equal(code, 0, text + job.stderr());
+        const survivor = victim === 'w1' ? 'w2' : 'w1';
+        assert.match(text, new RegExp(`${task}: started on ${survivor}/batch-1 \\(attempt 2\\)`), text);
+        assert.equal(text.match(new RegExp(`${task}: done`, 'g'))?.length, 1, text);
+        assert.doesNotMatch(text, /attempt 3/);
+        // Redone, the result is the same: the live run's tracks.
+        assert.deepEqual(lines(join(out, 'detections.jsonl')), lines(join(rec, 'detections.jsonl')));
+        assertSameTracks(readJsonLines<Scan>(join(rec, 'tracks.jsonl')), readJsonLines<Scan>(join(out, 'tracks.jsonl')), 'redone');
+
+        // A damaged video: every delivery fails, the third writes the failed record and a dead letter.
+        const bad = join(dir, 'bad');
+        cpSync(rec, bad, { recursive: true });
+        writeFileSync(join(bad, 'video', 'p2-ir.mkv'), 'not a video');
+        const nc = await nats.connect('admin');
+        const dead: string[] = [];
+        nc.subscribe('skyvox.dead', {
+          callback: (_e, m) => {
+            dead.push(new TextDecoder().decode(m.data));
+          },
+        });
+        const failing = await skyvoxRun(['process', bad, '--nats', nats.server.url, '--data-dir', nats.dataDir, '--ack-wait-s', '30', '--out', join(dir, 'bad-out')]);
+        assert.equal(failing.code, 1, failing.stdout + failing.stderr);
+        assert.match(failing.stdout, /motion-p2-ir-0: FAILED: .*p2-ir\.mkv.*\(attempt 3 of 3\)/);
+        assert.equal(failing.stdout.match(/motion-p2-ir-0: started/g)?.length, 3);
+        assert.match(failing.stdout, /job \S+ FAILED: motion-p2-ir-0/);
+        const summary = JSON.parse(readFileSync(join(dir, 'bad-out', 'job.json'), 'utf8')) as { failed: string[] };
+        assert.deepEqual(summary.failed, ['motion-p2-ir-0']);
+        await waitFor(() => dead.some((d) => d.includes('task given up')), 'the dead letter', 5000);
+      } finally {
+        await nats.dispose();
+      }
+    });
   });
 });

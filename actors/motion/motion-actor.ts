@@ -5,52 +5,28 @@
  * `skyvox.det.<cam>`. Frames it cannot keep up with are dropped from its small mailbox;
  * sequence gaps and frames evicted before it read them count as drops too.
  */
-import { f32ToBin } from '../../bus/codec.js';
 import { findRing } from '../../frames/registry.js';
-import { MotionReference } from '../../kernels/motion-reference.js';
-import type { MotionOutput, MotionParams } from '../../kernels/motion-params.js';
-import { MotionDetector, NativeUnavailableError } from '../../kernels/native.js';
-import { BLOB_STRIDE, DetectionFrame } from '../../schemas/detections.js';
+import type { MotionParams } from '../../kernels/motion-params.js';
+import { type MotionKernel, openMotionKernel, packBlobs } from '../../kernels/motion-kernel.js';
+import { DetectionFrame } from '../../schemas/detections.js';
+import { VideoWriter } from '../../frames/video-writer.js';
 import { FrameDescriptor } from '../../schemas/frame.js';
 import type { MessageOf } from '../../schemas/message.js';
-import type { ActorBehavior, ActorContext } from '../../supervisors/actor.js';
+import type { ActorBehavior } from '../../supervisors/actor.js';
 import type { ActorFactoryContext } from '../../supervisors/registry.js';
 
 type Descriptor = MessageOf<typeof FrameDescriptor>;
 
-interface Kernel {
-  width: number;
-  height: number;
-  bpp: number;
-  run(frame: Uint8Array): Promise<MotionOutput>;
-}
-
-function makeKernel(width: number, height: number, bpp: 1 | 2, params: Partial<MotionParams>, ctx: ActorContext<Descriptor>): Kernel {
-  try {
-    const det = new MotionDetector(width, height, bpp, params);
-    return { width, height, bpp, run: (f) => det.process(f) };
-  } catch (err) {
-    if (!(err instanceof NativeUnavailableError)) throw err;
-    ctx.log.warn({ reason: err.message }, 'native motion kernel unavailable; using the TypeScript reference (slow)');
-    const ref = new MotionReference(width, height, bpp, params);
-    return { width, height, bpp, run: async (f) => ref.process(f) };
-  }
-}
-
-/** Packs blobs in the wire layout of DetectionFrame. */
-function packBlobs(out: MotionOutput): Uint8Array {
-  const values = new Float32Array(out.blobs.length * BLOB_STRIDE);
-  out.blobs.forEach((b, i) => values.set([b.x, b.y, b.varX, b.varY, b.covXY, b.flux, b.area, b.snr, b.peak], i * BLOB_STRIDE));
-  return f32ToBin(values);
-}
-
-/** Factory for the `motion` actor kind: options `{camera, params?}` (params: kernels/motion-params.ts). */
+/** Factory for the `motion` actor kind: options `{camera, params?, record_video?}` (params: kernels/motion-params.ts; record_video: a directory for frames/video-writer.ts). */
 export function motionActor(f: ActorFactoryContext): ActorBehavior<Descriptor> {
   const cam = f.options.camera;
   if (typeof cam !== 'string') throw new TypeError(`options.camera: expected a camera id, got ${JSON.stringify(cam)}`);
   const params = (f.options.params ?? {}) as Partial<MotionParams>;
-  let kernel: Kernel | undefined;
+  let kernel: MotionKernel | undefined;
+  const recordDir = f.options.record_video;
+  if (recordDir !== undefined && typeof recordDir !== 'string') throw new TypeError(`options.record_video: expected a directory, got ${JSON.stringify(recordDir)}`);
   let lastSeq: number | undefined;
+  let video: VideoWriter | undefined;
   return {
     start(ctx) {
       ctx.subscribe(FrameDescriptor, ctx.bus!.subjects.frame(cam), (d) => d);
@@ -65,7 +41,12 @@ export function motionActor(f: ActorFactoryContext): ActorBehavior<Descriptor> {
       }
       try {
         if (!kernel || kernel.width !== d.width || kernel.height !== d.height || kernel.bpp !== d.bytes_per_pixel) {
-          kernel = makeKernel(d.width, d.height, d.bytes_per_pixel, params, ctx);
+          kernel = openMotionKernel(d.width, d.height, d.bytes_per_pixel, params, (reason) => ctx.log.warn({ reason }, 'native motion kernel unavailable; using the TypeScript reference (slow)'));
+        }
+        if (recordDir !== undefined) {
+          // Every frame the kernel sees, and only those: `skyvox process` then repeats this run.
+          video ??= new VideoWriter(recordDir, cam);
+          await video.write(ring.pixels(d.slot), d.width, d.height, d.bytes_per_pixel, d.seq, d.t_ns);
         }
         const out = await kernel.run(ring.pixels(d.slot));
         if (out.warmingUp) return;
@@ -82,6 +63,9 @@ export function motionActor(f: ActorFactoryContext): ActorBehavior<Descriptor> {
       } finally {
         ring.release(d.slot);
       }
+    },
+    async stop() {
+      await video?.close();
     },
   };
 }
