@@ -2,9 +2,10 @@
 import { nativeMotionThroughput } from '../bench/native-motion.js';
 import { renderThroughput } from '../bench/render-throughput.js';
 import { telemetryOverhead } from '../bench/telemetry-overhead.js';
+import { clusterScaling } from '../bench/cluster-scaling.js';
 import { UsageError } from './errors.js';
 
-export const BENCHES = ['telemetry', 'render', 'native'] as const;
+export const BENCHES = ['telemetry', 'render', 'native', 'scaling'] as const;
 
 export interface BenchOptions {
   actors: number;
@@ -20,6 +21,8 @@ export async function bench(name: string | undefined, o: BenchOptions): Promise<
   if (!name || name === 'native') results.push(await nativeMotionThroughput(o.windowS * 250));
   if (!name || name === 'render') results.push(await renderThroughput(o.windowS * 250));
   if (!name || name === 'telemetry') results.push(await telemetryOverhead(o));
+  // Minutes long: only when asked for by name.
+  if (name === 'scaling') results.push(await clusterScaling({ recordS: o.windowS * 2, repeats: o.repeats, nodes: [1, 2, 3] }));
   process.stdout.write(`${JSON.stringify({ node: process.version, cpus: (await import('node:os')).cpus().length, results }, null, 2)}\n`);
   return 0;
 }
