@@ -17,7 +17,9 @@ import { evalCommand } from './eval.js';
 import { nativeInfo } from '../kernels/native.js';
 import { EXIT, UsageError } from './errors.js';
 import { runNode } from './run-node.js';
-import { tail } from './tail.js';
+import { parseSince, tail } from './tail.js';
+import { natsTarget } from './nats-target.js';
+import type { StreamSource } from '../actors/replayer/replayer.js';
 import { nodes } from './nodes.js';
 import { server } from './server.js';
 import { processCommand } from './process.js';
@@ -49,7 +51,8 @@ const nodeOptions = (cmd: Command) =>
     .option('--telemetry-hz <rate>', 'telemetry records per second (up to 50)', positive('--telemetry-hz', 50))
     .option('--allow-fault-injection', 'accept `crash` control requests')
     .option('--duration <seconds>', 'stop after this many seconds', positive('--duration'))
-    .option('--batch-workers <n>', 'batch workers on this node: they take `skyvox process` tasks when free', integer('--batch-workers', 0, 64));
+    .option('--batch-workers <n>', 'batch workers on this node: they take `skyvox process` tasks when free', integer('--batch-workers', 0, 64))
+    .option('--archive-detections', 'keep every camera\'s detections in JetStream (1 h, 4 GiB; config archive_detections) for `skyvox replay stream`');
 
 /** Builds the command tree; `log` is shared by every command. */
 function program(run: (p: Promise<number>) => void): Command {
@@ -80,7 +83,7 @@ function program(run: (p: Promise<number>) => void): Command {
     root
       .command('replay')
       .description('re-run a recording (skyvox up --record DIR --record-detections) through the pipeline, at any speed')
-      .argument('<dir>', 'the recording')
+      .argument('<dir>', 'the recording, or "stream": the detection archive of a site run with --archive-detections')
       .addOption(new Option('--from <stage>', 'the recorded stream to replay: detections (fusion, voxel and tracker run), fused (voxel and tracker) or meas (tracker)').choices(['det', 'fused', 'meas']).default('det'))
       .option('--scenario <name|file>', 'the rig (default: DIR/scenario.yaml, written by --record)')
       .option('--speed <x>', 'playback speed (1 = as recorded)', positive('--speed', 1000))
@@ -88,8 +91,22 @@ function program(run: (p: Promise<number>) => void): Command {
       .option('--ws-port <port>', 'websocket port', integer('--ws-port', 0, 65535))
       .option('--record <dir>', 'write this replay\'s tracks.jsonl and events.jsonl here')
       .option('--record-detections', 'also record the replayed stages\' outputs')
-      .option('--report <file>', 'score the replay against DIR/truth.jsonl (as `skyvox eval`; no latency: the times are the recording\'s)'),
-  ).action((dir: string, o) => run(runNode({ ...o, embedded: true, status: false, replay: { dir, from: o.from } }, log)));
+      .option('--report <file>', 'score the replay against DIR/truth.jsonl (as `skyvox eval`; no latency: the times are the recording\'s)')
+      .option('--source-nats <url>', 'replay stream: the site\'s NATS server(s) (default: the local `skyvox up`)')
+      .option('--source-user <name>', 'replay stream: NATS user at the site', 'admin')
+      .option('--since <when>', 'replay stream: from a duration ago (30s, 10m, 2h), an ISO time, or "start"', '10m')
+      .option('--until <when>', 'replay stream: up to a duration ago or an ISO time (default: what the archive holds now)'),
+  ).action((dir: string, o) => {
+    let stream: StreamSource | undefined;
+    if (dir === 'stream') {
+      const t = natsTarget({ nats: o.sourceNats, user: o.sourceUser, dataDir: o.dataDir, prefix: o.prefix }, 'admin');
+      const until = o.until === undefined ? undefined : parseSince(o.until, Date.now());
+      if (until === 'start') throw new UsageError('--until: expected a duration ago or an ISO time, got "start"');
+      stream = { servers: t.servers, user: t.user, pass: t.pass, prefix: t.prefix, since_ms: parseSince(o.since, Date.now()), until_ms: until };
+      if (o.from !== 'det') throw new UsageError('replay stream: the archive holds detections; --from must be det');
+    }
+    run(runNode({ ...o, embedded: true, status: false, replay: { dir, from: o.from, stream } }, log));
+  });
 
   root
     .command('process')

@@ -1,5 +1,6 @@
 /** `skyvox up` (embedded NATS + one node) and `skyvox node` (join an existing NATS). */
-import { REPLAYABLE, type ReplaySource } from '../actors/replayer/replayer.js';
+import { REPLAYABLE, type ReplaySource, type StreamSource } from '../actors/replayer/replayer.js';
+import { ensureDetectionArchive } from '../bus/detection-archive.js';
 import { stringify as stringifyYaml } from 'yaml';
 import { hostname } from 'node:os';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -48,7 +49,9 @@ export interface RunNodeOptions {
   batchWorkers?: number;
   speed?: number;
   /** Replays a recording through the pipeline instead of simulating (`skyvox replay`). */
-  replay?: { dir: string; from: ReplaySource };
+  replay?: { dir: string; from: ReplaySource; stream?: StreamSource };
+  /** Keep every camera's detections in JetStream (config `archive_detections` with its defaults). */
+  archiveDetections?: boolean;
 }
 
 const defaultNodeName = () => hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40) || 'local';
@@ -81,7 +84,8 @@ function scenarioActors(o: RunNodeOptions): ActorConfig[] {
     if (from !== 'meas') actors.push({ name: 'voxel', kind: 'voxel', restart: 'permanent', options: { scenario: o.scenario } });
     // A replay's tracker starts clean and leaves the live archive and checkpoints alone.
     actors.push({ name: 'tracker', kind: 'tracker', restart: 'permanent', options: { archive: false, checkpoint_ms: 0 } });
-    actors.push({ name: 'replayer', kind: 'replayer', restart: 'transient', options: { file: join(o.replay.dir, REPLAYABLE[from].file), source: from, speed } });
+    const input = o.replay.stream ? { stream: o.replay.stream } : { file: join(o.replay.dir, REPLAYABLE[from].file) };
+    actors.push({ name: 'replayer', kind: 'replayer', restart: 'transient', options: { ...input, source: from, speed } });
     return actors;
   }
   if (scenario.mode === 'pixel') {
@@ -120,6 +124,7 @@ function nodeConfig(o: RunNodeOptions): NodeConfig {
   if (o.prefix !== undefined) overrides.prefix = o.prefix;
   if (o.allowFaultInjection) overrides.allow_fault_injection = true;
   if (o.telemetryHz !== undefined) overrides.telemetry = { rate_hz: o.telemetryHz };
+  if (o.archiveDetections) overrides.archive_detections = {};
   const base = o.config ? loadNodeConfig(o.config, overrides) : parseNodeConfig({ name: defaultNodeName(), ...overrides }, 'command line');
   const workers = Array.from({ length: o.batchWorkers ?? 0 }, (_, i) => ({ name: `batch-${i + 1}`, kind: 'batch-worker', restart: 'permanent' as const }));
   const extra = [...siteActors(o), ...scenarioActors(o), ...workers];
@@ -128,7 +133,10 @@ function nodeConfig(o: RunNodeOptions): NodeConfig {
 
 /** Runs a node until a signal, a `stop` request or --duration; returns the exit code. */
 export async function runNode(o: RunNodeOptions, log: Logger): Promise<number> {
-  if (o.replay) {
+  if (o.replay?.stream) {
+    if (!o.scenario) throw new UsageError('replay stream: the rig is needed: --scenario S');
+    if (o.report) throw new UsageError('replay stream: --report needs a recording\'s truth; record the replay with --record and score it with `skyvox eval`');
+  } else if (o.replay) {
     const file = join(o.replay.dir, REPLAYABLE[o.replay.from].file);
     if (!existsSync(file)) throw new UsageError(`replay: ${file} does not exist (record with \`skyvox up --scenario S --record DIR --record-detections\`)`);
     o = { ...o, scenario: o.scenario ?? join(o.replay.dir, 'scenario.yaml') };
@@ -158,7 +166,10 @@ export async function runNode(o: RunNodeOptions, log: Logger): Promise<number> {
     let servers: string[];
     let pass: string;
     if (o.embedded && !o.nats) {
-      server = await startNatsServer({ dataDir, port: o.natsPort, strictPort: o.natsPort !== undefined, wsPort: o.wsPort, prefix: config.prefix });
+      // A replay's server is private and throwaway: it must not share a store with the site's.
+      const serverDir = o.replay ? mkdtempSync(join(tmpdir(), 'skyvox-replay-')) : dataDir;
+      if (o.replay) shutdown.add('replay store', () => rmSync(serverDir, { recursive: true, force: true }));
+      server = await startNatsServer({ dataDir: serverDir, port: o.natsPort, strictPort: o.natsPort !== undefined, wsPort: o.wsPort, prefix: config.prefix });
       let serverStopping = false;
       shutdown.add('nats-server', () => {
         serverStopping = true;
@@ -181,6 +192,10 @@ export async function runNode(o: RunNodeOptions, log: Logger): Promise<number> {
     const nc = await connectBus({ servers, user: 'node', pass, name: `skyvox-node-${config.name}` });
     shutdown.add('nats connection', () => nc.drain());
     const bus = new Bus(nc, { prefix: config.prefix, receiver: config.name, log });
+    if (config.archive_detections) {
+      await ensureDetectionArchive(nc, bus.subjects, config.archive_detections);
+      log.info({ ...config.archive_detections }, 'detections archived');
+    }
     if (o.record && o.scenario) {
       // The rig travels with the recording, so `skyvox replay DIR` needs nothing else.
       mkdirSync(o.record, { recursive: true });
@@ -201,7 +216,8 @@ export async function runNode(o: RunNodeOptions, log: Logger): Promise<number> {
     });
     await node.start();
     shutdown.add('node supervisor', () => node.stop());
-    if (server) {
+    // A replay's private server is not the site: `tail` and `ctl` keep finding the site's.
+    if (server && !o.replay) {
       const remove = writeRuntimeInfo(dataDir, { url: server.url, ws_url: server.wsUrl, pid: server.pid, prefix: config.prefix, node: config.name });
       shutdown.add('runtime file', remove);
     }

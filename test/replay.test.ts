@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { loadScenario } from '../sim/scenario.js';
 import { killAll, skyvoxRun } from './helpers/cli.js';
+import { startTestNats } from './helpers/nats.js';
+import { assertSameTracks, type Scan as TrackScan } from './helpers/tracks.js';
 import { readJsonLines } from '../eval/read.js';
 
 describe('skyvox replay', function () {
@@ -57,5 +59,25 @@ describe('skyvox replay', function () {
     const missing = await skyvoxRun(['replay', join(dir, 'nowhere'), ...common]);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /nowhere\/detections\.jsonl does not exist/);
+  });
+
+  it('replays a site\'s detection archive (`replay stream`) into the run it came from', async () => {
+    const site = await startTestNats();
+    try {
+      const scenario = join(dir, 'quick-det.yaml');
+      writeFileSync(scenario, stringify({ ...JSON.parse(JSON.stringify(loadScenario('quick'))), mode: 'detections' }));
+      const rec = join(dir, 'rec');
+      const live = await skyvoxRun(['up', '--nats', site.server.url, '--data-dir', site.dataDir, '--scenario', scenario, '--duration', '4', '--archive-detections', '--record', rec]);
+      assert.equal(live.code, 0, live.stderr);
+      const out = join(dir, 'out');
+      const res = await skyvoxRun(['replay', 'stream', '--source-nats', site.server.url, '--data-dir', site.dataDir, '--since', 'start', '--scenario', scenario, '--record', out, '--nats-port', '0', '--ws-port', '0']);
+      assert.equal(res.code, 0, res.stderr);
+      assertSameTracks(readJsonLines<TrackScan>(join(rec, 'tracks.jsonl')), readJsonLines<TrackScan>(join(out, 'tracks.jsonl')), 'replay stream');
+      const usage = await skyvoxRun(['replay', 'stream', '--source-nats', site.server.url, '--data-dir', site.dataDir]);
+      assert.equal(usage.code, 2);
+      assert.match(usage.stderr, /the rig is needed: --scenario S/);
+    } finally {
+      await site.dispose();
+    }
   });
 });

@@ -53,6 +53,16 @@ export const NodeConfigSchema = Type.Object(
       { additionalProperties: false, default: { strategy: 'one_for_one', intensity: 3, period_ms: 5000 } },
     ),
     actors: Type.Array(ActorConfigSchema, { default: [] }),
+    archive_detections: Type.Optional(
+      Type.Object(
+        {
+          max_age_s: Type.Integer({ minimum: 1, default: 3600, description: 'oldest detections kept in the stream <PREFIX>_DETECTIONS' }),
+          max_bytes: Type.Integer({ minimum: 1, default: 4 * 1024 ** 3, description: 'size limit of the stream; the oldest go first' }),
+          replicas: Type.Integer({ minimum: 1, maximum: 5, default: 1, description: '3 on a 3-server NATS cluster' }),
+        },
+        { additionalProperties: false, description: 'keep every camera\'s detections in JetStream for `skyvox replay stream`' },
+      ),
+    ),
     cluster: Type.Optional(
       Type.Object(
         {
@@ -92,6 +102,7 @@ function withDefaults(raw: Record<string, unknown>): Record<string, unknown> {
     ...raw,
     telemetry: { rate_hz: 1, ...(raw.telemetry as object | undefined) },
     supervision: { strategy: 'one_for_one', intensity: 3, period_ms: 5000, ...(raw.supervision as object | undefined) },
+    ...(raw.archive_detections === undefined ? {} : { archive_detections: { max_age_s: 3600, max_bytes: 4 * 1024 ** 3, replicas: 1, ...(raw.archive_detections as object) } }),
     ...(raw.cluster === undefined ? {} : { cluster: { heartbeat_ms: 1000, missed: 3, coordinator: true, lease_ms: 750, strategy: 'load', replicas: 1, rebalance_ms: 10000, overload_share: 0.85, cameras: [], actors: [], ...(raw.cluster as object) } }),
   };
 }

@@ -3,11 +3,16 @@
  * `meas.jsonl` from `skyvox up --record DIR --record-detections`) on its live subjects, with
  * the recorded times and spacing (divided by `speed`), so the rest of the pipeline runs on a
  * past incident exactly as it ran live. Each line is validated like any message; a bad line
- * is counted and dead-lettered with its line number, and the replay goes on.
+ * is counted and dead-lettered with its line number, and the replay goes on. It also replays
+ * a site's detection archive (bus/detection-archive.ts) from a given time.
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { encode } from '../../bus/codec.js';
+import { DeliverPolicy, jetstream, type JsMsg } from '@nats-io/jetstream';
+import { decode, encode } from '../../bus/codec.js';
+import { connectBus } from '../../bus/connection.js';
+import { detectionStreamName, detectionSubjects } from '../../bus/detection-archive.js';
+import { subjectsFor } from '../../bus/subjects.js';
 import { DetectionFrame } from '../../schemas/detections.js';
 import { FusedFrame } from '../../schemas/fused.js';
 import { Measurements } from '../../schemas/measurement.js';
@@ -34,42 +39,102 @@ export function parseRecordedLine(line: string, binFields: readonly string[]): R
   }) as Record<string, unknown>;
 }
 
-/** Factory for the `replayer` actor kind: options `{file, source: det|fused|meas, speed?}`. */
+/** One recorded message: where it came from (for dead letters), its bytes, and its value. */
+interface Item {
+  where: string;
+  raw: Uint8Array;
+  value: () => unknown;
+}
+
+/** Lines of a recorded JSON-lines file. */
+async function* fileItems(file: string, binFields: readonly string[]): AsyncIterable<Item> {
+  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  let n = 0;
+  for await (const line of lines) {
+    n++;
+    if (!line.trim()) continue;
+    yield { where: `${file}:${n}`, raw: new TextEncoder().encode(line), value: () => parseRecordedLine(line, binFields) };
+  }
+}
+
+/** Where to read a site's detection archive from, and which span. */
+export interface StreamSource {
+  servers: string[];
+  user: string;
+  pass: string;
+  prefix: string;
+  /** Start time (ms since the epoch), or 'start' for all the stream holds. */
+  since_ms: number | 'start';
+  until_ms?: number;
+}
+
+/** The detections a site's archive held when the replay began, from `since_ms` on. */
+async function* streamItems(src: StreamSource, signal: AbortSignal): AsyncIterable<Item> {
+  const nc = await connectBus({ servers: src.servers, user: src.user, pass: src.pass, name: 'skyvox-replay-source' });
+  try {
+    const s = subjectsFor(src.prefix);
+    const stream = detectionStreamName(s);
+    const consumer = await jetstream(nc).consumers.get(stream, {
+      filter_subjects: detectionSubjects(s),
+      ...(src.since_ms === 'start' ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(src.since_ms).toISOString() }),
+    });
+    for (;;) {
+      const batch = await consumer.fetch({ max_messages: 500, expires: 1000 });
+      let last: JsMsg | undefined;
+      for await (const m of batch) {
+        last = m;
+        yield { where: `${stream}:${m.seq}`, raw: m.data, value: () => decode(m.data) };
+      }
+      if (!last || last.info.pending === 0 || signal.aborted) return;
+    }
+  } finally {
+    await nc.close();
+  }
+}
+
+/**
+ * Factory for the `replayer` actor kind: options `{source: det|fused|meas, speed?}` and either
+ * `file` (a recording's JSON lines) or `stream` (StreamSource: a site's detection archive; det only).
+ */
 export function replayerActor(f: ActorFactoryContext): ActorBehavior<never> {
-  const { file, source, speed = 1 } = f.options as { file?: unknown; source?: unknown; speed?: unknown };
-  if (typeof file !== 'string') throw new TypeError(`options.file: expected a recorded JSON-lines file, got ${JSON.stringify(file)}`);
+  const { file, stream, source, speed = 1 } = f.options as { file?: unknown; stream?: StreamSource; source?: unknown; speed?: unknown };
   if (typeof source !== 'string' || !(source in REPLAYABLE)) throw new TypeError(`options.source: expected one of ${Object.keys(REPLAYABLE).join(', ')}, got ${JSON.stringify(source)}`);
+  if (stream === undefined && typeof file !== 'string') throw new TypeError(`options.file: expected a recorded JSON-lines file (or options.stream), got ${JSON.stringify(file)}`);
+  if (stream !== undefined && (source !== 'det' || !Array.isArray(stream.servers))) throw new TypeError('options.stream: expected {servers, user, pass, prefix, since_ms, until_ms?} with source det (the archive holds detections)');
   if (typeof speed !== 'number' || !(speed > 0)) throw new TypeError(`options.speed: expected a number > 0, got ${JSON.stringify(speed)}`);
   const spec = REPLAYABLE[source as ReplaySource];
   const binFields = ['blobs', 'points'];
+  const untilNs = stream?.until_ms !== undefined ? BigInt(Math.round(stream.until_ms)) * 1_000_000n : undefined;
   return {
     start(ctx) {
       const bus = ctx.bus!;
       void (async () => {
-        const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+        const items = stream ? streamItems(stream, ctx.signal) : fileItems(file as string, binFields);
         let first: bigint | undefined;
         const began = performance.now();
-        let n = 0;
-        for await (const line of lines) {
-          n++;
+        for await (const item of items) {
           if (ctx.signal.aborted) break;
-          if (!line.trim()) continue;
           let msg: Record<string, unknown>;
           try {
-            msg = validate(spec.type, parseRecordedLine(line, binFields)) as Record<string, unknown>;
+            msg = validate(spec.type, item.value()) as Record<string, unknown>;
           } catch (err) {
             // Counted (invalid) by the bus with the dead letter.
-            bus.deadLetter(`${file}:${n}`, (err as Error).message, new TextEncoder().encode(line));
+            bus.deadLetter(item.where, (err as Error).message, item.raw);
             continue;
           }
           const t = msg.t_ns as bigint;
+          if (untilNs !== undefined && t > untilNs) {
+            // The stream is in arrival order: well past the end, nothing earlier follows.
+            if (t > untilNs + 2_000_000_000n) break;
+            continue;
+          }
           first ??= t;
           const due = Number(t - first) / 1e6 / speed - (performance.now() - began);
           if (due > 1) await new Promise((r) => setTimeout(r, due));
           bus.nc.publish(spec.subject(bus.subjects, msg), encode(msg));
           ctx.stats.msgsOut++;
         }
-        ctx.log.info({ file, messages: ctx.stats.msgsOut, invalid: ctx.stats.invalid }, 'replay finished');
+        ctx.log.info({ from: stream ? detectionStreamName(subjectsFor(stream.prefix)) : file, messages: ctx.stats.msgsOut, invalid: ctx.stats.invalid }, 'replay finished');
         ctx.exit();
       })().catch((err: Error) => ctx.fail(err));
     },
