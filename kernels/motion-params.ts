@@ -28,6 +28,14 @@ export interface MotionParams {
   windowMargin: number;
   /** Worker threads of the native path (0: all cores). */
   threads: number;
+  /**
+   * A blob whose excess over the background is not also a contrast against its surroundings in
+   * the current frame (less than this share of its flux) is a ghost — the background still
+   * holding an object that has left — and is not reported (0: keep every blob).
+   */
+  ghostRatio: number;
+  /** Width (px) of the ring around a blob's box that gives its surroundings. */
+  ghostRing: number;
 }
 
 export const DEFAULT_MOTION_PARAMS: MotionParams = {
@@ -45,6 +53,8 @@ export const DEFAULT_MOTION_PARAMS: MotionParams = {
   centroidIterations: 5,
   windowMargin: 2,
   threads: 0,
+  ghostRatio: 0.2,
+  ghostRing: 2,
 };
 
 /** Error for a kernel argument out of range; names it and shows the value. */
@@ -96,6 +106,8 @@ export function motionParams(partial: Partial<MotionParams> = {}): MotionParams 
   num('centroidIterations', (v) => int(v) && v >= 0 && v <= 50, 'an integer in [0, 50]');
   num('windowMargin', (v) => int(v) && v >= 0 && v <= 16, 'an integer in [0, 16]');
   num('threads', (v) => int(v) && v >= 0 && v <= 256, 'an integer in [0, 256]');
+  num('ghostRatio', (v) => v >= 0 && v <= 1, 'a number in [0, 1]');
+  num('ghostRing', (v) => int(v) && v >= 1 && v <= 16, 'an integer in [1, 16]');
   return p;
 }
 
@@ -121,6 +133,8 @@ export interface MotionOutput {
   overflow: number;
   foregroundPixels: number;
   warmingUp: boolean;
+  /** Blobs found to be ghosts and left out (see ghostRatio). */
+  ghosts?: number;
 }
 
 /** Checks a frame's geometry before it reaches a kernel. */

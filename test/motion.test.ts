@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { MotionReference } from '../kernels/motion-reference.js';
 import type { MotionOutput } from '../kernels/motion-params.js';
 import { MotionDetector } from '../kernels/native.js';
+import { openMotionKernel } from '../kernels/motion-kernel.js';
 import { addGaussian } from '../sim/render.js';
 import { Rng } from '../sim/rng.js';
 
@@ -154,5 +155,29 @@ describe('motion kernel: native against the TypeScript reference', function () {
       assertSame(await det.process(ring.pixels(s)), ref.process(ring.pixels(s)), `ring frame ${k}`);
       ring.release(s);
     }
+  });
+});
+
+describe('motion kernel: ghosts', () => {
+  it('an object that was there from the start and leaves is not reported where it was; a new one is', async () => {
+    const [w, h] = [160, 120];
+    // Hovering from the first frame: the background learns it. Then it flies off to (120, 40).
+    const hover = { u: 40.3, v: 70.6, flux: -900, sigma: 1 };
+    const moved = { u: 120.2, v: 40.4, flux: -900, sigma: 1 };
+    const run = async (ghostRatio: number) => {
+      const rng = new Rng(5);
+      const k = openMotionKernel(w, h, 1, { warmupFrames: 3, ghostRatio, threads: 1 }, () => {});
+      let last: MotionOutput | undefined;
+      for (let i = 0; i < 40; i++) last = await k.run(frame(w, h, rng, [i < 30 ? hover : moved]));
+      return last!;
+    };
+    const near = (o: MotionOutput, p: { u: number; v: number }) => o.blobs.filter((b) => Math.hypot(b.x - p.u, b.y - p.v) < 2);
+    const kept = await run(0);
+    assert.equal(near(kept, hover).length, 1, 'without the screen the ghost is a blob');
+    assert.equal(near(kept, moved).length, 1);
+    const screened = await run(0.2);
+    assert.equal(near(screened, hover).length, 0, 'the ghost is left out');
+    assert.equal(near(screened, moved).length, 1, 'the object is kept');
+    assert.equal(screened.ghosts, 1);
   });
 });
