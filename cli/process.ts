@@ -119,7 +119,7 @@ class JobWatch {
     this.#stop.push(() => void messages.stop());
     void (async () => {
       for await (const m of messages) this.#take(m);
-    })();
+    })().catch((err: Error) => this.print(`skyvox process: lost the job's records: ${err.message}`));
     // A task whose worker died on its last delivery never gets a `failed` record from a
     // worker; the server says so here, and the job writes it.
     const sub = this.nc.subscribe(maxDeliveriesAdvisory(this.s), {
