@@ -3,7 +3,7 @@
  * it exists already or not. Only features nats-server 2.9 honours (see PLATFORM.md): no
  * per-message TTL, no compression, no subject transforms, one filter subject per consumer.
  */
-import { JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager, type StreamConfig, type StreamInfo } from '@nats-io/jetstream';
+import { DeliverPolicy, JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager, type JsMsg, type StreamConfig, type StreamInfo } from '@nats-io/jetstream';
 import { type KV, type KvOptions, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 
@@ -63,4 +63,29 @@ export async function ensureKv(nc: NatsConnection, bucket: string, options: Part
   // not sit on one lost reply longer than their own deadline.
   const js = requestTimeoutMs === undefined ? nc : jetstream(nc, { timeout: requestTimeoutMs });
   return withJetStreamRetry(() => new Kvm(js).create(bucket, { allow_direct: false, ...options }));
+}
+
+/** The messages a stream holds under `filter` (from `since`, else all), in order, up to what it held when reading began (or until `signal`). */
+export async function* storedMessages(nc: NatsConnection, stream: string, filter: string, since?: Date, signal?: AbortSignal): AsyncGenerator<JsMsg> {
+  const start = since ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: since.toISOString() } : { deliver_policy: DeliverPolicy.All };
+  const consumer = await withJetStreamRetry(() => jetstream(nc).consumers.get(stream, { filter_subjects: filter, ...start }));
+  while (!signal?.aborted) {
+    const batch = await consumer.fetch({ max_messages: 1000, expires: 1000 });
+    let last: JsMsg | undefined;
+    for await (const m of batch) {
+      last = m;
+      yield m;
+    }
+    // An empty fetch: nothing (more) is stored; otherwise the last one says what is left.
+    if (!last || last.info.pending === 0) return;
+  }
+}
+
+/** storedMessages, collected. */
+export async function readStored(nc: NatsConnection, stream: string, filter: string, signal?: AbortSignal): Promise<JsMsg[]> {
+  const out: JsMsg[] = [];
+  for await (const m of storedMessages(nc, stream, filter, undefined, signal)) out.push(m);
+  // Stopped part-way, it is not what the stream holds.
+  if (signal?.aborted) throw new Error('aborted');
+  return out;
 }

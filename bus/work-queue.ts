@@ -6,7 +6,7 @@
  * progress records go to a second stream (limits retention), with message IDs so a redone
  * task's output is stored once.
  */
-import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager, type JsMsg, RetentionPolicy } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, jetstreamManager, RetentionPolicy } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { ensureStream, withJetStreamRetry } from './jetstream.js';
 import type { Subjects } from './subjects.js';
@@ -36,8 +36,8 @@ export const WORKERS_CONSUMER = 'workers';
 /** The advisory the server sends when a task reaches max_deliver without an ack. */
 export const maxDeliveriesAdvisory = (s: Subjects) => `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${workStreamName(s)}.${WORKERS_CONSUMER}`;
 
-/** Declares both streams and the workers' consumer (idempotent); returns the queue's settings in force. */
-export async function ensureWorkQueue(nc: NatsConnection, s: Subjects, options: Partial<WorkQueueOptions> = {}): Promise<WorkQueueOptions> {
+/** Declares both streams and the workers' consumer (idempotent; `impose` changes an existing consumer's ack_wait and max_deliver to those given); returns the settings in force. */
+export async function ensureWorkQueue(nc: NatsConnection, s: Subjects, options: Partial<WorkQueueOptions> = {}, mode: 'adopt' | 'impose' = 'adopt'): Promise<WorkQueueOptions> {
   const o = { ...DEFAULT_WORK_QUEUE, ...options };
   await ensureStream(nc, { name: workStreamName(s), subjects: [s.work.all], retention: RetentionPolicy.Workqueue, num_replicas: o.replicas });
   await ensureStream(nc, { name: batchStreamName(s), subjects: [s.batch.all], max_age: o.resultsMaxAgeS * 1e9, num_replicas: o.replicas, duplicate_window: o.duplicateWindowS * 1e9 });
@@ -45,8 +45,8 @@ export async function ensureWorkQueue(nc: NatsConnection, s: Subjects, options: 
     const jsm = await jetstreamManager(nc);
     try {
       let c = (await jsm.consumers.info(workStreamName(s), WORKERS_CONSUMER)).config;
-      // Settings asked for explicitly (a job's) replace the queue's; workers take what is there.
-      const want = { ...(options.ackWaitS !== undefined ? { ack_wait: options.ackWaitS * 1e9 } : {}), ...(options.maxDeliver !== undefined ? { max_deliver: options.maxDeliver } : {}) };
+      // A job imposes the settings it was given; workers adopt what is there.
+      const want = mode === 'adopt' ? {} : { ...(options.ackWaitS !== undefined ? { ack_wait: options.ackWaitS * 1e9 } : {}), ...(options.maxDeliver !== undefined ? { max_deliver: options.maxDeliver } : {}) };
       if (Object.entries(want).some(([k, v]) => (c as unknown as Record<string, unknown>)[k] !== v)) c = (await jsm.consumers.update(workStreamName(s), WORKERS_CONSUMER, want)).config;
       return { ...o, ackWaitS: (c.ack_wait ?? o.ackWaitS * 1e9) / 1e9, maxDeliver: c.max_deliver ?? o.maxDeliver };
     } catch (err) {
@@ -65,19 +65,3 @@ export async function ensureWorkQueue(nc: NatsConnection, s: Subjects, options: 
   });
 }
 
-/** Every message stored under `filter` now, in stream order (an ordered consumer read to its end). */
-export async function readStored(nc: NatsConnection, stream: string, filter: string, signal?: AbortSignal): Promise<JsMsg[]> {
-  const consumer = await withJetStreamRetry(() => jetstream(nc).consumers.get(stream, { filter_subjects: filter, deliver_policy: DeliverPolicy.All }));
-  const out: JsMsg[] = [];
-  for (;;) {
-    if (signal?.aborted) throw new Error('aborted');
-    const batch = await consumer.fetch({ max_messages: 1000, expires: 1000 });
-    let last: JsMsg | undefined;
-    for await (const m of batch) {
-      out.push(m);
-      last = m;
-    }
-    // An empty fetch: nothing (more) is stored; otherwise the last one says what is left.
-    if (!last || last.info.pending === 0) return out;
-  }
-}

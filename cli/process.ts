@@ -23,7 +23,8 @@ import { readCredentials } from '../bus/credentials.js';
 import { toJsonLine } from '../bus/json-lines.js';
 import { startNatsServer } from '../bus/nats-server.js';
 import { subjectsFor, type Subjects } from '../bus/subjects.js';
-import { batchStreamName, ensureWorkQueue, maxDeliveriesAdvisory, readStored, type WorkQueueOptions } from '../bus/work-queue.js';
+import { batchStreamName, ensureWorkQueue, maxDeliveriesAdvisory, type WorkQueueOptions } from '../bus/work-queue.js';
+import { readStored } from '../bus/jetstream.js';
 import { crlbFor } from '../eval/crlb.js';
 import { DEFAULT_EVAL_OPTIONS, evaluate, type TrackScan, type TruthScan } from '../eval/metrics.js';
 import { observableFor } from '../eval/observable.js';
@@ -223,7 +224,7 @@ export async function processCommand(dirArg: string, o: ProcessOptions, log: Log
     const s = subjectsFor(o.prefix);
     const queue: Partial<WorkQueueOptions> = { ackWaitS: o.ackWaitS, maxDeliver: o.maxDeliver, replicas: o.replicas };
     for (const k of Object.keys(queue) as (keyof WorkQueueOptions)[]) if (queue[k] === undefined) delete queue[k];
-    const wq = await ensureWorkQueue(nc, s, queue);
+    const wq = await ensureWorkQueue(nc, s, queue, 'impose');
     // Local workers: all of them without --nats (the embedded server has no others), else as asked.
     const workers = o.workers ?? (o.nats ? 0 : Math.max(1, Math.min(2, cpus().length)));
     if (workers > 0) {

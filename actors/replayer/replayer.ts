@@ -8,9 +8,9 @@
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { DeliverPolicy, jetstream, type JsMsg } from '@nats-io/jetstream';
 import { decode, encode } from '../../bus/codec.js';
 import { connectBus } from '../../bus/connection.js';
+import { storedMessages } from '../../bus/jetstream.js';
 import { detectionStreamName, detectionSubjects } from '../../bus/detection-archive.js';
 import { subjectsFor } from '../../bus/subjects.js';
 import { DetectionFrame } from '../../schemas/detections.js';
@@ -74,19 +74,8 @@ async function* streamItems(src: StreamSource, signal: AbortSignal): AsyncIterab
   try {
     const s = subjectsFor(src.prefix);
     const stream = detectionStreamName(s);
-    const consumer = await jetstream(nc).consumers.get(stream, {
-      filter_subjects: detectionSubjects(s),
-      ...(src.since_ms === 'start' ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(src.since_ms).toISOString() }),
-    });
-    for (;;) {
-      const batch = await consumer.fetch({ max_messages: 500, expires: 1000 });
-      let last: JsMsg | undefined;
-      for await (const m of batch) {
-        last = m;
-        yield { where: `${stream}:${m.seq}`, raw: m.data, value: () => decode(m.data) };
-      }
-      if (!last || last.info.pending === 0 || signal.aborted) return;
-    }
+    const since = src.since_ms === 'start' ? undefined : new Date(src.since_ms);
+    for await (const m of storedMessages(nc, stream, detectionSubjects(s), since, signal)) yield { where: `${stream}:${m.seq}`, raw: m.data, value: () => decode(m.data) };
   } finally {
     await nc.close();
   }
