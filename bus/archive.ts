@@ -7,7 +7,7 @@
  * duplicate. A bounded backlog (bytes) drops its oldest entries, counted, if an outage
  * outlasts it.
  */
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import { jetstream, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Logger } from '../supervisors/log.js';
 import { silentLogger } from '../supervisors/log.js';
@@ -27,8 +27,14 @@ export interface ArchiveOptions {
   duplicateWindowS: number;
 }
 
-/** Publishes in flight at once. */
+/** Attempts the drain waits on at once (retries, and what came beyond the eager limit). */
 const ARCHIVE_WINDOW = 64;
+/**
+ * First attempts written to the connection at append time, beyond which they wait for the
+ * drain: a message seen live was then already sent to the stream before it (one connection
+ * keeps order), so a writer killed right after has lost nothing the stream will not store.
+ */
+const EAGER_LIMIT = 4 * ARCHIVE_WINDOW;
 
 export const DEFAULT_ARCHIVE: ArchiveOptions = { maxAgeS: 3600, maxBytes: 2 * 1024 ** 3, replicas: 1, maxBacklogBytes: 256 * 1024 ** 2, duplicateWindowS: 120 };
 
@@ -52,6 +58,8 @@ interface Pending {
   subject: string;
   data: Uint8Array;
   id: string;
+  /** The attempt in flight, settled (never rejects). */
+  sent?: Promise<PromiseSettledResult<PubAck>>;
 }
 
 /** Appends messages to the archive stream in order, through outages. */
@@ -63,6 +71,8 @@ export class ArchiveWriter {
   #bytes = 0;
   #running = false;
   #closed = false;
+  #failing = false;
+  #eager = 0;
   /** Appended and acknowledged; dropped from a full backlog; acknowledged as duplicates. */
   readonly stats = { stored: 0, dropped: 0, duplicates: 0, retries: 0 };
 
@@ -75,7 +85,13 @@ export class ArchiveWriter {
   /** Queues one message; `id` must be the same if the same message is ever appended again. */
   append(subject: string, data: Uint8Array, id: string): void {
     if (this.#closed) return;
-    this.#queue.push({ subject, data, id });
+    const p: Pending = { subject, data, id };
+    // While the stream fails, the drain's retries pace the attempts instead.
+    if (!this.#failing && this.#eager < EAGER_LIMIT) {
+      this.#eager++;
+      p.sent = this.#send(p).finally(() => this.#eager--);
+    }
+    this.#queue.push(p);
     this.#bytes += data.byteLength;
     while (this.#bytes > this.#o.maxBacklogBytes && this.#queue.length > 1) {
       const old = this.#queue.shift()!;
@@ -98,15 +114,22 @@ export class ArchiveWriter {
     if (this.#queue.length > 0) this.#log.warn({ unarchived: this.#queue.length }, 'archive: closing with messages not yet stored');
   }
 
+  /** One attempt; its outcome, never a rejection. */
+  #send(p: Pending): Promise<PromiseSettledResult<PubAck>> {
+    return this.#js.publish(p.subject, p.data, { msgID: p.id, timeout: 2000 }).then(
+      (value) => ({ status: 'fulfilled', value }),
+      (reason: unknown) => ({ status: 'rejected', reason }),
+    );
+  }
+
   async #drain(): Promise<void> {
     this.#running = true;
     let backoff = 50;
-    let failing = false;
     while (this.#queue.length > 0 && !this.#closed) {
       // Up to `window` publishes in flight, sent in order without waiting for each ack: one
       // at a time, a replicated stream's ack latency caps the rate below a tracker's.
       const batch = this.#queue.slice(0, ARCHIVE_WINDOW);
-      const results = await Promise.allSettled(batch.map((p) => this.#js.publish(p.subject, p.data, { msgID: p.id, timeout: 2000 })));
+      const results = await Promise.all(batch.map((p) => (p.sent ??= this.#send(p))));
       let done = 0;
       for (const r of results) {
         if (r.status === 'rejected') break;
@@ -124,16 +147,17 @@ export class ArchiveWriter {
       }
       if (done === batch.length) {
         backoff = 50;
-        if (failing) this.#log.info({ backlog: this.#queue.length }, 'archive: stream reachable again, catching up');
-        failing = false;
+        if (this.#failing) this.#log.info({ backlog: this.#queue.length }, 'archive: stream reachable again, catching up');
+        this.#failing = false;
         continue;
       }
       // From the first failure on, everything is sent again: what had landed comes back as a
       // duplicate (same ID), so nothing is stored twice; it may land after later messages.
       this.stats.retries++;
       const err = (results[done] as PromiseRejectedResult).reason as Error;
-      if (!failing) this.#log.warn({ err: err?.message, backlog: this.#queue.length }, 'archive: stream unavailable, holding messages');
-      failing = true;
+      if (!this.#failing) this.#log.warn({ err: err?.message, backlog: this.#queue.length }, 'archive: stream unavailable, holding messages');
+      this.#failing = true;
+      for (const p of this.#queue) delete p.sent;
       await new Promise((r) => setTimeout(r, backoff));
       backoff = Math.min(1000, backoff * 2);
     }

@@ -45,6 +45,9 @@ export function subjectsFor(prefix: string = DEFAULT_PREFIX) {
     archiveOf: (live: string) => `${p}.archive.${live.slice(p.length + 1)}`,
     liveOf: (archived: string) => `${p}.${archived.slice(p.length + '.archive.'.length)}`,
     meas: `${p}.meas`,
+    /** Voxel shard `index`'s part of each instant's measurements; the tracker gathers them. */
+    measShard: (index: number) => `${p}.meas.shard.${index}`,
+    measShards: `${p}.meas.shard.*`,
     simTruth: `${p}.sim.truth`,
     /** The site time server (NTP-style four-stamp exchange). */
     clock: `${p}.clock`,
@@ -57,6 +60,7 @@ export function subjectsFor(prefix: string = DEFAULT_PREFIX) {
     frame: (cam: string) => `${p}.frame.${assertToken('camera', cam)}`,
     det: (cam: string) => `${p}.det.${assertToken('camera', cam)}`,
     fused: (pair: string) => `${p}.fused.${assertToken('pair', pair)}`,
+    fusedAll: `${p}.fused.*`,
     pose: (cam: string) => `${p}.pose.${assertToken('camera', cam)}`,
     /** `skyvox process`: tasks on the work-queue stream, one subject per task. */
     work: {

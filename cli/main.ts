@@ -54,6 +54,18 @@ const nodeOptions = (cmd: Command) =>
     .option('--batch-workers <n>', 'batch workers on this node: they take `skyvox process` tasks when free', integer('--batch-workers', 0, 64))
     .option('--archive-detections', 'keep every camera\'s detections in JetStream (1 h, 4 GiB; config archive_detections) for `skyvox replay stream`');
 
+/** Running a scenario: on `up` (the whole pipeline) and on `node` (the whole pipeline, or its sources for a cluster). */
+const scenarioOptions = (cmd: Command) =>
+  cmd
+    .option('--scenario <name|file>', 'run a simulated scenario (see `skyvox scenarios`); --duration defaults to its length')
+    .option('--speed <x>', 'scenario playback speed (1 = real time)', positive('--speed', 1000))
+    .option('--voxel-shards <n>', 'voxel actors, each owning a slab of the airspace (default 1)', integer('--voxel-shards', 1, 64))
+    .option('--sources-only', 'run only the scenario\'s sources (simulator, cameras, motion) and the recorder here: a cluster\'s placed actors (cluster.pipeline) do the rest')
+    .option('--record <dir>', 'write truth.jsonl, tracks.jsonl and events.jsonl (and detections, fused and measurement files with --record-detections) into this directory')
+    .option('--record-detections', 'also record every camera\'s detections (detections.jsonl) and each pair\'s fused detections (fused.jsonl)')
+    .option('--record-video', 'pixel mode: also record every camera\'s frames losslessly (video/<camera>.mkv and its frame index) for `skyvox process`')
+    .option('--report <file>', 'at the end, write the run\'s tracking metrics (as `skyvox eval`) to this JSON file');
+
 /** Builds the command tree; `log` is shared by every command. */
 function program(run: (p: Promise<number>) => void): Command {
   const log = createLogger();
@@ -63,21 +75,15 @@ function program(run: (p: Promise<number>) => void): Command {
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
 
-  nodeOptions(
+  scenarioOptions(nodeOptions(
     root
       .command('up')
       .description('start an embedded nats-server from nats.conf and one node with all its actors')
       .option('--nats <url>', 'use this existing NATS server or cluster instead of starting one')
       .option('--nats-port <port>', 'client port (default 4222, or a free one if taken; 0 = any free port)', integer('--nats-port', 0, 65535))
       .option('--ws-port <port>', 'websocket port for browser viewers (default 4223 or a free one)', integer('--ws-port', 0, 65535))
-      .option('--no-status', 'no live status line')
-      .option('--scenario <name|file>', 'run a simulated scenario (see `skyvox scenarios`); --duration defaults to its length')
-      .option('--speed <x>', 'scenario playback speed (1 = real time)', positive('--speed', 1000))
-      .option('--record <dir>', 'write truth.jsonl, tracks.jsonl and events.jsonl (and detections, fused and measurement files with --record-detections) into this directory')
-      .option('--record-detections', 'also record every camera\'s detections (detections.jsonl) and each pair\'s fused detections (fused.jsonl)')
-      .option('--record-video', 'pixel mode: also record every camera\'s frames losslessly (video/<camera>.mkv and its frame index) for `skyvox process`')
-      .option('--report <file>', 'at the end, write the run\'s tracking metrics (as `skyvox eval`) to this JSON file'),
-  ).action((o) => run(runNode({ ...o, embedded: true }, log)));
+      .option('--no-status', 'no live status line'),
+  )).action((o) => run(runNode({ ...o, embedded: true }, log)));
 
   nodeOptions(
     root
@@ -87,6 +93,7 @@ function program(run: (p: Promise<number>) => void): Command {
       .addOption(new Option('--from <stage>', 'the recorded stream to replay: detections (fusion, voxel and tracker run), fused (voxel and tracker) or meas (tracker)').choices(['det', 'fused', 'meas']).default('det'))
       .option('--scenario <name|file>', 'the rig (default: DIR/scenario.yaml, written by --record)')
       .option('--speed <x>', 'playback speed (1 = as recorded)', positive('--speed', 1000))
+      .option('--voxel-shards <n>', 'voxel actors, each owning a slab of the airspace (default 1)', integer('--voxel-shards', 1, 64))
       .option('--nats-port <port>', 'client port (default 4222, or a free one if taken; 0 = any free port)', integer('--nats-port', 0, 65535))
       .option('--ws-port <port>', 'websocket port', integer('--ws-port', 0, 65535))
       .option('--record <dir>', 'write this replay\'s tracks.jsonl and events.jsonl here')
@@ -161,12 +168,12 @@ function program(run: (p: Promise<number>) => void): Command {
       run(Promise.resolve(EXIT.ok));
     });
 
-  nodeOptions(
+  scenarioOptions(nodeOptions(
     root
       .command('node')
       .description('run a node that joins an existing NATS server or cluster')
       .requiredOption('--nats <url>', 'NATS server URL(s), comma-separated'),
-  ).action((o) => run(runNode({ ...o, embedded: false, status: false }, log)));
+  )).action((o) => run(runNode({ ...o, embedded: false, status: false }, log)));
 
   natsClientOptions(
     root

@@ -15,7 +15,8 @@ import { connectBus } from '../bus/connection.js';
 import { readCredentials } from '../bus/credentials.js';
 import { type NatsServerHandle, startNatsServer, writeRuntimeInfo } from '../bus/nats-server.js';
 import { type ActorConfig, loadNodeConfig, parseNodeConfig, type NodeConfig } from '../actors/node-supervisor/config.js';
-import { loadScenario, type Scenario } from '../sim/scenario.js';
+import { fusionActors, pipelineActors, voxelActors } from '../actors/node-supervisor/pipeline.js';
+import { loadScenario } from '../sim/scenario.js';
 import { nowNs } from '../supervisors/clock.js';
 import { UsageError } from './errors.js';
 import { NodeSupervisor } from '../actors/node-supervisor/node.js';
@@ -52,6 +53,10 @@ export interface RunNodeOptions {
   replay?: { dir: string; from: ReplaySource; stream?: StreamSource };
   /** Keep every camera's detections in JetStream (config `archive_detections` with its defaults). */
   archiveDetections?: boolean;
+  /** Voxel actors, each owning a slab of the airspace (default 1). */
+  voxelShards?: number;
+  /** Run only the scenario's sources (simulator, cameras, motion) and recorder: a cluster places the rest. */
+  sourcesOnly?: boolean;
 }
 
 const defaultNodeName = () => hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40) || 'local';
@@ -74,14 +79,16 @@ function scenarioActors(o: RunNodeOptions): ActorConfig[] {
       streams.push({ subject: 'det.>', type: 'DetectionFrame', file: 'detections.jsonl' });
       streams.push({ subject: 'fused.>', type: 'FusedFrame', file: 'fused.jsonl' });
       streams.push({ subject: 'meas', type: 'Measurements', file: 'meas.jsonl' });
+      // Voxel shards' parts go in the same file: replayed, the tracker gathers them again.
+      streams.push({ subject: 'meas.shard.*', type: 'Measurements', file: 'meas.jsonl' });
     }
     actors.push({ name: 'recorder', kind: 'recorder', restart: 'permanent', mailbox: { capacity: 65536, overflow: 'reject' }, options: { dir: resolve(o.record), streams } });
   }
   if (o.replay) {
     // The recorded stream enters where it was recorded; the stages after it run live.
     const from = o.replay.from;
-    if (from === 'det') addFusion(actors, scenario, o.scenario!);
-    if (from !== 'meas') actors.push({ name: 'voxel', kind: 'voxel', restart: 'permanent', options: { scenario: o.scenario } });
+    if (from === 'det') actors.push(...fusionActors(scenario, o.scenario!));
+    if (from !== 'meas') actors.push(...voxelActors(o.scenario!, o.voxelShards));
     // A replay's tracker starts clean and leaves the live archive and checkpoints alone.
     actors.push({ name: 'tracker', kind: 'tracker', restart: 'permanent', options: { archive: false, checkpoint_ms: 0 } });
     const input = o.replay.stream ? { stream: o.replay.stream } : { file: join(o.replay.dir, REPLAYABLE[from].file) };
@@ -97,20 +104,10 @@ function scenarioActors(o: RunNodeOptions): ActorConfig[] {
       actors.push({ name: `motion-${cam.id}`, kind: 'motion', restart: 'permanent', mailbox: { capacity: 2, overflow: 'drop-oldest' }, options: { camera: cam.id, ...video } });
     }
   }
-  addFusion(actors, scenario, o.scenario);
-  actors.push({ name: 'voxel', kind: 'voxel', restart: 'permanent', options: { scenario: o.scenario } });
-  actors.push({ name: 'tracker', kind: 'tracker', restart: 'permanent' });
+  // On a cluster the placed actors do the rest (cluster.pipeline).
+  if (!o.sourcesOnly) actors.push(...pipelineActors(scenario, { scenario: o.scenario, voxel_shards: o.voxelShards }));
   actors.push({ name: 'simulator', kind: 'simulator', restart: 'transient', options: { scenario: o.scenario, speed, start_ns } });
   return actors;
-}
-
-/** One fusion actor per pair that has both bands. */
-function addFusion(actors: ActorConfig[], scenario: Scenario, file: string): void {
-  const pairs = new Map<string, { mono?: string; thermal?: string }>();
-  for (const c of scenario.cameras) pairs.set(c.pair, { ...pairs.get(c.pair), [c.band]: c.id });
-  for (const [pair, p] of pairs) {
-    if (p.mono && p.thermal) actors.push({ name: `fusion-${pair}`, kind: 'fusion', restart: 'permanent', options: { pair, mono: p.mono, thermal: p.thermal, scenario: file } });
-  }
 }
 
 /** The embedded site also serves the site clock; a node joining a cluster does not. */

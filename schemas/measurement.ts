@@ -16,6 +16,24 @@ export const Measurements = defineMessage(
     count: Type.Integer({ minimum: 0 }),
     pairs: Type.Array(Type.String(), { description: 'pairs whose detections this instant used' }),
     points: Bin(`f64 little-endian, count × ${MEAS_STRIDE} values: ${MEAS_FIELDS.join(', ')}`),
+    shard: Type.Optional(
+      Type.Object(
+        {
+          index: Type.Integer({ minimum: 0 }),
+          count: Type.Integer({ minimum: 1 }),
+          axis: Type.Union([Type.Literal(0), Type.Literal(1)], { description: 'the ENU axis the airspace is cut across (0 east, 1 north)' }),
+          cuts: Type.Array(Type.Number(), { description: 'the count − 1 seams along the axis, ascending: shard k owns [cuts[k−1], cuts[k]), the outer two reaching to infinity' }),
+        },
+        { description: 'from voxel shard `index` of `count`: the points in its slab of the airspace; the instant\'s measurements are the union of all shards\' messages of (nearly) the same t_ns' },
+      ),
+    ),
   }),
-  (m) => (m.points.byteLength === m.count * MEAS_STRIDE * 8 ? undefined : `points: expected ${m.count * MEAS_STRIDE * 8} bytes (count ${m.count} × ${MEAS_STRIDE} f64), got ${m.points.byteLength}`),
+  (m) =>
+    m.points.byteLength !== m.count * MEAS_STRIDE * 8
+      ? `points: expected ${m.count * MEAS_STRIDE * 8} bytes (count ${m.count} × ${MEAS_STRIDE} f64), got ${m.points.byteLength}`
+      : m.shard && m.shard.index >= m.shard.count
+        ? `shard.index: expected less than shard.count ${m.shard.count}, got ${m.shard.index}`
+        : m.shard && m.shard.cuts.length !== m.shard.count - 1
+          ? `shard.cuts: expected ${m.shard.count - 1} seams (count − 1), got ${m.shard.cuts.length}`
+          : undefined,
 );

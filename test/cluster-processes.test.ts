@@ -16,6 +16,8 @@ import { decode, f64ToBin } from '../bus/codec.js';
 import { connectBus } from '../bus/connection.js';
 import { loadOrCreateCredentials } from '../bus/credentials.js';
 import { freePort } from '../bus/nats-server.js';
+import { DEFAULT_EVAL_OPTIONS, evaluate, type TrackScan, type TruthScan } from '../eval/metrics.js';
+import { readJsonLines } from '../eval/read.js';
 import { Measurements } from '../schemas/measurement.js';
 import { Tracks } from '../schemas/tracks.js';
 import { nowNs } from '../supervisors/clock.js';
@@ -32,6 +34,54 @@ function feedOneDrone(bus: Bus): ReturnType<typeof setInterval> {
   }, 40);
 }
 
+/** Three `skyvox server` processes forming a NATS cluster with JetStream, on loopback. */
+async function threeServers(dir: string): Promise<{ urls: string[]; servers: Cli[] }> {
+  const ports = await Promise.all(Array.from({ length: 6 }, () => freePort()));
+  const urls = [0, 1, 2].map((i) => `nats://127.0.0.1:${ports[i]}`);
+  const routes = [0, 1, 2].map((i) => `nats-route://127.0.0.1:${ports[3 + i]}`);
+  const servers: Cli[] = [0, 1, 2].map((i) =>
+    skyvox(['server', '--name', `s${i + 1}`, '--nats-port', String(ports[i]), '--cluster-port', String(ports[3 + i]), '--routes', routes.filter((_, j) => j !== i).join(','), '--ws-port', '0', '--data-dir', dir]),
+  );
+  await waitFor(() => servers.every((s) => /nats-server s\d on/.test(s.stdout())), 'three servers', 20_000);
+  return { urls, servers };
+}
+
+/** Three `skyvox node` processes n1..n3 with one configuration, up. */
+async function threeNodes(dir: string, urls: string[], config: object): Promise<Map<string, Cli>> {
+  const file = join(dir, 'node.yaml');
+  writeFileSync(file, stringify(config));
+  const nodes = new Map<string, Cli>();
+  for (const n of ['n1', 'n2', 'n3']) nodes.set(n, skyvox(['node', '--nats', urls.join(','), '--name', n, '--config', file, '--data-dir', dir], { env: { SKYVOX_LOG_LEVEL: 'info' } }));
+  await waitFor(() => [...nodes.values()].every((c) => /node n\d up/.test(c.stdout())), 'three nodes', 30_000).catch((err: Error) => {
+    throw new Error(`${err.message}: ${[...nodes].map(([n, c]) => `${n}: ${c.stdout()} ${c.stderr().split('\n').slice(-5).join(' | ')}`).join(' || ')}`);
+  });
+  return nodes;
+}
+
+/** What the nodes logged about placement and the tracker, for a failure message. */
+const story = (nodes: Map<string, Cli>) =>
+  [...nodes]
+    .map(([n, c]) => `${n}: ${c.stderr().split('\n').filter((l) => /assignments|coordinator|tracker/.test(l)).map((l) => { try { const j = JSON.parse(l) as { msg: string; time: number; actor?: string; node?: string; term?: number; gap_s?: number; tracks?: number }; return `${j.time % 100000} ${j.msg} ${j.actor ?? ''} ${j.node ?? ''} ${j.term ?? ''}${j.gap_s === undefined ? '' : ` gap ${j.gap_s.toFixed(2)} s`}${j.tracks === undefined ? '' : ` ${j.tracks} tracks`}`; } catch { return l; } }).join('; ')}`)
+    .join('\n');
+
+/** Every scan seen live is in the durable archive, once. */
+async function assertArchived(nc: Awaited<ReturnType<typeof connectBus>>, bus: Bus, live: readonly { t_ns: bigint }[]): Promise<void> {
+  const archived: bigint[] = [];
+  const consumer = await withJetStreamRetry(() => jetstream(nc).consumers.get(archiveStreamName(bus.subjects), { filter_subjects: bus.subjects.archiveOf(bus.subjects.tracks), deliver_policy: DeliverPolicy.All }));
+  // Fetch until a batch comes back empty (the stream may still be catching up).
+  for (let got = -1; got !== 0; ) {
+    got = 0;
+    for await (const m of await consumer.fetch({ max_messages: 500, expires: 2000 })) {
+      archived.push((decode(m.data) as { t_ns: bigint }).t_ns);
+      got++;
+    }
+  }
+  assert.equal(new Set(archived.map(String)).size, archived.length, 'no scan archived twice');
+  const have = new Set(archived.map(String));
+  const missing = live.filter((s) => !have.has(String(s.t_ns)));
+  assert.deepEqual(missing.map((s) => String(s.t_ns)), [], `${missing.length} of ${live.length} live scans missing from the archive`);
+}
+
 describe('cluster of processes (3 NATS servers, 3 nodes)', function () {
   this.timeout(90_000);
   let dir: string;
@@ -43,23 +93,8 @@ describe('cluster of processes (3 NATS servers, 3 nodes)', function () {
   it('kill -9 the tracker node: tracks resume elsewhere with the same IDs; kill -9 a NATS server: live tracks go on and the archive loses nothing', async () => {
     dir = mkdtempSync(join(tmpdir(), 'skyvox-cluster-'));
     const creds = loadOrCreateCredentials(dir);
-    const ports = await Promise.all(Array.from({ length: 6 }, () => freePort()));
-    const urls = [0, 1, 2].map((i) => `nats://127.0.0.1:${ports[i]}`);
-    const routes = [0, 1, 2].map((i) => `nats-route://127.0.0.1:${ports[3 + i]}`);
-    const servers: Cli[] = [0, 1, 2].map((i) =>
-      skyvox(['server', '--name', `s${i + 1}`, '--nats-port', String(ports[i]), '--cluster-port', String(ports[3 + i]), '--routes', routes.filter((_, j) => j !== i).join(','), '--ws-port', '0', '--data-dir', dir]),
-    );
-    await waitFor(() => servers.every((s) => /nats-server s\d on/.test(s.stdout())), 'three servers', 20_000);
-    const config = join(dir, 'node.yaml');
-    writeFileSync(
-      config,
-      stringify({ cluster: { replicas: 3, actors: [{ name: 'tracker', kind: 'tracker', options: { checkpoint_ms: 200, replicas: 3 }, liveness: { input: 'skyvox.meas', output: 'skyvox.tracks' } }] } }),
-    );
-    const nodes = new Map<string, Cli>();
-    for (const n of ['n1', 'n2', 'n3']) nodes.set(n, skyvox(['node', '--nats', urls.join(','), '--name', n, '--config', config, '--data-dir', dir], { env: { SKYVOX_LOG_LEVEL: 'info' } }));
-    await waitFor(() => [...nodes.values()].every((c) => /node n\d up/.test(c.stdout())), 'three nodes', 30_000).catch((err: Error) => {
-      throw new Error(`${err.message}: ${[...nodes].map(([n, c]) => `${n}: ${c.stdout()} ${c.stderr().split('\n').slice(-5).join(' | ')}`).join(' || ')}`);
-    });
+    const { urls, servers } = await threeServers(dir);
+    const nodes = await threeNodes(dir, urls, { cluster: { replicas: 3, actors: [{ name: 'tracker', kind: 'tracker', options: { checkpoint_ms: 200, replicas: 3 }, liveness: { input: 'skyvox.meas', output: 'skyvox.tracks' } }] } });
 
     const nc = await connectBus({ servers: urls, user: 'node', pass: creds.node, name: 'test' });
     try {
@@ -83,10 +118,9 @@ describe('cluster of processes (3 NATS servers, 3 nodes)', function () {
         // first scan is the one after the silence.
         const after = live.slice(before - 1);
         const gap = after.findIndex((s, j) => j > 0 && s.at - after[j - 1]!.at > 200);
-        const story = () => [...nodes].map(([n, c]) => `${n}: ${c.stderr().split('\n').filter((l) => /assignments|coordinator|tracker/.test(l)).map((l) => { try { const j = JSON.parse(l) as { msg: string; time: number; actor?: string; node?: string; term?: number }; return `${j.time % 100000} ${j.msg} ${j.actor ?? ''} ${j.node ?? ''} ${j.term ?? ''}`; } catch { return l; } }).join('; ')}`).join('\n');
-        assert.ok(gap > 0, `tracks went silent when their node died (else two trackers were publishing); killed ${host}\n${story()}`);
+        assert.ok(gap > 0, `tracks went silent when their node died (else two trackers were publishing); killed ${host}\n${story(nodes)}`);
         const resumeMs = after[gap]!.at - killedAt;
-        assert.ok(resumeMs < 2000, `tracks resumed ${Math.round(resumeMs)} ms after kill -9 of ${host}\n${story()}`);
+        assert.ok(resumeMs < 2000, `tracks resumed ${Math.round(resumeMs)} ms after kill -9 of ${host}\n${story(nodes)}`);
         assert.deepEqual(live.at(-1)!.ids, ids, 'same track IDs after the failover');
         const newHost = (await readOrders(orders)).get('tracker')!.node;
         assert.notEqual(newHost, host);
@@ -107,20 +141,68 @@ describe('cluster of processes (3 NATS servers, 3 nodes)', function () {
       }
       // The durable copy catches up: every scan seen live is in the archive, once.
       await sleep(3000);
-      const archived: bigint[] = [];
-      const consumer = await withJetStreamRetry(() => jetstream(nc).consumers.get(archiveStreamName(bus.subjects), { filter_subjects: bus.subjects.archiveOf(bus.subjects.tracks), deliver_policy: DeliverPolicy.All }));
-      // Fetch until a batch comes back empty (the stream may still be catching up).
-      for (let got = -1; got !== 0; ) {
-        got = 0;
-        for await (const m of await consumer.fetch({ max_messages: 500, expires: 2000 })) {
-          archived.push((decode(m.data) as { t_ns: bigint }).t_ns);
-          got++;
-        }
-      }
-      assert.equal(new Set(archived.map(String)).size, archived.length, 'no scan archived twice');
-      const have = new Set(archived.map(String));
-      const missing = live.filter((s) => !have.has(String(s.t_ns)));
-      assert.deepEqual(missing.map((s) => String(s.t_ns)), [], `${missing.length} of ${live.length} live scans missing from the archive`);
+      await assertArchived(nc, bus, live);
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it('ring10 on the cluster (fusion per pair, two voxel shards, the tracker — all placed): kill -9 the tracker\'s node, tracks resume elsewhere with their IDs and the archive loses nothing', async function () {
+    this.timeout(150_000);
+    dir = mkdtempSync(join(tmpdir(), 'skyvox-ring10-'));
+    const creds = loadOrCreateCredentials(dir);
+    const { urls } = await threeServers(dir);
+    const nodes = await threeNodes(dir, urls, { cluster: { replicas: 3, pipeline: { scenario: 'ring10', voxel_shards: 2, tracker: { checkpoint_ms: 200 } } } });
+    const nc = await connectBus({ servers: urls, user: 'node', pass: creds.node, name: 'test' });
+    try {
+      const bus = new Bus(nc, { receiver: 'test' });
+      const orders = await openAssignKv(nc, bus.subjects.kv.assign, 3);
+      const planned = ['tracker', 'voxel-1', 'voxel-2', ...Array.from({ length: 10 }, (_, i) => `fusion-p0${i}`)];
+      await waitFor(async () => {
+        const o = await readOrders(orders);
+        return planned.every((a) => o.has(a));
+      }, 'the pipeline placed', 30_000);
+      assert.deepEqual([...(await readOrders(orders)).keys()].sort(), [...planned].sort());
+      // Nodes up at about the same time share the first placement; one up later is given work by rebalancing.
+      await waitFor(async () => new Set([...(await readOrders(orders)).values()].map((o) => o.node)).size === 3, 'the pipeline spread over the three nodes', 30_000);
+      // The cameras: a fourth process plays ring10's simulator, and records its truth and the cluster's tracks.
+      const rec = join(dir, 'rec');
+      const feed = skyvox(['node', '--nats', urls.join(','), '--name', 'cameras', '--data-dir', dir, '--scenario', 'ring10', '--sources-only', '--duration', '40', '--record', rec]);
+      const live: { at: number; t_ns: bigint; ids: string[] }[] = [];
+      // Confirmed tracks and those coasting through a missed scan: every track not tentative.
+      bus.subscribe(Tracks, bus.subjects.tracks, (t) => void live.push({ at: performance.now(), t_ns: t.t_ns, ids: t.tracks.filter((x) => x.status !== 'tentative').map((x) => x.id) }));
+      await waitFor(() => (live.at(-1)?.ids.length ?? 0) >= 100, 'a hundred confirmed tracks', 40_000).catch((err: Error) => {
+        throw new Error(`${err.message} (last scan: ${live.at(-1)?.ids.length ?? 'none'} confirmed)\n${story(nodes)}\n${feed.stderr().slice(-2000)}`);
+      });
+      await sleep(2000);
+      const ids = live.at(-1)!.ids;
+      const host = (await readOrders(orders)).get('tracker')!.node;
+      const lost = [...(await readOrders(orders)).values()].filter((o) => o.node === host).map((o) => o.actor);
+      nodes.get(host)!.child.kill('SIGKILL');
+      const killedAt = performance.now();
+      const before = live.length;
+      await waitFor(() => live.length > before + 30, 'tracks from another node', 15_000);
+      const after = live.slice(before - 1);
+      const gap = after.findIndex((x, j) => j > 0 && x.at - after[j - 1]!.at > 200);
+      assert.ok(gap > 0, `tracks went silent when their node died (else two trackers were publishing); killed ${host}\n${story(nodes)}`);
+      const resumeMs = after[gap]!.at - killedAt;
+      assert.ok(resumeMs < 2000, `tracks resumed ${Math.round(resumeMs)} ms after kill -9 of ${host}\n${story(nodes)}`);
+      // A second on, the tracks confirmed before the kill go on under their IDs — as many as
+      // over a span as long before the kill, when nothing failed (some end in any span of
+      // ring10); a tracker restarted from scratch would keep none.
+      await sleep(1000);
+      const share = (from: readonly string[], to: readonly string[]) => from.filter((id) => new Set(to).has(id)).length / from.length;
+      const kept = share(ids, live.at(-1)!.ids);
+      const span = live.at(-1)!.at - killedAt;
+      const earlier = live.findLast((x) => x.at <= killedAt - span) ?? live[0]!;
+      const usual = share(earlier.ids, ids);
+      process.stderr.write(`    ring10 on 3 nodes: kill -9 ${host} (${lost.join(' ')}) → tracks again after ${Math.round(resumeMs)} ms; ${Math.round(kept * 100)} % of ${ids.length} confirmed IDs continue ${Math.round(span)} ms after the kill (${Math.round(usual * 100)} % over as long before it)\n`);
+      assert.ok(kept >= usual - 0.1, `${Math.round(kept * 100)} % of the ${ids.length} tracks confirmed before the kill continue under their IDs, ${Math.round(usual * 100)} % over as long before\n${story(nodes)}`);
+      await feed.exited;
+      await sleep(2000);
+      await assertArchived(nc, bus, live);
+      const scored = evaluate(readJsonLines<TruthScan>(join(rec, 'truth.jsonl')), readJsonLines<TrackScan>(join(rec, 'tracks.jsonl')), DEFAULT_EVAL_OPTIONS);
+      process.stderr.write(`    ${JSON.stringify({ mota: scored.mota, idf1: scored.idf1, id_switches: scored.id_switches, detection_rate: scored.detection_rate, false_track_rate: scored.false_track_rate, latency_ms: scored.latency_ms })}\n`);
     } finally {
       await nc.close();
     }

@@ -134,5 +134,21 @@ describe('node-supervisor', () => {
       () => new NodeSupervisor({ config: parseNodeConfig({ name: 'n1', actors: [{ name: 'x', kind: 'warp-drive' }] }), bus: new Bus(nc, { receiver: 'n1' }), registry: registry() }),
       /kind "warp-drive" of actor "x" is not known; known kinds: sink/,
     );
+    assert.throws(() => parseNodeConfig({ name: 'n1', cluster: { pipeline: { scenario: 'no-such-rig' } } }), /cluster\.pipeline\.scenario: .*no-such-rig/);
+    assert.throws(() => parseNodeConfig({ name: 'n1', cluster: { pipeline: { scenario: 'quick', voxel_shards: 0 } } }), /cluster\.pipeline\.voxel_shards: expected integer to be greater or equal to 1, got 0/);
+    assert.throws(() => parseNodeConfig({ name: 'n1', cluster: { actors: [{ name: 'tracker', kind: 'tracker' }], pipeline: { scenario: 'quick' } } }), /cluster\.actors: the name "tracker" is taken by cluster\.pipeline/);
+  });
+
+  it('expands cluster.pipeline into placed fusion, voxel shards and a watched tracker, once', () => {
+    const config = parseNodeConfig({ name: 'n1', cluster: { replicas: 3, pipeline: { scenario: 'quick', voxel_shards: 2, tracker: { checkpoint_ms: 200 } } } });
+    const actors = config.cluster!.actors;
+    assert.deepEqual(actors.map((a) => a.name), ['fusion-p1', 'fusion-p2', 'voxel-1', 'voxel-2', 'tracker']);
+    assert.deepEqual(actors.map((a) => (a.options?.shard as { index: number } | undefined)?.index), [undefined, undefined, 0, 1, undefined]);
+    assert.deepEqual(actors.at(-1)!.options, { replicas: 3, checkpoint_ms: 200 });
+    assert.deepEqual(actors.at(-1)!.liveness, { input: 'skyvox.meas.shard.*', output: 'skyvox.tracks' });
+    assert.deepEqual(actors[3]!.liveness, { input: 'skyvox.fused.*', output: 'skyvox.meas.shard.1' });
+    assert.equal(actors[0]!.liveness?.output, 'skyvox.fused.p1');
+    // Parsed again (as `skyvox node` does when it adds actors), nothing is added twice.
+    assert.equal(parseNodeConfig({ ...config, actors: [] }).cluster!.actors.length, 5);
   });
 });

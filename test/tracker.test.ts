@@ -74,6 +74,30 @@ describe('tracker', () => {
     }
     assert.deepEqual(events, ['born:t1', 'confirmed:t1', 'lost:t1']);
   });
+
+  it('neither hits nor misses a track where the scan saw nothing (a voxel shard down), nor while it was itself down', () => {
+    const cov = [0.01, 0, 0, 0, 0.01, 0, 0, 0, 0.01];
+    const at = (k: number, x: number) => ({ position: [x + 10 * k * 0.04, 0, 100] as [number, number, number], covariance: cov, views: 2 });
+    const tracker = new Tracker({ maxCoastS: 0.2 });
+    for (let k = 0; k < 10; k++) tracker.step(k * 0.04, [at(k, 0), at(k, 500)]);
+    assert.deepEqual(tracker.tracks.map((t) => t.status), ['confirmed', 'confirmed']);
+    // For 0.6 s (three times maxCoastS) the scans cover x < 250 only: the far track is not missed.
+    const near = (p: readonly [number, number, number]) => p[0] < 250;
+    for (let k = 10; k < 25; k++) tracker.step(k * 0.04, [at(k, 0)], near);
+    assert.deepEqual(tracker.tracks.map((t) => [t.id, t.status]), [['t1', 'confirmed'], ['t2', 'confirmed']]);
+    // Seen again, it picks up its measurement.
+    tracker.step(25 * 0.04, [at(25, 0), at(25, 500)]);
+    assert.equal(tracker.tracks.find((t) => t.id === 't2')!.lastHit, 1);
+    // Covered but empty, it coasts and is lost after maxCoastS as always.
+    for (let k = 26; k < 33; k++) tracker.step(k * 0.04, [at(k, 0)]);
+    assert.deepEqual(tracker.tracks.map((t) => t.id), ['t1']);
+    // A tracker restored after 0.5 s down holds its tracks' coasting for that time.
+    const restored = new Tracker({ maxCoastS: 0.2 });
+    restored.restore(tracker.snapshot());
+    restored.holdCoast(0.5);
+    restored.step(33 * 0.04 + 0.5, []);
+    assert.deepEqual(restored.tracks.map((t) => [t.id, t.status]), [['t1', 'coasting']]);
+  });
 });
 
 describe('IMM motion model', () => {

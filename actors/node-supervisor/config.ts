@@ -2,7 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { type Static, Type } from '@sinclair/typebox';
 import { parse as parseYaml } from 'yaml';
-import { DEFAULT_PREFIX } from '../../bus/subjects.js';
+import { DEFAULT_PREFIX, subjectsFor } from '../../bus/subjects.js';
+import { loadScenario } from '../../sim/scenario.js';
+import { pipelineActors } from './pipeline.js';
 import { RESTART_TYPES } from '../../supervisors/child.js';
 import { OVERFLOW_POLICIES } from '../../supervisors/mailbox.js';
 import { defineMessage, InvalidMessageError, oneOf, validate } from '../../schemas/message.js';
@@ -76,6 +78,18 @@ export const NodeConfigSchema = Type.Object(
           overload_share: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.85, description: 'a node busier than this share of its cores gives its costliest actor away' }),
           cameras: Type.Array(Name('camera id'), { default: [], description: 'cameras wired to this node' }),
           actors: Type.Array(ActorConfigSchema, { default: [], description: 'actors the coordinator places on the cluster' }),
+          pipeline: Type.Optional(
+            Type.Object(
+              {
+                scenario: Type.String({ description: 'the rig: a built-in scenario name or a scenario file every node can read' }),
+                voxel_shards: Type.Integer({ minimum: 1, maximum: 64, default: 1, description: 'voxel actors, each owning a slab of the airspace' }),
+                fusion: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'options of every fusion actor' })),
+                voxel: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'options of every voxel actor' })),
+                tracker: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'options of the tracker' })),
+              },
+              { additionalProperties: false, description: 'the pipeline after the sources (fusion per pair, voxel shards, tracker) added to `actors`; sources run where the cameras are (`skyvox node --scenario S --sources-only`)' },
+            ),
+          ),
         },
         { additionalProperties: false },
       ),
@@ -94,6 +108,11 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+function pipelineDefaults(cluster: unknown): Record<string, unknown> {
+  const p = (cluster as { pipeline?: unknown } | null)?.pipeline;
+  return p !== null && typeof p === 'object' && !Array.isArray(p) ? { pipeline: { voxel_shards: 1, ...p } } : {};
+}
+
 function withDefaults(raw: Record<string, unknown>): Record<string, unknown> {
   return {
     prefix: DEFAULT_PREFIX,
@@ -103,7 +122,7 @@ function withDefaults(raw: Record<string, unknown>): Record<string, unknown> {
     telemetry: { rate_hz: 1, ...(raw.telemetry as object | undefined) },
     supervision: { strategy: 'one_for_one', intensity: 3, period_ms: 5000, ...(raw.supervision as object | undefined) },
     ...(raw.archive_detections === undefined ? {} : { archive_detections: { max_age_s: 3600, max_bytes: 4 * 1024 ** 3, replicas: 1, ...(raw.archive_detections as object) } }),
-    ...(raw.cluster === undefined ? {} : { cluster: { heartbeat_ms: 1000, missed: 3, coordinator: true, lease_ms: 750, strategy: 'load', replicas: 1, rebalance_ms: 10000, overload_share: 0.85, cameras: [], actors: [], ...(raw.cluster as object) } }),
+    ...(raw.cluster === undefined ? {} : { cluster: { heartbeat_ms: 1000, missed: 3, coordinator: true, lease_ms: 750, strategy: 'load', replicas: 1, rebalance_ms: 10000, overload_share: 0.85, cameras: [], actors: [], ...(raw.cluster as object), ...pipelineDefaults(raw.cluster) } }),
   };
 }
 
@@ -117,6 +136,7 @@ export function parseNodeConfig(raw: unknown, source = 'config'): NodeConfig {
     if (err instanceof InvalidMessageError) throw new ConfigError(`${source}: ${err.reason}`);
     throw err;
   }
+  if (config.cluster?.pipeline) expandPipeline(config, source);
   const seen = new Set<string>();
   config.actors.forEach((a, i) => {
     if (a.liveness) throw new ConfigError(`${source}: actors[${i}].liveness: only cluster.actors are watched (the coordinator moves them), got one on a local actor`);
@@ -124,6 +144,25 @@ export function parseNodeConfig(raw: unknown, source = 'config'): NodeConfig {
     seen.add(a.name);
   });
   return config;
+}
+
+/** Adds `cluster.pipeline`'s actors to `cluster.actors`: the tracker watched for liveness, its stores replicated like the cluster's. */
+function expandPipeline(config: NodeConfig, source: string): void {
+  const cluster = config.cluster!;
+  const p = cluster.pipeline!;
+  let scenario;
+  try {
+    scenario = loadScenario(p.scenario);
+  } catch (err) {
+    throw new ConfigError(`${source}: cluster.pipeline.scenario: ${(err as Error).message}`);
+  }
+  const actors = pipelineActors(scenario, { ...p, tracker: { replicas: cluster.replicas, ...p.tracker } }, subjectsFor(config.prefix));
+  for (const a of actors) {
+    if (cluster.actors.some((b) => b.name === a.name)) throw new ConfigError(`${source}: cluster.actors: the name "${a.name}" is taken by cluster.pipeline's actor of that name`);
+  }
+  cluster.actors.push(...actors);
+  // Expanded once: a configuration parsed again (with actors added) must not add them twice.
+  delete cluster.pipeline;
 }
 
 /** Reads a YAML node configuration file. */

@@ -68,6 +68,9 @@ interface Watch {
   suspected: boolean;
 }
 
+/** Heartbeats the first placement of a new cluster waits for its nodes to show up. */
+const SETTLE_HEARTBEATS = 2;
+
 /** Until an actor first speaks it may still be starting (creating streams, restoring state): a longer grace. */
 const STARTUP_GRACE_SILENCES = 20;
 
@@ -120,6 +123,7 @@ export function coordinatorBehavior(node: string, settings: CoordinatorSettings)
   let orders: KV;
   let rr = 0;
   let wasHeld = false;
+  let heldSince = 0;
   const watches = new Map<string, Watch>();
   let lastMove = performance.now();
   return {
@@ -159,10 +163,16 @@ export function coordinatorBehavior(node: string, settings: CoordinatorSettings)
         ctx.log.warn({ err: (err as Error).message }, 'coordinator: lease not reachable');
       }
       if (lease.held !== wasHeld) ctx.log.info({ term: lease.term }, lease.held ? 'coordinator: took the lease' : 'coordinator: lost the lease');
+      if (lease.held && !wasHeld) heldSince = performance.now();
       wasHeld = lease.held;
       if (!lease.held) return;
       const members = await readMembers(nodes);
       const current = await readOrders(orders);
+      // A cluster starting up (no orders yet): nodes started together are seen after a
+      // heartbeat or two; placing at once would put everything on the first one up.
+      if (current.size === 0 && performance.now() - heldSince < settings.heartbeatMs * SETTLE_HEARTBEATS) return;
+      // Nothing is moved until the first placement's actors have run a rebalance period: moves go by measured cost.
+      if (current.size === 0) lastMove = performance.now();
       const alive = new Set(members.filter((m) => m.alive).map((m) => m.node));
       const stay = new Map([...current].filter(([, o]) => alive.has(o.node)).map(([a, o]) => [a, o.node]));
       const avoid = new Map<string, string>();

@@ -13,12 +13,15 @@ import type { MessageOf, MessageType } from '../../schemas/message.js';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { TrackEvent, Tracks } from '../../schemas/tracks.js';
 import type { ActorBehavior, ActorContext } from '../../supervisors/actor.js';
-import { nowNs } from '../../supervisors/clock.js';
+import { nowNs, type TimerHandle } from '../../supervisors/clock.js';
 import type { ActorFactoryContext } from '../../supervisors/registry.js';
 import { Tracker, type TrackerOptions, type TrackerSnapshot } from './tracker.js';
 import { TrackerStage } from './tracker-stage.js';
+import { type MergedScan, ShardMerger } from './shard-merge.js';
 
 type Meas = MessageOf<typeof Measurements>;
+/** A measurement message, or the moment to send instants whose missing shards did not come. */
+type Input = Meas | 'shard-wait';
 
 /** What a checkpoint holds: the tracker and the actor's own counters. */
 interface Checkpoint {
@@ -41,10 +44,24 @@ const HANDOVER_WAIT_MS = 3000;
  * bucket, `checkpoint_ms` (default 1000; 0 for none), `restore_max_gap_s` (default 5: a checkpoint
  * older than that, against the first scan's time, is another session's and is ignored): how often the whole state goes to the
  * `<prefix>_state` KV bucket under the actor's name, and is restored from on start, so a
- * tracker restarted on another node continues with the same track IDs.
+ * tracker restarted on another node continues with the same track IDs. Measurements from
+ * voxel shards are gathered into whole instants (shard-merge.ts): `shard_wait_ms` (default 30)
+ * is how long an instant waits for a missing shard, `shard_tolerance_ms` (default 10) how far
+ * apart parts of one instant may be.
  */
-export function trackerActor(f: ActorFactoryContext): ActorBehavior<Meas> {
-  const { archive: archiveGiven, checkpoint_ms: checkpointMs = 1000, replicas = 1, restore_max_gap_s: restoreMaxGapS = 5, ...options } = (f.options ?? {}) as Partial<TrackerOptions> & { archive?: false | Partial<ArchiveOptions>; checkpoint_ms?: number; replicas?: number; restore_max_gap_s?: number };
+export function trackerActor(f: ActorFactoryContext): ActorBehavior<Input> {
+  const { archive: archiveGiven, checkpoint_ms: checkpointMs = 1000, replicas = 1, restore_max_gap_s: restoreMaxGapS = 5, shard_wait_ms: shardWaitMs = 30, shard_tolerance_ms: shardToleranceMs = 10, ...options } = (f.options ?? {}) as Partial<TrackerOptions> & {
+    archive?: false | Partial<ArchiveOptions>;
+    checkpoint_ms?: number;
+    replicas?: number;
+    restore_max_gap_s?: number;
+    shard_wait_ms?: number;
+    shard_tolerance_ms?: number;
+  };
+  if (typeof shardWaitMs !== 'number' || !(shardWaitMs >= 0)) throw new TypeError(`options.shard_wait_ms: expected a number of milliseconds ≥ 0, got ${JSON.stringify(shardWaitMs)}`);
+  if (typeof shardToleranceMs !== 'number' || !(shardToleranceMs >= 0)) throw new TypeError(`options.shard_tolerance_ms: expected a number of milliseconds ≥ 0, got ${JSON.stringify(shardToleranceMs)}`);
+  const merger = new ShardMerger({ waitMs: shardWaitMs, toleranceNs: BigInt(Math.round(shardToleranceMs * 1e6)) });
+  let shardTimer: TimerHandle | undefined;
   if (typeof restoreMaxGapS !== 'number' || !(restoreMaxGapS >= 0)) throw new TypeError(`options.restore_max_gap_s: expected a number of seconds ≥ 0, got ${JSON.stringify(restoreMaxGapS)}`);
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) throw new TypeError(`options.replicas: expected an integer from 1 to 5, got ${JSON.stringify(replicas)}`);
   const archiveOptions = archiveGiven === false ? false : { replicas, ...archiveGiven };
@@ -62,7 +79,7 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Meas> {
     stage.t0 = cp.t0 === null ? undefined : BigInt(cp.t0);
     stage.scan = cp.scan + 1;
   };
-  const save = async (ctx: ActorContext<Meas>, final = false) => {
+  const save = async (ctx: ActorContext<Input>, final = false) => {
     if (!state || lastT === undefined) return;
     lastCheckpoint = performance.now();
     const cp: Checkpoint = { tracker: stage.tracker.snapshot(), t0: stage.t0 ?? null, scan: stage.scan - 1, t_ns: lastT, final, node: f.node };
@@ -75,15 +92,16 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Meas> {
   let stage: TrackerStage;
   let archive: ArchiveWriter | undefined;
   /** Publishes live and appends the same bytes to the archive. */
-  const out = <S extends TSchema>(ctx: ActorContext<Meas>, type: MessageType<S>, subject: string, value: Static<S>, id: string) => {
+  const out = <S extends TSchema>(ctx: ActorContext<Input>, type: MessageType<S>, subject: string, value: Static<S>, id: string) => {
     // Fenced: this node was paused past the lease and has not re-read its orders; another
     // tracker may own the region now, so nothing goes out (the state still advances).
     if (f.mayAct && !f.mayAct()) {
       ctx.stats.dropped++;
       return;
     }
-    // Archive first: when the writer is idle its publish leaves before the live one, so a
-    // process killed right after publishing live has already sent the durable copy.
+    // Archive first: its first attempt is written to the connection before the live message
+    // (bus/archive.ts), so a process killed right after publishing live has already sent the
+    // durable copy — unless the stream was failing then, when live output does not wait.
     archive?.append(ctx.bus!.subjects.archiveOf(subject), encode(value), id);
     ctx.publish(type, subject, value);
   };
@@ -108,6 +126,7 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Meas> {
         archive = new ArchiveWriter(ctx.bus!.nc, archiveOptions, ctx.log);
       }
       ctx.subscribe(Measurements, ctx.bus!.subjects.meas, (m) => m);
+      ctx.subscribe(Measurements, ctx.bus!.subjects.measShards, (m) => m);
       if (handover && state) {
         // Subscribed: the old incarnation may stop now (its node waits for this).
         await ctx.bus!.nc.flush();
@@ -115,57 +134,77 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Meas> {
       } else handover = undefined;
     },
     async stop(ctx) {
+      if (shardTimer) ctx.clock.clearTimeout(shardTimer);
+      // Instants still waiting for a shard go out now, before the final checkpoint says where this incarnation stopped.
+      for (const m of merger.poll(Infinity)) await scan(m, ctx);
       await saving;
       await save(ctx, true);
       await archive?.close();
     },
-    async handle(m, ctx) {
-      if (handover) {
-        // A planned move: the measurements queued in the mailbox while the old incarnation
-        // finishes; its final checkpoint says where it stopped, and we go on from there.
-        const from = handover;
-        handover = undefined;
-        const until = performance.now() + HANDOVER_WAIT_MS;
-        let cp: Checkpoint | undefined;
-        while (performance.now() < until) {
-          const e = await state!.get(f.name).catch(() => null);
-          const c = e && e.operation === 'PUT' && e.length > 0 ? (decode(e.value) as Checkpoint) : undefined;
-          if (c?.final && c.node === from) {
-            cp = c;
-            break;
-          }
-          await new Promise((r) => setTimeout(r, 10));
-        }
-        if (!cp) ctx.log.warn({ from, waited_ms: HANDOVER_WAIT_MS }, 'tracker: no final checkpoint from the old node; continuing from the latest');
-        cp ??= pending;
-        pending = undefined;
-        if (cp) {
-          resume(cp);
-          skipUpTo = BigInt(cp.t_ns);
-          ctx.log.info({ from, tracks: stage.tracker.tracks.length, scan: cp.scan }, 'tracker: took over');
-        }
+    async handle(input, ctx) {
+      const now = ctx.clock.now();
+      const scans = input === 'shard-wait' ? merger.poll(now) : merger.add(input, now);
+      const deadline = merger.deadlineMs;
+      if (deadline !== undefined && shardTimer === undefined) {
+        shardTimer = ctx.clock.setTimeout(() => {
+          shardTimer = undefined;
+          ctx.send('shard-wait');
+        }, Math.max(0, deadline - now));
       }
-      // Already processed by the incarnation this one took over from.
-      if (skipUpTo !== undefined && m.t_ns <= skipUpTo) return;
-      if (pending) {
-        // Only a checkpoint of the same session continues: one older than the gap a track can
-        // coast through (an earlier run, a replay of the past) would resurrect dead tracks.
-        const cp = pending;
-        pending = undefined;
-        const gapS = Number(m.t_ns - BigInt(cp.t_ns)) / 1e9;
-        if (gapS >= 0 && gapS <= restoreMaxGapS) {
-          resume(cp);
-          ctx.log.info({ tracks: stage.tracker.tracks.length, scan: cp.scan, gap_s: gapS }, 'tracker: continuing from checkpoint');
-        } else ctx.log.info({ gap_s: gapS, max_gap_s: restoreMaxGapS }, 'tracker: checkpoint from another session, starting empty');
-      }
-      const { tracks, events } = stage.step(m, nowNs);
-      const s = ctx.bus!.subjects;
-      out(ctx, Tracks, s.tracks, tracks, `tracks:${m.t_ns}`);
-      for (const e of events) out(ctx, TrackEvent, s.trackEvents, e, `event:${m.t_ns}:${e.id}:${e.event}`);
-      lastT = m.t_ns;
-      // Never awaited here: while JetStream elects a leader a write can hang for seconds, and
-      // live tracks must not wait for it. One checkpoint in flight at a time.
-      if (state && !saving && performance.now() - lastCheckpoint >= checkpointMs) saving = save(ctx).finally(() => (saving = undefined));
+      for (const m of scans) await scan(m, ctx);
     },
   };
+
+  /** One whole instant through the tracker, out live and to the archive. */
+  async function scan({ meas: m, observed }: MergedScan, ctx: ActorContext<Input>): Promise<void> {
+    if (handover) {
+      // A planned move: the measurements queued in the mailbox while the old incarnation
+      // finishes; its final checkpoint says where it stopped, and we go on from there.
+      const from = handover;
+      handover = undefined;
+      const until = performance.now() + HANDOVER_WAIT_MS;
+      let cp: Checkpoint | undefined;
+      while (performance.now() < until) {
+        const e = await state!.get(f.name).catch(() => null);
+        const c = e && e.operation === 'PUT' && e.length > 0 ? (decode(e.value) as Checkpoint) : undefined;
+        if (c?.final && c.node === from) {
+          cp = c;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      if (!cp) ctx.log.warn({ from, waited_ms: HANDOVER_WAIT_MS }, 'tracker: no final checkpoint from the old node; continuing from the latest');
+      cp ??= pending;
+      pending = undefined;
+      if (cp) {
+        resume(cp);
+        skipUpTo = BigInt(cp.t_ns);
+        ctx.log.info({ from, tracks: stage.tracker.tracks.length, scan: cp.scan }, 'tracker: took over');
+      }
+    }
+    // Already processed by the incarnation this one took over from.
+    if (skipUpTo !== undefined && m.t_ns <= skipUpTo) return;
+    if (pending) {
+      // Only a checkpoint of the same session continues: one older than the gap a track can
+      // coast through (an earlier run, a replay of the past) would resurrect dead tracks.
+      const cp = pending;
+      pending = undefined;
+      const gapS = Number(m.t_ns - BigInt(cp.t_ns)) / 1e9;
+      if (gapS >= 0 && gapS <= restoreMaxGapS) {
+        resume(cp);
+        // Nobody tracked since the checkpoint: that time is not a sensor's miss, so it does not
+        // count against the tracks' coasting (a failover of up to maxCoastS + gap keeps them).
+        stage.tracker.holdCoast(gapS);
+        ctx.log.info({ tracks: stage.tracker.tracks.length, scan: cp.scan, gap_s: gapS }, 'tracker: continuing from checkpoint');
+      } else ctx.log.info({ gap_s: gapS, max_gap_s: restoreMaxGapS }, 'tracker: checkpoint from another session, starting empty');
+    }
+    const { tracks, events } = stage.step(m, nowNs, observed);
+    const s = ctx.bus!.subjects;
+    out(ctx, Tracks, s.tracks, tracks, `tracks:${m.t_ns}`);
+    for (const e of events) out(ctx, TrackEvent, s.trackEvents, e, `event:${m.t_ns}:${e.id}:${e.event}`);
+    lastT = m.t_ns;
+    // Never awaited here: while JetStream elects a leader a write can hang for seconds, and
+    // live tracks must not wait for it. One checkpoint in flight at a time.
+    if (state && !saving && performance.now() - lastCheckpoint >= checkpointMs) saving = save(ctx).finally(() => (saving = undefined));
+  }
 }

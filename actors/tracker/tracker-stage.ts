@@ -37,10 +37,10 @@ export class TrackerStage {
   }
 
   /** One scan: the tracks after it and its events. `published_ns` is stamped as the message leaves. */
-  step(m: Meas, publishedNs: () => bigint): { tracks: TracksMessage; events: TrackEventMessage[] } {
+  step(m: Meas, publishedNs: () => bigint, observed?: (p: readonly [number, number, number]) => boolean): { tracks: TracksMessage; events: TrackEventMessage[] } {
     this.t0 ??= m.t_ns;
     const tracker = this.tracker;
-    const found = tracker.step(Number(m.t_ns - this.t0) / 1e9, measurementsOf(m));
+    const found = tracker.step(Number(m.t_ns - this.t0) / 1e9, measurementsOf(m), observed);
     const scan = this.scan++;
     const tracks: TracksMessage = {
       t_ns: m.t_ns,

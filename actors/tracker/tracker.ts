@@ -110,8 +110,21 @@ export class Tracker {
     this.#nextId = s.nextId;
   }
 
-  /** Advances to `time` (seconds) with this scan's measurements; returns the scan's events. */
-  step(time: number, measurements: readonly Measurement[]): TrackerEvent[] {
+  /**
+   * The tracker saw nothing for `seconds` (it was down: a failover, a restart): that time does
+   * not count against its tracks' coasting, since no sensor reported a miss.
+   */
+  holdCoast(seconds: number): void {
+    if (!(seconds > 0)) return;
+    for (const t of this.#tracks) t.lastHit += seconds;
+  }
+
+  /**
+   * Advances to `time` (seconds) with this scan's measurements; returns the scan's events.
+   * `observed` says which points the scan covered (default: all): a track predicted outside it
+   * (a voxel shard was down) is neither hit nor missed, and its coasting clock stands still.
+   */
+  step(time: number, measurements: readonly Measurement[], observed?: (p: readonly [number, number, number]) => boolean): TrackerEvent[] {
     const o = this.options;
     const dt = this.#time === undefined ? 0 : Math.max(0, time - this.#time);
     this.#time = time;
@@ -121,9 +134,16 @@ export class Tracker {
       const filter = dt > 0 ? immPredict(t.filter, dt, models) : t.filter;
       return { ...t, filter, state: combine(filter) };
     });
-    const pairs = this.#associate(predicted, measurements);
+    const seen = observed ? predicted.map((t) => observed([t.state.x.v[0]!, t.state.x.v[1]!, t.state.x.v[2]!])) : undefined;
+    const visible = seen ? predicted.filter((_, i) => seen[i]) : predicted;
+    const visibleIndex = seen ? predicted.map((_, i) => i).filter((i) => seen[i]) : undefined;
+    const pairs = new Map([...this.#associate(visible, measurements)].map(([vi, mi]) => [visibleIndex ? visibleIndex[vi]! : vi, mi]));
     const used = new Set<number>();
     for (const [ti, t] of predicted.entries()) {
+      if (seen && !seen[ti]) {
+        t.lastHit += dt;
+        continue;
+      }
       const mi = pairs.get(ti);
       const hit = mi !== undefined;
       if (hit) {

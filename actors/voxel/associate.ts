@@ -90,8 +90,12 @@ function pixelCov(b: Float32Array, j: number, floor: number): [number, number, n
   return [Math.max(0, b[o + 2]!) + floor, b[o + 4]!, Math.max(0, b[o + 3]!) + floor];
 }
 
-/** Associates detections to the hypotheses and triangulates; marks the detections it uses as claimed. */
-export function associateAndTriangulate(hyps: readonly Hypothesis[], pairs: readonly PairDetections[], options: Partial<AssociationOptions> = {}): AssociatedPoint[] {
+/**
+ * Associates detections to the hypotheses and triangulates; marks the detections it uses as
+ * claimed. A hypothesis `owned` rejects (another voxel shard's) still claims the detections it
+ * wins, so they vote nowhere here, but is not triangulated: its owner does that.
+ */
+export function associateAndTriangulate(hyps: readonly Hypothesis[], pairs: readonly PairDetections[], options: Partial<AssociationOptions> = {}, owned: (h: Hypothesis) => boolean = () => true): AssociatedPoint[] {
   const o = { ...DEFAULT_ASSOCIATION, ...options };
   // views[h] = [pair index, detection index][] chosen for hypothesis h.
   const chosen: [number, number][][] = hyps.map(() => []);
@@ -134,6 +138,10 @@ export function associateAndTriangulate(hyps: readonly Hypothesis[], pairs: read
   const points: AssociatedPoint[] = [];
   for (const [hi, picks] of chosen.entries()) {
     if (picks.length < o.minViews) continue;
+    if (!owned(hyps[hi]!)) {
+      for (const [pi, j] of picks) pairs[pi]!.claimed[j] = 1;
+      continue;
+    }
     const views: View[] = picks.map(([pi, j]) => {
       const b = pairs[pi]!.blobs;
       return { camera: pairs[pi]!.camera, u: b[j * FUSED_STRIDE]!, v: b[j * FUSED_STRIDE + 1]!, cov: pixelCov(b, j, o.pixelVarFloor) };

@@ -1,7 +1,8 @@
 /**
  * The voxel actor: gathers every pair's fused detections of one instant (framesets) and turns
  * them into 3D measurements on `skyvox.meas` with the voxel stage (voxel-stage.ts), aided by
- * the tracks on `skyvox.tracks`.
+ * the tracks on `skyvox.tracks`. As shard k (option `shard`) it publishes its slab's part on
+ * `skyvox.meas.shard.<k>`, so the coordinator can watch each shard's output.
  */
 import { FramesetAssembler, type Frameset } from '../../frames/frameset.js';
 import { FusedFrame } from '../../schemas/fused.js';
@@ -33,7 +34,8 @@ export function voxelActor(f: ActorFactoryContext): ActorBehavior<Input> {
   const process = async (ctx: ActorContext<Input>, set: Frameset<Fused>) => {
     const { meas, info } = await stage.process(set);
     ctx.log.debug({ age_ms: Number(nowNs() - set.t_ns) / 1e6, ...info }, 'frameset');
-    ctx.publish(Measurements, ctx.bus!.subjects.meas, meas);
+    const s = ctx.bus!.subjects;
+    ctx.publish(Measurements, meas.shard ? s.measShard(meas.shard.index) : s.meas, meas);
   };
   // One frameset in flight at a time; while it runs only the newest waiting one is kept, the
   // older ones are dropped and counted: measurements stay current instead of queueing up.

@@ -18,6 +18,7 @@ import { associateAndTriangulate, type AssociationOptions, type Hypothesis, type
 import type { Measurements } from '../../schemas/measurement.js';
 import type { MessageOf } from '../../schemas/message.js';
 import { rigOf } from '../../sim/rig.js';
+import { type Box, parseShardSpec, shardRegion, type ShardRegion, type ShardSpec } from './shard-region.js';
 import type { Scenario } from '../../sim/scenario.js';
 
 export type Fused = MessageOf<typeof FusedFrame>;
@@ -44,6 +45,8 @@ export interface VoxelStageOptions {
   max_track_age_s?: number;
   /** A voted point this close to a track's point is the same object (m, default 1). */
   duplicate_m?: number;
+  /** One of several voxel shards: it owns a slab of the airspace (shard-region.ts; default: all of it). */
+  shard?: { index: number; count: number; margin_m?: number };
 }
 
 /** What one frameset gave, besides the measurements: for the debug log. */
@@ -58,7 +61,7 @@ export interface VoxelStageInfo {
 }
 
 /** The airspace a scenario's targets fly in, with a margin (ENU metres). */
-function scenarioBox(s: Scenario, margin: number): [number, number, number, number, number, number] {
+function scenarioBox(s: Scenario, margin: number): Box {
   const lo = [Infinity, Infinity, Infinity];
   const hi = [-Infinity, -Infinity, -Infinity];
   const take = (p: readonly number[]) => p.forEach((v, a) => ((lo[a] = Math.min(lo[a]!, v)), (hi[a] = Math.max(hi[a]!, v))));
@@ -93,6 +96,8 @@ export class VoxelStage {
   readonly #processNoise: number;
   readonly #maxTrackAge: number;
   readonly #duplicateM: number;
+  /** This shard's part of the airspace, when sharded. */
+  readonly shard: (ShardSpec & { region: ShardRegion }) | undefined;
   #known: { t_ns: bigint; tracks: KnownTrack[] } | undefined;
 
   constructor(scenario: Scenario, o: VoxelStageOptions = {}) {
@@ -105,7 +110,10 @@ export class VoxelStage {
     this.#processNoise = Number(o.process_noise ?? 20);
     this.#maxTrackAge = Number(o.max_track_age_s ?? 0.5);
     this.#duplicateM = Number(o.duplicate_m ?? 1);
-    this.#grid = new VoxelGrid({ worldBox: scenarioBox(scenario, 100), lodRatio: 0.01, minVoxel: 2, maxVoxel: 16, memoryBudget: 128 * 1024 * 1024, ...o.voxel });
+    const shard = parseShardSpec(o.shard);
+    const box = (o.voxel?.worldBox as Box | undefined) ?? scenarioBox(scenario, 100);
+    this.shard = shard && { ...shard, region: shardRegion(box, shard) };
+    this.#grid = new VoxelGrid({ lodRatio: 0.01, minVoxel: 2, maxVoxel: 16, memoryBudget: 128 * 1024 * 1024, ...o.voxel, worldBox: this.shard?.region.workBox ?? box });
     this.#grid.setCameras([...this.#monos.values()].map((c) => c.center));
   }
 
@@ -136,7 +144,10 @@ export class VoxelStage {
       const dt = Number(set.t_ns - known.t_ns) / 1e9;
       if (Math.abs(dt) <= this.#maxTrackAge) for (const t of known.tracks) hyps.push(predict(t, dt, this.#processNoise));
     }
-    const points = associateAndTriangulate(hyps, dets, this.#association);
+    // Every shard claims the detections of every track alike, so none votes twice; each
+    // triangulates only the hypotheses in its own slab.
+    const owned = this.shard ? (h: Hypothesis) => this.shard!.region.owns(h.position) : undefined;
+    const points = associateAndTriangulate(hyps, dets, this.#association, owned);
     // 2. What is left votes; the peaks say which leftovers belong together.
     const origins: number[] = [];
     const dirs: number[] = [];
@@ -166,7 +177,7 @@ export class VoxelStage {
     // A peak point within duplicate_m of a track's point is the same object seen through the
     // views its track did not claim: one measurement per object.
     const tracked = points.length;
-    for (const p of associateAndTriangulate(peaks, dets, this.#association)) {
+    for (const p of associateAndTriangulate(peaks, dets, this.#association, owned)) {
       let near = false;
       for (let i = 0; i < tracked && !near; i++) {
         const q = points[i]!.position;
@@ -175,6 +186,7 @@ export class VoxelStage {
       if (!near) points.push(p);
     }
     const values = points.flatMap((p) => [...p.position, ...p.covariance, p.weight, p.views]);
-    return { meas: { t_ns: set.t_ns, count: points.length, pairs: [...set.views.keys()], points: f64ToBin(values) }, info };
+    const shardOf = this.shard ? { shard: { index: this.shard.index, count: this.shard.count, axis: this.shard.region.axis, cuts: this.shard.region.cuts } } : {};
+    return { meas: { t_ns: set.t_ns, count: points.length, pairs: [...set.views.keys()], points: f64ToBin(values), ...shardOf }, info };
   }
 }
