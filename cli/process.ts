@@ -8,10 +8,10 @@
 import { DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { stringify as stringifyYaml } from 'yaml';
 import { videoFiles } from '../frames/video-writer.js';
 import { readFrameIndex } from '../actors/batch-worker/motion-task.js';
 import { NodeSupervisor } from '../actors/node-supervisor/node.js';
@@ -30,6 +30,7 @@ import { DEFAULT_EVAL_OPTIONS, evaluate, type TrackScan, type TruthScan } from '
 import { observableFor } from '../eval/observable.js';
 import { readJsonLines } from '../eval/read.js';
 import { motionParams } from '../kernels/motion-params.js';
+import { stageOptions } from './stage-options.js';
 import { BatchRecord, BatchTask } from '../schemas/batch.js';
 import { type MessageOf, validate } from '../schemas/message.js';
 import { TrackEvent, Tracks } from '../schemas/tracks.js';
@@ -62,24 +63,6 @@ type Task = MessageOf<typeof BatchTask>;
 /** A task before the queue's settings are stamped on it. */
 type Planned = Omit<Task, 'ack_wait_s' | 'max_deliver'>;
 type Rec = MessageOf<typeof BatchRecord>;
-
-/** Stage settings from --options FILE: {motion, fusion, voxel, tracker}, each a map. */
-function stageOptions(file: string | undefined): Record<string, unknown> {
-  if (!file) return {};
-  const raw = parseYaml(readFileSync(file, 'utf8')) as unknown;
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new UsageError(`${file}: expected a map with motion, fusion, voxel and tracker sections`);
-  for (const [k, v] of Object.entries(raw)) {
-    if (!['motion', 'fusion', 'voxel', 'tracker'].includes(k)) throw new UsageError(`${file}: ${k}: expected one of motion, fusion, voxel, tracker`);
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new UsageError(`${file}: ${k}: expected a map of settings`);
-  }
-  const motion = (raw as Record<string, unknown>).motion as Record<string, unknown> | undefined;
-  try {
-    motionParams(motion ?? {});
-  } catch (err) {
-    throw new UsageError(`${file}: motion: ${(err as Error).message}`);
-  }
-  return raw as Record<string, unknown>;
-}
 
 /** The motion tasks of a recording: one per camera with a video, or per chunk of `chunkFrames`. */
 export function planMotionTasks(job: string, dir: string, rig: Scenario, chunkFrames: number, warmup: number, options: Record<string, unknown>): { tasks: Planned[]; missing: string[] } {

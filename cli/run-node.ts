@@ -17,6 +17,7 @@ import { type NatsServerHandle, startNatsServer, writeRuntimeInfo } from '../bus
 import { type ActorConfig, loadNodeConfig, parseNodeConfig, type NodeConfig } from '../actors/node-supervisor/config.js';
 import { fusionActors, pipelineActors, voxelActors } from '../actors/node-supervisor/pipeline.js';
 import { loadScenario } from '../sim/scenario.js';
+import { stageOptions } from './stage-options.js';
 import { nowNs } from '../supervisors/clock.js';
 import { UsageError } from './errors.js';
 import { NodeSupervisor } from '../actors/node-supervisor/node.js';
@@ -57,6 +58,8 @@ export interface RunNodeOptions {
   voxelShards?: number;
   /** Run only the scenario's sources (simulator, cameras, motion) and recorder: a cluster places the rest. */
   sourcesOnly?: boolean;
+  /** A stage settings file: motion, fusion, voxel and tracker options (cli/stage-options.ts). */
+  options?: string;
 }
 
 const defaultNodeName = () => hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40) || 'local';
@@ -68,6 +71,7 @@ function scenarioActors(o: RunNodeOptions): ActorConfig[] {
   // Every actor of the run shares scenario time zero (a moment after start-up, on the site clock).
   const start_ns = String(nowNs() + 500_000_000n);
   const speed = o.speed ?? 1;
+  const stage = stageOptions(o.options);
   const actors: ActorConfig[] = [];
   if (o.record) {
     const streams = [
@@ -87,10 +91,10 @@ function scenarioActors(o: RunNodeOptions): ActorConfig[] {
   if (o.replay) {
     // The recorded stream enters where it was recorded; the stages after it run live.
     const from = o.replay.from;
-    if (from === 'det') actors.push(...fusionActors(scenario, o.scenario!));
-    if (from !== 'meas') actors.push(...voxelActors(o.scenario!, o.voxelShards));
+    if (from === 'det') actors.push(...fusionActors(scenario, o.scenario!, stage.fusion));
+    if (from !== 'meas') actors.push(...voxelActors(o.scenario!, o.voxelShards, stage.voxel));
     // A replay's tracker starts clean and leaves the live archive and checkpoints alone.
-    actors.push({ name: 'tracker', kind: 'tracker', restart: 'permanent', options: { archive: false, checkpoint_ms: 0 } });
+    actors.push({ name: 'tracker', kind: 'tracker', restart: 'permanent', options: { ...stage.tracker, archive: false, checkpoint_ms: 0 } });
     const input = o.replay.stream ? { stream: o.replay.stream } : { file: join(o.replay.dir, REPLAYABLE[from].file) };
     actors.push({ name: 'replayer', kind: 'replayer', restart: 'transient', options: { ...input, source: from, speed } });
     return actors;
@@ -101,11 +105,12 @@ function scenarioActors(o: RunNodeOptions): ActorConfig[] {
       // A small mailbox: a frame not processed in time is dropped (and counted), not queued.
       // With --record-video it also records the frames it analyses: the video is then exactly its input.
       const video = o.recordVideo ? { record_video: join(resolve(o.record!), 'video') } : {};
-      actors.push({ name: `motion-${cam.id}`, kind: 'motion', restart: 'permanent', mailbox: { capacity: 2, overflow: 'drop-oldest' }, options: { camera: cam.id, ...video } });
+      actors.push({ name: `motion-${cam.id}`, kind: 'motion', restart: 'permanent', mailbox: { capacity: 2, overflow: 'drop-oldest' }, options: { camera: cam.id, ...video, ...(stage.motion ? { params: stage.motion } : {}) } });
     }
   }
   // On a cluster the placed actors do the rest (cluster.pipeline).
-  if (!o.sourcesOnly) actors.push(...pipelineActors(scenario, { scenario: o.scenario, voxel_shards: o.voxelShards }));
+  // The run's tracker continues only this run's checkpoints (after a crash), never a previous run's.
+  if (!o.sourcesOnly) actors.push(...pipelineActors(scenario, { scenario: o.scenario, voxel_shards: o.voxelShards, ...stage, tracker: { ...stage.tracker, session: start_ns } }));
   actors.push({ name: 'simulator', kind: 'simulator', restart: 'transient', options: { scenario: o.scenario, speed, start_ns } });
   return actors;
 }

@@ -9,8 +9,10 @@ import { subjectsFor } from '../bus/subjects.js';
 import { actorRegistry } from '../cli/registry.js';
 import { parseSince } from '../cli/tail.js';
 import { Measurements } from '../schemas/measurement.js';
+import { Tracks } from '../schemas/tracks.js';
+import { nowNs } from '../supervisors/clock.js';
 import { killAll, skyvoxRun } from './helpers/cli.js';
-import { startTestNats, type TestNats, waitFor } from './helpers/nats.js';
+import { sleep, startTestNats, type TestNats, waitFor } from './helpers/nats.js';
 
 describe('durable output (archive stream)', () => {
   let nats: TestNats;
@@ -38,6 +40,37 @@ describe('durable output (archive stream)', () => {
     assert.deepEqual([writer.stats.stored, writer.stats.duplicates], [5, 1]);
     const info = await (await jetstreamManager(nc)).streams.info(archiveStreamName(s));
     assert.equal(info.state.messages, 5);
+  });
+
+  it('a tracker restarted continues its own run\'s checkpoint, never that of a run just before it', async () => {
+    const bus = new Bus(await nats.connect('node'), { receiver: 'test' });
+    const s = bus.subjects;
+    const t0 = nowNs();
+    const feed = async (from: number, to: number) => {
+      for (let k = from; k < to; k++) {
+        bus.publish(Measurements, s.meas, { t_ns: t0 + BigInt(k) * 40_000_000n, count: 1, pairs: ['p1', 'p2'], points: f64ToBin([10 * k * 0.04, 0, 100, 0.01, 0, 0, 0, 0.01, 0, 0, 0, 0.01, 2, 2]) });
+        await bus.nc.flush();
+        await sleep(5);
+      }
+    };
+    const run = async (session: string, from: number, to: number) => {
+      const node = new NodeSupervisor({ config: parseNodeConfig({ name: 'n1', actors: [{ name: 'tracker', kind: 'tracker', options: { session, checkpoint_ms: 20, archive: false } }] }), bus, registry: actorRegistry() });
+      const seen: string[][] = [];
+      const sub = bus.subscribe(Tracks, s.tracks, (t) => void seen.push(t.tracks.filter((x) => x.status !== 'tentative').map((x) => x.id)));
+      await node.start();
+      await waitFor(() => node.list().some((a) => a.name === 'tracker' && a.status === 'running'), 'the tracker');
+      await sleep(200);
+      await feed(from, to);
+      await waitFor(() => seen.length === to - from, 'a scan per measurement');
+      await node.stop();
+      sub.unsubscribe();
+      return seen;
+    };
+    assert.deepEqual((await run('A', 0, 10)).at(-1), ['t1']);
+    // The same run restarted (a crash, a failover) goes on with its track.
+    assert.deepEqual((await run('A', 10, 12))[0], ['t1']);
+    // Another run, a moment later on the same store, starts empty.
+    assert.deepEqual((await run('B', 12, 14))[0], []);
   });
 
   it('the tracker archives every scan; `tail tracks --since start` replays them in order', async () => {

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { immStart, immWeightedUpdate } from '../actors/tracker/imm.js';
+import { gateClusters, jpdaCluster } from '../actors/tracker/jpda.js';
 import { cvModel, predict, update } from '../actors/tracker/kalman.js';
 import { position, Tracker } from '../actors/tracker/tracker.js';
 import { add, mat, mul, transpose } from '../geometry/matrix.js';
@@ -18,9 +20,9 @@ describe('tracker', () => {
     assert.ok(u.P.v[0]! < p.P.v[0]! && Math.abs(u.x.v[0]! - 1.2) < Math.abs(p.x.v[0]! - 1.2));
   });
 
-  it('keeps one confirmed track per target through crossings and clutter, with stable identities', () => {
+  for (const association of ['gnn', 'jpda'] as const) it(`keeps one confirmed track per target through crossings and clutter, with stable identities (${association})`, () => {
     const rng = new Rng(17);
-    const tracker = new Tracker();
+    const tracker = new Tracker({ association });
     // Three drones; two cross at t = 4 s with 3 m of vertical separation.
     const truth = (t: number): [number, number, number][] => [
       [-40 + 10 * t, 0, 100],
@@ -48,6 +50,42 @@ describe('tracker', () => {
     }
     assert.equal(switches, 0, 'no identity switch');
     assert.ok(falseConfirmed <= 1, `${falseConfirmed} confirmed tracks on clutter at once`);
+  });
+
+  it('JPDA: association probabilities are the joint events\' shares; a track takes every gated measurement in proportion', () => {
+    const o = { pd: 0.9, pg: 1, clutterDensity: 0.01, maxEvents: 100 };
+    // One track, two measurements: β_j = Pd g_j/λ over (1 − Pd Pg) + Σ Pd g_k/λ.
+    const [one] = jpdaCluster([[{ m: 0, lik: 0.02 }, { m: 1, lik: 0.01 }]], o)!;
+    const e = [0.9 * 2, 0.9 * 1];
+    const norm = 0.1 + e[0]! + e[1]!;
+    assert.ok(Math.abs(one!.beta[0]!.p - e[0]! / norm) < 1e-12 && Math.abs(one!.beta[1]!.p - e[1]! / norm) < 1e-12 && Math.abs(one!.none - 0.1 / norm) < 1e-12);
+    // Two tracks, one measurement: events {–,–}, {t0→m}, {t1→m}.
+    const two = jpdaCluster([[{ m: 0, lik: 0.03 }], [{ m: 0, lik: 0.01 }]], o)!;
+    const w = [0.1 * 0.1, 0.9 * 3 * 0.1, 0.1 * 0.9 * 1];
+    const sum = w[0]! + w[1]! + w[2]!;
+    assert.ok(Math.abs(two[0]!.beta[0]!.p - w[1]! / sum) < 1e-12 && Math.abs(two[1]!.beta[0]!.p - w[2]! / sum) < 1e-12);
+    assert.ok(Math.abs(two[0]!.none - (w[0]! + w[2]!) / sum) < 1e-12);
+    // Too many joint events: the caller falls back to the assignment.
+    const many = Array.from({ length: 8 }, () => Array.from({ length: 8 }, (_, m) => ({ m, lik: 1 })));
+    assert.equal(jpdaCluster(many, o), undefined);
+    assert.deepEqual(gateClusters([[{ m: 0, lik: 1 }], [{ m: 1, lik: 1 }], [{ m: 1, lik: 1 }, { m: 2, lik: 1 }], []]), [[0], [1, 2], [3]]);
+
+    // A certain single measurement is the Kalman update; two equally likely ones pull to their middle and widen the covariance.
+    const P = mat(6, 6);
+    for (let i = 0; i < 6; i++) P.v[i * 7] = i < 3 ? 1 : 4;
+    const g = { x: mat(6, 1, [0, 0, 100, 1, 0, 0]), P };
+    const R = mat(3, 3, [0.25, 0, 0, 0, 0.25, 0, 0, 0, 0.25]);
+    const s = immStart(g, { models: [{ q: 1 }], stayPerSecond: 1 });
+    const z = (x: number) => mat(3, 1, [x, 0, 100]);
+    const kf = update(g, z(1), R)!;
+    const certain = immWeightedUpdate(s, [{ z: z(1), R, w: 1 }], 0).models[0]!;
+    kf.x.v.forEach((v, i) => assert.ok(Math.abs(v - certain.x.v[i]!) < 1e-12));
+    kf.P.v.forEach((v, i) => assert.ok(Math.abs(v - certain.P.v[i]!) < 1e-12));
+    const split = immWeightedUpdate(s, [{ z: z(1), R, w: 0.5 }, { z: z(-1), R, w: 0.5 }], 0).models[0]!;
+    assert.ok(Math.abs(split.x.v[0]!) < 1e-12);
+    assert.ok(split.P.v[0]! > kf.P.v[0]! * 1.5, 'the spread of the hypotheses adds to the covariance');
+    assert.throws(() => new Tracker({ association: 'mht' as 'gnn' }), /options\.association: expected "gnn" or "jpda", got "mht"/);
+    assert.throws(() => new Tracker({ jpda: { pd: 1.5 } as never }), /options\.jpda\.pd: expected a probability in \(0, 1\], got 1\.5/);
   });
 
   it('keeps one track when the views of one object split into two measurements', () => {

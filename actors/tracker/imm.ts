@@ -81,3 +81,33 @@ export function immUpdate(s: ImmState, z: Mat, R: Mat): ImmState | undefined {
   if (!(total > 0)) return { models, mu: s.mu };
   return { models, mu: un.map((v) => v / total) };
 }
+
+/**
+ * A probabilistic update (PDA): the track took measurement j with probability `w[j]` and none
+ * with `none`. Each model becomes the moment-matched mixture of its updates (and its prior),
+ * and the modes are re-weighted by the β-weighted likelihoods.
+ */
+export function immWeightedUpdate(s: ImmState, zs: readonly { z: Mat; R: Mat; w: number }[], none: number): ImmState {
+  const sum = none + zs.reduce((a, m) => a + m.w, 0);
+  if (!(sum > 0) || zs.length === 0) return s;
+  const lik = s.models.map(() => 0);
+  const models = s.models.map((g, i) => {
+    const parts: { g: Gaussian; w: number }[] = [{ g, w: none / sum }];
+    for (const { z, R, w } of zs) {
+      const inn = innovation(g, z, R);
+      if (inn && inn.detS > 0) lik[i]! += (w / sum) * (Math.exp(-0.5 * mahalanobis2(inn.nu, inn.Sinv)) / Math.sqrt((2 * Math.PI) ** 3 * inn.detS));
+      parts.push({ g: update(g, z, R) ?? g, w: w / sum });
+    }
+    let x = mat(6, 1);
+    for (const p of parts) x = add(x, mat(6, 1, p.g.x.v.map((v) => v * p.w)));
+    let P = mat(6, 6);
+    for (const p of parts) {
+      const d = sub(p.g.x, x);
+      P = add(P, mat(6, 6, add(p.g.P, mul(d, transpose(d))).v.map((v) => v * p.w)));
+    }
+    return { x, P: symmetrize(P) };
+  });
+  const un = s.mu.map((m, i) => m * lik[i]!);
+  const total = un.reduce((a, b) => a + b, 0);
+  return { models, mu: total > 0 ? un.map((v) => v / total) : s.mu };
+}

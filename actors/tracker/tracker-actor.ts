@@ -32,6 +32,8 @@ interface Checkpoint {
   /** Written as the incarnation on `node` stopped: nothing after it was processed there. */
   final?: boolean;
   node?: string;
+  /** The run it belongs to (option `session`), when the run names one. */
+  session?: string;
 }
 
 /** How long a planned move waits for the old incarnation's final checkpoint before taking the latest one. */
@@ -42,7 +44,8 @@ const HANDOVER_WAIT_MS = 3000;
  * `archive`: false to keep no durable copy, or ArchiveOptions (bus/archive.ts), and
  * `replicas` (default 1; 3 on a 3-server cluster) for the archive stream and the checkpoint
  * bucket, `checkpoint_ms` (default 1000; 0 for none), `restore_max_gap_s` (default 5: a checkpoint
- * older than that, against the first scan's time, is another session's and is ignored): how often the whole state goes to the
+ * older than that, against the first scan's time, is another session's and is ignored), `session` (a run's name: a
+ * checkpoint of another named run is ignored too): how often the whole state goes to the
  * `<prefix>_state` KV bucket under the actor's name, and is restored from on start, so a
  * tracker restarted on another node continues with the same track IDs. Measurements from
  * voxel shards are gathered into whole instants (shard-merge.ts): `shard_wait_ms` (default 30)
@@ -50,11 +53,12 @@ const HANDOVER_WAIT_MS = 3000;
  * apart parts of one instant may be.
  */
 export function trackerActor(f: ActorFactoryContext): ActorBehavior<Input> {
-  const { archive: archiveGiven, checkpoint_ms: checkpointMs = 1000, replicas = 1, restore_max_gap_s: restoreMaxGapS = 5, shard_wait_ms: shardWaitMs = 30, shard_tolerance_ms: shardToleranceMs = 10, ...options } = (f.options ?? {}) as Partial<TrackerOptions> & {
+  const { archive: archiveGiven, checkpoint_ms: checkpointMs = 1000, replicas = 1, restore_max_gap_s: restoreMaxGapS = 5, session, shard_wait_ms: shardWaitMs = 30, shard_tolerance_ms: shardToleranceMs = 10, ...options } = (f.options ?? {}) as Partial<TrackerOptions> & {
     archive?: false | Partial<ArchiveOptions>;
     checkpoint_ms?: number;
     replicas?: number;
     restore_max_gap_s?: number;
+    session?: string;
     shard_wait_ms?: number;
     shard_tolerance_ms?: number;
   };
@@ -63,6 +67,7 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Input> {
   const merger = new ShardMerger({ waitMs: shardWaitMs, toleranceNs: BigInt(Math.round(shardToleranceMs * 1e6)) });
   let shardTimer: TimerHandle | undefined;
   if (typeof restoreMaxGapS !== 'number' || !(restoreMaxGapS >= 0)) throw new TypeError(`options.restore_max_gap_s: expected a number of seconds ≥ 0, got ${JSON.stringify(restoreMaxGapS)}`);
+  if (session !== undefined && typeof session !== 'string') throw new TypeError(`options.session: expected a run's name (a string), got ${JSON.stringify(session)}`);
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) throw new TypeError(`options.replicas: expected an integer from 1 to 5, got ${JSON.stringify(replicas)}`);
   const archiveOptions = archiveGiven === false ? false : { replicas, ...archiveGiven };
   if (typeof checkpointMs !== 'number' || !(checkpointMs >= 0)) throw new TypeError(`options.checkpoint_ms: expected a number of milliseconds ≥ 0, got ${JSON.stringify(checkpointMs)}`);
@@ -82,7 +87,7 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Input> {
   const save = async (ctx: ActorContext<Input>, final = false) => {
     if (!state || lastT === undefined) return;
     lastCheckpoint = performance.now();
-    const cp: Checkpoint = { tracker: stage.tracker.snapshot(), t0: stage.t0 ?? null, scan: stage.scan - 1, t_ns: lastT, final, node: f.node };
+    const cp: Checkpoint = { tracker: stage.tracker.snapshot(), t0: stage.t0 ?? null, scan: stage.scan - 1, t_ns: lastT, final, node: f.node, ...(session === undefined ? {} : { session }) };
     try {
       await state.put(f.name, encode(cp));
     } catch (err) {
@@ -190,13 +195,15 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Input> {
       const cp = pending;
       pending = undefined;
       const gapS = Number(m.t_ns - BigInt(cp.t_ns)) / 1e9;
-      if (gapS >= 0 && gapS <= restoreMaxGapS) {
+      // A run that names itself continues only its own checkpoints: a run started seconds after
+      // another (back-to-back `up`s on one data directory) must not inherit its tracks.
+      if (gapS >= 0 && gapS <= restoreMaxGapS && cp.session === session) {
         resume(cp);
         // Nobody tracked since the checkpoint: that time is not a sensor's miss, so it does not
         // count against the tracks' coasting (a failover of up to maxCoastS + gap keeps them).
         stage.tracker.holdCoast(gapS);
         ctx.log.info({ tracks: stage.tracker.tracks.length, scan: cp.scan, gap_s: gapS }, 'tracker: continuing from checkpoint');
-      } else ctx.log.info({ gap_s: gapS, max_gap_s: restoreMaxGapS }, 'tracker: checkpoint from another session, starting empty');
+      } else ctx.log.info({ gap_s: gapS, max_gap_s: restoreMaxGapS, session, checkpoint_session: cp.session }, 'tracker: checkpoint from another session, starting empty');
     }
     const { tracks, events } = stage.step(m, nowNs, observed);
     const s = ctx.bus!.subjects;

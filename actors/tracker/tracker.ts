@@ -9,7 +9,11 @@ import { assignSparse, type Edge } from '../../kernels/assign.js';
 import { mat, type Mat } from '../../geometry/matrix.js';
 import type { TRACK_EVENTS, TRACK_STATUSES } from '../../schemas/tracks.js';
 import { type Gaussian, innovation, mahalanobis2 } from './kalman.js';
-import { combine, DEFAULT_IMM, type ImmOptions, immPredict, type ImmState, immStart, immUpdate } from './imm.js';
+import { combine, DEFAULT_IMM, type ImmOptions, immPredict, type ImmState, immStart, immUpdate, immWeightedUpdate } from './imm.js';
+import { DEFAULT_JPDA, type Gated, gateClusters, jpdaCluster, type JpdaOptions } from './jpda.js';
+
+/** What a scan gives one track: one measurement, or (JPDA) each with a probability. */
+type Decision = { m: number } | { beta: { m: number; p: number }[]; none: number };
 
 export interface Measurement {
   position: [number, number, number];
@@ -41,9 +45,16 @@ export interface TrackerOptions {
   /** Two tracks closer than this (m) and moving alike within `mergeMps` (m/s) are one object: the younger is dropped. */
   mergeM: number;
   mergeMps: number;
+  /**
+   * `gnn`: each track takes at most one measurement by an optimal assignment (default);
+   * `jpda`: tracks whose gates share measurements are updated with each in proportion to its
+   * joint association probability (jpda.ts) — for targets that cross or fly close together.
+   */
+  association: 'gnn' | 'jpda';
+  jpda: JpdaOptions;
 }
 
-export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = { motion: 'cv', imm: DEFAULT_IMM, processNoise: 20, gateChi2: 16.3, confirmM: 3, confirmN: 4, maxCoastS: 1, tentativeMisses: 2, maxSpeed: 40, mergeM: 1, mergeMps: 5 };
+export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = { motion: 'cv', imm: DEFAULT_IMM, processNoise: 20, gateChi2: 16.3, confirmM: 3, confirmN: 4, maxCoastS: 1, tentativeMisses: 2, maxSpeed: 40, mergeM: 1, mergeMps: 5, association: 'gnn', jpda: DEFAULT_JPDA };
 
 type Status = (typeof TRACK_STATUSES)[number];
 
@@ -86,7 +97,7 @@ export class Tracker {
   #nextId = 1;
 
   constructor(options: Partial<TrackerOptions> = {}) {
-    this.options = { ...DEFAULT_TRACKER_OPTIONS, ...options };
+    this.options = checkOptions({ ...DEFAULT_TRACKER_OPTIONS, ...options, jpda: { ...DEFAULT_JPDA, ...options.jpda } });
   }
 
   get tracks(): readonly Track[] {
@@ -137,24 +148,34 @@ export class Tracker {
     const seen = observed ? predicted.map((t) => observed([t.state.x.v[0]!, t.state.x.v[1]!, t.state.x.v[2]!])) : undefined;
     const visible = seen ? predicted.filter((_, i) => seen[i]) : predicted;
     const visibleIndex = seen ? predicted.map((_, i) => i).filter((i) => seen[i]) : undefined;
-    const pairs = new Map([...this.#associate(visible, measurements)].map(([vi, mi]) => [visibleIndex ? visibleIndex[vi]! : vi, mi]));
+    const decisions = new Map([...this.#associate(visible, measurements)].map(([vi, d]) => [visibleIndex ? visibleIndex[vi]! : vi, d]));
     const used = new Set<number>();
+    const share = new Map<number, number>();
     for (const [ti, t] of predicted.entries()) {
       if (seen && !seen[ti]) {
         t.lastHit += dt;
         continue;
       }
-      const mi = pairs.get(ti);
-      const hit = mi !== undefined;
-      if (hit) {
-        const m = measurements[mi]!;
+      const d = decisions.get(ti);
+      let hit = false;
+      if (d && 'm' in d) {
+        hit = true;
+        const m = measurements[d.m]!;
         const filter = immUpdate(t.filter, column(m.position), mat(3, 3, m.covariance));
         if (filter) {
           t.filter = filter;
           t.state = combine(filter);
         }
-        used.add(mi);
+        used.add(d.m);
         t.views = m.views;
+      } else if (d) {
+        // Updated with every gated measurement in proportion; it counts as hit when more likely than not.
+        hit = d.none < 0.5;
+        t.filter = immWeightedUpdate(t.filter, d.beta.map((b) => ({ z: column(measurements[b.m]!.position), R: mat(3, 3, measurements[b.m]!.covariance), w: b.p })), d.none);
+        t.state = combine(t.filter);
+        for (const b of d.beta) share.set(b.m, (share.get(b.m) ?? 0) + b.p);
+        const best = d.beta.reduce((a, b) => (b.p > a.p ? b : a), d.beta[0]!);
+        if (hit && best) t.views = measurements[best.m]!.views;
       }
       t.history = [...t.history, hit].slice(-o.confirmN);
       t.misses = hit ? 0 : t.misses + 1;
@@ -172,6 +193,7 @@ export class Tracker {
       if (!dead) kept.push(t);
       else if (t.status !== 'tentative') events.push({ id: t.id, event: 'lost', position: position(t) });
     }
+    for (const [mi, p] of share) if (p >= 0.5) used.add(mi);
     measurements.forEach((m, mi) => {
       if (used.has(mi)) return;
       const P = mat(6, 6);
@@ -215,14 +237,40 @@ export class Tracker {
   }
 
   /**
-   * Optimal assignment of measurements to tracks inside the gate: track index → measurement
-   * index. A cheap exact pre-gate (|ν|² > gate·trace S implies d² > gate) skips most pairs,
-   * and the assignment is solved per cluster of tracks and measurements that share a gate.
+   * Each track's measurement(s) of the scan: by optimal assignment (gnn), or by joint
+   * association probabilities per cluster of tracks sharing gated measurements (jpda; a cluster
+   * with too many joint events falls back to the assignment).
    */
-  #associate(tracks: Track[], ms: readonly Measurement[]): Map<number, number> {
-    if (tracks.length === 0 || ms.length === 0) return new Map();
+  #associate(tracks: Track[], ms: readonly Measurement[]): Map<number, Decision> {
+    const out = new Map<number, Decision>();
+    if (tracks.length === 0 || ms.length === 0) return out;
+    const edges = this.#gate(tracks, ms);
+    if (this.options.association === 'gnn') {
+      for (const [t, m] of assignSparse(edges)) out.set(t, { m });
+      return out;
+    }
+    const gated: Gated[] = tracks.map(() => []);
+    for (const e of edges) gated[e.row]!.push({ m: e.col, lik: e.lik });
+    for (const cluster of gateClusters(gated)) {
+      if (cluster.every((t) => gated[t]!.length === 0)) continue;
+      const beta = jpdaCluster(cluster.map((t) => gated[t]!), this.options.jpda);
+      if (beta) cluster.forEach((t, i) => gated[t]!.length > 0 && out.set(t, beta[i]!));
+      else {
+        const mine = new Set(cluster);
+        for (const [t, m] of assignSparse(edges.filter((e) => mine.has(e.row)))) out.set(t, { m });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Track–measurement pairs inside the gate, with the assignment cost (the likelihood's negative
+   * log, offset to stay positive) and the likelihood. A cheap exact pre-gate
+   * (|ν|² > gate·trace S implies d² > gate) skips most pairs.
+   */
+  #gate(tracks: Track[], ms: readonly Measurement[]): (Edge & { lik: number })[] {
     const gate = this.options.gateChi2;
-    const feasible: Edge[] = [];
+    const feasible: (Edge & { lik: number })[] = [];
     for (const [ti, t] of tracks.entries()) {
       const [x, y, z] = [t.state.x.v[0]!, t.state.x.v[1]!, t.state.x.v[2]!];
       const traceP = t.state.P.v[0]! + t.state.P.v[7]! + t.state.P.v[14]!;
@@ -232,12 +280,24 @@ export class Tracker {
         const inn = innovation(t.state, column(m.position), mat(3, 3, m.covariance));
         if (!inn) continue;
         const d2 = mahalanobis2(inn.nu, inn.Sinv);
-        // The likelihood's negative log: distance plus the spread of the prediction (offset keeps costs positive).
-        if (d2 <= gate) feasible.push({ row: ti, col: mi, cost: d2 + Math.log(inn.detS) + 100 });
+        if (d2 <= gate) feasible.push({ row: ti, col: mi, cost: d2 + Math.log(inn.detS) + 100, lik: Math.exp(-0.5 * d2) / Math.sqrt((2 * Math.PI) ** 3 * inn.detS) });
       }
     }
-    return assignSparse(feasible);
+    return feasible;
   }
+}
+
+/** The tracker's settings checked; an error names the option (as the tracker actor's `options.`) and the value. */
+function checkOptions(o: TrackerOptions): TrackerOptions {
+  const bad = (name: string, expected: string, v: unknown) => new TypeError(`options.${name}: expected ${expected}, got ${JSON.stringify(v)}`);
+  if (o.motion !== 'cv' && o.motion !== 'imm') throw bad('motion', '"cv" or "imm"', o.motion);
+  if (o.association !== 'gnn' && o.association !== 'jpda') throw bad('association', '"gnn" or "jpda"', o.association);
+  const positive: [string, unknown][] = [['processNoise', o.processNoise], ['gateChi2', o.gateChi2], ['maxCoastS', o.maxCoastS], ['maxSpeed', o.maxSpeed], ['jpda.clutterDensity', o.jpda.clutterDensity]];
+  for (const [k, v] of positive) if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw bad(k, 'a number > 0', v);
+  for (const [k, v] of [['jpda.pd', o.jpda.pd], ['jpda.pg', o.jpda.pg]] as const) if (typeof v !== 'number' || !(v > 0 && v <= 1)) throw bad(k, 'a probability in (0, 1]', v);
+  for (const [k, v] of [['confirmM', o.confirmM], ['confirmN', o.confirmN], ['jpda.maxEvents', o.jpda.maxEvents]] as const) if (!Number.isInteger(v) || v < 1) throw bad(k, 'an integer ≥ 1', v);
+  if (o.confirmM > o.confirmN) throw bad('confirmM', `at most confirmN (${o.confirmN})`, o.confirmM);
+  return o;
 }
 
 /** Sort key for keeping one of two duplicates: confirmed before tentative, then older first. */
