@@ -36,6 +36,16 @@ export interface MotionParams {
   ghostRatio: number;
   /** Width (px) of the ring around a blob's box that gives its surroundings. */
   ghostRing: number;
+  /**
+   * Stationary point targets: a pixel above the mean of the ring of pixels `stationaryRing`
+   * away by more than kStationary·σ — no ring pixel halfway up to it (not an edge), its 3×3 mean
+   * at least `stationaryCompactness` of its contrast (not a lone hot pixel) — teaches the
+   * background its ring's mean instead of itself, as do its 8 neighbours; so a target that
+   * hovers from the first frame on is not learned as sky (0: off).
+   */
+  kStationary: number;
+  stationaryRing: number;
+  stationaryCompactness: number;
 }
 
 export const DEFAULT_MOTION_PARAMS: MotionParams = {
@@ -55,6 +65,9 @@ export const DEFAULT_MOTION_PARAMS: MotionParams = {
   threads: 0,
   ghostRatio: 0.2,
   ghostRing: 2,
+  kStationary: 4,
+  stationaryRing: 3,
+  stationaryCompactness: 0.25,
 };
 
 /** Error for a kernel argument out of range; names it and shows the value. */
@@ -108,6 +121,9 @@ export function motionParams(partial: Partial<MotionParams> = {}): MotionParams 
   num('threads', (v) => int(v) && v >= 0 && v <= 256, 'an integer in [0, 256]');
   num('ghostRatio', (v) => v >= 0 && v <= 1, 'a number in [0, 1]');
   num('ghostRing', (v) => int(v) && v >= 1 && v <= 16, 'an integer in [1, 16]');
+  num('kStationary', (v) => v >= 0, 'a number ≥ 0 (0: off)');
+  num('stationaryRing', (v) => int(v) && v >= 2 && v <= 16, 'an integer in [2, 16]');
+  num('stationaryCompactness', (v) => v >= 0 && v <= 1, 'a number in [0, 1]');
   return p;
 }
 

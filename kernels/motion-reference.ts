@@ -29,6 +29,8 @@ export class MotionReference {
   readonly #tileVar: Float64Array;
   #frames = 0;
   readonly #correction: number;
+  /** This frame's pixels that learned a ring's mean, with the background they had before (for the moments). */
+  readonly #kept = new Map<number, number>();
 
   constructor(width: number, height: number, bytesPerPixel: 1 | 2, params: Partial<MotionParams> = {}) {
     checkFrameSpec(width, height, bytesPerPixel);
@@ -52,6 +54,41 @@ export class MotionReference {
     return fr(Math.max(fr(this.#p.minSigma), Math.sqrt(this.#tileVar[t]!)));
   }
 
+  /** Row y's stationary point targets: [x, what the background learns there] (native: points_of_row). */
+  #points(frame: Uint8Array, y: number): [number, number][] {
+    const p = this.#p;
+    const { width: w, height: h } = this;
+    const R = p.stationaryRing;
+    const out: [number, number][] = [];
+    if (!(fr(p.kStationary) > 0) || y < R || y >= h - R) return out;
+    const px = (x: number, yy: number) => this.#pixel(frame, yy * w + x);
+    for (let x = R; x < w - R; x++) {
+      const thr = fr(fr(p.kStationary) * this.#sigma(Math.floor(y / p.tile) * this.#tw + Math.floor(x / p.tile)));
+      const pre = fr(0.75 * thr);
+      const vc = px(x, y);
+      const a = px(x - R, y);
+      const sgn = vc > a ? 1 : -1;
+      // The eight ring pixels straight and diagonally across first (native: point_candidates).
+      const across = [a, px(x + R, y), px(x, y - R), px(x, y + R), px(x - R, y - R), px(x + R, y - R), px(x - R, y + R), px(x + R, y + R)];
+      if (across.some((q) => sgn * (vc - q) <= pre)) continue;
+      let ring = 0;
+      for (let k = -R; k <= R; k++) ring += px(x + k, y - R) + px(x + k, y + R);
+      for (let k = -R + 1; k <= R - 1; k++) ring += px(x - R, y + k) + px(x + R, y + k);
+      const mean = ring / (8 * R);
+      const c = sgn * (vc - mean);
+      if (c <= thr) continue;
+      let spread = -1e300;
+      for (let k = -R; k <= R; k++) spread = Math.max(spread, Math.max(sgn * (px(x + k, y - R) - mean), sgn * (px(x + k, y + R) - mean)));
+      for (let k = -R + 1; k <= R - 1; k++) spread = Math.max(spread, Math.max(sgn * (px(x - R, y + k) - mean), sgn * (px(x + R, y + k) - mean)));
+      if (spread >= 0.5 * c) continue;
+      let inner = 0;
+      for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) inner += px(x + dx, y + dy);
+      if (sgn * (inner / 9 - mean) < fr(p.stationaryCompactness) * c) continue;
+      out.push([x, fr(mean)]);
+    }
+    return out;
+  }
+
   /** Processes one frame; returns its blobs (strongest first). */
   process(frame: Uint8Array): MotionOutput {
     const { width: w, height: h } = this;
@@ -60,7 +97,15 @@ export class MotionReference {
     const n = this.#frames++;
     const bg = this.#bg;
     if (n === 0) {
-      for (let i = 0; i < w * h; i++) bg[i] = this.#pixel(frame, i);
+      // The first frame is the background — but not its stationary point targets: their rings' means.
+      const inner = p.stationaryRing - 1;
+      let pts = Array.from({ length: 2 * inner }, (_, k) => this.#points(frame, -inner + k));
+      for (let y = 0; y < h; y++) {
+        pts = [...pts, this.#points(frame, y + inner)];
+        for (let x = 0; x < w; x++) bg[y * w + x] = this.#pixel(frame, y * w + x);
+        for (const row of pts) for (const [px, u] of row) for (let x = Math.max(0, px - inner); x <= Math.min(w - 1, px + inner); x++) bg[y * w + x] = u;
+        pts = pts.slice(1);
+      }
       return { blobs: [], overflow: 0, foregroundPixels: 0, warmingUp: true };
     }
     const warm = n <= p.warmupFrames;
@@ -77,8 +122,22 @@ export class MotionReference {
     const kLow = fr(p.kLow);
     const hold = Math.min(254, p.foregroundHoldFrames);
     const kHigh = fr(p.kHigh);
+    const upd = new Float32Array(w);
+    this.#kept.clear();
+    const inner = p.stationaryRing - 1;
+    let pts = Array.from({ length: 2 * inner }, (_, k) => this.#points(frame, -inner + k));
     for (let y = 0; y < h; y++) {
       const ty = Math.floor(y / T);
+      pts = [...pts, this.#points(frame, y + inner)];
+      for (let x = 0; x < w; x++) upd[x] = this.#pixel(frame, y * w + x);
+      for (const row of pts) {
+        for (const [px, u] of row) {
+          for (let x = Math.max(0, px - inner); x <= Math.min(w - 1, px + inner); x++) {
+            upd[x] = u;
+            if (!this.#kept.has(y * w + x)) this.#kept.set(y * w + x, bg[y * w + x]!);
+          }
+        }
+      }
       for (let tx = 0; tx < tw; tx++) {
         const sigma = this.#sigma(ty * tw + tx);
         const lo = fr(kLow * sigma);
@@ -92,7 +151,7 @@ export class MotionReference {
           const low = ad > lo;
           const held = low ? Math.min(255, this.#held[i]! + 1) : 0;
           this.#held[i] = held;
-          bg[i] = fr(bg[i]! + fr((low && held <= hold ? aFg : aBg) * di));
+          bg[i] = fr(bg[i]! + fr((low && held <= hold ? aFg : aBg) * fr(upd[x]! - bg[i]!)));
           d[x] = di;
           mask[x] = (low ? 1 : 0) + (ad > hi ? 1 : 0);
           // Winsorised at lo², summed in four interleaved lanes, as the native kernel does.
@@ -102,6 +161,7 @@ export class MotionReference {
         tileD2[ty * tw + tx]! += lanes[0]! + lanes[1]! + (lanes[2]! + lanes[3]!);
         tileN[ty * tw + tx]! += cnt;
       }
+      pts = pts.slice(1);
       if (warm) continue;
       for (let x = 0; x < w; ) {
         if (mask[x] === 0) {
@@ -202,7 +262,8 @@ export class MotionReference {
       for (let x = x0; x <= x1; x++) {
         const i = y * w + x;
         const slow = masked(x, y) && this.#held[i]! <= Math.min(254, p.foregroundHoldFrames);
-        const dd = fr(fr(this.#pixel(frame, i) - this.#bg[i]!) / (slow ? keepFg : keepBg));
+        const before = this.#kept.get(i);
+        const dd = before !== undefined ? fr(this.#pixel(frame, i) - before) : fr(fr(this.#pixel(frame, i) - this.#bg[i]!) / (slow ? keepFg : keepBg));
         const wgt = sign * dd;
         const sg = Math.max(fr(p.minSigma), Math.sqrt(this.#tileVar[Math.floor(y / p.tile) * this.#tw + Math.floor(x / p.tile)]!));
         const v = sg * sg;

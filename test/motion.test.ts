@@ -159,14 +159,49 @@ describe('motion kernel: native against the TypeScript reference', function () {
 });
 
 describe('motion kernel: ghosts', () => {
+  it('a point target hovering from the first frame on is found in every frame, and leaves no ghost; a lone hot pixel and an edge are not; native = reference', async () => {
+    const [w, h] = [160, 120];
+    const hover = { u: 40.3, v: 70.6, flux: 300, sigma: 1 };
+    const dim = { u: 90.6, v: 30.2, flux: -120, sigma: 0.8 };
+    const run = async (kStationary: number) => {
+      const rng = new Rng(9);
+      const nat = new MotionDetector(w, h, 1, { warmupFrames: 4, kStationary, threads: 2 });
+      const ref = new MotionReference(w, h, 1, { warmupFrames: 4, kStationary });
+      const found = { hover: 0, dim: 0, hot: 0, edge: 0, after: 0 };
+      for (let i = 0; i < 60; i++) {
+        const f = frame(w, h, rng, i < 50 ? [hover, dim] : [], 2, 100);
+        f[20 * w + 130] = 200; // a hot pixel
+        for (let y = 80; y < 120; y++) for (let x = 100; x < 160; x++) f[y * w + x] = Math.min(255, f[y * w + x]! + 40); // a bright region's edge
+        const out = await nat.process(f);
+        assertSame(out, ref.process(f), `kStationary ${kStationary}, frame ${i}`);
+        if (i < 5) continue;
+        const at = (u: number, v: number) => out.blobs.some((b) => Math.hypot(b.x - u, b.y - v) < 1.5);
+        if (i < 50) {
+          found.hover += at(hover.u, hover.v) ? 1 : 0;
+          found.dim += at(dim.u, dim.v) ? 1 : 0;
+        } else found.after += at(hover.u, hover.v) || at(dim.u, dim.v) ? 1 : 0;
+        found.hot += at(130, 20) ? 1 : 0;
+        found.edge += out.blobs.some((b) => b.x >= 95 && b.y >= 75) ? 1 : 0;
+      }
+      return found;
+    };
+    const on = await run(4);
+    assert.deepEqual(on, { hover: 45, dim: on.dim, hot: 0, edge: 0, after: 0 }, JSON.stringify(on));
+    assert.ok(on.dim >= 40, `the faint dark one in ${on.dim} of 45 frames`);
+    const off = await run(0);
+    process.stderr.write(`    protected: ${JSON.stringify(on)}; unprotected: ${JSON.stringify(off)}\n`);
+    assert.ok(off.hover + off.dim <= 9, `without the protection the background learns them: ${JSON.stringify(off)}`);
+  });
+
   it('an object that was there from the start and leaves is not reported where it was; a new one is', async () => {
     const [w, h] = [160, 120];
-    // Hovering from the first frame: the background learns it. Then it flies off to (120, 40).
+    // Hovering from the first frame: the background learns it (with the stationary-target
+    // protection off, as it is for anything larger than its ring). Then it flies off to (120, 40).
     const hover = { u: 40.3, v: 70.6, flux: -900, sigma: 1 };
     const moved = { u: 120.2, v: 40.4, flux: -900, sigma: 1 };
     const run = async (ghostRatio: number) => {
       const rng = new Rng(5);
-      const k = openMotionKernel(w, h, 1, { warmupFrames: 3, ghostRatio, threads: 1 }, () => {});
+      const k = openMotionKernel(w, h, 1, { warmupFrames: 3, ghostRatio, threads: 1, kStationary: 0 }, () => {});
       let last: MotionOutput | undefined;
       for (let i = 0; i < 40; i++) last = await k.run(frame(w, h, rng, [i < 30 ? hover : moved]));
       return last!;

@@ -73,6 +73,9 @@ class MotionWrap : public Napi::ObjectWrap<MotionWrap> {
     p.window_margin = integer(o, "windowMargin", p.window_margin);
     p.threads = integer(o, "threads", p.threads);
     p.foreground_hold_frames = integer(o, "foregroundHoldFrames", p.foreground_hold_frames);
+    p.k_stationary = num(o, "kStationary", p.k_stationary);
+    p.stationary_ring = integer(o, "stationaryRing", p.stationary_ring);
+    p.stationary_compactness = num(o, "stationaryCompactness", p.stationary_compactness);
     p.noise_correction = o.Get("noiseCorrection").As<Napi::Number>().DoubleValue();
     detector_ = std::make_shared<MotionDetector>(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(), info[2].As<Napi::Number>().Int32Value(), p);
     busy_ = std::make_shared<std::atomic<bool>>(false);

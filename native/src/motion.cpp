@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -36,7 +37,7 @@ struct Acc {
 // The pixel pass over one tile-wide span of a row. target_clones: AVX2 where the CPU has it,
 // the portable build otherwise, chosen at load time.
 __attribute__((target_clones("avx2", "default")))
-void pixel_span(const float* __restrict val, float* __restrict bg, uint8_t* __restrict held, float* __restrict d, float* __restrict d2, uint8_t* __restrict mask, int n, const float* __restrict lo_row, const float* __restrict hi_row, float a_bg, float a_fg, uint8_t hold) {
+void pixel_span(const float* __restrict val, const float* __restrict upd, float* __restrict bg, uint8_t* __restrict held, float* __restrict d, float* __restrict d2, uint8_t* __restrict mask, int n, const float* __restrict lo_row, const float* __restrict hi_row, float a_bg, float a_fg, uint8_t hold) {
   for (int i = 0; i < n; i++) {
     const float di = val[i] - bg[i];
     const float ad = std::fabs(di);
@@ -48,12 +49,29 @@ void pixel_span(const float* __restrict val, float* __restrict bg, uint8_t* __re
     // start-up, a changed scene) is learned at the normal rate.
     const uint8_t h = low ? static_cast<uint8_t>(held[i] < 255 ? held[i] + 1 : 255) : 0;
     held[i] = h;
-    bg[i] = bg[i] + ((low && h <= hold) ? a_fg : a_bg) * di;
+    // The update learns `upd`: the pixel itself, or its ring's mean where a point target sits.
+    bg[i] = bg[i] + ((low && h <= hold) ? a_fg : a_bg) * (upd[i] - bg[i]);
     d[i] = di;
     // Winsorised at lo², not truncated: a target adds little to its tile's noise estimate,
     // and when the noise grows every pixel says so at once.
     d2[i] = std::min(di * di, lo * lo);
     mask[i] = static_cast<uint8_t>(low) + static_cast<uint8_t>(high);
+  }
+}
+
+// Stationary point candidates of one row: the pixel differs from the eight ring pixels straight
+// and diagonally across by more than `pre` (¾ of the point threshold) each, all in one sign. Most of the sky stops here,
+// in one vectorised pass. `q` holds the eight neighbour rows, shifted to line up with `c`.
+__attribute__((target_clones("avx2", "default")))
+void point_candidates(const float* __restrict c, const float* const* q, const float* __restrict pre, uint8_t* __restrict out, int n) {
+  const float *__restrict q0 = q[0], *__restrict q1 = q[1], *__restrict q2 = q[2], *__restrict q3 = q[3];
+  const float *__restrict q4 = q[4], *__restrict q5 = q[5], *__restrict q6 = q[6], *__restrict q7 = q[7];
+  for (int i = 0; i < n; i++) {
+    // v − q > p for every q  ⇔  v − max q > p (and below: v − min q < −p); pixel values are
+    // integers, so these differences are exact, as in the reference.
+    const float hi = std::max(std::max(std::max(q0[i], q1[i]), std::max(q2[i], q3[i])), std::max(std::max(q4[i], q5[i]), std::max(q6[i], q7[i])));
+    const float lo = std::min(std::min(std::min(q0[i], q1[i]), std::min(q2[i], q3[i])), std::min(std::min(q4[i], q5[i]), std::min(q6[i], q7[i])));
+    out[i] = static_cast<uint8_t>((c[i] - hi > pre[i]) | (c[i] - lo < -pre[i]));
   }
 }
 
@@ -88,11 +106,27 @@ struct MotionDetector::Impl {
   std::vector<int64_t> tile_n;
   int64_t frame_index = 0;
 
+  // A stationary point target's pixel and what it teaches the background (its ring's mean).
+  struct Point {
+    int x;
+    float u;
+  };
+
   struct Scratch {
-    std::vector<float> val, d, d2, lo, hi;
+    std::vector<float> val, d, d2, lo, hi, upd;
     std::vector<uint8_t> mask;
     std::vector<Run> runs;
+    std::vector<std::vector<Point>> pts;  // rows y − (R − 1) … y + (R − 1)
+    std::vector<int> xs;
+    std::vector<float> pre, thr;  // candidate pass: thresholds of the row
+    std::vector<uint8_t> cand;
+    // Rows as floats, the last 2R + 1 asked for (slot = row mod 2R + 1): each row is converted once.
+    std::vector<std::vector<float>> rows;
+    std::vector<int> row_in_slot;
+    std::vector<std::pair<size_t, float>> kept;  // (pixel, background before this frame's update) where it learned a ring's mean
   };
+  // This frame's `kept` of every stripe, by pixel: the moments read the background these had.
+  std::vector<std::pair<size_t, float>> kept;
   std::vector<Scratch> scratch;
 
   void load_row(const uint8_t* frame, int y, float* val) const {
@@ -105,12 +139,120 @@ struct MotionDetector::Impl {
     }
   }
 
+  // Row y's stationary point targets (MotionParams::k_stationary), in x order. Reads only the
+  // frame and the noise of the previous frames, so any stripe may look at any row.
+  void points_of_row(const uint8_t* frame, int y, Scratch& s, std::vector<Point>& out) const {
+    out.clear();
+    const int R = p.stationary_ring;
+    if (p.k_stationary <= 0 || y < R || y >= h - R) return;
+    const int T = p.tile;
+    s.pre.resize(w), s.thr.resize(w), s.cand.resize(w);
+    const size_t K = 2 * R + 1;
+    if (s.rows.size() != K) {
+      s.rows.assign(K, std::vector<float>(w));
+      s.row_in_slot.assign(K, -1);
+    }
+    const auto row = [&](int yy) -> const float* {
+      const size_t slot = static_cast<size_t>(yy) % K;
+      if (s.row_in_slot[slot] != yy) {
+        load_row(frame, yy, s.rows[slot].data());
+        s.row_in_slot[slot] = yy;
+      }
+      return s.rows[slot].data();
+    };
+    const float* pc = row(y);
+    const float* pu = row(y - R);
+    const float* pd = row(y + R);
+    for (int tx = 0; tx < tw; tx++) {
+      const float sigma = static_cast<float>(std::max(static_cast<double>(p.min_sigma), std::sqrt(tile_var[(y / T) * tw + tx])));
+      const float thr = p.k_stationary * sigma;
+      const float pre = 0.75f * thr;
+      for (int x = tx * T; x < std::min(w, tx * T + T); x++) s.pre[x] = pre, s.thr[x] = thr;
+    }
+    const int n = w - 2 * R;
+    const float* q[8] = {pc, pc + 2 * R, pu + R, pd + R, pu, pu + 2 * R, pd, pd + 2 * R};
+    point_candidates(pc + R, q, s.pre.data() + R, s.cand.data() + R, n);
+    float ringv[8 * 16];
+    for (int x = R; x < w - R; x++) {
+      // Eight at a time: nearly every word is all zeros.
+      if ((x & 7) == 0 && x + 8 <= w - R) {
+        uint64_t word;
+        std::memcpy(&word, s.cand.data() + x, 8);
+        if (word == 0) {
+          x += 7;
+          continue;
+        }
+      }
+      if (!s.cand[x]) continue;
+      const float thr = s.thr[x];
+      const double vc = pc[x];
+      const double sgn = vc > pc[x - R] ? 1.0 : -1.0;
+      // The ring: top and bottom rows, then the sides (the reference sums in this order).
+      int nr = 0;
+      for (int k = -R; k <= R; k++) ringv[nr++] = pu[x + k], ringv[nr++] = pd[x + k];
+      for (int k = -R + 1; k <= R - 1; k++) ringv[nr++] = row(y + k)[x - R], ringv[nr++] = row(y + k)[x + R];
+      double ring = 0;
+      for (int k = 0; k < nr; k += 2) ring += (static_cast<double>(ringv[k]) + ringv[k + 1]);
+      const double mean = ring / (8 * R);
+      const double c = sgn * (vc - mean);
+      if (c <= thr) continue;
+      // Not an edge: no ring pixel halfway up to the centre.
+      double spread = -1e300;
+      for (int k = 0; k < nr; k++) spread = std::max(spread, sgn * (ringv[k] - mean));
+      if (spread >= 0.5 * c) continue;
+      // Not a lone hot pixel: its 3×3 carries a share of the contrast, as a PSF does.
+      double inner = 0;
+      for (int dy = -1; dy <= 1; dy++)
+        for (int dx = -1; dx <= 1; dx++) inner += row(y + dy)[x + dx];
+      if (sgn * (inner / 9 - mean) < static_cast<double>(p.stationary_compactness) * c) continue;
+      out.push_back({x, static_cast<float>(mean)});
+    }
+  }
+
+  // The background's lesson for row y: the pixels, but everything inside a point target's ring
+  // learns the ring's mean; the background those had before is kept for the moments.
+  const float* update_row(Scratch& s, int y, const float* val, const float* bgrow) const {
+    if (std::all_of(s.pts.begin(), s.pts.end(), [](const std::vector<Point>& r) { return r.empty(); })) return val;
+    const int in = p.stationary_ring - 1;
+    std::copy(val, val + w, s.upd.begin());
+    s.xs.clear();
+    for (const auto& row : s.pts)
+      for (const Point& pt : row)
+        for (int x = std::max(0, pt.x - in); x <= std::min(w - 1, pt.x + in); x++) {
+          s.upd[x] = pt.u;
+          s.xs.push_back(x);
+        }
+    std::sort(s.xs.begin(), s.xs.end());
+    s.xs.erase(std::unique(s.xs.begin(), s.xs.end()), s.xs.end());
+    for (int x : s.xs) s.kept.emplace_back(static_cast<size_t>(y) * w + x, bgrow[x]);
+    return s.upd.data();
+  }
+
+  // The background before this frame's update where a pixel learned a ring's mean, if it did.
+  const float* kept_bg(size_t i) const {
+    auto it = std::lower_bound(kept.begin(), kept.end(), std::make_pair(i, -std::numeric_limits<float>::infinity()));
+    return it != kept.end() && it->first == i ? &it->second : nullptr;
+  }
+
+  // Row y as floats: the stationary pass's copy when it has one, else converted into s.val.
+  const float* row_of(const uint8_t* frame, int y, Scratch& s) const {
+    const size_t K = s.rows.size();
+    if (K > 0 && s.row_in_slot[static_cast<size_t>(y) % K] == y) return s.rows[static_cast<size_t>(y) % K].data();
+    load_row(frame, y, s.val.data());
+    return s.val.data();
+  }
+
   // Rows [r0, r1) — whole tile rows — of one frame.
   void stripe(const uint8_t* frame, int r0, int r1, Scratch& s, float a_bg, float a_fg, bool detect) {
     const int T = p.tile;
+    const int in = std::max(0, p.stationary_ring - 1);
+    s.pts.resize(2 * in + 1);
+    std::fill(s.row_in_slot.begin(), s.row_in_slot.end(), -1);  // a new frame
+    for (int k = 0; k < 2 * in; k++) points_of_row(frame, r0 - in + k, s, s.pts[k]);
     for (int y = r0; y < r1; y++) {
+      points_of_row(frame, y + in, s, s.pts[2 * in]);
       const int ty = y / T;
-      load_row(frame, y, s.val.data());
+      const float* val = row_of(frame, y, s);
       float* bgrow = bg.data() + static_cast<size_t>(y) * w;
       uint8_t* heldrow = held.data() + static_cast<size_t>(y) * w;
       const uint8_t hold = static_cast<uint8_t>(std::min(254, p.foreground_hold_frames));
@@ -126,13 +268,14 @@ struct MotionDetector::Impl {
           }
         }
       }
-      pixel_span(s.val.data(), bgrow, heldrow, s.d.data(), s.d2.data(), s.mask.data(), w, s.lo.data(), s.hi.data(), a_bg, a_fg, hold);
+      pixel_span(val, update_row(s, y, val, bgrow), bgrow, heldrow, s.d.data(), s.d2.data(), s.mask.data(), w, s.lo.data(), s.hi.data(), a_bg, a_fg, hold);
       for (int tx = 0; tx < tw; tx++) {
         const int x0 = tx * T;
         tile_d2[ty * tw + tx] += lane_sum(s.d2.data() + x0, std::min(T, w - x0));
         tile_n[ty * tw + tx] += std::min(T, w - x0);
       }
       if (detect) runs_of_row(y, s);
+      std::rotate(s.pts.begin(), s.pts.begin() + 1, s.pts.end());
     }
   }
 
@@ -163,7 +306,8 @@ struct MotionDetector::Impl {
         const size_t i = static_cast<size_t>(y) * w + x;
         const float f = bpp == 1 ? static_cast<float>(frame[i]) : static_cast<float>(frame[2 * i] | (frame[2 * i + 1] << 8));
         const bool slow = masked(x, y, runs, row_start) && held[i] <= std::min(254, p.foreground_hold_frames);
-        const float d = (f - bg[i]) / (slow ? keep_fg : keep_bg);
+        const float* before = kept_bg(i);
+        const float d = before ? f - *before : (f - bg[i]) / (slow ? keep_fg : keep_bg);
         const double wgt = static_cast<double>(sign * d);
         const double sg = std::max(static_cast<double>(p.min_sigma), std::sqrt(tile_var[(y / T) * tw + x / T]));
         const double v = sg * sg;
@@ -298,6 +442,7 @@ MotionDetector::MotionDetector(int width, int height, int bytes_per_pixel, const
     s.lo.resize(width);
     s.hi.resize(width);
     s.mask.resize(width);
+    s.upd.resize(width);
   }
 }
 
@@ -313,12 +458,21 @@ MotionResult MotionDetector::process(const uint8_t* frame) {
   MotionResult result;
   const int64_t n = m.frame_index++;
   if (n == 0) {
-    // The first frame is the background.
-    std::vector<float> val(m.w);
+    // The first frame is the background — but not its stationary point targets: their rings' means.
+    Impl::Scratch& s = m.scratch[0];
+    const int in = std::max(0, m.p.stationary_ring - 1);
+    s.pts.resize(2 * in + 1);
+    std::fill(s.row_in_slot.begin(), s.row_in_slot.end(), -1);
+    for (int k = 0; k < 2 * in; k++) m.points_of_row(frame, k - in, s, s.pts[k]);
     for (int y = 0; y < m.h; y++) {
-      m.load_row(frame, y, val.data());
-      std::copy(val.begin(), val.end(), m.bg.begin() + static_cast<size_t>(y) * m.w);
+      m.points_of_row(frame, y + in, s, s.pts[2 * in]);
+      const float* val = m.row_of(frame, y, s);
+      float* bgrow = m.bg.data() + static_cast<size_t>(y) * m.w;
+      const float* u = m.update_row(s, y, val, bgrow);
+      std::copy(u, u + m.w, bgrow);
+      std::rotate(s.pts.begin(), s.pts.begin() + 1, s.pts.end());
     }
+    s.kept.clear();
     result.warming_up = true;
     return result;
   }
@@ -329,7 +483,10 @@ MotionResult MotionDetector::process(const uint8_t* frame) {
   const double beta = warm ? std::max(static_cast<double>(m.p.noise_alpha), 1.0 / static_cast<double>(n)) : m.p.noise_alpha;
   std::fill(m.tile_d2.begin(), m.tile_d2.end(), 0.0);
   std::fill(m.tile_n.begin(), m.tile_n.end(), 0);
-  for (auto& s : m.scratch) s.runs.clear();
+  for (auto& s : m.scratch) {
+    s.runs.clear();
+    s.kept.clear();
+  }
 
   // Stripes of whole tile rows, so no two threads touch one tile's sums.
   const int T = m.p.tile;
@@ -343,6 +500,8 @@ MotionResult MotionDetector::process(const uint8_t* frame) {
   for (int i = 1; i < m.nthreads; i++) pool.emplace_back([&, i] { m.stripe(frame, stripes[i].first, stripes[i].second, m.scratch[i], a_bg, a_fg, !warm); });
   m.stripe(frame, stripes[0].first, stripes[0].second, m.scratch[0], a_bg, a_fg, !warm);
   for (auto& t : pool) t.join();
+  m.kept.clear();
+  for (auto& s : m.scratch) m.kept.insert(m.kept.end(), s.kept.begin(), s.kept.end());  // stripes in row order: sorted
 
   for (size_t i = 0; i < m.tile_var.size(); i++) {
     if (m.tile_n[i] > 0) m.tile_var[i] = (1.0 - beta) * m.tile_var[i] + beta * (m.tile_d2[i] / static_cast<double>(m.tile_n[i]) * m.correction);

@@ -25,6 +25,14 @@ struct MotionParams {
   int centroid_iterations = 5;  // refinement steps of the windowed centroid (0: plain centroid)
   int window_margin = 2;        // moments use the blob's box grown by this many pixels
   int threads = 0;              // 0: all hardware threads
+  // Stationary point targets: a pixel that stands out from the ring of pixels `stationary_ring`
+  // away by more than k_stationary·σ (ring mean), with no ring pixel halfway up to it (not an
+  // edge) and its 3×3 mean at least `stationary_compactness` of its contrast (not a lone hot
+  // pixel), teaches the background the ring's mean instead of itself, and so do its 8
+  // neighbours: a target that hovers from the first frame on is not learned as sky. 0: off.
+  float k_stationary = 4.0f;
+  int stationary_ring = 3;
+  float stationary_compactness = 0.25f;
 };
 
 // Per blob, in this order on the wire (schemas/detections.ts): x, y, var_x, var_y, cov_xy,
