@@ -174,7 +174,7 @@ describe('cluster of processes (3 NATS servers, 3 nodes)', function () {
       await waitFor(() => (live.at(-1)?.ids.length ?? 0) >= 100, 'a hundred confirmed tracks', 40_000).catch((err: Error) => {
         throw new Error(`${err.message} (last scan: ${live.at(-1)?.ids.length ?? 'none'} confirmed)\n${story(nodes)}\n${feed.stderr().slice(-2000)}`);
       });
-      await sleep(2000);
+      await sleep(4000);
       const ids = live.at(-1)!.ids;
       const host = (await readOrders(orders)).get('tracker')!.node;
       const lost = [...(await readOrders(orders)).values()].filter((o) => o.node === host).map((o) => o.actor);
@@ -195,7 +195,8 @@ describe('cluster of processes (3 NATS servers, 3 nodes)', function () {
       const kept = share(ids, live.at(-1)!.ids);
       const span = live.at(-1)!.at - killedAt;
       const earlier = live.findLast((x) => x.at <= killedAt - span) ?? live[0]!;
-      const usual = share(earlier.ids, ids);
+      // (Before the tracks were up, there is nothing to compare with: then 90 % must continue.)
+      const usual = earlier.ids.length >= 20 ? share(earlier.ids, ids) : 1;
       process.stderr.write(`    ring10 on 3 nodes: kill -9 ${host} (${lost.join(' ')}) → tracks again after ${Math.round(resumeMs)} ms; ${Math.round(kept * 100)} % of ${ids.length} confirmed IDs continue ${Math.round(span)} ms after the kill (${Math.round(usual * 100)} % over as long before it)\n`);
       assert.ok(kept >= usual - 0.1, `${Math.round(kept * 100)} % of the ${ids.length} tracks confirmed before the kill continue under their IDs, ${Math.round(usual * 100)} % over as long before\n${story(nodes)}`);
       await feed.exited;

@@ -88,6 +88,32 @@ describe('tracker', () => {
     assert.throws(() => new Tracker({ jpda: { pd: 1.5 } as never }), /options\.jpda\.pd: expected a probability in \(0, 1\], got 1\.5/);
   });
 
+  it('keeps its identity through a corner sharper than the motion model allows, leaving no coasting phantom', () => {
+    const cov = [0.003, 0, 0, 0, 0.003, 0, 0, 0, 0.003];
+    const rng = new Rng(4);
+    // 16 m/s north, then at t = 2 s an instant turn to 10 m/s east and down (a waypoint corner).
+    const truth = (t: number): [number, number, number] => (t < 2 ? [0, 16 * t, 100] : [8 * (t - 2), 32 + 3 * (t - 2), 100 - 5 * (t - 2)]);
+    const run = (reacquireM: number) => {
+      const tracker = new Tracker({ reacquireM });
+      const ids = new Set<string>();
+      let phantom = 0;
+      for (let k = 0; k < 100; k++) {
+        const t = k * 0.04;
+        const p = truth(t);
+        tracker.step(t, [{ position: p.map((v) => v + 0.05 * rng.normal()) as [number, number, number], covariance: cov, views: 3 }]);
+        const shown = tracker.tracks.filter((x) => x.status !== 'tentative');
+        for (const x of shown) {
+          if (Math.hypot(...position(x).map((v, a) => v - p[a]!)) < 1) ids.add(x.id);
+          else phantom++;
+        }
+      }
+      return { ids: ids.size, phantom };
+    };
+    assert.deepEqual(run(3), { ids: 1, phantom: 0 });
+    const without = run(0);
+    assert.ok(without.ids === 2 && without.phantom > 10, `without it: a new track and a coasting phantom (${JSON.stringify(without)})`);
+  });
+
   it('keeps one track when the views of one object split into two measurements', () => {
     const tracker = new Tracker();
     const cov = [0.01, 0, 0, 0, 0.01, 0, 0, 0, 0.01];

@@ -52,9 +52,11 @@ export interface TrackerOptions {
    */
   association: 'gnn' | 'jpda';
   jpda: JpdaOptions;
+  /** A confirmed track that misses one scan takes an unclaimed measurement this close to its prediction (m), restarting its velocity (0: never). */
+  reacquireM: number;
 }
 
-export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = { motion: 'cv', imm: DEFAULT_IMM, processNoise: 20, gateChi2: 16.3, confirmM: 3, confirmN: 4, maxCoastS: 1, tentativeMisses: 2, maxSpeed: 40, mergeM: 1, mergeMps: 5, association: 'gnn', jpda: DEFAULT_JPDA };
+export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = { motion: 'cv', imm: DEFAULT_IMM, processNoise: 20, gateChi2: 16.3, confirmM: 3, confirmN: 4, maxCoastS: 1, tentativeMisses: 2, maxSpeed: 40, mergeM: 1, mergeMps: 5, association: 'gnn', jpda: DEFAULT_JPDA, reacquireM: 3 };
 
 type Status = (typeof TRACK_STATUSES)[number];
 
@@ -186,6 +188,8 @@ export class Tracker {
         events.push({ id: t.id, event: 'confirmed', position: position(t) });
       } else if (t.status !== 'tentative') t.status = hit ? 'confirmed' : 'coasting';
     }
+    for (const [mi, p] of share) if (p >= 0.5) used.add(mi);
+    this.#reacquire(predicted, measurements, used, time, dt, seen);
     const kept: Track[] = [];
     const duplicates = this.#duplicates(predicted);
     for (const t of predicted) {
@@ -193,7 +197,6 @@ export class Tracker {
       if (!dead) kept.push(t);
       else if (t.status !== 'tentative') events.push({ id: t.id, event: 'lost', position: position(t) });
     }
-    for (const [mi, p] of share) if (p >= 0.5) used.add(mi);
     measurements.forEach((m, mi) => {
       if (used.has(mi)) return;
       const P = mat(6, 6);
@@ -207,6 +210,49 @@ export class Tracker {
     });
     this.#tracks = kept;
     return events;
+  }
+
+  /**
+   * A confirmed track that missed this scan right after a hit takes the nearest measurement no
+   * track took within `reacquireM` of its prediction, restarting its velocity from its last
+   * position: a target that turns harder than the motion model allows (a waypoint corner, a
+   * drone stopping) keeps its identity instead of leaving a coasting phantom and a new track.
+   */
+  #reacquire(predicted: Track[], ms: readonly Measurement[], used: Set<number>, time: number, dt: number, seen: readonly boolean[] | undefined): void {
+    const o = this.options;
+    if (!(o.reacquireM > 0) || !(dt > 0)) return;
+    const pairs: { ti: number; mi: number; d: number }[] = [];
+    predicted.forEach((t, ti) => {
+      if (t.status !== 'coasting' || t.misses !== 1 || (seen && !seen[ti])) return;
+      ms.forEach((m, mi) => {
+        if (used.has(mi)) return;
+        const d = Math.hypot(m.position[0] - t.state.x.v[0]!, m.position[1] - t.state.x.v[1]!, m.position[2] - t.state.x.v[2]!);
+        if (d <= o.reacquireM) pairs.push({ ti, mi, d });
+      });
+    });
+    pairs.sort((a, b) => a.d - b.d || a.ti - b.ti || a.mi - b.mi);
+    const taken = new Set<number>();
+    for (const { ti, mi } of pairs) {
+      if (taken.has(ti) || used.has(mi)) continue;
+      taken.add(ti);
+      used.add(mi);
+      const t = predicted[ti]!;
+      const before = this.#tracks[ti]!.state.x.v; // at the previous scan, when it was last hit
+      const m = ms[mi]!;
+      const v = [0, 1, 2].map((a) => (m.position[a]! - before[a]!) / dt);
+      const P = mat(6, 6);
+      for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) P.v[i * 6 + j] = m.covariance[i * 3 + j]!;
+      // The velocity from two positions a scan apart: their noise over dt, and a margin.
+      for (let i = 0; i < 3; i++) P.v[(3 + i) * 7] = (2 * m.covariance[i * 4]!) / (dt * dt) + 1;
+      const g = { x: column([...m.position, ...v]), P };
+      t.filter = immStart(g, this.#immOptions());
+      t.state = combine(t.filter);
+      t.history = [...t.history.slice(0, -1), true];
+      t.misses = 0;
+      t.lastHit = time;
+      t.status = 'confirmed';
+      t.views = m.views;
+    }
   }
 
   /**
@@ -271,16 +317,25 @@ export class Tracker {
   #gate(tracks: Track[], ms: readonly Measurement[]): (Edge & { lik: number })[] {
     const gate = this.options.gateChi2;
     const feasible: (Edge & { lik: number })[] = [];
+    const trace = (g: Gaussian) => g.P.v[0]! + g.P.v[7]! + g.P.v[14]!;
     for (const [ti, t] of tracks.entries()) {
+      // An IMM track is also gated by its widest model: a target that starts to manoeuvre
+      // leaves the quiet model's gate before the mode probabilities have moved.
+      const widest = t.filter.models.reduce((a, g) => (trace(g) > trace(a) ? g : a), t.state);
+      const candidates = widest === t.state ? [t.state] : [t.state, widest];
       const [x, y, z] = [t.state.x.v[0]!, t.state.x.v[1]!, t.state.x.v[2]!];
-      const traceP = t.state.P.v[0]! + t.state.P.v[7]! + t.state.P.v[14]!;
+      const traceP = Math.max(trace(t.state), trace(widest)) + Math.hypot(widest.x.v[0]! - x, widest.x.v[1]! - y, widest.x.v[2]! - z) ** 2;
       for (const [mi, m] of ms.entries()) {
         const e2 = (m.position[0] - x) ** 2 + (m.position[1] - y) ** 2 + (m.position[2] - z) ** 2;
         if (e2 > gate * (traceP + m.covariance[0]! + m.covariance[4]! + m.covariance[8]!)) continue;
-        const inn = innovation(t.state, column(m.position), mat(3, 3, m.covariance));
-        if (!inn) continue;
-        const d2 = mahalanobis2(inn.nu, inn.Sinv);
-        if (d2 <= gate) feasible.push({ row: ti, col: mi, cost: d2 + Math.log(inn.detS) + 100, lik: Math.exp(-0.5 * d2) / Math.sqrt((2 * Math.PI) ** 3 * inn.detS) });
+        let best: { d2: number; detS: number } | undefined;
+        for (const g of candidates) {
+          const inn = innovation(g, column(m.position), mat(3, 3, m.covariance));
+          if (!inn) continue;
+          const d2 = mahalanobis2(inn.nu, inn.Sinv);
+          if (!best || d2 + Math.log(inn.detS) < best.d2 + Math.log(best.detS)) best = { d2, detS: inn.detS };
+        }
+        if (best && best.d2 <= gate) feasible.push({ row: ti, col: mi, cost: best.d2 + Math.log(best.detS) + 100, lik: Math.exp(-0.5 * best.d2) / Math.sqrt((2 * Math.PI) ** 3 * best.detS) });
       }
     }
     return feasible;
@@ -296,6 +351,7 @@ function checkOptions(o: TrackerOptions): TrackerOptions {
   for (const [k, v] of positive) if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw bad(k, 'a number > 0', v);
   for (const [k, v] of [['jpda.pd', o.jpda.pd], ['jpda.pg', o.jpda.pg]] as const) if (typeof v !== 'number' || !(v > 0 && v <= 1)) throw bad(k, 'a probability in (0, 1]', v);
   for (const [k, v] of [['confirmM', o.confirmM], ['confirmN', o.confirmN], ['jpda.maxEvents', o.jpda.maxEvents]] as const) if (!Number.isInteger(v) || v < 1) throw bad(k, 'an integer ≥ 1', v);
+  if (typeof o.reacquireM !== 'number' || !(o.reacquireM >= 0)) throw bad('reacquireM', 'a number of metres ≥ 0 (0: never)', o.reacquireM);
   if (o.confirmM > o.confirmN) throw bad('confirmM', `at most confirmN (${o.confirmN})`, o.confirmM);
   return o;
 }
