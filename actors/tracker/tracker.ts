@@ -317,25 +317,16 @@ export class Tracker {
   #gate(tracks: Track[], ms: readonly Measurement[]): (Edge & { lik: number })[] {
     const gate = this.options.gateChi2;
     const feasible: (Edge & { lik: number })[] = [];
-    const trace = (g: Gaussian) => g.P.v[0]! + g.P.v[7]! + g.P.v[14]!;
     for (const [ti, t] of tracks.entries()) {
-      // An IMM track is also gated by its widest model: a target that starts to manoeuvre
-      // leaves the quiet model's gate before the mode probabilities have moved.
-      const widest = t.filter.models.reduce((a, g) => (trace(g) > trace(a) ? g : a), t.state);
-      const candidates = widest === t.state ? [t.state] : [t.state, widest];
       const [x, y, z] = [t.state.x.v[0]!, t.state.x.v[1]!, t.state.x.v[2]!];
-      const traceP = Math.max(trace(t.state), trace(widest)) + Math.hypot(widest.x.v[0]! - x, widest.x.v[1]! - y, widest.x.v[2]! - z) ** 2;
+      const traceP = t.state.P.v[0]! + t.state.P.v[7]! + t.state.P.v[14]!;
       for (const [mi, m] of ms.entries()) {
         const e2 = (m.position[0] - x) ** 2 + (m.position[1] - y) ** 2 + (m.position[2] - z) ** 2;
         if (e2 > gate * (traceP + m.covariance[0]! + m.covariance[4]! + m.covariance[8]!)) continue;
-        let best: { d2: number; detS: number } | undefined;
-        for (const g of candidates) {
-          const inn = innovation(g, column(m.position), mat(3, 3, m.covariance));
-          if (!inn) continue;
-          const d2 = mahalanobis2(inn.nu, inn.Sinv);
-          if (!best || d2 + Math.log(inn.detS) < best.d2 + Math.log(best.detS)) best = { d2, detS: inn.detS };
-        }
-        if (best && best.d2 <= gate) feasible.push({ row: ti, col: mi, cost: best.d2 + Math.log(best.detS) + 100, lik: Math.exp(-0.5 * best.d2) / Math.sqrt((2 * Math.PI) ** 3 * best.detS) });
+        const inn = innovation(t.state, column(m.position), mat(3, 3, m.covariance));
+        if (!inn) continue;
+        const d2 = mahalanobis2(inn.nu, inn.Sinv);
+        if (d2 <= gate) feasible.push({ row: ti, col: mi, cost: d2 + Math.log(inn.detS) + 100, lik: Math.exp(-0.5 * d2) / Math.sqrt((2 * Math.PI) ** 3 * inn.detS) });
       }
     }
     return feasible;
