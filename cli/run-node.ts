@@ -151,6 +151,8 @@ export async function runNode(o: RunNodeOptions, log: Logger): Promise<number> {
     o = { ...o, duration: o.duration ?? (o.replay ? undefined : scenario.duration_s / (o.speed ?? 1) + 1) };
   }
   if (o.recordVideo && !o.record) throw new UsageError('--record-video needs --record DIR');
+  if (o.sourcesOnly && !o.scenario) throw new UsageError('--sources-only needs --scenario S (the sources it plays)');
+  if (o.sourcesOnly && o.voxelShards !== undefined) throw new UsageError('--voxel-shards: with --sources-only the cluster places the voxel actors (cluster.pipeline.voxel_shards)');
   if (o.recordVideo && o.scenario && loadScenario(o.scenario).mode !== 'pixel') throw new UsageError('--record-video needs a pixel-mode scenario (detection mode renders no frames)');
   if (o.record && !o.scenario) throw new UsageError('--record needs --scenario (it records the simulator\'s truth)');
   if (o.report && !o.scenario) throw new UsageError('--report needs --scenario (it scores tracks against the simulator\'s truth)');

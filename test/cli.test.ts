@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isAlive } from '../supervisors/os-process.js';
@@ -114,6 +114,16 @@ describe('skyvox command', function () {
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /Expected an integer from 0 to 65535 for --nats-port but received "abc"/);
     assert.equal((await skyvoxRun(['frobnicate'])).code, 2);
+    const sources = await skyvoxRun(['node', '--nats', 'nats://127.0.0.1:1', '--sources-only']);
+    assert.equal(sources.code, 2);
+    assert.match(sources.stderr, /--sources-only needs --scenario S/);
+    const scratch = mkdtempSync(join(tmpdir(), 'skyvox-cli-'));
+    const options = join(scratch, 'stages.yaml');
+    writeFileSync(options, 'tracker:\n  association: mht\n');
+    const badOptions = await skyvoxRun(['up', '--scenario', 'quick', '--options', options]);
+    rmSync(scratch, { recursive: true, force: true });
+    assert.equal(badOptions.code, 2);
+    assert.match(badOptions.stderr, /stages\.yaml: tracker: options\.association: expected "gnn" or "jpda", got "mht"/);
     const help = await skyvoxRun(['tail', '--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /aliases: tracks, events, telemetry,\s+dead/);
