@@ -64,6 +64,28 @@ const story = (nodes: Map<string, Cli>) =>
     .map(([n, c]) => `${n}: ${c.stderr().split('\n').filter((l) => /assignments|coordinator|tracker/.test(l)).map((l) => { try { const j = JSON.parse(l) as { msg: string; time: number; actor?: string; node?: string; term?: number; gap_s?: number; tracks?: number }; return `${j.time % 100000} ${j.msg} ${j.actor ?? ''} ${j.node ?? ''} ${j.term ?? ''}${j.gap_s === undefined ? '' : ` gap ${j.gap_s.toFixed(2)} s`}${j.tracks === undefined ? '' : ` ${j.tracks} tracks`}`; } catch { return l; } }).join('; ')}`)
     .join('\n');
 
+type LiveScan = { at: number; t_ns: bigint; ids: string[] };
+
+/**
+ * `kill -9` of the node the tracker is placed on; waits for `scans` more scans and asserts they
+ * resumed from another tracker (after a silence: never two publishing) within 2 s.
+ */
+async function killTrackerNode(nodes: Map<string, Cli>, orders: Awaited<ReturnType<typeof openAssignKv>>, live: LiveScan[], scans: number, timeoutMs: number): Promise<{ host: string; killedAt: number; before: number; resumeMs: number }> {
+  const host = (await readOrders(orders)).get('tracker')!.node;
+  nodes.get(host)!.child.kill('SIGKILL');
+  const killedAt = performance.now();
+  const before = live.length;
+  await waitFor(() => live.length > before + scans, 'tracks from another node', timeoutMs);
+  // Scans the dead node sent just before dying may still arrive; the new tracker's first
+  // scan is the one after the silence.
+  const after = live.slice(before - 1);
+  const gap = after.findIndex((s, j) => j > 0 && s.at - after[j - 1]!.at > 200);
+  assert.ok(gap > 0, `tracks went silent when their node died (else two trackers were publishing); killed ${host}\n${story(nodes)}`);
+  const resumeMs = after[gap]!.at - killedAt;
+  assert.ok(resumeMs < 2000, `tracks resumed ${Math.round(resumeMs)} ms after kill -9 of ${host}\n${story(nodes)}`);
+  return { host, killedAt, before, resumeMs };
+}
+
 /** Every scan seen live is in the durable archive, once. */
 async function assertArchived(nc: Awaited<ReturnType<typeof connectBus>>, bus: Bus, live: readonly { t_ns: bigint }[]): Promise<void> {
   const archived: bigint[] = [];
@@ -100,27 +122,15 @@ describe('cluster of processes (3 NATS servers, 3 nodes)', function () {
     try {
       const bus = new Bus(nc, { receiver: 'test' });
       const orders = await openAssignKv(nc, bus.subjects.kv.assign, 3);
-      let host = '';
-      await waitFor(async () => (host = (await readOrders(orders)).get('tracker')?.node ?? '') !== '', 'the tracker placed', 20_000);
-      const live: { at: number; t_ns: bigint; ids: string[] }[] = [];
+      await waitFor(async () => (await readOrders(orders)).has('tracker'), 'the tracker placed', 20_000);
+      const live: LiveScan[] = [];
       bus.subscribe(Tracks, bus.subjects.tracks, (t) => void live.push({ at: performance.now(), t_ns: t.t_ns, ids: t.tracks.filter((x) => x.status !== 'tentative').map((x) => x.id) }));
       const feed = feedOneDrone(bus);
       try {
         await waitFor(() => live.some((s) => s.ids.length === 1), 'a confirmed track', 20_000);
         await sleep(500);
         const ids = live.at(-1)!.ids;
-        host = (await readOrders(orders)).get('tracker')!.node;
-        nodes.get(host)!.child.kill('SIGKILL');
-        const killedAt = performance.now();
-        const before = live.length;
-        await waitFor(() => live.length > before + 10, 'tracks from another node', 10_000);
-        // Scans the dead node sent just before dying may still arrive; the new tracker's
-        // first scan is the one after the silence.
-        const after = live.slice(before - 1);
-        const gap = after.findIndex((s, j) => j > 0 && s.at - after[j - 1]!.at > 200);
-        assert.ok(gap > 0, `tracks went silent when their node died (else two trackers were publishing); killed ${host}\n${story(nodes)}`);
-        const resumeMs = after[gap]!.at - killedAt;
-        assert.ok(resumeMs < 2000, `tracks resumed ${Math.round(resumeMs)} ms after kill -9 of ${host}\n${story(nodes)}`);
+        const { host, before, resumeMs } = await killTrackerNode(nodes, orders, live, 10, 10_000);
         assert.deepEqual(live.at(-1)!.ids, ids, 'same track IDs after the failover');
         const newHost = (await readOrders(orders)).get('tracker')!.node;
         assert.notEqual(newHost, host);
@@ -168,7 +178,7 @@ describe('cluster of processes (3 NATS servers, 3 nodes)', function () {
       // The cameras: a fourth process plays ring10's simulator, and records its truth and the cluster's tracks.
       const rec = join(dir, 'rec');
       const feed = skyvox(['node', '--nats', urls.join(','), '--name', 'cameras', '--data-dir', dir, '--scenario', 'ring10', '--sources-only', '--duration', '40', '--record', rec]);
-      const live: { at: number; t_ns: bigint; ids: string[] }[] = [];
+      const live: LiveScan[] = [];
       // Confirmed tracks and those coasting through a missed scan: every track not tentative.
       bus.subscribe(Tracks, bus.subjects.tracks, (t) => void live.push({ at: performance.now(), t_ns: t.t_ns, ids: t.tracks.filter((x) => x.status !== 'tentative').map((x) => x.id) }));
       await waitFor(() => (live.at(-1)?.ids.length ?? 0) >= 100, 'a hundred confirmed tracks', 40_000).catch((err: Error) => {
@@ -176,17 +186,9 @@ describe('cluster of processes (3 NATS servers, 3 nodes)', function () {
       });
       await sleep(4000);
       const ids = live.at(-1)!.ids;
-      const host = (await readOrders(orders)).get('tracker')!.node;
-      const lost = [...(await readOrders(orders)).values()].filter((o) => o.node === host).map((o) => o.actor);
-      nodes.get(host)!.child.kill('SIGKILL');
-      const killedAt = performance.now();
-      const before = live.length;
-      await waitFor(() => live.length > before + 30, 'tracks from another node', 15_000);
-      const after = live.slice(before - 1);
-      const gap = after.findIndex((x, j) => j > 0 && x.at - after[j - 1]!.at > 200);
-      assert.ok(gap > 0, `tracks went silent when their node died (else two trackers were publishing); killed ${host}\n${story(nodes)}`);
-      const resumeMs = after[gap]!.at - killedAt;
-      assert.ok(resumeMs < 2000, `tracks resumed ${Math.round(resumeMs)} ms after kill -9 of ${host}\n${story(nodes)}`);
+      const onHost = (await readOrders(orders)).get('tracker')!.node;
+      const lost = [...(await readOrders(orders)).values()].filter((o) => o.node === onHost).map((o) => o.actor);
+      const { host, killedAt, resumeMs } = await killTrackerNode(nodes, orders, live, 30, 15_000);
       // A second on, the tracks confirmed before the kill go on under their IDs — as many as
       // over a span as long before the kill, when nothing failed (some end in any span of
       // ring10); a tracker restarted from scratch would keep none.
