@@ -9,25 +9,19 @@ import { readJsonLines } from '../eval/read.js';
 import type { DetectionFrame } from '../schemas/detections.js';
 import type { MessageOf } from '../schemas/message.js';
 import { loadScenario } from '../sim/scenario.js';
-import { killAll, skyvox, skyvoxRun } from './helpers/cli.js';
+import { quickInDetectionMode, scratchDir } from './helpers/scratch.js';
+import { skyvox, skyvoxRun } from './helpers/cli.js';
 import { startTestNats, waitFor } from './helpers/nats.js';
 
 import { assertSameTracks, type Scan } from './helpers/tracks.js';
 
 describe('batch processing', function () {
   this.timeout(120_000);
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'skyvox-batch-'));
-  });
-  afterEach(() => {
-    killAll();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  let dir = '';
+  scratchDir('batch', (d) => (dir = d));
 
   it('the offline pipeline turns a live run\'s detections into that run\'s tracks', async () => {
-    const scenario = join(dir, 'quick-det.yaml');
-    writeFileSync(scenario, stringify({ ...JSON.parse(JSON.stringify(loadScenario('quick'))), mode: 'detections' }));
+    const scenario = quickInDetectionMode(dir);
     const rec = join(dir, 'rec');
     const live = await skyvoxRun(['up', '--scenario', scenario, '--duration', '4', '--record', rec, '--record-detections', '--nats-port', '0', '--ws-port', '0', '--data-dir', join(dir, 'data')]);
     assert.equal(live.code, 0, live.stderr);

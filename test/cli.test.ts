@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isAlive } from '../supervisors/os-process.js';
-import { killAll, skyvox, skyvoxRun } from './helpers/cli.js';
+import { scratchDir } from './helpers/scratch.js';
+import { skyvox, skyvoxRun } from './helpers/cli.js';
 import { startTestNats, waitFor } from './helpers/nats.js';
 
 interface Runtime {
@@ -14,14 +15,8 @@ interface Runtime {
 
 describe('skyvox command', function () {
   this.timeout(40_000);
-  let dataDir: string;
-  beforeEach(() => {
-    dataDir = mkdtempSync(join(tmpdir(), 'skyvox-cli-'));
-  });
-  afterEach(() => {
-    killAll();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  let dataDir = '';
+  scratchDir('cli', (d) => (dataDir = d));
 
   async function up(extra: string[] = [], detached = false) {
     const cli = skyvox(['up', '--nats-port', '0', '--ws-port', '0', '--data-dir', dataDir, '--name', 'n1', '--telemetry-hz', '10', ...extra], { detached });
@@ -117,11 +112,9 @@ describe('skyvox command', function () {
     const sources = await skyvoxRun(['node', '--nats', 'nats://127.0.0.1:1', '--sources-only']);
     assert.equal(sources.code, 2);
     assert.match(sources.stderr, /--sources-only needs --scenario S/);
-    const scratch = mkdtempSync(join(tmpdir(), 'skyvox-cli-'));
-    const options = join(scratch, 'stages.yaml');
+    const options = join(dataDir, 'stages.yaml');
     writeFileSync(options, 'tracker:\n  association: mht\n');
     const badOptions = await skyvoxRun(['up', '--scenario', 'quick', '--options', options]);
-    rmSync(scratch, { recursive: true, force: true });
     assert.equal(badOptions.code, 2);
     assert.match(badOptions.stderr, /stages\.yaml: tracker: options\.association: expected "gnn" or "jpda", got "mht"/);
     const help = await skyvoxRun(['tail', '--help']);

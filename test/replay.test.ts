@@ -1,28 +1,20 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { loadScenario } from '../sim/scenario.js';
-import { killAll, skyvoxRun } from './helpers/cli.js';
+import { quickInDetectionMode, scratchDir } from './helpers/scratch.js';
+import { skyvoxRun } from './helpers/cli.js';
 import { startTestNats } from './helpers/nats.js';
 import { assertSameTracks, type Scan as TrackScan } from './helpers/tracks.js';
 import { readJsonLines } from '../eval/read.js';
 
 describe('skyvox replay', function () {
   this.timeout(60_000);
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'skyvox-replay-'));
-  });
-  afterEach(() => {
-    killAll();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  let dir = '';
+  scratchDir('replay', (d) => (dir = d));
 
   it('re-runs a recording at another speed and gets the run it recorded; bad lines are dead-lettered, not fatal', async () => {
-    const scenario = join(dir, 'quick-det.yaml');
-    writeFileSync(scenario, stringify({ ...JSON.parse(JSON.stringify(loadScenario('quick'))), mode: 'detections' }));
+    const scenario = quickInDetectionMode(dir);
     const common = ['--nats-port', '0', '--ws-port', '0', '--data-dir', join(dir, 'data')];
     const rec = join(dir, 'rec');
     const live = await skyvoxRun(['up', '--scenario', scenario, '--duration', '4', '--record', rec, '--record-detections', '--report', join(dir, 'live.json'), ...common]);
@@ -64,8 +56,7 @@ describe('skyvox replay', function () {
   it('replays a site\'s detection archive (`replay stream`) into the run it came from', async () => {
     const site = await startTestNats();
     try {
-      const scenario = join(dir, 'quick-det.yaml');
-      writeFileSync(scenario, stringify({ ...JSON.parse(JSON.stringify(loadScenario('quick'))), mode: 'detections' }));
+      const scenario = quickInDetectionMode(dir);
       const rec = join(dir, 'rec');
       const live = await skyvoxRun(['up', '--nats', site.server.url, '--data-dir', site.dataDir, '--scenario', scenario, '--duration', '4', '--archive-detections', '--record', rec]);
       assert.equal(live.code, 0, live.stderr);
