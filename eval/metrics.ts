@@ -57,8 +57,12 @@ export interface EvalReport {
   latency_ms: { p50: number; p99: number } | null;
   /** 3D RMSE over the RMS Cramér–Rao bound of the same matches (needs the scenario). */
   crlb_ratio: number | null;
-  /** Share of truth target-frames the rig could observe (two cameras with Pd ≥ 0.5), and the detection rate over those (needs the scenario). */
-  observable: { share: number; detection_rate: number } | null;
+  /**
+   * Scored over the objects the rig could observe (two cameras with Pd ≥ 0.5; needs the
+   * scenario): their share of the truth target-frames, and CLEAR MOT over them, with tracks
+   * on unobservable objects set aside as tracks on clutter are.
+   */
+  observable: { share: number; detection_rate: number; mota: number; idf1: number; id_switches: number; false_track_rate: number } | null;
   match_m: number;
 }
 
@@ -75,6 +79,15 @@ function assign(n: number, m: number, cost: (i: number, j: number) => number, li
   }
   return [...assignSparse(edges)];
 }
+
+/** The tracks that the optimal assignment over all `objects` gives to an object `aside` picks. */
+function tracksOn(objects: TruthScan['objects'], tracks: TrackScan['tracks'], aside: (x: TruthScan['objects'][number], i: number) => boolean, matchM: number): Set<number> {
+  if (!objects.some(aside)) return new Set();
+  const pairs = assign(objects.length, tracks.length, (i, j) => dist(objects[i]!.position, tracks[j]!.position), matchM);
+  return new Set(pairs.filter(([i]) => aside(objects[i]!, i)).map(([, j]) => j));
+}
+
+const point = (x: { id: string; position: [number, number, number] }) => ({ id: x.id, value: x.position });
 
 /** Scores `tracks` (confirmed and coasting tracks count) against `truth`. */
 export function evaluate(truth: readonly TruthScan[], tracks: readonly TrackScan[], o: EvalOptions = DEFAULT_EVAL_OPTIONS): EvalReport {
@@ -93,6 +106,10 @@ export function evaluate(truth: readonly TruthScan[], tracks: readonly TrackScan
   };
   const frames: FrameData<[number, number, number]>[] = [];
   const frameObjects: TruthScan['objects'][] = [];
+  // Over the objects the rig could see: tracks on an unobservable object are set aside like
+  // tracks on clutter (MOT's "don't care"), and those objects are not scored.
+  const seenFrames: FrameData<[number, number, number]>[] = [];
+  const seenFlags: boolean[][] = [];
   let gospaSum = 0;
   let clutterTrackFrames = 0;
   const { gospaC: c, gospaP: p } = o;
@@ -100,18 +117,21 @@ export function evaluate(truth: readonly TruthScan[], tracks: readonly TrackScan
     const t = nearest(scan.t_ns);
     if (!t) continue;
     const objs = t.objects.filter((x) => o.includeClutter || !x.clutter);
-    let trks = scan.tracks.filter((x) => x.status !== 'tentative');
-    if (!o.includeClutter && objs.length < t.objects.length) {
-      // Clutter objects are distractors, as in MOT17: a track that the optimal assignment over
-      // all objects gives to a bird is on a real object, so it is set aside, neither a false
-      // track nor a target's match.
-      const all = t.objects;
-      const onClutter = new Set(assign(all.length, trks.length, (i, j) => dist(all[i]!.position, trks[j]!.position), o.matchM).filter(([i]) => all[i]!.clutter).map(([, j]) => j));
-      clutterTrackFrames += onClutter.size;
-      trks = trks.filter((_, j) => !onClutter.has(j));
-    }
-    frames.push({ objects: objs.map((x) => ({ id: x.id, value: x.position })), hypotheses: trks.map((x) => ({ id: x.id, value: x.position })) });
+    const confirmed = scan.tracks.filter((x) => x.status !== 'tentative');
+    // Clutter objects are distractors, as in MOT17: a track that the optimal assignment over
+    // all objects gives to a bird is on a real object, so it is set aside, neither a false
+    // track nor a target's match.
+    const onClutter = o.includeClutter ? new Set<number>() : tracksOn(t.objects, confirmed, (x) => x.clutter === true, o.matchM);
+    clutterTrackFrames += onClutter.size;
+    const trks = confirmed.filter((_, j) => !onClutter.has(j));
+    frames.push({ objects: objs.map(point), hypotheses: trks.map(point) });
     frameObjects.push(objs);
+    if (o.observable) {
+      const seen = objs.map((x) => o.observable!(x.position, x.kind ?? 'drone', x.size_m ?? 0.5));
+      const onUnseen = tracksOn(objs, trks, (_, i) => !seen[i], o.matchM);
+      seenFrames.push({ objects: objs.filter((_, i) => seen[i]).map(point), hypotheses: trks.filter((_, j) => !onUnseen.has(j)).map(point) });
+      seenFlags.push(seen);
+    }
     // GOSPA (α = 2): optimal assignment under the cut-off, c^p/2 per unassigned object or track.
     const gp = assign(objs.length, trks.length, (i, j) => Math.min(dist(objs[i]!.position, trks[j]!.position), c) ** p, c ** p);
     const assigned = gp.reduce((sum, [i, j]) => sum + Math.min(dist(objs[i]!.position, trks[j]!.position), c) ** p, 0);
@@ -133,24 +153,23 @@ export function evaluate(truth: readonly TruthScan[], tracks: readonly TrackScan
     clutter_track_frames: clutterTrackFrames,
     latency_ms: latency(tracks),
     crlb_ratio: crlbRatio(r.matched, frameObjects, o.bound),
-    observable: observableRate(r.matched, frameObjects, o.observable),
+    observable: o.observable ? observableScores(seenFrames, seenFlags, o.matchM) : null,
     match_m: o.matchM,
   };
 }
 
-function observableRate(matched: { frame: number; object: number }[], objects: TruthScan['objects'][], observable?: EvalOptions['observable']): EvalReport['observable'] {
-  if (!observable) return null;
-  const hit = new Set(matched.map((m) => `${m.frame}:${m.object}`));
-  let [total, seen, found] = [0, 0, 0];
-  objects.forEach((objs, f) =>
-    objs.forEach((obj, i) => {
-      total++;
-      if (!observable(obj.position, obj.kind ?? 'drone', obj.size_m ?? 0.5)) return;
-      seen++;
-      if (hit.has(`${f}:${i}`)) found++;
-    }),
-  );
-  return total ? { share: seen / total, detection_rate: seen ? found / seen : 0 } : null;
+function observableScores(frames: FrameData<[number, number, number]>[], flags: boolean[][], matchM: number): EvalReport['observable'] {
+  const total = flags.reduce((n, f) => n + f.length, 0);
+  if (!total) return null;
+  const r = clearMot(frames, dist, matchM);
+  return {
+    share: r.objects / total,
+    detection_rate: r.recall,
+    mota: r.mota,
+    idf1: r.idf1,
+    id_switches: r.switches,
+    false_track_rate: r.hypotheses ? r.false_positives / r.hypotheses : 0,
+  };
 }
 
 function crlbRatio(matched: { frame: number; object: number; distance: number }[], objects: TruthScan['objects'][], bound?: PositionBound): number | null {

@@ -15,7 +15,7 @@ interface NativeMotion {
 }
 interface NativeVoxel {
   setCameras(centres: Float64Array): void;
-  process(o: Float64Array, d: Float64Array, w: Float32Array, c: Int32Array): Promise<{ peaks: ArrayBuffer; steps: number; bricks: number; bytes: number; evicted: number; lost: number }>;
+  process(o: Float64Array, d: Float64Array, w: Float32Array, c: Int32Array): Promise<{ peaks: ArrayBuffer; rays: ArrayBuffer; steps: number; bricks: number; bytes: number; evicted: number; lost: number }>;
 }
 interface NativeRendererImpl {
   render(out: Uint8Array, o: Record<string, number>, grid: Float32Array, clouds: Float64Array, gaussians: Float64Array, hot: Int32Array, dead: Int32Array, noise: Float32Array): Promise<void>;
@@ -131,9 +131,12 @@ export class VoxelGrid {
     checkRays(rays);
     const r = await this.#impl.process(rays.origins, rays.dirs, rays.weights, rays.cameras);
     const v = new Float64Array(r.peaks);
+    const list = new Int32Array(r.rays);
     const peaks = [];
-    for (let i = 0; i + 15 < v.length; i += 16) {
-      peaks.push({ position: [v[i]!, v[i + 1]!, v[i + 2]!] as [number, number, number], covariance: Array.from(v.subarray(i + 3, i + 12)), weight: v[i + 12]!, cameras: v[i + 13]!, level: v[i + 14]! });
+    for (let i = 0, at = 0; i + 15 < v.length; i += 16) {
+      const rayCount = v[i + 15]!;
+      peaks.push({ position: [v[i]!, v[i + 1]!, v[i + 2]!] as [number, number, number], covariance: Array.from(v.subarray(i + 3, i + 12)), weight: v[i + 12]!, cameras: v[i + 13]!, level: v[i + 14]!, rays: Array.from(list.subarray(at, at + rayCount)) });
+      at += rayCount;
     }
     return { peaks, steps: r.steps, bricks: r.bricks, bytes: r.bytes, evicted: r.evicted, lost: r.lost };
   }

@@ -100,6 +100,8 @@ export interface VoxelPeak {
   weight: number;
   cameras: number;
   level: number;
+  /** The rays (indices into the batch) it was refined over: per camera, the one passing nearest. */
+  rays: number[];
 }
 
 export interface VoxelOutput {

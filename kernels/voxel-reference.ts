@@ -295,7 +295,7 @@ export class VoxelReference {
             }
           used++;
         }
-        const pk = { position: c, covariance: [(s * s) / 12, 0, 0, 0, (s * s) / 12, 0, 0, 0, (s * s) / 12], weight: w, cameras: cams, level: b.level, voxel: [ix, iy, iz] };
+        const pk = { position: c, covariance: [(s * s) / 12, 0, 0, 0, (s * s) / 12, 0, 0, 0, (s * s) / 12], weight: w, cameras: cams, level: b.level, voxel: [ix, iy, iz], rays: best.filter((k) => k >= 0) };
         const [a0, a1, a2, a3, a4, a5, a6, a7, a8] = A as [number, number, number, number, number, number, number, number, number];
         const det = a0 * (a4 * a8 - a5 * a7) - a1 * (a3 * a8 - a5 * a6) + a2 * (a3 * a7 - a4 * a6);
         if (used >= 2 && Math.abs(det) > 1e-300) {
@@ -314,7 +314,7 @@ export class VoxelReference {
         const lim = Math.max(this.#size(pk.level), this.#size(k.level)) * 1.7320508075688772;
         return (pk.position[0] - k.position[0]) ** 2 + (pk.position[1] - k.position[1]) ** 2 + (pk.position[2] - k.position[2]) ** 2 <= lim * lim;
       });
-      if (!dup) kept.push({ position: pk.position, covariance: pk.covariance, weight: pk.weight, cameras: pk.cameras, level: pk.level });
+      if (!dup) kept.push({ position: pk.position, covariance: pk.covariance, weight: pk.weight, cameras: pk.cameras, level: pk.level, rays: pk.rays });
     }
     return kept;
   }

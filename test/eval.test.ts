@@ -26,7 +26,25 @@ describe('tracking metrics', () => {
     const tracks: TrackScan[] = truth.map((t) => ({ t_ns: t.t_ns, tracks: [{ id: 't1', status: 'confirmed', position: [0, 100, 100] }] }));
     const r = evaluate(truth, tracks, { ...DEFAULT_EVAL_OPTIONS, observable });
     assert.equal(r.detection_rate, 0.5);
-    assert.deepEqual(r.observable, { share: 0.5, detection_rate: 1 });
+    assert.deepEqual(r.observable, { share: 0.5, detection_rate: 1, mota: 1, idf1: 1, id_switches: 0, false_track_rate: 0 });
+  });
+
+  it('over observable objects, a track on an unobservable one is set aside and a phantom still counts', () => {
+    const observable = observableFor(loadScenario('quick'));
+    const truth: TruthScan[] = Array.from({ length: 4 }, (_, k) => ({ t_ns: BigInt(k) * 40_000_000n, objects: [{ id: 'big', kind: 'drone', size_m: 0.7, position: [0, 100, 100] }, { id: 'speck', kind: 'drone', size_m: 0.05, position: [0, 3000, 100] }] }));
+    const tracks: TrackScan[] = truth.map((t, k) => ({
+      t_ns: t.t_ns,
+      tracks: [
+        { id: 't1', status: 'confirmed', position: [0, 100, 100] },
+        { id: 't2', status: 'coasting', position: [0.5, 3000, 100] },
+        ...(k === 0 ? [{ id: 'ghost', status: 'confirmed', position: [50, 50, 50] as [number, number, number] }] : []),
+      ],
+    }));
+    const r = evaluate(truth, tracks, { ...DEFAULT_EVAL_OPTIONS, observable });
+    assert.equal(r.detection_rate, 1);
+    // 4 observed frames, 1 false track in one scan: MOTA 1 − 1/4; false-track rate 1 of 5.
+    assert.deepEqual(r.observable, { share: 0.5, detection_rate: 1, mota: 0.75, idf1: r.observable!.idf1, id_switches: 0, false_track_rate: 0.2 });
+    assert.ok(r.observable!.idf1 < 1);
   });
 
   it('perfect tracks: MOTA 1, IDF1 1, no switches, error as offset', () => {

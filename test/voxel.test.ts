@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { VoxelGrid } from '../kernels/native.js';
 import type { RayBatch } from '../kernels/voxel-params.js';
 import { Rng } from '../sim/rng.js';
+import { selectPeaks } from '../actors/voxel/select-peaks.js';
 
 type V3 = [number, number, number];
 const cams: V3[] = [[-600, -600, 3], [600, -600, 3], [600, 600, 3], [-600, 600, 3]];
@@ -90,6 +91,37 @@ describe('voxel voting (native)', function () {
   });
 });
 
+describe('voxel peaks: objects, not ghosts', function () {
+  this.timeout(60_000);
+
+  it('the peak with the most free rays goes first; one whose rays are taken is a ghost', () => {
+    const peaks = [
+      { rays: [0, 4], weight: 5 }, // heavier, but both its rays belong to better peaks
+      { rays: [0, 1, 2, 3], weight: 4 },
+      { rays: [2, 7], weight: 3 }, // one free ray left: not enough
+      { rays: [4, 5, 6], weight: 3 },
+      { rays: [7, 8], weight: 1 },
+    ];
+    assert.deepEqual(selectPeaks(peaks, 2), [1, 3, 4]);
+    assert.deepEqual(selectPeaks(peaks, 3), [1, 3]);
+  });
+
+  it('in a crowded sky keeps one peak per object and almost no ghost', async () => {
+    const rng = new Rng(12);
+    const grid = new VoxelGrid({ worldBox: [-700, -700, 0, 700, 700, 600], minCameras: 2, lodRatio: 0.01, minVoxel: 2, maxVoxel: 16 });
+    grid.setCameras(cams);
+    const targets: V3[] = Array.from({ length: 60 }, () => [rng.uniform(-450, 450), rng.uniform(-450, 450), rng.uniform(80, 450)]);
+    const out = await grid.process(rays(targets, rng, 1e-4, 0));
+    const chosen = selectPeaks(out.peaks, 2).map((i) => out.peaks[i]!);
+    const nearest = (p: { position: number[] }) => Math.min(...targets.map((t) => Math.hypot(p.position[0]! - t[0], p.position[1]! - t[1], p.position[2]! - t[2])));
+    const real = chosen.filter((p) => nearest(p) < 5).length;
+    const ghostsBefore = out.peaks.filter((p) => nearest(p) >= 5).length;
+    assert.ok(ghostsBefore > targets.length, `the scene makes ghosts (${ghostsBefore})`);
+    assert.ok(real >= targets.length * 0.95, `objects kept: ${real} of ${targets.length}`);
+    assert.ok(chosen.length - real <= targets.length * 0.05, `ghosts kept: ${chosen.length - real} (of ${ghostsBefore})`);
+  });
+});
+
 describe('voxel voting: native against the TypeScript reference', function () {
   this.timeout(120_000);
 
@@ -135,7 +167,7 @@ describe('voxel voting: native against the TypeScript reference', function () {
       assert.equal(a.peaks.length, b.peaks.length, `frame ${frame}: peak count`);
       a.peaks.forEach((p, i) => {
         const q = b.peaks[i]!;
-        assert.deepEqual([p.weight, p.cameras, p.level], [q.weight, q.cameras, q.level], `frame ${frame} peak ${i}`);
+        assert.deepEqual([p.weight, p.cameras, p.level, p.rays], [q.weight, q.cameras, q.level, q.rays], `frame ${frame} peak ${i}`);
         p.position.forEach((v, k) => assert.ok(Math.abs(v - q.position[k]!) < 1e-6, `frame ${frame} peak ${i} position`));
       });
     }

@@ -57,7 +57,7 @@ export function simulatorActor(f: ActorFactoryContext): ActorBehavior<number> {
         }, Math.max(0, t0 + k * periodMs - ctx.clock.now()));
       };
       ctx.signal.addEventListener('abort', () => timer && ctx.clock.clearTimeout(timer), { once: true });
-      ctx.log.info({ scenario: sim.scenario.name, mode: sim.scenario.mode, cameras: sim.cameras.length, objects: sim.objects.length, fps: sim.scenario.fps }, 'scenario loaded');
+      ctx.log.info({ scenario: sim.scenario.name, mode: sim.scenario.mode, cameras: sim.cameras.length, objects: sim.objects.length, fps: sim.scenario.fps, starts_in_ms: t0 - ctx.clock.now() }, 'scenario loaded');
       schedule(0);
     },
     handle(k, ctx) {

@@ -14,7 +14,8 @@ import type { VoxelParams } from '../../kernels/voxel-params.js';
 import { FUSED_STRIDE, type FusedFrame } from '../../schemas/fused.js';
 import type { Tracks } from '../../schemas/tracks.js';
 import type { Mat3, Vec3 } from '../../geometry/vec3.js';
-import { associateAndTriangulate, type AssociationOptions, type Hypothesis, type PairDetections } from './associate.js';
+import { selectPeaks } from './select-peaks.js';
+import { associateAndTriangulate, type AssociationOptions, DEFAULT_ASSOCIATION, type Hypothesis, type PairDetections } from './associate.js';
 import type { Measurements } from '../../schemas/measurement.js';
 import type { MessageOf } from '../../schemas/message.js';
 import { rigOf } from '../../sim/rig.js';
@@ -57,6 +58,8 @@ export interface VoxelStageInfo {
   leftover_rays: number;
   steps: number;
   bricks: number;
+  /** Votes lost so far because the memory budget was full of bricks in use (kernel total). */
+  lost: number;
   peaks: number;
 }
 
@@ -166,8 +169,10 @@ export class VoxelStage {
     const castStart = performance.now();
     const grid = this.#grid;
     const out = await grid.process({ origins: Float64Array.from(origins), dirs: Float64Array.from(dirs), weights: Float32Array.from(weights), cameras: Int32Array.from(cams) });
-    const info: VoxelStageInfo = { cast_ms: performance.now() - castStart, tracks: hyps.length, track_points: points.length, leftover_rays: weights.length, steps: out.steps, bricks: out.bricks, peaks: out.peaks.length };
-    const peaks: Hypothesis[] = out.peaks.map((p) => {
+    const info: VoxelStageInfo = { cast_ms: performance.now() - castStart, tracks: hyps.length, track_points: points.length, leftover_rays: weights.length, steps: out.steps, bricks: out.bricks, lost: out.lost, peaks: out.peaks.length };
+    const minViews = this.#association.minViews ?? DEFAULT_ASSOCIATION.minViews;
+    const peaks: Hypothesis[] = selectPeaks(out.peaks, minViews).map((i) => {
+      const p = out.peaks[i]!;
       // The peak is known to its voxel at best: half a voxel of spread on each axis at least.
       const floor = (grid.params.minVoxel * 2 ** p.level) ** 2 / 4;
       const c = p.covariance.slice();

@@ -183,22 +183,29 @@ class VoxelWrap : public Napi::ObjectWrap<VoxelWrap> {
     }
    protected:
     Napi::Value Result(Napi::Env env) override {
-      // 16 doubles per peak: x y z, covariance (9, row-major), weight, cameras, level, 0.
+      // 16 doubles per peak: x y z, covariance (9, row-major), weight, cameras, level, and how
+      // many of `rays` (its nearest ray per camera, peak after peak) are its own.
       auto* values = new std::vector<double>();
       values->reserve(peaks_.size() * 16);
+      auto* ray_list = new std::vector<int32_t>();
       for (const auto& pk : peaks_) {
         values->insert(values->end(), pk.position.begin(), pk.position.end());
         values->insert(values->end(), pk.covariance.begin(), pk.covariance.end());
         values->push_back(pk.weight);
         values->push_back(pk.cameras);
         values->push_back(pk.level);
-        values->push_back(0);
+        values->push_back(static_cast<double>(pk.rays.size()));
+        ray_list->insert(ray_list->end(), pk.rays.begin(), pk.rays.end());
       }
+      Napi::ArrayBuffer rays = ray_list->empty() ? Napi::ArrayBuffer::New(env, 0)
+                                                 : Napi::ArrayBuffer::New(env, ray_list->data(), ray_list->size() * sizeof(int32_t), [](Napi::Env, void*, std::vector<int32_t>* v) { delete v; }, ray_list);
+      if (ray_list->empty()) delete ray_list;
       Napi::ArrayBuffer buf = values->empty() ? Napi::ArrayBuffer::New(env, 0)
                                               : Napi::ArrayBuffer::New(env, values->data(), values->size() * sizeof(double), [](Napi::Env, void*, std::vector<double>* v) { delete v; }, values);
       if (values->empty()) delete values;
       Napi::Object out = Napi::Object::New(env);
       out.Set("peaks", buf);
+      out.Set("rays", rays);
       out.Set("steps", Napi::Number::New(env, static_cast<double>(stats_.steps)));
       out.Set("bricks", Napi::Number::New(env, static_cast<double>(stats_.bricks)));
       out.Set("bytes", Napi::Number::New(env, static_cast<double>(stats_.bytes)));

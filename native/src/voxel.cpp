@@ -9,6 +9,7 @@
 #include <cmath>
 #include <limits>
 #include <list>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -74,6 +75,53 @@ struct Dda {
 uint64_t brick_key(int level, int64_t bx, int64_t by, int64_t bz) {
   return (static_cast<uint64_t>(level) << 60) | (static_cast<uint64_t>(bx & 0xFFFFF) << 40) | (static_cast<uint64_t>(by & 0xFFFFF) << 20) | static_cast<uint64_t>(bz & 0xFFFFF);
 }
+
+// Rays grouped by origin, each group sorted by the x of the direction: the rays passing within
+// d of a point at distance L from their origin are within asin(d/L) of its direction, and a unit
+// vector's component moves no more than its angle, so they lie in a window of that order.
+class RayIndex {
+ public:
+  explicit RayIndex(const std::vector<Ray>& rays) : rays_(rays) {
+    std::map<std::array<double, 3>, size_t> group_of;
+    for (size_t k = 0; k < rays.size(); k++) {
+      auto [it, fresh] = group_of.emplace(rays[k].origin, groups_.size());
+      if (fresh) groups_.push_back({rays[k].origin, {}});
+      groups_[it->second].by_x.emplace_back(rays[k].dir[0], static_cast<int>(k));
+    }
+    for (auto& g : groups_) std::sort(g.by_x.begin(), g.by_x.end());
+  }
+
+  // Calls f(ray index, distance) for every ray passing within d of c ahead of its origin.
+  template <class F>
+  void near(const std::array<double, 3>& c, double d, F&& f) const {
+    for (const auto& g : groups_) {
+      const double vx = c[0] - g.origin[0], vy = c[1] - g.origin[1], vz = c[2] - g.origin[2];
+      const double len = std::sqrt(vx * vx + vy * vy + vz * vz);
+      auto lo = g.by_x.begin(), hi = g.by_x.end();
+      if (len > d) {
+        const double half = std::asin(d / len) * (1 + 1e-9) + 1e-9;
+        lo = std::lower_bound(g.by_x.begin(), g.by_x.end(), std::make_pair(vx / len - half, std::numeric_limits<int>::min()));
+        hi = std::upper_bound(lo, g.by_x.end(), std::make_pair(vx / len + half, std::numeric_limits<int>::max()));
+      }
+      for (auto it = lo; it != hi; ++it) {
+        const Ray& r = rays_[it->second];
+        const double t = vx * r.dir[0] + vy * r.dir[1] + vz * r.dir[2];
+        if (t <= 0) continue;
+        const double ex = vx - t * r.dir[0], ey = vy - t * r.dir[1], ez = vz - t * r.dir[2];
+        const double dist = std::sqrt(ex * ex + ey * ey + ez * ez);
+        if (dist <= d) f(it->second, dist);
+      }
+    }
+  }
+
+ private:
+  struct Group {
+    std::array<double, 3> origin;
+    std::vector<std::pair<double, int>> by_x;
+  };
+  const std::vector<Ray>& rays_;
+  std::vector<Group> groups_;
+};
 
 }  // namespace
 
@@ -272,6 +320,7 @@ void VoxelGrid::cast(const std::vector<Ray>& rays) {
 
 std::vector<Peak> VoxelGrid::peaks(const std::vector<Ray>& rays) const {
   const Impl& m = *impl_;
+  const RayIndex index(rays);
   std::vector<Peak> out;
   for (const uint64_t key : m.frame_bricks) {
     auto it = m.bricks.find(key);
@@ -328,21 +377,19 @@ std::vector<Peak> VoxelGrid::peaks(const std::vector<Ray>& rays) const {
       if (!peak || cams < m.p.min_cameras) continue;
       const double s = m.size(level);
       const std::array<double, 3> c{m.p.world_min[0] + (ix + 0.5) * s, m.p.world_min[1] + (iy + 0.5) * s, m.p.world_min[2] + (iz + 0.5) * s};
-      // Per camera, the ray of this batch passing nearest the voxel (within two diagonals).
-      std::vector<int> best(64, -1);
-      std::vector<double> bestd(64, std::numeric_limits<double>::infinity());
-      for (size_t k = 0; k < rays.size(); k++) {
-        const Ray& r = rays[k];
-        const double ox = c[0] - r.origin[0], oy = c[1] - r.origin[1], oz = c[2] - r.origin[2];
-        const double t = ox * r.dir[0] + oy * r.dir[1] + oz * r.dir[2];
-        if (t <= 0) continue;
-        const double ex = ox - t * r.dir[0], ey = oy - t * r.dir[1], ez = oz - t * r.dir[2];
-        const double d = std::sqrt(ex * ex + ey * ey + ez * ez);
-        if (d <= 2 * s * 1.7320508075688772 && d < bestd[r.camera]) {
-          bestd[r.camera] = d;
-          best[r.camera] = static_cast<int>(k);
+      // Per camera, the ray of this batch passing nearest the voxel (within two diagonals; ties
+      // to the lowest index).
+      std::array<int, 64> best;
+      std::array<double, 64> bestd;
+      best.fill(-1);
+      bestd.fill(std::numeric_limits<double>::infinity());
+      index.near(c, 2 * s * 1.7320508075688772, [&](int k, double d) {
+        const int cam = rays[k].camera;
+        if (d < bestd[cam] || (d == bestd[cam] && k < best[cam])) {
+          bestd[cam] = d;
+          best[cam] = k;
         }
-      }
+      });
       // Least squares: the point nearest every chosen ray, each weighted by 1/(σ_θ·range)².
       double A[9] = {0}, bv[3] = {0};
       int used = 0;
@@ -364,6 +411,8 @@ std::vector<Peak> VoxelGrid::peaks(const std::vector<Ray>& rays) const {
       pk.cameras = cams;
       pk.level = level;
       pk.voxel = {ix, iy, iz};
+      for (int cam = 0; cam < 64; cam++)
+        if (best[cam] >= 0) pk.rays.push_back(best[cam]);
       pk.position = c;
       pk.covariance = {s * s / 12, 0, 0, 0, s * s / 12, 0, 0, 0, s * s / 12};
       const double det = A[0] * (A[4] * A[8] - A[5] * A[7]) - A[1] * (A[3] * A[8] - A[5] * A[6]) + A[2] * (A[3] * A[7] - A[4] * A[6]);
@@ -383,19 +432,36 @@ std::vector<Peak> VoxelGrid::peaks(const std::vector<Ray>& rays) const {
     if (a.level != b.level) return a.level < b.level;
     return a.voxel < b.voxel;
   });
-  // Neighbouring voxels of one plateau refine to the same point: keep the first of each.
+  // Neighbouring voxels of one plateau refine to the same point: keep the first of each. A
+  // duplicate lies within the larger voxel diagonal, so only the neighbouring cells of a grid
+  // that coarse hold one.
+  double cell = 0;
+  for (const Peak& pk : out) cell = std::max(cell, m.size(pk.level) * 1.7320508075688772);
+  std::unordered_map<uint64_t, std::vector<int>> near_kept;
+  const auto cell_of = [&](const std::array<double, 3>& q, int a) { return static_cast<int64_t>(std::floor(q[a] / cell)); };
+  const auto cell_key = [](int64_t x, int64_t y, int64_t z) { return (static_cast<uint64_t>(x & 0x1FFFFF) << 42) | (static_cast<uint64_t>(y & 0x1FFFFF) << 21) | static_cast<uint64_t>(z & 0x1FFFFF); };
   std::vector<Peak> kept;
-  for (const Peak& pk : out) {
+  for (Peak& pk : out) {
+    const int64_t cx = cell_of(pk.position, 0), cy = cell_of(pk.position, 1), cz = cell_of(pk.position, 2);
     bool dup = false;
-    for (const Peak& k : kept) {
-      const double lim = std::max(m.size(pk.level), m.size(k.level)) * 1.7320508075688772;
-      const double dx = pk.position[0] - k.position[0], dy = pk.position[1] - k.position[1], dz = pk.position[2] - k.position[2];
-      if (dx * dx + dy * dy + dz * dz <= lim * lim) {
-        dup = true;
-        break;
-      }
-    }
-    if (!dup) kept.push_back(pk);
+    for (int64_t dz = -1; dz <= 1 && !dup; dz++)
+      for (int64_t dy = -1; dy <= 1 && !dup; dy++)
+        for (int64_t dx = -1; dx <= 1 && !dup; dx++) {
+          auto it = near_kept.find(cell_key(cx + dx, cy + dy, cz + dz));
+          if (it == near_kept.end()) continue;
+          for (const int ki : it->second) {
+            const Peak& k = kept[ki];
+            const double lim = std::max(m.size(pk.level), m.size(k.level)) * 1.7320508075688772;
+            const double ex = pk.position[0] - k.position[0], ey = pk.position[1] - k.position[1], ez = pk.position[2] - k.position[2];
+            if (ex * ex + ey * ey + ez * ez <= lim * lim) {
+              dup = true;
+              break;
+            }
+          }
+        }
+    if (dup) continue;
+    near_kept[cell_key(cx, cy, cz)].push_back(static_cast<int>(kept.size()));
+    kept.push_back(std::move(pk));
   }
   return kept;
 }

@@ -39,6 +39,7 @@ struct Peak {
   int32_t cameras;                   // distinct cameras
   int32_t level;
   std::array<int64_t, 3> voxel;      // voxel index at that level
+  std::vector<int32_t> rays;         // per camera (ascending), its ray of the batch nearest the voxel
 };
 
 struct VoxelStats {
