@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { crlbFor } from '../eval/crlb.js';
 import { observableFor } from '../eval/observable.js';
+import { warmUp } from './warm-up.js';
 import { DEFAULT_EVAL_OPTIONS, evaluate, type TrackScan, type TruthScan } from '../eval/metrics.js';
 import { readJsonLines } from '../eval/read.js';
 import { Bus } from '../bus/bus.js';
@@ -56,6 +57,8 @@ export interface RunNodeOptions {
   archiveDetections?: boolean;
   /** Voxel actors, each owning a slab of the airspace (default 1). */
   voxelShards?: number;
+  /** Seconds of the scenario's synthetic detections to run the local stages on before its clock starts (cli/warm-up.ts). */
+  warmUp?: number;
   /** Run only the scenario's sources (simulator, cameras, motion) and recorder: a cluster places the rest. */
   sourcesOnly?: boolean;
   /** A stage settings file: motion, fusion, voxel and tracker options (cli/stage-options.ts). */
@@ -160,6 +163,11 @@ export async function runNode(o: RunNodeOptions, log: Logger): Promise<number> {
   if (o.report && !o.record) {
     scratch = mkdtempSync(join(tmpdir(), 'skyvox-report-'));
     o = { ...o, record: scratch };
+  }
+  if (o.scenario && !o.replay && !o.sourcesOnly && (o.warmUp ?? 0) > 0) {
+    // Before nodeConfig: it sets the scenario's time zero a moment from now.
+    const w = await warmUp(loadScenario(o.scenario), stageOptions(o.options), o.warmUp!, 3000 * o.warmUp!);
+    log.info({ ...w, ms: Math.round(w.ms) }, 'stages warmed up');
   }
   const config = nodeConfig(o);
   const dataDir = o.dataDir ?? defaultDataDir();
