@@ -58,3 +58,17 @@ export function inverse(a: Mat): { inv: Mat; det: number } | undefined {
   }
   return { inv: mat(n, n, inv), det };
 }
+
+/** Largest eigenvalue of a symmetric 3×3 (row-major; closed form, Smith 1961). */
+export function largestEigenvalue3(a: readonly number[]): number {
+  const [a00, a01, a02, , a11, a12, , , a22] = a as [number, number, number, number, number, number, number, number, number];
+  const p1 = a01 * a01 + a02 * a02 + a12 * a12;
+  const q = (a00 + a11 + a22) / 3;
+  if (p1 === 0) return Math.max(a00, a11, a22);
+  const p = Math.sqrt(((a00 - q) ** 2 + (a11 - q) ** 2 + (a22 - q) ** 2 + 2 * p1) / 6);
+  const [b00, b11, b22] = [(a00 - q) / p, (a11 - q) / p, (a22 - q) / p];
+  const [b01, b02, b12] = [a01 / p, a02 / p, a12 / p];
+  const r = (b00 * (b11 * b22 - b12 * b12) - b01 * (b01 * b22 - b12 * b02) + b02 * (b01 * b12 - b11 * b02)) / 2;
+  const phi = Math.acos(Math.min(1, Math.max(-1, r))) / 3;
+  return q + 2 * p * Math.cos(phi);
+}

@@ -25,26 +25,33 @@ export interface ImmOptions {
 }
 
 /**
- * Defaults: a quiet model and a manoeuvre model, modes lasting seconds. Tuning is open: at
- * 25–30 scans/s one scan carries little evidence of a turn, so the switch to the manoeuvre
- * model takes a while and a single loud CV model follows hard turns as well (test/tracker.test.ts).
+ * Defaults: a quiet model and a manoeuvre model, modes lasting seconds. The quiet model keeps
+ * a steady drone's prediction tight through a gap; a target the quiet model does not predict
+ * (a bird, a hard turn) moves the weight to the loud model, whose uncertainty then grows fast
+ * — which is what lets the tracker stop publishing a coasting track before it strays
+ * (TrackerOptions.maxCoastSigmaM). Tracks are gated by their widest model as well, so a
+ * target starting to manoeuvre is not lost before the mode probabilities move.
  */
 export const DEFAULT_IMM: ImmOptions = { models: [{ q: 1 }, { q: 60 }], stayPerSecond: 0.8 };
 
 /** A new IMM state from one Gaussian, equally likely in every mode. */
 export const immStart = (g: Gaussian, o: ImmOptions): ImmState => ({ models: o.models.map(() => g), mu: o.models.map(() => 1 / o.models.length) });
 
-/** Moment-matched single Gaussian of the mixture. */
+/** Moment-matched single Gaussian of the mixture (written out: the IMM's innermost loop). */
 export function combine(s: ImmState): Gaussian {
   if (s.models.length === 1) return s.models[0]!;
-  let x = mat(6, 1);
-  s.models.forEach((g, i) => (x = add(x, mat(6, 1, g.x.v.map((v) => v * s.mu[i]!)))));
-  let P = mat(6, 6);
+  const x = [0, 0, 0, 0, 0, 0];
   s.models.forEach((g, i) => {
-    const d = sub(g.x, x);
-    P = add(P, mat(6, 6, add(g.P, mul(d, transpose(d))).v.map((v) => v * s.mu[i]!)));
+    for (let k = 0; k < 6; k++) x[k] = x[k]! + g.x.v[k]! * s.mu[i]!;
   });
-  return { x, P: symmetrize(P) };
+  const P = new Array<number>(36).fill(0);
+  const d = [0, 0, 0, 0, 0, 0];
+  s.models.forEach((g, i) => {
+    const m = s.mu[i]!;
+    for (let k = 0; k < 6; k++) d[k] = g.x.v[k]! - x[k]!;
+    for (let r = 0; r < 6; r++) for (let c = 0; c < 6; c++) P[r * 6 + c] = P[r * 6 + c]! + (g.P.v[r * 6 + c]! + d[r]! * d[c]!) * m;
+  });
+  return { x: mat(6, 1, x), P: symmetrize(mat(6, 6, P)) };
 }
 
 function transition(o: ImmOptions, dt: number): number[][] {

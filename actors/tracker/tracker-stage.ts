@@ -46,7 +46,7 @@ export class TrackerStage {
       t_ns: m.t_ns,
       scan,
       published_ns: publishedNs(),
-      tracks: tracker.tracks.map((t) => ({
+      tracks: tracker.tracks.filter((t) => tracker.shown(t)).map((t) => ({
         id: t.id,
         status: t.status,
         position: position(t),

@@ -6,7 +6,7 @@
  * constant-velocity model; a crossing-target mode (JPDA or MHT) comes next.
  */
 import { assignSparse, type Edge } from '../../kernels/assign.js';
-import { mat, type Mat } from '../../geometry/matrix.js';
+import { largestEigenvalue3, mat, type Mat } from '../../geometry/matrix.js';
 import type { TRACK_EVENTS, TRACK_STATUSES } from '../../schemas/tracks.js';
 import { type Gaussian, innovation, mahalanobis2 } from './kalman.js';
 import { combine, DEFAULT_IMM, type ImmOptions, immPredict, type ImmState, immStart, immUpdate, immWeightedUpdate } from './imm.js';
@@ -23,7 +23,7 @@ export interface Measurement {
 }
 
 export interface TrackerOptions {
-  /** `imm`: quiet + manoeuvre models mixed (imm.ts); `cv`: one constant-velocity model. */
+  /** `imm` (default): quiet + manoeuvre models mixed (imm.ts); `cv`: one constant-velocity model. */
   motion: 'imm' | 'cv';
   /** Acceleration spectral density of the `cv` model (m²/s³). */
   processNoise: number;
@@ -39,6 +39,14 @@ export interface TrackerOptions {
    * same gap bridged at any frame rate); a tentative one after `tentativeMisses` scans.
    */
   maxCoastS: number;
+  /**
+   * A coasting track whose position is known no better than this (m, 1σ along its least
+   * certain axis; 0: no bound) is not published until it is measured again; it keeps its
+   * identity until maxCoastS. With the IMM a track on a target its models do not predict (a
+   * bird) grows uncertain fast and drops out before it strays; one on a steady drone shows
+   * through most of a gap.
+   */
+  maxCoastSigmaM: number;
   tentativeMisses: number;
   /** Speed a new track may have (m/s): its initial velocity uncertainty. */
   maxSpeed: number;
@@ -56,7 +64,7 @@ export interface TrackerOptions {
   reacquireM: number;
 }
 
-export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = { motion: 'cv', imm: DEFAULT_IMM, processNoise: 20, gateChi2: 16.3, confirmM: 3, confirmN: 4, maxCoastS: 1, tentativeMisses: 2, maxSpeed: 40, mergeM: 1, mergeMps: 5, association: 'gnn', jpda: DEFAULT_JPDA, reacquireM: 3 };
+export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = { motion: 'imm', imm: DEFAULT_IMM, processNoise: 20, gateChi2: 16.3, confirmM: 3, confirmN: 4, maxCoastS: 1, maxCoastSigmaM: 1, tentativeMisses: 2, maxSpeed: 40, mergeM: 1, mergeMps: 5, association: 'gnn', jpda: DEFAULT_JPDA, reacquireM: 3 };
 
 type Status = (typeof TRACK_STATUSES)[number];
 
@@ -255,6 +263,14 @@ export class Tracker {
     }
   }
 
+  /** Whether a track is published: not a coasting one known no better than maxCoastSigmaM (1σ, least certain axis). */
+  shown(t: Track): boolean {
+    const bound = this.options.maxCoastSigmaM;
+    if (bound <= 0 || t.status !== 'coasting') return true;
+    const P = t.state.P.v;
+    return largestEigenvalue3([P[0]!, P[1]!, P[2]!, P[6]!, P[7]!, P[8]!, P[12]!, P[13]!, P[14]!]) <= bound * bound;
+  }
+
   /**
    * Tracks that follow the same object as an older one (closer than mergeM in position and
    * mergeMps in velocity): when views of one object split between two tracks, both would
@@ -317,16 +333,25 @@ export class Tracker {
   #gate(tracks: Track[], ms: readonly Measurement[]): (Edge & { lik: number })[] {
     const gate = this.options.gateChi2;
     const feasible: (Edge & { lik: number })[] = [];
+    const trace = (g: Gaussian) => g.P.v[0]! + g.P.v[7]! + g.P.v[14]!;
     for (const [ti, t] of tracks.entries()) {
+      // An IMM track is also gated by its widest model: a target that starts to manoeuvre
+      // leaves the quiet model's gate before the mode probabilities have moved.
+      const widest = t.filter.models.reduce((a, g) => (trace(g) > trace(a) ? g : a), t.state);
+      const candidates = widest === t.state ? [t.state] : [t.state, widest];
       const [x, y, z] = [t.state.x.v[0]!, t.state.x.v[1]!, t.state.x.v[2]!];
-      const traceP = t.state.P.v[0]! + t.state.P.v[7]! + t.state.P.v[14]!;
+      const traceP = Math.max(trace(t.state), trace(widest)) + Math.hypot(widest.x.v[0]! - x, widest.x.v[1]! - y, widest.x.v[2]! - z) ** 2;
       for (const [mi, m] of ms.entries()) {
         const e2 = (m.position[0] - x) ** 2 + (m.position[1] - y) ** 2 + (m.position[2] - z) ** 2;
         if (e2 > gate * (traceP + m.covariance[0]! + m.covariance[4]! + m.covariance[8]!)) continue;
-        const inn = innovation(t.state, column(m.position), mat(3, 3, m.covariance));
-        if (!inn) continue;
-        const d2 = mahalanobis2(inn.nu, inn.Sinv);
-        if (d2 <= gate) feasible.push({ row: ti, col: mi, cost: d2 + Math.log(inn.detS) + 100, lik: Math.exp(-0.5 * d2) / Math.sqrt((2 * Math.PI) ** 3 * inn.detS) });
+        let best: { d2: number; detS: number } | undefined;
+        for (const g of candidates) {
+          const inn = innovation(g, column(m.position), mat(3, 3, m.covariance));
+          if (!inn) continue;
+          const d2 = mahalanobis2(inn.nu, inn.Sinv);
+          if (!best || d2 + Math.log(inn.detS) < best.d2 + Math.log(best.detS)) best = { d2, detS: inn.detS };
+        }
+        if (best && best.d2 <= gate) feasible.push({ row: ti, col: mi, cost: best.d2 + Math.log(best.detS) + 100, lik: Math.exp(-0.5 * best.d2) / Math.sqrt((2 * Math.PI) ** 3 * best.detS) });
       }
     }
     return feasible;
