@@ -5,7 +5,7 @@
  * and re-weights the modes by how well each predicted the measurement.
  */
 import { add, mat, type Mat, mul, sub, symmetrize, transpose } from '../../geometry/matrix.js';
-import { type Gaussian, innovation, mahalanobis2, predict, update } from './kalman.js';
+import { type Gaussian, innovation, mahalanobis2, predict, update, updateWith } from './kalman.js';
 
 export interface ImmModel {
   /** Acceleration spectral density (m²/s³). */
@@ -37,21 +37,26 @@ export const DEFAULT_IMM: ImmOptions = { models: [{ q: 1 }, { q: 60 }], stayPerS
 /** A new IMM state from one Gaussian, equally likely in every mode. */
 export const immStart = (g: Gaussian, o: ImmOptions): ImmState => ({ models: o.models.map(() => g), mu: o.models.map(() => 1 / o.models.length) });
 
-/** Moment-matched single Gaussian of the mixture (written out: the IMM's innermost loop). */
+/**
+ * Moment-matched single Gaussian of the mixture (written out: the IMM's innermost loop). The
+ * models' covariances are symmetric, so the upper triangle is computed and mirrored.
+ */
 export function combine(s: ImmState): Gaussian {
   if (s.models.length === 1) return s.models[0]!;
   const x = [0, 0, 0, 0, 0, 0];
-  s.models.forEach((g, i) => {
-    for (let k = 0; k < 6; k++) x[k] = x[k]! + g.x.v[k]! * s.mu[i]!;
-  });
+  for (let i = 0; i < s.models.length; i++) {
+    const [g, m] = [s.models[i]!.x.v, s.mu[i]!];
+    for (let k = 0; k < 6; k++) x[k] = x[k]! + g[k]! * m;
+  }
   const P = new Array<number>(36).fill(0);
   const d = [0, 0, 0, 0, 0, 0];
-  s.models.forEach((g, i) => {
-    const m = s.mu[i]!;
+  for (let i = 0; i < s.models.length; i++) {
+    const [g, m] = [s.models[i]!, s.mu[i]!];
     for (let k = 0; k < 6; k++) d[k] = g.x.v[k]! - x[k]!;
-    for (let r = 0; r < 6; r++) for (let c = 0; c < 6; c++) P[r * 6 + c] = P[r * 6 + c]! + (g.P.v[r * 6 + c]! + d[r]! * d[c]!) * m;
-  });
-  return { x: mat(6, 1, x), P: symmetrize(mat(6, 6, P)) };
+    for (let r = 0; r < 6; r++) for (let c = r; c < 6; c++) P[r * 6 + c] = P[r * 6 + c]! + (g.P.v[r * 6 + c]! + d[r]! * d[c]!) * m;
+  }
+  for (let r = 1; r < 6; r++) for (let c = 0; c < r; c++) P[r * 6 + c] = P[c * 6 + r]!;
+  return { x: mat(6, 1, x), P: mat(6, 6, P) };
 }
 
 function transition(o: ImmOptions, dt: number): number[][] {
@@ -77,12 +82,12 @@ export function immPredict(s: ImmState, dt: number, o: ImmOptions): ImmState {
 
 /** Update with a position measurement; undefined if no model can take it. */
 export function immUpdate(s: ImmState, z: Mat, R: Mat): ImmState | undefined {
-  const lik = s.models.map((g) => {
+  const lik: number[] = [];
+  const models = s.models.map((g) => {
     const inn = innovation(g, z, R);
-    if (!inn || !(inn.detS > 0)) return 0;
-    return Math.exp(-0.5 * mahalanobis2(inn.nu, inn.Sinv)) / Math.sqrt((2 * Math.PI) ** 3 * inn.detS);
+    lik.push(inn && inn.detS > 0 ? Math.exp(-0.5 * mahalanobis2(inn.nu, inn.Sinv)) / Math.sqrt((2 * Math.PI) ** 3 * inn.detS) : 0);
+    return inn ? updateWith(g, inn, R) : g;
   });
-  const models = s.models.map((g) => update(g, z, R) ?? g);
   const un = s.mu.map((m, i) => m * lik[i]!);
   const total = un.reduce((a, b) => a + b, 0);
   if (!(total > 0)) return { models, mu: s.mu };

@@ -28,7 +28,8 @@ export function cvModel(dt: number, q: number): { F: Mat; Q: Mat } {
 
 /**
  * Prediction: F·x, F·P·Fᵀ + Q, written out for F = [[I, dt·I], [0, I]] (the tracker's
- * innermost loop: no temporaries beyond the result).
+ * innermost loop: no temporaries beyond the result). P is symmetric, so is the result: the
+ * upper triangle is computed and mirrored.
  */
 export function predict(g: Gaussian, dt: number, q: number): Gaussian {
   const x = g.x.v;
@@ -38,18 +39,19 @@ export function predict(g: Gaussian, dt: number, q: number): Gaussian {
   const [a, b, c] = [(q * dt ** 3) / 3, (q * dt ** 2) / 2, q * dt];
   for (let i = 0; i < 3; i++) {
     for (let j = 0; j < 3; j++) {
-      const pp = P[i * 6 + j]!;
       const pv = P[i * 6 + j + 3]!;
-      const vp = P[(i + 3) * 6 + j]!;
       const vv = P[(i + 3) * 6 + j + 3]!;
       const d = i === j ? 1 : 0;
-      Po[i * 6 + j] = pp + dt * (pv + vp) + dt * dt * vv + d * a;
       Po[i * 6 + j + 3] = pv + dt * vv + d * b;
-      Po[(i + 3) * 6 + j] = vp + dt * vv + d * b;
+      if (j < i) continue;
+      const pp = P[i * 6 + j]!;
+      const vp = P[(i + 3) * 6 + j]!;
+      Po[i * 6 + j] = pp + dt * (pv + vp) + dt * dt * vv + d * a;
       Po[(i + 3) * 6 + j + 3] = vv + d * c;
     }
   }
-  return { x: mat(6, 1, xo), P: symmetrize(mat(6, 6, Po)) };
+  for (let r = 1; r < 6; r++) for (let k = 0; k < r; k++) Po[r * 6 + k] = Po[k * 6 + r]!;
+  return { x: mat(6, 1, xo), P: mat(6, 6, Po) };
 }
 
 /** Innovation of a position measurement z (3×1) with covariance R: ν, S, S⁻¹, det S. */
@@ -76,7 +78,11 @@ export function mahalanobis2(nu: Mat, Sinv: Mat): number {
 /** Kalman update with a position measurement (Joseph form, for a covariance that stays positive). */
 export function update(g: Gaussian, z: Mat, R: Mat): Gaussian | undefined {
   const inn = innovation(g, z, R);
-  if (!inn) return undefined;
+  return inn && updateWith(g, inn, R);
+}
+
+/** The update, given the measurement's innovation against `g` (innovation()). */
+export function updateWith(g: Gaussian, inn: { nu: Mat; Sinv: Mat }, R: Mat): Gaussian {
   const P = g.P.v;
   const Si = inn.Sinv.v;
   // K = P Hᵀ S⁻¹: P's first three columns times S⁻¹ (6×3).
