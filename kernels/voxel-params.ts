@@ -23,6 +23,8 @@ export interface VoxelParams {
   raySigmaRad: number;
   /** Bytes of bricks at most; the least recently hit are evicted. */
   memoryBudget: number;
+  /** Allocate the whole budget's bricks at construction, so no frame waits for memory (the native grid). */
+  preallocate: boolean;
 }
 
 export const DEFAULT_VOXEL_PARAMS: VoxelParams = {
@@ -37,6 +39,7 @@ export const DEFAULT_VOXEL_PARAMS: VoxelParams = {
   minWeight: 0,
   raySigmaRad: 1e-4,
   memoryBudget: 500 * 1024 * 1024,
+  preallocate: false,
 };
 
 /** Fills defaults and checks every field. */
@@ -65,6 +68,7 @@ export function voxelParams(partial: Partial<VoxelParams> = {}): VoxelParams {
   num('minWeight', (v) => v >= 0, 'a number ≥ 0');
   num('raySigmaRad', (v) => v > 0, 'a positive number');
   num('memoryBudget', (v) => Number.isInteger(v) && v >= 1 << 20, 'an integer number of bytes ≥ 1 MiB');
+  if (typeof p.preallocate !== 'boolean') throw new KernelArgumentError(`Expected true or false for preallocate but received ${String(p.preallocate)}`);
   return p;
 }
 

@@ -46,6 +46,8 @@ export interface VoxelStageOptions {
   max_track_age_s?: number;
   /** A voted point this close to a track's point is the same object (m, default 1). */
   duplicate_m?: number;
+  /** Without tracks, the last frameset's points guide the association, each moved up to this since (m/s, default 40). */
+  max_speed_mps?: number;
   /** One of several voxel shards: it owns a slab of the airspace (shard-region.ts; default: all of it). */
   shard?: { index: number; count: number; margin_m?: number };
 }
@@ -102,6 +104,8 @@ export class VoxelStage {
   /** This shard's part of the airspace, when sharded. */
   readonly shard: (ShardSpec & { region: ShardRegion }) | undefined;
   #known: { t_ns: bigint; tracks: KnownTrack[] } | undefined;
+  #last: { t_ns: bigint; points: { position: Vec3; covariance: Mat3 }[] } | undefined;
+  readonly #maxSpeed: number;
 
   constructor(scenario: Scenario, o: VoxelStageOptions = {}) {
     for (const c of rigOf(scenario)) if (c.band === 'mono') this.#monos.set(c.pair, c.model);
@@ -113,10 +117,12 @@ export class VoxelStage {
     this.#processNoise = Number(o.process_noise ?? 20);
     this.#maxTrackAge = Number(o.max_track_age_s ?? 0.5);
     this.#duplicateM = Number(o.duplicate_m ?? 1);
+    this.#maxSpeed = Number(o.max_speed_mps ?? 40);
     const shard = parseShardSpec(o.shard);
     const box = (o.voxel?.worldBox as Box | undefined) ?? scenarioBox(scenario, 100);
     this.shard = shard && { ...shard, region: shardRegion(box, shard) };
-    this.#grid = new VoxelGrid({ lodRatio: 0.01, minVoxel: 2, maxVoxel: 16, memoryBudget: 128 * 1024 * 1024, ...o.voxel, worldBox: this.shard?.region.workBox ?? box });
+    // The budget is taken at start: a cold start's first frameset fills it at once.
+    this.#grid = new VoxelGrid({ lodRatio: 0.01, minVoxel: 2, maxVoxel: 16, memoryBudget: 128 * 1024 * 1024, preallocate: true, ...o.voxel, worldBox: this.shard?.region.workBox ?? box });
     this.#grid.setCameras([...this.#monos.values()].map((c) => c.center));
   }
 
@@ -143,9 +149,20 @@ export class VoxelStage {
     // 1. Detections that fit a known track.
     const hyps: Hypothesis[] = [];
     const known = this.#known;
+    let aided = false;
     if (this.trackAided && known) {
       const dt = Number(set.t_ns - known.t_ns) / 1e9;
-      if (Math.abs(dt) <= this.#maxTrackAge) for (const t of known.tracks) hyps.push(predict(t, dt, this.#processNoise));
+      aided = Math.abs(dt) <= this.#maxTrackAge;
+      if (aided) for (const t of known.tracks) hyps.push(predict(t, dt, this.#processNoise));
+    }
+    // Without tracks (a cold start, the tracker down) the last frameset's points guide the
+    // association instead, each moved up to max_speed_mps since: otherwise every ray of a
+    // crowded sky would vote again, frameset after frameset.
+    const last = this.#last;
+    if (this.trackAided && !aided && last) {
+      const dt = Number(set.t_ns - last.t_ns) / 1e9;
+      const spread = (this.#maxSpeed * dt) ** 2;
+      if (dt > 0 && dt <= this.#maxTrackAge) for (const p of last.points) hyps.push({ position: p.position, covariance: p.covariance.map((v, k) => (k % 4 === 0 ? v + spread : v)) as unknown as Mat3 });
     }
     // Every shard claims the detections of every track alike, so none votes twice; each
     // triangulates only the hypotheses in its own slab.
@@ -190,6 +207,7 @@ export class VoxelStage {
       }
       if (!near) points.push(p);
     }
+    this.#last = { t_ns: set.t_ns, points: points.map((p) => ({ position: p.position, covariance: p.covariance })) };
     const values = points.flatMap((p) => [...p.position, ...p.covariance, p.weight, p.views]);
     const shardOf = this.shard ? { shard: { index: this.shard.index, count: this.shard.count, axis: this.shard.region.axis, cuts: this.shard.region.cuts } } : {};
     return { meas: { t_ns: set.t_ns, count: points.length, pairs: [...set.views.keys()], points: f64ToBin(values), ...shardOf }, info };

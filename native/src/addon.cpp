@@ -166,6 +166,7 @@ class VoxelWrap : public Napi::ObjectWrap<VoxelWrap> {
     p.min_weight = dnum(o, "minWeight", p.min_weight);
     p.ray_sigma_rad = dnum(o, "raySigmaRad", p.ray_sigma_rad);
     p.memory_budget = static_cast<size_t>(dnum(o, "memoryBudget", static_cast<double>(p.memory_budget)));
+    p.preallocate = o.Has("preallocate") && o.Get("preallocate").ToBoolean().Value();
     grid_ = std::make_shared<skyvox::VoxelGrid>(p);
     busy_ = std::make_shared<std::atomic<bool>>(false);
   }

@@ -21,15 +21,22 @@ constexpr int B = 8;  // brick edge in voxels
 constexpr int BV = B * B * B;
 // A brick and its share of the hash map and LRU list (node, bucket, pointers), for the budget.
 constexpr size_t kMapOverhead = 96;
-// Frame stamps start here, past the decay horizon, so a stamp of 0 means "never hit".
+// Frame stamps start here, past the decay horizon: a zeroed stamp is old enough to weigh nothing.
 constexpr uint32_t kFirstFrame = 1000;
 
+// A voxel's weight, frame stamp and cameras side by side: a ray's step reads and writes all
+// three, so they share a cache line.
+struct Voxel {
+  float w;
+  uint32_t frame;  // last frame that hit it
+  uint64_t mask;   // cameras that hit it in that frame
+};
+
 struct Brick {
-  float w[BV];
-  uint64_t mask[BV];
-  uint32_t frame[BV];
+  Voxel v[BV];
   uint64_t touched[BV / 64];  // voxels hit in last_frame: peak search visits only these
   uint32_t last_frame;  // last frame that hit any voxel
+  uint32_t born;        // frame it was (re)created: older stamps are a previous occupant's
   std::list<uint64_t>::iterator lru;
 };
 constexpr size_t kBrickBytes = sizeof(Brick) + kMapOverhead;
@@ -137,13 +144,16 @@ struct VoxelGrid::Impl {
   std::vector<double> decay_pow;
   VoxelStats st;
   size_t max_bricks;
+  std::vector<std::unique_ptr<Brick>> spare;  // preallocated bricks not yet in use
 
   double size(int level) const { return p.min_voxel * std::ldexp(1.0, level); }
 
   float decayed(const Brick& b, int v) const {
-    const uint32_t age = frame - b.frame[v];
-    if (age == 0) return b.w[v];
-    return age < decay_pow.size() ? static_cast<float>(b.w[v] * decay_pow[age]) : 0.0f;
+    const Voxel& x = b.v[v];
+    if (x.frame < b.born) return 0.0f;
+    const uint32_t age = frame - x.frame;
+    if (age == 0) return x.w;
+    return age < decay_pow.size() ? static_cast<float>(x.w * decay_pow[age]) : 0.0f;
   }
 
   Brick* brick(uint64_t key, bool create) {
@@ -170,12 +180,15 @@ struct VoxelGrid::Impl {
       b = std::move(node.mapped());
       st.evicted++;
       if (victim == cached_key) cached_key = ~uint64_t{0};
+    } else if (!spare.empty()) {
+      b = std::move(spare.back());
+      spare.pop_back();
     } else {
       b = std::make_unique<Brick>();
     }
-    // Lazily empty: a voxel whose frame stamp is 0 reads as weight 0, no cameras (frames start
-    // far above the decay horizon), so only the stamps are cleared.
-    std::fill(std::begin(b->frame), std::end(b->frame), 0u);
+    // Lazily empty: a voxel stamped before the brick's birth reads as weight 0, no cameras (a
+    // new brick is zeroed, a reused one holds only older stamps), so nothing is cleared.
+    b->born = frame;
     std::fill(std::begin(b->touched), std::end(b->touched), 0);
     b->last_frame = frame;
     lru.push_back(key);
@@ -190,24 +203,27 @@ struct VoxelGrid::Impl {
   Brick* cached = nullptr;
 
   void vote(int level, int64_t ix, int64_t iy, int64_t iz, float weight, int camera) {
-    // Consecutive steps mostly stay in one brick: skip the hash lookup then.
+    // Consecutive steps mostly stay in one brick: skip the hash lookup then. A brick the full
+    // budget could not give stays unavailable for the rest of the frame (every brick is then
+    // in use), so that answer is cached too.
     const uint64_t key = brick_key(level, ix >> 3, iy >> 3, iz >> 3);
     Brick* b = key == cached_key ? cached : brick(key, true);
-    cached_key = b ? key : ~uint64_t{0};
+    cached_key = key;
     cached = b;
     if (!b) {
       st.lost++;  // over budget with every brick in use this frame: the vote is lost, and counted
       return;
     }
     const int v = static_cast<int>(((iz & 7) * B + (iy & 7)) * B + (ix & 7));
-    if (b->frame[v] != frame) {
-      b->w[v] = decayed(*b, v);
-      b->mask[v] = 0;
-      b->frame[v] = frame;
+    Voxel& x = b->v[v];
+    if (x.frame != frame) {
+      x.w = decayed(*b, v);
+      x.mask = 0;
+      x.frame = frame;
       b->touched[v >> 6] |= uint64_t{1} << (v & 63);
     }
-    b->w[v] += weight;
-    b->mask[v] |= (1ull << camera);
+    x.w += weight;
+    x.mask |= (1ull << camera);
   }
 
   // Entry and exit of the ray in the world box (slab method); false if it misses.
@@ -276,6 +292,10 @@ VoxelGrid::VoxelGrid(const VoxelParams& params) : impl_(new Impl) {
   if (params.min_cameras < 1 || params.min_cameras > 64) throw std::invalid_argument("min_cameras must be in [1, 64]");
   m.level_map.assign(static_cast<size_t>(m.cells[0] * m.cells[1] * m.cells[2]), 0);
   m.max_bricks = std::max<size_t>(1, params.memory_budget / kBrickBytes);
+  if (params.preallocate) {
+    m.spare.reserve(m.max_bricks);
+    for (size_t i = 0; i < m.max_bricks; i++) m.spare.push_back(std::make_unique<Brick>());
+  }
   for (double w = 1.0; w > 1e-6 && m.decay_pow.size() < 64; w *= params.decay) m.decay_pow.push_back(w);
   set_cameras({});
 }
@@ -348,21 +368,21 @@ std::vector<Peak> VoxelGrid::peaks(const std::vector<Ray>& rays) const {
         return 0.0f;
       }
       const int nv = static_cast<int>(((z & 7) * B + (y & 7)) * B + (x & 7));
-      *mask = nb->frame[nv] == m.frame ? nb->mask[nv] : 0;
+      *mask = nb->v[nv].frame == m.frame ? nb->v[nv].mask : 0;
       return m.decayed(*nb, nv);
     };
     for (int word = 0; word < BV / 64; word++)
     for (uint64_t bits = b.touched[word]; bits; bits &= bits - 1) {
       const int v = word * 64 + __builtin_ctzll(bits);
-      const float w = b.w[v];
+      const float w = b.v[v].w;
       // A peak is crossed by rays of two cameras at least itself (more may pass next door);
       // this skips the many voxels a single ray passes through before any neighbour lookup.
-      if (w < m.p.min_weight || __builtin_popcountll(b.mask[v]) < std::min(2, m.p.min_cameras)) continue;
+      if (w < m.p.min_weight || __builtin_popcountll(b.v[v].mask) < std::min(2, m.p.min_cameras)) continue;
       const int64_t ix = bx * B + (v % B), iy = by * B + ((v / B) % B), iz = bz * B + v / (B * B);
       // A local maximum among its 26 neighbours at this level (ties go to the lowest index),
       // seen by K cameras in its neighbourhood: a ray with pixel noise may pass one voxel over.
       bool peak = true;
-      uint64_t near = b.mask[v];
+      uint64_t near = b.v[v].mask;
       for (int dz = -1; dz <= 1 && peak; dz++)
         for (int dy = -1; dy <= 1 && peak; dy++)
           for (int dx = -1; dx <= 1 && peak; dx++) {

@@ -23,6 +23,8 @@ struct VoxelParams {
   double min_weight = 0.0;    // ... and at least this much weight
   double ray_sigma_rad = 1e-4;  // angular noise of a ray, for the peak covariance
   size_t memory_budget = 500ull << 20;  // bytes of bricks; the least recently hit are evicted
+  bool preallocate = false;   // allocate (and touch) the whole budget's bricks at construction:
+                              // no allocation or page fault later, while frames run
 };
 
 struct Ray {
