@@ -40,8 +40,22 @@ export interface ClearMotResult {
   matched: { frame: number; object: number; distance: number }[];
 }
 
-/** Accumulates frames; `distance` returns NaN (or anything above `threshold`) for a non-pair. */
-export function clearMot<T>(frames: Iterable<FrameData<T>>, distance: (o: T, h: T) => number, threshold: number): ClearMotResult {
+/** The (object, hypothesis) index pairs of a frame that may lie within the threshold; other pairs are not. */
+export type CandidatePairs<T> = (f: FrameData<T>) => Iterable<readonly [number, number]>;
+
+/** Every pair of the frame: the default when nothing narrows them. */
+function allPairs<T>(f: FrameData<T>): [number, number][] {
+  const out: [number, number][] = [];
+  for (let i = 0; i < f.objects.length; i++) for (let j = 0; j < f.hypotheses.length; j++) out.push([i, j]);
+  return out;
+}
+
+/**
+ * Accumulates frames; `distance` returns NaN (or anything above `threshold`) for a non-pair.
+ * `candidates` may narrow each frame's pairs to those that can be within the threshold (a
+ * spatial index does for points), so a crowded frame costs near its matches, not objects × hypotheses.
+ */
+export function clearMot<T>(frames: Iterable<FrameData<T>>, distance: (o: T, h: T) => number, threshold: number, candidates: CandidatePairs<T> = allPairs): ClearMotResult {
   const valid = (d: number) => Number.isFinite(d) && d <= threshold;
   const last = new Map<string, string>(); // object → hypothesis it was last matched to
   const history = new Map<string, boolean[]>(); // object → matched? per frame it was present
@@ -55,13 +69,19 @@ export function clearMot<T>(frames: Iterable<FrameData<T>>, distance: (o: T, h: 
     nframes++;
     nobj += f.objects.length;
     nhyp += f.hypotheses.length;
-    const D = f.objects.map((o) => f.hypotheses.map((h) => distance(o.value, h.value)));
-    f.objects.forEach((o, i) => {
-      objFrames.set(o.id, (objFrames.get(o.id) ?? 0) + 1);
-      f.hypotheses.forEach((h, j) => {
-        if (valid(D[i]![j]!)) cooc.set(`${o.id}\u0000${h.id}`, (cooc.get(`${o.id}\u0000${h.id}`) ?? 0) + 1);
-      });
-    });
+    // Distances of the pairs within the threshold, by i · hypotheses + j.
+    const m = f.hypotheses.length;
+    const near = new Map<number, number>();
+    for (const [i, j] of candidates(f)) {
+      const d = distance(f.objects[i]!.value, f.hypotheses[j]!.value);
+      if (valid(d)) near.set(i * m + j, d);
+    }
+    const D = (i: number, j: number) => near.get(i * m + j) ?? NaN;
+    for (const o of f.objects) objFrames.set(o.id, (objFrames.get(o.id) ?? 0) + 1);
+    for (const k of near.keys()) {
+      const key = `${f.objects[Math.floor(k / m)]!.id}\u0000${f.hypotheses[k % m]!.id}`;
+      cooc.set(key, (cooc.get(key) ?? 0) + 1);
+    }
     for (const h of f.hypotheses) hypFrames.set(h.id, (hypFrames.get(h.id) ?? 0) + 1);
     const oTaken = new Array<boolean>(f.objects.length).fill(false);
     const hTaken = new Array<boolean>(f.hypotheses.length).fill(false);
@@ -69,26 +89,35 @@ export function clearMot<T>(frames: Iterable<FrameData<T>>, distance: (o: T, h: 
       oTaken[i] = true;
       hTaken[j] = true;
       matches++;
-      dists.push(D[i]![j]!);
-      matched.push({ frame: nframes - 1, object: i, distance: D[i]![j]! });
+      dists.push(D(i, j));
+      matched.push({ frame: nframes - 1, object: i, distance: D(i, j) });
       const oid = f.objects[i]!.id;
       const hid = f.hypotheses[j]!.id;
       if (last.has(oid) && last.get(oid) !== hid) switches++;
       last.set(oid, hid);
     };
     // 1. Matches that continue from the previous frame.
+    const hypIndex = new Map<string, number>();
+    f.hypotheses.forEach((h, j) => {
+      if (!hypIndex.has(h.id)) hypIndex.set(h.id, j);
+    });
     f.objects.forEach((o, i) => {
       const prev = last.get(o.id);
       if (prev === undefined) return;
-      const j = f.hypotheses.findIndex((h, k) => !hTaken[k] && h.id === prev);
-      if (j >= 0 && valid(D[i]![j]!)) match(i, j);
+      const j = hypIndex.get(prev);
+      if (j !== undefined && !hTaken[j] && valid(D(i, j))) match(i, j);
     });
     // 2. The rest by minimum total distance.
     const ri = f.objects.map((_, i) => i).filter((i) => !oTaken[i]);
     const rj = f.hypotheses.map((_, j) => j).filter((j) => !hTaken[j]);
     if (ri.length && rj.length) {
       // Most pairs are beyond the threshold: solve only the clusters that valid pairs link.
-      const edges = ri.flatMap((i) => rj.flatMap((j) => (valid(D[i]![j]!) ? [{ row: i, col: j, cost: D[i]![j]! }] : [])));
+      const edges: { row: number; col: number; cost: number }[] = [];
+      for (const [k, d] of near) {
+        const [i, j] = [Math.floor(k / m), k % m];
+        if (!oTaken[i] && !hTaken[j]) edges.push({ row: i, col: j, cost: d });
+      }
+      edges.sort((a, b) => a.row - b.row || a.col - b.col);
       for (const [i, j] of assignSparse(edges)) match(i, j);
     }
     f.objects.forEach((o, i) => {

@@ -4,9 +4,10 @@
  * RMSE, detection and false-track rates and latency. Each scan is compared with the truth
  * nearest in time.
  */
-import { assignSparse, type Edge } from '../kernels/assign.js';
+import { assignSparse } from '../kernels/assign.js';
 import type { ObjectKind } from '../schemas/kinds.js';
 import { clearMot, type FrameData } from './clear-mot.js';
+import { nearPairs } from './near-pairs.js';
 
 export interface TruthScan {
   t_ns: bigint;
@@ -68,26 +69,23 @@ export interface EvalReport {
 
 const dist = (a: readonly number[], b: readonly number[]) => Math.hypot(a[0]! - b[0]!, a[1]! - b[1]!, a[2]! - b[2]!);
 
-/** Optimal pairs (i, j) with cost(i, j) ≤ limit (the most pairs, then the least cost). */
-function assign(n: number, m: number, cost: (i: number, j: number) => number, limit: number): [number, number][] {
-  const edges: Edge[] = [];
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < m; j++) {
-      const c = cost(i, j);
-      if (c <= limit) edges.push({ row: i, col: j, cost: c });
-    }
-  }
-  return [...assignSparse(edges)];
+/** Optimal pairs over the given candidate pairs (the most pairs, then the least cost). */
+function assign(pairs: readonly (readonly [number, number])[], cost: (i: number, j: number) => number): [number, number][] {
+  return [...assignSparse(pairs.map(([i, j]) => ({ row: i, col: j, cost: cost(i, j) })))];
 }
 
 /** The tracks that the optimal assignment over all `objects` gives to an object `aside` picks. */
 function tracksOn(objects: TruthScan['objects'], tracks: TrackScan['tracks'], aside: (x: TruthScan['objects'][number], i: number) => boolean, matchM: number): Set<number> {
   if (!objects.some(aside)) return new Set();
-  const pairs = assign(objects.length, tracks.length, (i, j) => dist(objects[i]!.position, tracks[j]!.position), matchM);
+  const within = nearPairs(objects.map((x) => x.position), tracks.map((x) => x.position), matchM);
+  const pairs = assign(within, (i, j) => dist(objects[i]!.position, tracks[j]!.position));
   return new Set(pairs.filter(([i]) => aside(objects[i]!, i)).map(([, j]) => j));
 }
 
 const point = (x: { id: string; position: [number, number, number] }) => ({ id: x.id, value: x.position });
+
+/** CLEAR MOT's candidate pairs of a frame of points: those within `r`. */
+const pointPairs = (r: number) => (f: FrameData<[number, number, number]>) => nearPairs(f.objects.map((x) => x.value), f.hypotheses.map((x) => x.value), r);
 
 /** Scores `tracks` (confirmed and coasting tracks count) against `truth`. */
 export function evaluate(truth: readonly TruthScan[], tracks: readonly TrackScan[], o: EvalOptions = DEFAULT_EVAL_OPTIONS): EvalReport {
@@ -133,11 +131,13 @@ export function evaluate(truth: readonly TruthScan[], tracks: readonly TrackScan
       seenFlags.push(seen);
     }
     // GOSPA (α = 2): optimal assignment under the cut-off, c^p/2 per unassigned object or track.
-    const gp = assign(objs.length, trks.length, (i, j) => Math.min(dist(objs[i]!.position, trks[j]!.position), c) ** p, c ** p);
-    const assigned = gp.reduce((sum, [i, j]) => sum + Math.min(dist(objs[i]!.position, trks[j]!.position), c) ** p, 0);
+    // A pair c or more apart costs c^p, as leaving both unassigned does: only closer pairs count.
+    const close = nearPairs(objs.map((x) => x.position), trks.map((x) => x.position), c).filter(([i, j]) => dist(objs[i]!.position, trks[j]!.position) < c);
+    const gp = assign(close, (i, j) => dist(objs[i]!.position, trks[j]!.position) ** p);
+    const assigned = gp.reduce((sum, [i, j]) => sum + dist(objs[i]!.position, trks[j]!.position) ** p, 0);
     gospaSum += (assigned + ((c ** p) / 2) * (objs.length + trks.length - 2 * gp.length)) ** (1 / p);
   }
-  const r = clearMot(frames, dist, o.matchM);
+  const r = clearMot(frames, dist, o.matchM, pointPairs(o.matchM));
   return {
     scans: tracks.length,
     truth_frames: r.objects,
@@ -161,7 +161,7 @@ export function evaluate(truth: readonly TruthScan[], tracks: readonly TrackScan
 function observableScores(frames: FrameData<[number, number, number]>[], flags: boolean[][], matchM: number): EvalReport['observable'] {
   const total = flags.reduce((n, f) => n + f.length, 0);
   if (!total) return null;
-  const r = clearMot(frames, dist, matchM);
+  const r = clearMot(frames, dist, matchM, pointPairs(matchM));
   return {
     share: r.objects / total,
     detection_rate: r.recall,

@@ -3,6 +3,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_EVAL_OPTIONS, evaluate, type TrackScan, type TruthScan } from '../eval/metrics.js';
 import { observableFor } from '../eval/observable.js';
+import { nearPairs } from '../eval/near-pairs.js';
+import { Rng } from '../sim/rng.js';
 import { loadScenario } from '../sim/scenario.js';
 import { REPO } from './helpers/cli.js';
 
@@ -16,6 +18,18 @@ function run(scans: [TruthScan, TrackScan][]) {
 }
 
 describe('tracking metrics', () => {
+  it('finds exactly the pairs within a distance that brute force finds, in the same order', () => {
+    const rng = new Rng(5);
+    const cloud = (n: number) => Array.from({ length: n }, () => [rng.uniform(-20, 20), rng.uniform(-20, 20), rng.uniform(-3, 3)] as [number, number, number]);
+    const [a, b] = [cloud(300), cloud(250)];
+    for (const r of [0.5, 2, 7.5]) {
+      const brute: [number, number][] = [];
+      a.forEach((p, i) => b.forEach((q, j) => Math.hypot(p[0] - q[0], p[1] - q[1], p[2] - q[2]) <= r && brute.push([i, j])));
+      assert.deepEqual(nearPairs(a, b, r), brute, `r = ${r}`);
+      assert.ok(brute.length > 0);
+    }
+  });
+
   it('scores the detection rate over what the rig could see apart from the raw one', () => {
     const q = loadScenario('quick');
     const observable = observableFor(q);
