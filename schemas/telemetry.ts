@@ -39,7 +39,7 @@ export const NodeTelemetry = defineMessage(
     node: Type.String(),
     pid: Type.Integer(),
     uptime_s: Type.Number({ minimum: 0 }),
-    cpu_percent: Type.Number({ minimum: 0, description: 'process CPU since the last record, % of one core' }),
+    cpu_percent: Type.Number({ minimum: 0, description: 'process CPU over the last second or so (sampled at most once a second), % of one core' }),
     rss_bytes: Count('resident memory of the process'),
     heap_used_bytes: Count('V8 heap in use'),
     mem_free_bytes: Count('free memory of the machine'),

@@ -10,8 +10,22 @@ export function telemetryBehavior(node: string, rateHz: number, view: () => Acto
   const periodMs = 1000 / rateHz;
   const cores = cpus().length; // os.cpus() is costly; the count does not change
   const startedAt = Date.now();
+  // The node's own figures (CPU, memory, load) are read at most once a second and published
+  // with every record: reading them costs more than the rest of a tick on some machines.
+  const SAMPLE_MS = 1000;
   let lastCpu = process.cpuUsage();
   let lastAt = performance.now();
+  let host = { cpu_percent: 0, rss_bytes: 0, heap_used_bytes: 0, mem_free_bytes: 0, mem_total_bytes: totalmem(), load1: 0 };
+  let sampledAt = -Infinity;
+  const sampleHost = () => {
+    const at = performance.now();
+    if (at - sampledAt < SAMPLE_MS) return;
+    const now = process.cpuUsage();
+    const cpu_percent = ((now.user - lastCpu.user + now.system - lastCpu.system) / 1000 / Math.max(1e-3, at - lastAt)) * 100;
+    [lastCpu, lastAt, sampledAt] = [now, at, at];
+    const mem = process.memoryUsage();
+    host = { cpu_percent, rss_bytes: mem.rss, heap_used_bytes: mem.heapUsed, mem_free_bytes: freemem(), mem_total_bytes: totalmem(), load1: loadavg()[0] ?? 0 };
+  };
   return {
     start(ctx) {
       every(ctx, periodMs, () => ctx.send('tick'));
@@ -38,23 +52,13 @@ export function telemetryBehavior(node: string, rateHz: number, view: () => Acto
           latency_ms: a.stats?.latency.percentiles() ?? { p50: 0, p99: 0 },
         });
       }
-      const cpu = process.cpuUsage(lastCpu);
-      const at = performance.now();
-      const wallMs = Math.max(1e-3, at - lastAt);
-      lastCpu = process.cpuUsage();
-      lastAt = at;
-      const mem = process.memoryUsage();
+      sampleHost();
       ctx.publish(NodeTelemetry, s.telemetryNode(node), {
         t_ns,
         node,
         pid: process.pid,
         uptime_s: (Date.now() - startedAt) / 1000,
-        cpu_percent: ((cpu.user + cpu.system) / 1000 / wallMs) * 100,
-        rss_bytes: mem.rss,
-        heap_used_bytes: mem.heapUsed,
-        mem_free_bytes: freemem(),
-        mem_total_bytes: totalmem(),
-        load1: loadavg()[0] ?? 0,
+        ...host,
         cores,
         actors: actors.length,
       });
