@@ -87,21 +87,27 @@ async function killTrackerNode(nodes: Map<string, Cli>, orders: Awaited<ReturnTy
 }
 
 /** Every scan seen live is in the durable archive, once. */
-async function assertArchived(nc: Awaited<ReturnType<typeof connectBus>>, bus: Bus, live: readonly { t_ns: bigint }[]): Promise<void> {
-  const archived: bigint[] = [];
-  const consumer = await withJetStreamRetry(() => jetstream(nc).consumers.get(archiveStreamName(bus.subjects), { filter_subjects: bus.subjects.archiveOf(bus.subjects.tracks), deliver_policy: DeliverPolicy.All }));
-  // Fetch until a batch comes back empty (the stream may still be catching up).
-  for (let got = -1; got !== 0; ) {
-    got = 0;
-    for await (const m of await consumer.fetch({ max_messages: 500, expires: 2000 })) {
-      archived.push((decode(m.data) as { t_ns: bigint }).t_ns);
-      got++;
+/** Every live scan reaches the archive, once: it may still be catching up after a server died, so it is read again until complete or `catchUpMs` has passed. */
+async function assertArchived(nc: Awaited<ReturnType<typeof connectBus>>, bus: Bus, live: readonly { t_ns: bigint }[], catchUpMs = 30_000): Promise<void> {
+  const deadline = Date.now() + catchUpMs;
+  for (;;) {
+    const archived: bigint[] = [];
+    const consumer = await withJetStreamRetry(() => jetstream(nc).consumers.get(archiveStreamName(bus.subjects), { filter_subjects: bus.subjects.archiveOf(bus.subjects.tracks), deliver_policy: DeliverPolicy.All }));
+    // Fetch until a batch comes back empty.
+    for (let got = -1; got !== 0; ) {
+      got = 0;
+      for await (const m of await consumer.fetch({ max_messages: 500, expires: 2000 })) {
+        archived.push((decode(m.data) as { t_ns: bigint }).t_ns);
+        got++;
+      }
     }
+    assert.equal(new Set(archived.map(String)).size, archived.length, 'no scan archived twice');
+    const have = new Set(archived.map(String));
+    const missing = live.filter((s) => !have.has(String(s.t_ns)));
+    if (missing.length === 0) return;
+    if (Date.now() > deadline) assert.deepEqual(missing.map((s) => String(s.t_ns)), [], `${missing.length} of ${live.length} live scans missing from the archive ${catchUpMs / 1000} s later`);
+    await sleep(2000);
   }
-  assert.equal(new Set(archived.map(String)).size, archived.length, 'no scan archived twice');
-  const have = new Set(archived.map(String));
-  const missing = live.filter((s) => !have.has(String(s.t_ns)));
-  assert.deepEqual(missing.map((s) => String(s.t_ns)), [], `${missing.length} of ${live.length} live scans missing from the archive`);
 }
 
 describe('cluster of processes (3 NATS servers, 3 nodes)', function () {
