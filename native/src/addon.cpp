@@ -258,23 +258,19 @@ class VoxelWrap : public Napi::ObjectWrap<VoxelWrap> {
 class RendererWrap : public Napi::ObjectWrap<RendererWrap> {
  public:
   static Napi::Function Define(Napi::Env env) { return DefineClass(env, "Renderer", {InstanceMethod("render", &RendererWrap::Render)}); }
-  explicit RendererWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RendererWrap>(info) {
-    scratch_ = std::make_shared<std::vector<float>>();
-    busy_ = std::make_shared<std::atomic<bool>>(false);
-  }
+  explicit RendererWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RendererWrap>(info) { busy_ = std::make_shared<std::atomic<bool>>(false); }
 
  private:
   class Worker : public PromiseWorker {
    public:
-    Worker(Napi::Env env, std::shared_ptr<std::vector<float>> scratch, std::shared_ptr<std::atomic<bool>> busy, skyvox::RenderInput in, uint8_t* out, std::vector<Napi::Reference<Napi::Value>> keep)
-        : PromiseWorker(env, std::move(busy)), scratch_(std::move(scratch)), in_(std::move(in)), out_(out), keep_(std::move(keep)) {}
-    void Execute() override { skyvox::render_frame(in_, out_, *scratch_); }
+    Worker(Napi::Env env, std::shared_ptr<std::atomic<bool>> busy, skyvox::RenderInput in, uint8_t* out, std::vector<Napi::Reference<Napi::Value>> keep)
+        : PromiseWorker(env, std::move(busy)), in_(std::move(in)), out_(out), keep_(std::move(keep)) {}
+    void Execute() override { skyvox::render_frame(in_, out_); }
 
    protected:
     Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
 
    private:
-    std::shared_ptr<std::vector<float>> scratch_;
     skyvox::RenderInput in_;
     uint8_t* out_;
     std::vector<Napi::Reference<Napi::Value>> keep_;  // the typed arrays stay alive while the worker reads them
@@ -317,13 +313,12 @@ class RendererWrap : public Napi::ObjectWrap<RendererWrap> {
     if (!busy_->compare_exchange_strong(idle, true)) throw Napi::Error::New(env, "this renderer is already rendering; await the previous call");
     std::vector<Napi::Reference<Napi::Value>> keep;
     for (size_t i = 0; i < 8; i++) keep.push_back(Napi::Persistent(info[i]));
-    auto* worker = new Worker(env, scratch_, busy_, std::move(in), const_cast<uint8_t*>(out.Data()), std::move(keep));
+    auto* worker = new Worker(env, busy_, std::move(in), const_cast<uint8_t*>(out.Data()), std::move(keep));
     Napi::Promise promise = worker->Promise();
     worker->Queue();
     return promise;
   }
 
-  std::shared_ptr<std::vector<float>> scratch_;
   std::shared_ptr<std::atomic<bool>> busy_;
 };
 

@@ -28,22 +28,6 @@ void parallel_rows(int h, int threads, F&& fn) {
   for (auto& t : pool) t.join();
 }
 
-void add_gaussian(float* img, int w, int h, double u, double v, double sigma, double flux) {
-  const int reach = static_cast<int>(std::ceil(4 * sigma + 1));
-  const int x0 = std::max(0, static_cast<int>(std::floor(u)) - reach), x1 = std::min(w - 1, static_cast<int>(std::ceil(u)) + reach);
-  const int y0 = std::max(0, static_cast<int>(std::floor(v)) - reach), y1 = std::min(h - 1, static_cast<int>(std::ceil(v)) + reach);
-  if (x0 > x1 || y0 > y1) return;
-  const double s = 1 / sigma;
-  std::vector<double> wx(x1 - x0 + 1);
-  for (int x = x0; x <= x1; x++) wx[x - x0] = normal_cdf((x + 0.5 - u) * s) - normal_cdf((x - 0.5 - u) * s);
-  for (int y = y0; y <= y1; y++) {
-    const double wy = flux * (normal_cdf((y + 0.5 - v) * s) - normal_cdf((y - 0.5 - v) * s));
-    if (wy == 0) continue;
-    float* row = img + static_cast<size_t>(y) * w;
-    for (int x = x0; x <= x1; x++) row[x] = static_cast<float>(row[x] + wy * wx[x - x0]);
-  }
-}
-
 // Noise, rounding and clamping for n pixels: z = (a + b)/√2 from the two walks (as sim/render.ts).
 template <bool Wide>
 __attribute__((target_clones("avx2", "default")))
@@ -68,9 +52,8 @@ void quantize_span(const float* __restrict img, const float* __restrict a, const
 
 double normal_cdf(double x) { return 0.5 * (1 + erf_as(x / std::sqrt(2.0))); }
 
-void render_frame(const RenderInput& in, uint8_t* out, std::vector<float>& img) {
+void render_frame(const RenderInput& in, uint8_t* out) {
   const int w = in.width, h = in.height, G = in.grid;
-  img.resize(static_cast<size_t>(w) * h);
   // Column positions on the grid, once per frame; rows interpolated once per row (as sim/render.ts).
   std::vector<int> gxs(w);
   std::vector<double> txs(w);
@@ -93,14 +76,35 @@ void render_frame(const RenderInput& in, uint8_t* out, std::vector<float>& img) 
     for (int x = b.x0; x <= b.x1; x++) b.ex.push_back(std::exp(-(x - c.u) * (x - c.u) * b.inv));
     cloud_box.push_back(std::move(b));
   }
+  // Objects are pixel-integrated Gaussians, separable too: their column weights once per frame.
+  struct ObjectBox {
+    int x0, x1, y0, y1;
+    std::vector<double> wx;
+  };
+  std::vector<ObjectBox> object_box;
+  for (const auto& g : in.objects) {
+    const int reach = static_cast<int>(std::ceil(4 * g.sigma + 1));
+    ObjectBox b{std::max(0, static_cast<int>(std::floor(g.u)) - reach), std::min(w - 1, static_cast<int>(std::ceil(g.u)) + reach),
+                std::max(0, static_cast<int>(std::floor(g.v)) - reach), std::min(h - 1, static_cast<int>(std::ceil(g.v)) + reach), {}};
+    const double s = 1 / g.sigma;
+    for (int x = b.x0; x <= b.x1; x++) b.wx.push_back(normal_cdf((x + 0.5 - g.u) * s) - normal_cdf((x - 0.5 - g.u) * s));
+    object_box.push_back(std::move(b));
+  }
+  const bool wide = in.bit_depth > 8;
+  const double max = std::ldexp(1.0, in.bit_depth) - 1;
+  const double read2 = in.read_noise_dn * in.read_noise_dn, inv_gain = 1 / in.gain_e_per_dn;
+  const uint32_t n1 = in.noise_size, n2 = in.noise_walk2;
+  // One pass per row, the row held in cache: sky, clouds, objects (each pixel gets the same
+  // operations in the same order as sim/render.ts's whole-image passes), then noise and
+  // quantisation straight into the output — the float image never goes to memory.
   parallel_rows(h, in.threads, [&](int r0, int r1) {
     std::vector<double> rowz(G + 1);
+    std::vector<float> row(w);
     for (int y = r0; y < r1; y++) {
       const double fy = (static_cast<double>(y) / (h - 1 > 0 ? h - 1 : 1)) * G;
       const int gy = std::min(G - 1, static_cast<int>(std::floor(fy)));
       const double ty = fy - gy;
       for (int g = 0; g <= G; g++) rowz[g] = in.sky_grid[gy * (G + 1) + g] * (1 - ty) + in.sky_grid[(gy + 1) * (G + 1) + g] * ty;
-      float* row = img.data() + static_cast<size_t>(y) * w;
       for (int x = 0; x < w; x++) {
         const double z = rowz[gxs[x]] * (1 - txs[x]) + rowz[gxs[x] + 1] * txs[x];
         row[x] = static_cast<float>(in.sky_dn * (1.075 - 0.15 * std::max(0.0, std::min(1.0, z))));
@@ -113,26 +117,28 @@ void render_frame(const RenderInput& in, uint8_t* out, std::vector<float>& img) 
         const double ay = c.amplitude * std::exp(-dy * dy * b.inv);
         for (int x = b.x0; x <= b.x1; x++) row[x] = static_cast<float>(row[x] + ay * b.ex[x - b.x0]);
       }
-    }
-  });
-  for (const auto& g : in.objects) add_gaussian(img.data(), w, h, g.u, g.v, g.sigma, g.flux);
-
-  const bool wide = in.bit_depth > 8;
-  const double max = std::ldexp(1.0, in.bit_depth) - 1;
-  const double read2 = in.read_noise_dn * in.read_noise_dn, inv_gain = 1 / in.gain_e_per_dn;
-  const uint32_t n1 = in.noise_size, n2 = in.noise_walk2;
-  parallel_rows(h, in.threads, [&](int r0, int r1) {
-    size_t i = static_cast<size_t>(r0) * w;
-    const size_t end = static_cast<size_t>(r1) * w;
-    uint32_t at = static_cast<uint32_t>((in.noise_at + i) % n1), at2 = static_cast<uint32_t>((in.noise_at2 + i) % n2);
-    while (i < end) {
-      // Chunks in which neither walk wraps, so the inner loop has no branches and vectorises.
-      const size_t n = std::min<size_t>({end - i, n1 - at, n2 - at2});
-      if (wide) quantize_span<true>(img.data() + i, in.noise + at, in.noise + at2, n, read2, inv_gain, max, out + 2 * i);
-      else quantize_span<false>(img.data() + i, in.noise + at, in.noise + at2, n, read2, inv_gain, max, out + i);
-      i += n;
-      at = (at + static_cast<uint32_t>(n)) % n1;
-      at2 = (at2 + static_cast<uint32_t>(n)) % n2;
+      for (size_t oi = 0; oi < in.objects.size(); oi++) {
+        const auto& g = in.objects[oi];
+        const auto& b = object_box[oi];
+        if (y < b.y0 || y > b.y1 || b.x0 > b.x1) continue;
+        const double s = 1 / g.sigma;
+        const double wy = g.flux * (normal_cdf((y + 0.5 - g.v) * s) - normal_cdf((y - 0.5 - g.v) * s));
+        if (wy == 0) continue;
+        for (int x = b.x0; x <= b.x1; x++) row[x] = static_cast<float>(row[x] + wy * b.wx[x - b.x0]);
+      }
+      size_t i = static_cast<size_t>(y) * w;
+      const size_t end = i + w;
+      uint32_t at = static_cast<uint32_t>((in.noise_at + i) % n1), at2 = static_cast<uint32_t>((in.noise_at2 + i) % n2);
+      while (i < end) {
+        // Chunks in which neither walk wraps, so the inner loop has no branches and vectorises.
+        const size_t n = std::min<size_t>({end - i, n1 - at, n2 - at2});
+        const float* src = row.data() + (i - static_cast<size_t>(y) * w);
+        if (wide) quantize_span<true>(src, in.noise + at, in.noise + at2, n, read2, inv_gain, max, out + 2 * i);
+        else quantize_span<false>(src, in.noise + at, in.noise + at2, n, read2, inv_gain, max, out + i);
+        i += n;
+        at = (at + static_cast<uint32_t>(n)) % n1;
+        at2 = (at2 + static_cast<uint32_t>(n)) % n2;
+      }
     }
   });
   for (const auto* list : {&in.hot, &in.dead}) {

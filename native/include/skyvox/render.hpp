@@ -32,8 +32,7 @@ struct RenderInput {
 };
 
 // Renders into `out` (width·height bytes, or ×2 little-endian for bit depths above 8).
-// `scratch` keeps its float image between calls.
-void render_frame(const RenderInput& in, uint8_t* out, std::vector<float>& scratch);
+void render_frame(const RenderInput& in, uint8_t* out);
 
 // Standard normal CDF, the same approximation the TypeScript reference uses.
 double normal_cdf(double x);
