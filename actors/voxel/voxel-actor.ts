@@ -20,7 +20,7 @@ type Input = { kind: 'fused'; fused: Fused } | { kind: 'tracks'; tracks: Message
 /**
  * Factory for the `voxel` actor kind: options `{scenario, tolerance_ms?, max_wait_ms?}` plus
  * the stage's (VoxelStageOptions: min_score, voxel, association, track_aided, process_noise,
- * max_track_age_s, duplicate_m).
+ * max_track_age_s, duplicate_m, max_speed_mps).
  */
 export function voxelActor(f: ActorFactoryContext): ActorBehavior<Input> {
   const o = f.options as Record<string, unknown>;
