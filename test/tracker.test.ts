@@ -161,6 +161,24 @@ describe('tracker', () => {
     restored.holdCoast(0.5);
     restored.step(33 * 0.04 + 0.5, []);
     assert.deepEqual(restored.tracks.map((t) => [t.id, t.status]), [['t1', 'coasting']]);
+    // Its uncertainty grew over the downtime, yet nobody looked: it stays published.
+    assert.ok(restored.shown(restored.tracks[0]!), 'a track unseen only while the tracker was down is published');
+  });
+
+  it('stops publishing a coasting track once its position is known no better than maxCoastSigmaM, and shows it again when seen', () => {
+    const cov = [0.01, 0, 0, 0, 0.01, 0, 0, 0, 0.01];
+    const at = (k: number) => ({ position: [10 * k * 0.04, 0, 100] as [number, number, number], covariance: cov, views: 2 });
+    const tracker = new Tracker({ maxCoastS: 2, maxCoastSigmaM: 0.5 });
+    for (let k = 0; k < 20; k++) tracker.step(k * 0.04, [at(k)]);
+    const t = () => tracker.tracks[0]!;
+    assert.ok(tracker.shown(t()));
+    let k = 20;
+    for (; k < 70 && tracker.shown(t()); k++) tracker.step(k * 0.04, []);
+    assert.equal(t().status, 'coasting');
+    assert.ok(!tracker.shown(t()) && k < 70, `hidden after ${((k - 20) * 0.04).toFixed(2)} s of coasting`);
+    tracker.step(k * 0.04, [at(k)]);
+    assert.equal(t().id, 't1');
+    assert.ok(tracker.shown(t()), 'seen again under its ID');
   });
 });
 

@@ -82,6 +82,12 @@ export interface Track {
   /** Time (s) of its last update. */
   lastHit: number;
   views: number;
+  /**
+   * Unseen since a time nobody looked (the tracker itself down, its region's voxel shard
+   * down): its uncertainty grew without a sensor reporting a miss, so it stays published
+   * until it is seen again.
+   */
+  held?: boolean;
 }
 
 export interface TrackerEvent {
@@ -137,7 +143,10 @@ export class Tracker {
    */
   holdCoast(seconds: number): void {
     if (!(seconds > 0)) return;
-    for (const t of this.#tracks) t.lastHit += seconds;
+    for (const t of this.#tracks) {
+      t.lastHit += seconds;
+      t.held = true;
+    }
   }
 
   /**
@@ -164,6 +173,7 @@ export class Tracker {
     for (const [ti, t] of predicted.entries()) {
       if (seen && !seen[ti]) {
         t.lastHit += dt;
+        t.held = true;
         continue;
       }
       const d = decisions.get(ti);
@@ -189,7 +199,10 @@ export class Tracker {
       }
       t.history = [...t.history, hit].slice(-o.confirmN);
       t.misses = hit ? 0 : t.misses + 1;
-      if (hit) t.lastHit = time;
+      if (hit) {
+        t.lastHit = time;
+        t.held = false;
+      }
       const hits = t.history.filter(Boolean).length;
       if (t.status === 'tentative' && hits >= o.confirmM) {
         t.status = 'confirmed';
@@ -258,15 +271,19 @@ export class Tracker {
       t.history = [...t.history.slice(0, -1), true];
       t.misses = 0;
       t.lastHit = time;
+      t.held = false;
       t.status = 'confirmed';
       t.views = m.views;
     }
   }
 
-  /** Whether a track is published: not a coasting one known no better than maxCoastSigmaM (1σ, least certain axis). */
+  /**
+   * Whether a track is published: not a coasting one known no better than maxCoastSigmaM
+   * (1σ, least certain axis), unless it has not been looked for since it was last seen (held).
+   */
   shown(t: Track): boolean {
     const bound = this.options.maxCoastSigmaM;
-    if (bound <= 0 || t.status !== 'coasting') return true;
+    if (bound <= 0 || t.status !== 'coasting' || t.held) return true;
     const P = t.state.P.v;
     return largestEigenvalue3([P[0]!, P[1]!, P[2]!, P[6]!, P[7]!, P[8]!, P[12]!, P[13]!, P[14]!]) <= bound * bound;
   }
