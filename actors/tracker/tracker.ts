@@ -2,8 +2,9 @@
  * A 3D multi-target tracker built from small parts (Stone Soup's shape): predict every track,
  * gate measurements (Mahalanobis), associate with an optimal assignment (Munkres), update or
  * coast, delete the stale, initiate from what is left. `step(time, measurements)` is the API.
- * Motion is an IMM over a quiet and a manoeuvring constant-velocity model (imm.ts), or one
- * constant-velocity model; a crossing-target mode (JPDA or MHT) comes next.
+ * Motion is an IMM over a quiet and a manoeuvring constant-velocity model (imm.ts; default),
+ * or one constant-velocity model; association is the assignment or, for crossing targets,
+ * JPDA (jpda.ts).
  */
 import { assignSparse, type Edge } from '../../kernels/assign.js';
 import { largestEigenvalue3, mat, type Mat } from '../../geometry/matrix.js';
