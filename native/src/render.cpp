@@ -28,9 +28,18 @@ void parallel_rows(int h, int threads, F&& fn) {
   for (auto& t : pool) t.join();
 }
 
+// One row of the sky gradient: the grid row interpolated at each column (as sim/render.ts).
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void sky_row(const double* __restrict rowz, const int* __restrict gxs, const double* __restrict txs, int w, double sky_dn, float* __restrict row) {
+  for (int x = 0; x < w; x++) {
+    const double z = rowz[gxs[x]] * (1 - txs[x]) + rowz[gxs[x] + 1] * txs[x];
+    row[x] = static_cast<float>(sky_dn * (1.075 - 0.15 * std::max(0.0, std::min(1.0, z))));
+  }
+}
+
 // Noise, rounding and clamping for n pixels: z = (a + b)/√2 from the two walks (as sim/render.ts).
 template <bool Wide>
-__attribute__((target_clones("avx2", "default")))
+__attribute__((target_clones("avx512f", "avx2", "default")))
 void quantize_span(const float* __restrict img, const float* __restrict a, const float* __restrict b, size_t n, double read2, double inv_gain, double max, uint8_t* __restrict out) {
   for (size_t k = 0; k < n; k++) {
     const double level = img[k];
@@ -105,10 +114,7 @@ void render_frame(const RenderInput& in, uint8_t* out) {
       const int gy = std::min(G - 1, static_cast<int>(std::floor(fy)));
       const double ty = fy - gy;
       for (int g = 0; g <= G; g++) rowz[g] = in.sky_grid[gy * (G + 1) + g] * (1 - ty) + in.sky_grid[(gy + 1) * (G + 1) + g] * ty;
-      for (int x = 0; x < w; x++) {
-        const double z = rowz[gxs[x]] * (1 - txs[x]) + rowz[gxs[x] + 1] * txs[x];
-        row[x] = static_cast<float>(in.sky_dn * (1.075 - 0.15 * std::max(0.0, std::min(1.0, z))));
-      }
+      sky_row(rowz.data(), gxs.data(), txs.data(), w, in.sky_dn, row.data());
       for (size_t ci = 0; ci < in.clouds.size(); ci++) {
         const auto& c = in.clouds[ci];
         const auto& b = cloud_box[ci];
