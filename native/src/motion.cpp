@@ -34,9 +34,9 @@ struct Acc {
   int32_t x0 = INT32_MAX, y0 = INT32_MAX, x1 = -1, y1 = -1;
 };
 
-// The pixel pass over one tile-wide span of a row. target_clones: AVX2 where the CPU has it,
+// The pixel pass over one tile-wide span of a row. target_clones: AVX-512 or AVX2 where the CPU has it,
 // the portable build otherwise, chosen at load time.
-__attribute__((target_clones("avx2", "default")))
+__attribute__((target_clones("avx512f", "avx2", "default")))
 void pixel_span(const float* __restrict val, const float* __restrict upd, float* __restrict bg, uint8_t* __restrict held, float* __restrict d, float* __restrict d2, uint8_t* __restrict mask, int n, const float* __restrict lo_row, const float* __restrict hi_row, float a_bg, float a_fg, uint8_t hold) {
   for (int i = 0; i < n; i++) {
     const float di = val[i] - bg[i];
@@ -62,7 +62,7 @@ void pixel_span(const float* __restrict val, const float* __restrict upd, float*
 // Stationary point candidates of one row: the pixel differs from the eight ring pixels straight
 // and diagonally across by more than `pre` (¾ of the point threshold) each, all in one sign. Most of the sky stops here,
 // in one vectorised pass. `q` holds the eight neighbour rows, shifted to line up with `c`.
-__attribute__((target_clones("avx2", "default")))
+__attribute__((target_clones("avx512f", "avx2", "default")))
 void point_candidates(const float* __restrict c, const float* const* q, const float* __restrict pre, uint8_t* __restrict out, int n) {
   const float *__restrict q0 = q[0], *__restrict q1 = q[1], *__restrict q2 = q[2], *__restrict q3 = q[3];
   const float *__restrict q4 = q[4], *__restrict q5 = q[5], *__restrict q6 = q[6], *__restrict q7 = q[7];
@@ -93,7 +93,7 @@ int hardware_threads() {
 
 }  // namespace
 
-const char* motion_simd_path() { return __builtin_cpu_supports("avx2") ? "avx2" : "scalar"; }
+const char* motion_simd_path() { return __builtin_cpu_supports("avx512f") ? "avx512f" : __builtin_cpu_supports("avx2") ? "avx2" : "scalar"; }
 
 struct MotionDetector::Impl {
   int w, h, bpp, tw, th, nthreads;
