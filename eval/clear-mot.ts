@@ -108,9 +108,7 @@ export function clearMot<T>(frames: Iterable<FrameData<T>>, distance: (o: T, h: 
       if (j !== undefined && !hTaken[j] && valid(D(i, j))) match(i, j);
     });
     // 2. The rest by minimum total distance.
-    const ri = f.objects.map((_, i) => i).filter((i) => !oTaken[i]);
-    const rj = f.hypotheses.map((_, j) => j).filter((j) => !hTaken[j]);
-    if (ri.length && rj.length) {
+    if (oTaken.includes(false) && hTaken.includes(false)) {
       // Most pairs are beyond the threshold: solve only the clusters that valid pairs link.
       const edges: { row: number; col: number; cost: number }[] = [];
       for (const [k, d] of near) {

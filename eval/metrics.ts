@@ -107,7 +107,7 @@ export function evaluate(truth: readonly TruthScan[], tracks: readonly TrackScan
   // Over the objects the rig could see: tracks on an unobservable object are set aside like
   // tracks on clutter (MOT's "don't care"), and those objects are not scored.
   const seenFrames: FrameData<[number, number, number]>[] = [];
-  const seenFlags: boolean[][] = [];
+  let objectFrames = 0;
   let gospaSum = 0;
   let clutterTrackFrames = 0;
   const { gospaC: c, gospaP: p } = o;
@@ -124,11 +124,11 @@ export function evaluate(truth: readonly TruthScan[], tracks: readonly TrackScan
     const trks = confirmed.filter((_, j) => !onClutter.has(j));
     frames.push({ objects: objs.map(point), hypotheses: trks.map(point) });
     frameObjects.push(objs);
+    objectFrames += objs.length;
     if (o.observable) {
       const seen = objs.map((x) => o.observable!(x.position, x.kind ?? 'drone', x.size_m ?? 0.5));
       const onUnseen = tracksOn(objs, trks, (_, i) => !seen[i], o.matchM);
       seenFrames.push({ objects: objs.filter((_, i) => seen[i]).map(point), hypotheses: trks.filter((_, j) => !onUnseen.has(j)).map(point) });
-      seenFlags.push(seen);
     }
     // GOSPA (α = 2): optimal assignment under the cut-off, c^p/2 per unassigned object or track.
     // A pair c or more apart costs c^p, as leaving both unassigned does: only closer pairs count.
@@ -153,13 +153,12 @@ export function evaluate(truth: readonly TruthScan[], tracks: readonly TrackScan
     clutter_track_frames: clutterTrackFrames,
     latency_ms: latency(tracks),
     crlb_ratio: crlbRatio(r.matched, frameObjects, o.bound),
-    observable: o.observable ? observableScores(seenFrames, seenFlags, o.matchM) : null,
+    observable: o.observable ? observableScores(seenFrames, objectFrames, o.matchM) : null,
     match_m: o.matchM,
   };
 }
 
-function observableScores(frames: FrameData<[number, number, number]>[], flags: boolean[][], matchM: number): EvalReport['observable'] {
-  const total = flags.reduce((n, f) => n + f.length, 0);
+function observableScores(frames: FrameData<[number, number, number]>[], total: number, matchM: number): EvalReport['observable'] {
   if (!total) return null;
   const r = clearMot(frames, dist, matchM, pointPairs(matchM));
   return {
