@@ -18,6 +18,7 @@ import { type NatsServerHandle, startNatsServer, writeRuntimeInfo } from '../bus
 import { type ActorConfig, loadNodeConfig, parseNodeConfig, type NodeConfig } from '../actors/node-supervisor/config.js';
 import { fusionActors, pipelineActors, voxelActors } from '../actors/node-supervisor/pipeline.js';
 import { loadScenario } from '../sim/scenario.js';
+import { sceneObjects } from '../sim/trajectory.js';
 import { stageOptions } from './stage-options.js';
 import { nowNs } from '../supervisors/clock.js';
 import { UsageError } from './errors.js';
@@ -67,12 +68,25 @@ export interface RunNodeOptions {
 
 const defaultNodeName = () => hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40) || 'local';
 
-/** The actors a scenario run adds: a recorder first (so it sees the first frame), then the simulator. */
-function scenarioActors(o: RunNodeOptions): ActorConfig[] {
-  if (!o.scenario) return [];
+/**
+ * How long the sources get to start before scenario time zero. They start after the stages,
+ * so the first frames meet running stages rather than queue behind their start-up; the scene
+ * itself is built beforehand (sim/trajectory.ts keeps it), so this only covers the actors'
+ * own start.
+ */
+const SOURCES_LEAD_NS = 250_000_000n;
+
+/** A scenario run's actors: the stages start with the node, the sources once the stages are up. */
+interface ScenarioPlan {
+  stages: ActorConfig[];
+  /** The sources (simulator, simulated cameras), all sharing scenario time zero `start_ns`. */
+  sources: (start_ns: string) => ActorConfig[];
+}
+
+/** The actors a scenario run adds: a recorder first (so it sees the first frame), the stages, then the sources. */
+function scenarioPlan(o: RunNodeOptions): ScenarioPlan {
+  if (!o.scenario) return { stages: [], sources: () => [] };
   const scenario = loadScenario(o.scenario);
-  // Every actor of the run shares scenario time zero (a moment after start-up, on the site clock).
-  const start_ns = String(nowNs() + 500_000_000n);
   const speed = o.speed ?? 1;
   const stage = stageOptions(o.options);
   const actors: ActorConfig[] = [];
@@ -100,11 +114,11 @@ function scenarioActors(o: RunNodeOptions): ActorConfig[] {
     actors.push({ name: 'tracker', kind: 'tracker', restart: 'permanent', options: { ...stage.tracker, archive: false, checkpoint_ms: 0 } });
     const input = o.replay.stream ? { stream: o.replay.stream } : { file: join(o.replay.dir, REPLAYABLE[from].file) };
     actors.push({ name: 'replayer', kind: 'replayer', restart: 'transient', options: { ...input, source: from, speed } });
-    return actors;
+    return { stages: actors, sources: () => [] };
   }
-  if (scenario.mode === 'pixel') {
+  const pixel = scenario.mode === 'pixel';
+  if (pixel) {
     for (const cam of scenario.cameras) {
-      actors.push({ name: `camera-${cam.id}`, kind: 'camera', restart: 'transient', options: { camera: cam.id, source: 'sim', scenario: o.scenario, start_ns, speed } });
       // A small mailbox: a frame not processed in time is dropped (and counted), not queued.
       // With --record-video it also records the frames it analyses: the video is then exactly its input.
       const video = o.recordVideo ? { record_video: join(resolve(o.record!), 'video') } : {};
@@ -113,9 +127,12 @@ function scenarioActors(o: RunNodeOptions): ActorConfig[] {
   }
   // On a cluster the placed actors do the rest (cluster.pipeline).
   // The run's tracker continues only this run's checkpoints (after a crash), never a previous run's.
-  if (!o.sourcesOnly) actors.push(...pipelineActors(scenario, { scenario: o.scenario, voxel_shards: o.voxelShards, ...stage, tracker: { ...stage.tracker, session: start_ns } }));
-  actors.push({ name: 'simulator', kind: 'simulator', restart: 'transient', options: { scenario: o.scenario, speed, start_ns } });
-  return actors;
+  if (!o.sourcesOnly) actors.push(...pipelineActors(scenario, { scenario: o.scenario, voxel_shards: o.voxelShards, ...stage, tracker: { ...stage.tracker, session: String(nowNs()) } }));
+  const sources = (start_ns: string): ActorConfig[] => [
+    ...(pixel ? scenario.cameras.map((cam): ActorConfig => ({ name: `camera-${cam.id}`, kind: 'camera', restart: 'transient', options: { camera: cam.id, source: 'sim', scenario: o.scenario, start_ns, speed } })) : []),
+    { name: 'simulator', kind: 'simulator', restart: 'transient', options: { scenario: o.scenario, speed, start_ns } },
+  ];
+  return { stages: actors, sources };
 }
 
 /** The embedded site also serves the site clock; a node joining a cluster does not. */
@@ -123,7 +140,8 @@ function siteActors(o: RunNodeOptions): ActorConfig[] {
   return o.embedded && !o.nats ? [{ name: 'clock-server', kind: 'clock-server', restart: 'permanent' }] : [];
 }
 
-function nodeConfig(o: RunNodeOptions): NodeConfig {
+/** The node's configuration, and the sources to add once it is up (validated with it). */
+function nodePlan(o: RunNodeOptions): { config: NodeConfig; sources: (start_ns: string) => ActorConfig[] } {
   const overrides: Record<string, unknown> = {};
   if (o.name !== undefined) overrides.name = o.name;
   if (o.prefix !== undefined) overrides.prefix = o.prefix;
@@ -132,8 +150,16 @@ function nodeConfig(o: RunNodeOptions): NodeConfig {
   if (o.archiveDetections) overrides.archive_detections = {};
   const base = o.config ? loadNodeConfig(o.config, overrides) : parseNodeConfig({ name: defaultNodeName(), ...overrides }, 'command line');
   const workers = Array.from({ length: o.batchWorkers ?? 0 }, (_, i) => ({ name: `batch-${i + 1}`, kind: 'batch-worker', restart: 'permanent' as const }));
-  const extra = [...siteActors(o), ...scenarioActors(o), ...workers];
-  return extra.length ? parseNodeConfig({ ...base, actors: [...base.actors, ...extra] }, o.config ?? 'command line') : base;
+  const plan = scenarioPlan(o);
+  const extra = [...siteActors(o), ...plan.stages, ...workers];
+  const withActors = (more: ActorConfig[]) => (extra.length + more.length ? parseNodeConfig({ ...base, actors: [...base.actors, ...extra, ...more] }, o.config ?? 'command line') : base);
+  // Parsed whole, so a source's name or options are refused before anything starts.
+  const sources = (start_ns: string) => {
+    const more = plan.sources(start_ns);
+    return more.length ? withActors(more).actors.slice(-more.length) : [];
+  };
+  sources('0');
+  return { config: withActors([]), sources };
 }
 
 /** Runs a node until a signal, a `stop` request or --duration; returns the exit code. */
@@ -165,11 +191,10 @@ export async function runNode(o: RunNodeOptions, log: Logger): Promise<number> {
     o = { ...o, record: scratch };
   }
   if (o.scenario && !o.replay && !o.sourcesOnly && (o.warmUp ?? 0) > 0) {
-    // Before nodeConfig: it sets the scenario's time zero a moment from now.
     const w = await warmUp(loadScenario(o.scenario), stageOptions(o.options), o.warmUp!, 3000 * o.warmUp!);
     log.info({ ...w, ms: Math.round(w.ms) }, 'stages warmed up');
   }
-  const config = nodeConfig(o);
+  const { config, sources } = nodePlan(o);
   const dataDir = o.dataDir ?? defaultDataDir();
   const shutdown = new Shutdown(log);
   let exitCode = 0;
@@ -228,6 +253,11 @@ export async function runNode(o: RunNodeOptions, log: Logger): Promise<number> {
     });
     await node.start();
     shutdown.add('node supervisor', () => node.stop());
+    if (o.scenario && !o.replay) {
+      // Scenario time zero once the stages are up; the scene is built before it is chosen.
+      sceneObjects(loadScenario(o.scenario));
+      await node.startActors(sources(String(nowNs() + SOURCES_LEAD_NS)));
+    }
     // A replay's private server is not the site: `tail` and `ctl` keep finding the site's.
     if (server && !o.replay) {
       const remove = writeRuntimeInfo(dataDir, { url: server.url, ws_url: server.wsUrl, pid: server.pid, prefix: config.prefix, node: config.name });

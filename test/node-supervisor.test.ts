@@ -47,6 +47,15 @@ describe('node-supervisor', () => {
     await node.stop();
   });
 
+  it('adds actors to a started node after the configured ones, and refuses a name in use', async () => {
+    const { node } = await startNode();
+    await node.startActors([{ name: 'late', kind: 'sink' }]);
+    assert.deepEqual((await ask('list')).actors!.map((a) => [a.name, a.status]).slice(-3), [['a1', 'running'], ['a2', 'running'], ['late', 'running']]);
+    await assert.rejects(node.startActors([{ name: 'a1', kind: 'sink' }]), /the name "a1" is taken/);
+    await assert.rejects(node.startActors([{ name: 'x', kind: 'nope' }]), /kind "nope" of actor "x" is not known/);
+    await node.stop();
+  });
+
   it('restarts an actor on request and counts it', async () => {
     const { node } = await startNode();
     const reply = await ask('restart', 'a1');

@@ -41,6 +41,9 @@ export class NodeSupervisor {
   #stats = new Map<string, ActorStats>();
   #bus: Bus;
   #assigned: Supervisor | undefined;
+  #actors: Supervisor | undefined;
+  #actorSpecs: ChildSpec[];
+  #registry: ActorRegistry;
   #fence: PauseFence | undefined;
   #recheck: (() => void) | undefined;
   #clock: Clock;
@@ -50,6 +53,7 @@ export class NodeSupervisor {
     const { config, bus, registry } = options;
     this.name = config.name;
     this.#bus = bus;
+    this.#registry = registry;
     this.#clock = options.clock ?? realClock;
     this.#log = (options.log ?? silentLogger).child({ node: config.name });
     const onEvent = (e: SupervisorEvent) => {
@@ -59,7 +63,7 @@ export class NodeSupervisor {
     for (const name of ['telemetry', 'ctl']) {
       if (config.actors.some((a) => a.name === name)) throw new ConfigError(`actors: the name "${name}" is reserved for the node's own actor`);
     }
-    const actorSpecs = config.actors.map((a) => this.#specFor(a, bus, registry));
+    const actorSpecs = (this.#actorSpecs = config.actors.map((a) => this.#specFor(a, bus, registry)));
     const sup = config.supervision;
     const control: NodeControl = {
       node: config.name,
@@ -118,7 +122,7 @@ export class NodeSupervisor {
           restart: 'permanent',
           shutdownMs: 30_000,
           create: () =>
-            new Supervisor('actors', actorSpecs, {
+            (this.#actors = new Supervisor('actors', actorSpecs, {
               strategy: sup.strategy,
               intensity: sup.intensity,
               periodMs: sup.period_ms,
@@ -126,7 +130,7 @@ export class NodeSupervisor {
               clock: this.#clock,
               log: this.#log,
               onEvent,
-            }),
+            })),
         },
       ],
       { strategy: 'one_for_one', intensity: sup.intensity, periodMs: sup.period_ms, clock: this.#clock, log: this.#log, onEvent },
@@ -141,6 +145,19 @@ export class NodeSupervisor {
   async start(): Promise<void> {
     await this.root.start();
     // A request from another connection right after start must find the responders.
+    await this.#bus.nc.flush();
+  }
+
+  /** Adds actors to the configured ones of a started node, in order (a run's sources start once its stages are up). */
+  async startActors(actors: readonly ActorConfig[]): Promise<void> {
+    if (!this.#actors) throw new Error('node: startActors before start');
+    for (const a of actors) {
+      if (this.#find(a.name)) throw new ConfigError(`actors: the name "${a.name}" is taken on node ${this.name}`);
+      const spec = this.#specFor(a, this.#bus, this.#registry);
+      await this.#actors.startChild(spec);
+      // Kept with the configured ones: if the actors' supervisor is itself restarted, these come back too.
+      this.#actorSpecs.push(spec);
+    }
     await this.#bus.nc.flush();
   }
 
