@@ -180,6 +180,42 @@ describe('tracker', () => {
     assert.equal(t().id, 't1');
     assert.ok(tracker.shown(t()), 'seen again under its ID');
   });
+
+  it('single rays (views 1) keep a confirmed track measured, alternating cameras pin its depth; they never start or confirm a track', () => {
+    // A camera's ray through the target: thin across (5 cm), open along (the range).
+    const rayMeas = (p: [number, number, number], eye: [number, number, number]) => {
+      const d = [p[0] - eye[0], p[1] - eye[1], p[2] - eye[2]];
+      const r = Math.hypot(d[0]!, d[1]!, d[2]!);
+      const u = d.map((x) => x / r);
+      const across = 0.05 ** 2;
+      const covariance = [0, 1, 2].flatMap((i) => [0, 1, 2].map((j) => (i === j ? across : 0) + (r * r - across) * u[i]! * u[j]!));
+      return { position: p, covariance, views: 1 };
+    };
+    const cov = [0.01, 0, 0, 0, 0.01, 0, 0, 0, 0.01];
+    const at = (k: number): [number, number, number] => [10 * k * 0.04, 5 * k * 0.04, 100];
+    const eyes: [number, number, number][] = [[-800, 0, 0], [0, 900, 0]];
+    const tracker = new Tracker({ maxCoastS: 2, maxCoastSigmaM: 0.5 });
+    for (let k = 0; k < 15; k++) tracker.step(k * 0.04, [{ position: at(k), covariance: cov, views: 2 }]);
+    assert.deepEqual(tracker.tracks.map((t) => [t.id, t.status]), [['t1', 'confirmed']]);
+    let k = 15;
+    for (; k < 90; k++) tracker.step(k * 0.04, [rayMeas(at(k), eyes[k % 2]!)]);
+    const t = tracker.tracks[0]!;
+    assert.deepEqual([tracker.tracks.length, t.id, t.status], [1, 't1', 'confirmed']);
+    const err = Math.hypot(...position(t).map((v, i) => v - at(k - 1)[i]!));
+    assert.ok(err < 0.2 && tracker.shown(t), `${err.toFixed(3)} m after 3 s of single rays`);
+    // One camera alone leaves the depth open: the track is kept, but not published for long.
+    for (; k < 200 && tracker.shown(tracker.tracks[0]!); k++) tracker.step(k * 0.04, [rayMeas(at(k), eyes[0]!)]);
+    assert.ok(k < 200, 'hidden once its depth is known no better than maxCoastSigmaM');
+    assert.equal(tracker.tracks[0]!.id, 't1');
+
+    // Rays alone start nothing; a tentative track does not take them.
+    const fresh = new Tracker();
+    for (let j = 0; j < 10; j++) fresh.step(j * 0.04, [rayMeas(at(j), eyes[j % 2]!)]);
+    assert.equal(fresh.tracks.length, 0, "no track from rays alone");
+    fresh.step(0.4, [{ position: at(10), covariance: cov, views: 2 }]);
+    for (let j = 11; j < 16; j++) fresh.step(j * 0.04, [rayMeas(at(j), eyes[j % 2]!)]);
+    assert.equal(fresh.tracks.length, 0, 'the tentative track missed every scan and was dropped');
+  });
 });
 
 describe('IMM motion model', () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { associateAndTriangulate, type PairDetections } from '../actors/voxel/associate.js';
+import { associateAndTriangulate, type PairDetections, type SingleView, singleRayPoint } from '../actors/voxel/associate.js';
 import { Camera, intrinsicsFromFov } from '../geometry/camera.js';
 import { lookAt } from '../geometry/rotation.js';
 import { triangulate, triangulateRobust, type View } from '../geometry/triangulate.js';
@@ -17,6 +17,8 @@ function ring(n: number, r: number, target: Vec3): Camera[] {
     return Camera.at(eye, lookAt(eye, target), { width: 4096, height: 3000, K: intrinsicsFromFov(4096, 3000, 60), dist: [-0.05, 0.01, 0.0005, -0.0003, 0] });
   });
 }
+
+const close = (a: number[], b: number[], tol: number) => a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) <= tol, `${v} vs ${b[i]}`));
 
 const view = (c: Camera, p: Vec3, rng: Rng, sigma: number): View => {
   const [u, v] = c.project(p)!;
@@ -120,5 +122,46 @@ describe('triangulation and association', () => {
     }
     // The third target and the clutter are left for voting.
     for (const pr of pairs) assert.deepEqual([...pr.claimed], [1, 1, 0, 0]);
+  });
+
+  it('a known object that one camera alone sees is listed, unclaimed; its ray point is thin across the ray and open along it', () => {
+    const cams = ring(6, 1000, [0, 0, 300]);
+    const target: Vec3 = [50, -20, 320];
+    const rng = new Rng(5);
+    const sigma = 0.2;
+    // Only camera 2 detects it; the others see one unrelated detection far from it.
+    const pairs: PairDetections[] = cams.map((camera, k) => {
+      const [u, v] = k === 2 ? camera.project(target)! : [100, 100];
+      const row = [u + sigma * rng.normal(), v + sigma * rng.normal(), sigma * sigma, sigma * sigma, 0, 100, 4, 20, 50, 1, 1];
+      return { camera, blobs: Float32Array.from(row), count: 1, claimed: new Uint8Array(1) };
+    });
+    const predicted: Vec3 = [target[0] + 0.3, target[1] - 0.4, target[2] + 0.5];
+    const hyp = { position: predicted, covariance: [0.5, 0, 0, 0, 0.5, 0, 0, 0, 0.5] as unknown as Mat3 };
+    const singles: SingleView[] = [];
+    assert.deepEqual(associateAndTriangulate([hyp], pairs, {}, undefined, singles), []);
+    assert.deepEqual(singles, [], 'a hypothesis that does not allow single views lists nothing');
+    assert.deepEqual(associateAndTriangulate([{ ...hyp, singleView: true }], pairs, {}, undefined, singles), []);
+    assert.deepEqual(singles, [{ hypothesis: 0, pair: 2, detection: 0 }]);
+    assert.ok(pairs.every((p) => p.claimed[0] === 0), 'left unclaimed for the vote');
+
+    const m = singleRayPoint(pairs[2]!, 0, predicted, 0.01);
+    assert.equal(m.views, 1);
+    const c = cams[2]!.center;
+    const d = cams[2]!.ray(pairs[2]!.blobs[0]!, pairs[2]!.blobs[1]!);
+    // On the ray, at the prediction's foot.
+    const along = (predicted[0] - c[0]) * d[0] + (predicted[1] - c[1]) * d[1] + (predicted[2] - c[2]) * d[2];
+    close([...m.position], [c[0] + along * d[0], c[1] + along * d[1], c[2] + along * d[2]], 1e-9);
+    // Its variance along the ray is the range squared; across it, the pixel noise at that range.
+    const C = m.covariance as unknown as number[];
+    const quad = (x: number[]) => x.reduce((acc, xi, i) => acc + xi * (C[i * 3]! * x[0]! + C[i * 3 + 1]! * x[1]! + C[i * 3 + 2]! * x[2]!), 0);
+    assert.ok(Math.abs(quad([...d]) / (along * along) - 1) < 1e-9);
+    const across = [d[1], -d[0], 0].map((v) => v / Math.hypot(d[0], d[1]));
+    const expected = ((sigma * sigma + 0.01) / cams[2]!.fx ** 2) * along * along;
+    assert.ok(Math.abs(quad(across) / expected - 1) < 1e-6, `${quad(across)} vs ${expected}`);
+    // The target lies within 3σ of it across the ray.
+    const off = [target[0] - m.position[0], target[1] - m.position[1], target[2] - m.position[2]];
+    const offAlong = off[0]! * d[0] + off[1]! * d[1] + off[2]! * d[2];
+    const perp = Math.hypot(off[0]! - offAlong * d[0], off[1]! - offAlong * d[1], off[2]! - offAlong * d[2]);
+    assert.ok(perp < 3 * Math.sqrt(expected), `${perp} m across the ray`);
   });
 });

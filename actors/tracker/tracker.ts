@@ -220,7 +220,8 @@ export class Tracker {
       else if (t.status !== 'tentative') events.push({ id: t.id, event: 'lost', position: position(t) });
     }
     measurements.forEach((m, mi) => {
-      if (used.has(mi)) return;
+      // One camera's ray (views 1) measures a known track; it cannot place a new one.
+      if (used.has(mi) || m.views < 2) return;
       const P = mat(6, 6);
       for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) P.v[i * 6 + j] = m.covariance[i * 3 + j]!;
       for (let i = 3; i < 6; i++) P.v[i * 6 + i] = (o.maxSpeed / 2) ** 2;
@@ -247,7 +248,7 @@ export class Tracker {
     predicted.forEach((t, ti) => {
       if (t.status !== 'coasting' || t.misses !== 1 || (seen && !seen[ti])) return;
       ms.forEach((m, mi) => {
-        if (used.has(mi)) return;
+        if (used.has(mi) || m.views < 2) return;
         const d = Math.hypot(m.position[0] - t.state.x.v[0]!, m.position[1] - t.state.x.v[1]!, m.position[2] - t.state.x.v[2]!);
         if (d <= o.reacquireM) pairs.push({ ti, mi, d });
       });
@@ -284,7 +285,8 @@ export class Tracker {
    */
   shown(t: Track): boolean {
     const bound = this.options.maxCoastSigmaM;
-    if (bound <= 0 || t.status !== 'coasting' || t.held) return true;
+    // Measured by single rays only lately, its depth rests on how the rays crossed.
+    if (bound <= 0 || (t.status !== 'coasting' && t.views > 1) || t.held) return true;
     const P = t.state.P.v;
     return largestEigenvalue3([P[0]!, P[1]!, P[2]!, P[6]!, P[7]!, P[8]!, P[12]!, P[13]!, P[14]!]) <= bound * bound;
   }
@@ -352,6 +354,7 @@ export class Tracker {
     const gate = this.options.gateChi2;
     const feasible: (Edge & { lik: number })[] = [];
     const trace = (g: Gaussian) => g.P.v[0]! + g.P.v[7]! + g.P.v[14]!;
+    const rays = ms.map((m) => (m.views < 2 ? rayOf(m.covariance) : undefined));
     for (const [ti, t] of tracks.entries()) {
       // An IMM track is also gated by its widest model: a target that starts to manoeuvre
       // leaves the quiet model's gate before the mode probabilities have moved.
@@ -360,8 +363,18 @@ export class Tracker {
       const [x, y, z] = [t.state.x.v[0]!, t.state.x.v[1]!, t.state.x.v[2]!];
       const traceP = Math.max(trace(t.state), trace(widest)) + Math.hypot(widest.x.v[0]! - x, widest.x.v[1]! - y, widest.x.v[2]! - z) ** 2;
       for (const [mi, m] of ms.entries()) {
-        const e2 = (m.position[0] - x) ** 2 + (m.position[1] - y) ** 2 + (m.position[2] - z) ** 2;
-        if (e2 > gate * (traceP + m.covariance[0]! + m.covariance[4]! + m.covariance[8]!)) continue;
+        const ray = rays[mi];
+        // A single ray confirms nothing: a tentative track waits for points.
+        if (ray && t.status === 'tentative') continue;
+        let e2 = (m.position[0] - x) ** 2 + (m.position[1] - y) ** 2 + (m.position[2] - z) ** 2;
+        let traceR = m.covariance[0]! + m.covariance[4]! + m.covariance[8]!;
+        if (ray) {
+          // Only the offset across the ray counts against a ray that is open along it.
+          const a = (m.position[0] - x) * ray.d[0] + (m.position[1] - y) * ray.d[1] + (m.position[2] - z) * ray.d[2];
+          e2 -= a * a;
+          traceR = ray.across;
+        }
+        if (e2 > gate * (traceP + traceR)) continue;
         let best: { d2: number; detS: number } | undefined;
         for (const g of candidates) {
           const inn = innovation(g, column(m.position), mat(3, 3, m.covariance));
@@ -388,6 +401,22 @@ function checkOptions(o: TrackerOptions): TrackerOptions {
   if (typeof o.reacquireM !== 'number' || !(o.reacquireM >= 0)) throw bad('reacquireM', 'a number of metres ≥ 0 (0: never)', o.reacquireM);
   if (o.confirmM > o.confirmN) throw bad('confirmM', `at most confirmN (${o.confirmN})`, o.confirmM);
   return o;
+}
+
+/**
+ * The direction and across-variance of a single ray's measurement, from its covariance
+ * (σ⊥²·I + (σ∥² − σ⊥²)·ddᵀ, σ∥ ≫ σ⊥): its largest column is along d; undefined for a round one.
+ */
+function rayOf(c: readonly number[]): { d: [number, number, number]; across: number } | undefined {
+  let k = 0;
+  for (let i = 1; i < 3; i++) if (c[i * 4]! > c[k * 4]!) k = i;
+  const col: [number, number, number] = [c[k]!, c[3 + k]!, c[6 + k]!];
+  const n = Math.hypot(...col);
+  if (!(n > 0)) return undefined;
+  const d: [number, number, number] = [col[0] / n, col[1] / n, col[2] / n];
+  const trace = c[0]! + c[4]! + c[8]!;
+  const lengthwise = d[0] * (c[0]! * d[0] + c[1]! * d[1] + c[2]! * d[2]) + d[1] * (c[3]! * d[0] + c[4]! * d[1] + c[5]! * d[2]) + d[2] * (c[6]! * d[0] + c[7]! * d[1] + c[8]! * d[2]);
+  return { d, across: Math.max(0, trace - lengthwise) };
 }
 
 /** Sort key for keeping one of two duplicates: confirmed before tentative, then older first. */

@@ -17,6 +17,8 @@ export interface Hypothesis {
   position: Vec3;
   /** 3×3 row-major position covariance (m²). */
   covariance: Mat3;
+  /** Seen by one camera only, it still yields a measurement: the ray (see singleRayPoint). */
+  singleView?: boolean;
 }
 
 /** One pair's fused detections at the instant, with a claim flag per detection. */
@@ -52,6 +54,17 @@ export interface AssociatedPoint {
   /** Sum of the confirmation scores of its detections. */
   weight: number;
   views: number;
+}
+
+/**
+ * A `singleView` hypothesis that only one camera's detection fits. Left unclaimed: it may yet
+ * pair with another camera's detection in the vote (a new object); what is still free after
+ * that becomes the hypothesis' single-ray measurement (singleRayPoint).
+ */
+export interface SingleView {
+  hypothesis: number;
+  pair: number;
+  detection: number;
 }
 
 /** Buckets of detection indices by image cell, for lookups around a projected point. */
@@ -93,9 +106,16 @@ function pixelCov(b: Float32Array, j: number, floor: number): [number, number, n
 /**
  * Associates detections to the hypotheses and triangulates; marks the detections it uses as
  * claimed. A hypothesis `owned` rejects (another voxel shard's) still claims the detections it
- * wins, so they vote nowhere here, but is not triangulated: its owner does that.
+ * wins, so they vote nowhere here, but is not triangulated: its owner does that. A
+ * `singleView` hypothesis that only one detection fits is listed in `singles`, unclaimed.
  */
-export function associateAndTriangulate(hyps: readonly Hypothesis[], pairs: readonly PairDetections[], options: Partial<AssociationOptions> = {}, owned: (h: Hypothesis) => boolean = () => true): AssociatedPoint[] {
+export function associateAndTriangulate(
+  hyps: readonly Hypothesis[],
+  pairs: readonly PairDetections[],
+  options: Partial<AssociationOptions> = {},
+  owned: (h: Hypothesis) => boolean = () => true,
+  singles?: SingleView[],
+): AssociatedPoint[] {
   const o = { ...DEFAULT_ASSOCIATION, ...options };
   // views[h] = [pair index, detection index][] chosen for hypothesis h.
   const chosen: [number, number][][] = hyps.map(() => []);
@@ -137,6 +157,7 @@ export function associateAndTriangulate(hyps: readonly Hypothesis[], pairs: read
   }
   const points: AssociatedPoint[] = [];
   for (const [hi, picks] of chosen.entries()) {
+    if (picks.length === 1 && picks.length < o.minViews && hyps[hi]!.singleView && owned(hyps[hi]!)) singles?.push({ hypothesis: hi, pair: picks[0]![0], detection: picks[0]![1] });
     if (picks.length < o.minViews) continue;
     if (!owned(hyps[hi]!)) {
       for (const [pi, j] of picks) pairs[pi]!.claimed[j] = 1;
@@ -157,4 +178,28 @@ export function associateAndTriangulate(hyps: readonly Hypothesis[], pairs: read
     points.push({ hypothesis: hi, position: t.result.position, covariance: t.result.covariance, weight, views: t.kept.length });
   }
   return points;
+}
+
+/**
+ * One camera's detection of a known object as a 3D measurement: the point of its ray nearest
+ * the object's predicted position, known across the ray to the detection's pixel noise at that
+ * range and along it to no better than the range itself, so a filter takes from it only what
+ * the ray says. Tracks seen by one camera at a time (small, far, faint) stay measured: the
+ * next camera's ray pins the depth the previous one left open.
+ */
+export function singleRayPoint(pair: PairDetections, j: number, near: Vec3, pixelVarFloor: number): Omit<AssociatedPoint, 'hypothesis'> {
+  const cam = pair.camera;
+  const b = pair.blobs;
+  const d = cam.ray(b[j * FUSED_STRIDE]!, b[j * FUSED_STRIDE + 1]!);
+  const c = cam.center;
+  const along = Math.max(0, (near[0] - c[0]) * d[0] + (near[1] - c[1]) * d[1] + (near[2] - c[2]) * d[2]);
+  const position: Vec3 = [c[0] + d[0] * along, c[1] + d[1] * along, c[2] + d[2] * along];
+  const [vu, , vv] = pixelCov(b, j, pixelVarFloor);
+  const fx = cam.fx;
+  // Across the ray: the larger pixel variance as an angle, at this range.
+  const across = (Math.max(vu, vv) / (fx * fx)) * along * along;
+  const lengthwise = Math.max(along * along, 1);
+  const covariance: number[] = [];
+  for (let r = 0; r < 3; r++) for (let k = 0; k < 3; k++) covariance.push((r === k ? across : 0) + (lengthwise - across) * d[r]! * d[k]!);
+  return { position, covariance: covariance as unknown as Mat3, weight: b[j * FUSED_STRIDE + 9]!, views: 1 };
 }

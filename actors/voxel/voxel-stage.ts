@@ -15,7 +15,7 @@ import { FUSED_STRIDE, type FusedFrame } from '../../schemas/fused.js';
 import type { Tracks } from '../../schemas/tracks.js';
 import type { Mat3, Vec3 } from '../../geometry/vec3.js';
 import { selectPeaks } from './select-peaks.js';
-import { associateAndTriangulate, type AssociationOptions, DEFAULT_ASSOCIATION, type Hypothesis, type PairDetections } from './associate.js';
+import { associateAndTriangulate, type AssociationOptions, DEFAULT_ASSOCIATION, type Hypothesis, type PairDetections, type SingleView, singleRayPoint } from './associate.js';
 import type { Measurements } from '../../schemas/measurement.js';
 import type { MessageOf } from '../../schemas/message.js';
 import { rigOf } from '../../sim/rig.js';
@@ -30,6 +30,8 @@ interface KnownTrack {
   position: Vec3;
   velocity: Vec3;
   P: Float64Array;
+  /** Confirmed or coasting: one camera's detection of it still measures it (single_view). */
+  established: boolean;
 }
 
 /** The voxel stage's settings (the voxel actor's options). */
@@ -46,6 +48,8 @@ export interface VoxelStageOptions {
   max_track_age_s?: number;
   /** A voted point this close to a track's point is the same object (m, default 1). */
   duplicate_m?: number;
+  /** A confirmed track that one camera alone sees at the instant is measured by that ray (default true; associate.ts singleRayPoint). */
+  single_view?: boolean;
   /** Without tracks, the last frameset's points guide the association, each moved up to this since (m/s, default 40). */
   max_speed_mps?: number;
   /** One of several voxel shards: it owns a slab of the airspace (shard-region.ts; default: all of it). */
@@ -106,6 +110,7 @@ export class VoxelStage {
   #known: { t_ns: bigint; tracks: KnownTrack[] } | undefined;
   #last: { t_ns: bigint; points: { position: Vec3; covariance: Mat3 }[] } | undefined;
   readonly #maxSpeed: number;
+  readonly #singleView: boolean;
 
   constructor(scenario: Scenario, o: VoxelStageOptions = {}) {
     for (const c of rigOf(scenario)) if (c.band === 'mono') this.#monos.set(c.pair, c.model);
@@ -118,6 +123,7 @@ export class VoxelStage {
     this.#maxTrackAge = Number(o.max_track_age_s ?? 0.5);
     this.#duplicateM = Number(o.duplicate_m ?? 1);
     this.#maxSpeed = Number(o.max_speed_mps ?? 40);
+    this.#singleView = o.single_view !== false;
     const shard = parseShardSpec(o.shard);
     const box = (o.voxel?.worldBox as Box | undefined) ?? scenarioBox(scenario, 100);
     this.shard = shard && { ...shard, region: shardRegion(box, shard) };
@@ -129,7 +135,7 @@ export class VoxelStage {
   /** Takes the tracker's latest output; an older one than held is ignored. */
   setTracks(m: MessageOf<typeof Tracks>): void {
     if (this.#known && m.t_ns < this.#known.t_ns) return;
-    const tracks = m.tracks.map((t) => ({ position: t.position, velocity: t.velocity, P: binToF64(t.covariance) }));
+    const tracks = m.tracks.map((t) => ({ position: t.position, velocity: t.velocity, P: binToF64(t.covariance), established: t.status !== 'tentative' }));
     this.#known = { t_ns: m.t_ns, tracks: tracks.filter((t) => t.P.length === 36 && t.P.every(Number.isFinite)) };
   }
 
@@ -153,7 +159,7 @@ export class VoxelStage {
     if (this.trackAided && known) {
       const dt = Number(set.t_ns - known.t_ns) / 1e9;
       aided = Math.abs(dt) <= this.#maxTrackAge;
-      if (aided) for (const t of known.tracks) hyps.push(predict(t, dt, this.#processNoise));
+      if (aided) for (const t of known.tracks) hyps.push({ ...predict(t, dt, this.#processNoise), singleView: this.#singleView && t.established });
     }
     // Without tracks (a cold start, the tracker down) the last frameset's points guide the
     // association instead, each moved up to max_speed_mps since: otherwise every ray of a
@@ -167,7 +173,8 @@ export class VoxelStage {
     // Every shard claims the detections of every track alike, so none votes twice; each
     // triangulates only the hypotheses in its own slab.
     const owned = this.shard ? (h: Hypothesis) => this.shard!.region.owns(h.position) : undefined;
-    const points = associateAndTriangulate(hyps, dets, this.#association, owned);
+    const singles: SingleView[] = [];
+    const points = associateAndTriangulate(hyps, dets, this.#association, owned, singles);
     // 2. What is left votes; the peaks say which leftovers belong together.
     const origins: number[] = [];
     const dirs: number[] = [];
@@ -207,7 +214,16 @@ export class VoxelStage {
       }
       if (!near) points.push(p);
     }
-    this.#last = { t_ns: set.t_ns, points: points.map((p) => ({ position: p.position, covariance: p.covariance })) };
+    // 3. A known track that one camera alone saw, if nothing else took that detection.
+    const floor = { ...DEFAULT_ASSOCIATION, ...this.#association }.pixelVarFloor;
+    for (const v of singles) {
+      const d = dets[v.pair]!;
+      if (d.claimed[v.detection]) continue;
+      d.claimed[v.detection] = 1;
+      points.push({ hypothesis: v.hypothesis, ...singleRayPoint(d, v.detection, hyps[v.hypothesis]!.position, floor) });
+    }
+    // A single ray's point is open along the ray: no guide for other cameras.
+    this.#last = { t_ns: set.t_ns, points: points.filter((p) => p.views > 1).map((p) => ({ position: p.position, covariance: p.covariance })) };
     const values = points.flatMap((p) => [...p.position, ...p.covariance, p.weight, p.views]);
     const shardOf = this.shard ? { shard: { index: this.shard.index, count: this.shard.count, axis: this.shard.region.axis, cuts: this.shard.region.cuts } } : {};
     return { meas: { t_ns: set.t_ns, count: points.length, pairs: [...set.views.keys()], points: f64ToBin(values), ...shardOf }, info };
