@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { MESSAGE_TYPES } from '../schemas/index.js';
-import { toJsonSchema } from '../schemas/message.js';
+import { toJsonSchema, validate } from '../schemas/message.js';
+import { Measurements, RAY_STRIDE } from '../schemas/measurement.js';
+import { f64ToBin } from '../bus/codec.js';
 import { skyvoxRun } from './helpers/cli.js';
 
 describe('JSON Schema export', () => {
@@ -24,5 +26,14 @@ describe('JSON Schema export', () => {
     const bad = await skyvoxRun(['schema', 'Nope']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /Expected a message type \(DeadLetter, ActorTelemetry, .*\) but received "Nope"/);
+  });
+
+  it('Measurements carry single rays beside the points, their byte length checked against ray_count', () => {
+    const base = { t_ns: 1n, count: 0, pairs: ['p1'], points: f64ToBin([]) };
+    const ray = [0, 0, 3, 0.6, 0.8, 0, 1e-8, 1];
+    assert.equal(ray.length, RAY_STRIDE);
+    validate(Measurements, { ...base, ray_count: 1, rays: f64ToBin(ray) });
+    validate(Measurements, base);
+    assert.throws(() => validate(Measurements, { ...base, ray_count: 2, rays: f64ToBin(ray) }), /rays: expected 128 bytes \(ray_count 2 × 8 f64\), got 64/);
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { immStart, immWeightedUpdate } from '../actors/tracker/imm.js';
 import { gateClusters, jpdaCluster } from '../actors/tracker/jpda.js';
 import { cvModel, predict, update } from '../actors/tracker/kalman.js';
-import { position, Tracker } from '../actors/tracker/tracker.js';
+import { type Measurement, position, Tracker } from '../actors/tracker/tracker.js';
 import { add, mat, mul, transpose } from '../geometry/matrix.js';
 import { Rng } from '../sim/rng.js';
 
@@ -182,14 +182,11 @@ describe('tracker', () => {
   });
 
   it('single rays (views 1) keep a confirmed track measured, alternating cameras pin its depth; they never start or confirm a track', () => {
-    // A camera's ray through the target: thin across (5 cm), open along (the range).
-    const rayMeas = (p: [number, number, number], eye: [number, number, number]) => {
+    // A camera's ray through the target: 5 cm across at its range.
+    const rayMeas = (p: [number, number, number], eye: [number, number, number]): Measurement => {
       const d = [p[0] - eye[0], p[1] - eye[1], p[2] - eye[2]];
       const r = Math.hypot(d[0]!, d[1]!, d[2]!);
-      const u = d.map((x) => x / r);
-      const across = 0.05 ** 2;
-      const covariance = [0, 1, 2].flatMap((i) => [0, 1, 2].map((j) => (i === j ? across : 0) + (r * r - across) * u[i]! * u[j]!));
-      return { position: p, covariance, views: 1 };
+      return { position: eye, covariance: [], views: 1, ray: { origin: eye, dir: [d[0]! / r, d[1]! / r, d[2]! / r], angleVar: (0.05 / r) ** 2 } };
     };
     const cov = [0.01, 0, 0, 0, 0.01, 0, 0, 0, 0.01];
     const at = (k: number): [number, number, number] => [10 * k * 0.04, 5 * k * 0.04, 100];

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { associateAndTriangulate, type PairDetections, type SingleView, singleRayPoint } from '../actors/voxel/associate.js';
+import { associateAndTriangulate, detectionRay, type PairDetections, type SingleView } from '../actors/voxel/associate.js';
+import { rayAsPoint } from '../geometry/ray-point.js';
 import { Camera, intrinsicsFromFov } from '../geometry/camera.js';
 import { lookAt } from '../geometry/rotation.js';
 import { triangulate, triangulateRobust, type View } from '../geometry/triangulate.js';
@@ -124,7 +125,7 @@ describe('triangulation and association', () => {
     for (const pr of pairs) assert.deepEqual([...pr.claimed], [1, 1, 0, 0]);
   });
 
-  it('a known object that one camera alone sees is listed, unclaimed; its ray point is thin across the ray and open along it', () => {
+  it('a known object that one camera alone sees is listed, unclaimed; its ray, held near a point, is thin across and open along', () => {
     const cams = ring(6, 1000, [0, 0, 300]);
     const target: Vec3 = [50, -20, 320];
     const rng = new Rng(5);
@@ -144,19 +145,22 @@ describe('triangulation and association', () => {
     assert.deepEqual(singles, [{ hypothesis: 0, pair: 2, detection: 0 }]);
     assert.ok(pairs.every((p) => p.claimed[0] === 0), 'left unclaimed for the vote');
 
-    const m = singleRayPoint(pairs[2]!, 0, predicted, 0.01);
-    assert.equal(m.views, 1);
+    const ray = detectionRay(pairs[2]!, 0, 0.01);
     const c = cams[2]!.center;
     const d = cams[2]!.ray(pairs[2]!.blobs[0]!, pairs[2]!.blobs[1]!);
+    close([...ray.origin, ...ray.dir], [...c, ...d], 0);
+    assert.ok(Math.abs(ray.angleVar / ((sigma * sigma + 0.01) / cams[2]!.fx ** 2) - 1) < 1e-6, 'the pixel variance as an angle');
+    const m = rayAsPoint(ray, predicted, 1e4);
     // On the ray, at the prediction's foot.
     const along = (predicted[0] - c[0]) * d[0] + (predicted[1] - c[1]) * d[1] + (predicted[2] - c[2]) * d[2];
     close([...m.position], [c[0] + along * d[0], c[1] + along * d[1], c[2] + along * d[2]], 1e-9);
-    // Its variance along the ray is the range squared; across it, the pixel noise at that range.
-    const C = m.covariance as unknown as number[];
+    assert.ok(Math.abs(m.range - along) < 1e-9);
+    // Its variance along the ray is the one asked for; across it, the angular noise at that range.
+    const C = m.covariance;
     const quad = (x: number[]) => x.reduce((acc, xi, i) => acc + xi * (C[i * 3]! * x[0]! + C[i * 3 + 1]! * x[1]! + C[i * 3 + 2]! * x[2]!), 0);
-    assert.ok(Math.abs(quad([...d]) / (along * along) - 1) < 1e-9);
+    assert.ok(Math.abs(quad([...d]) / 1e4 - 1) < 1e-9);
     const across = [d[1], -d[0], 0].map((v) => v / Math.hypot(d[0], d[1]));
-    const expected = ((sigma * sigma + 0.01) / cams[2]!.fx ** 2) * along * along;
+    const expected = ray.angleVar * along * along;
     assert.ok(Math.abs(quad(across) / expected - 1) < 1e-6, `${quad(across)} vs ${expected}`);
     // The target lies within 3σ of it across the ray.
     const off = [target[0] - m.position[0], target[1] - m.position[1], target[2] - m.position[2]];

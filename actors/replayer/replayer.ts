@@ -92,7 +92,7 @@ export function replayerActor(f: ActorFactoryContext): ActorBehavior<never> {
   if (stream !== undefined && (source !== 'det' || !Array.isArray(stream.servers))) throw new TypeError('options.stream: expected {servers, user, pass, prefix, since_ms, until_ms?} with source det (the archive holds detections)');
   if (typeof speed !== 'number' || !(speed > 0)) throw new TypeError(`options.speed: expected a number > 0, got ${JSON.stringify(speed)}`);
   const spec = REPLAYABLE[source as ReplaySource];
-  const binFields = ['blobs', 'points'];
+  const binFields = ['blobs', 'points', 'rays'];
   const untilNs = stream?.until_ms !== undefined ? BigInt(Math.round(stream.until_ms)) * 1_000_000n : undefined;
   return {
     start(ctx) {

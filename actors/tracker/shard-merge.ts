@@ -109,7 +109,10 @@ export class ShardMerger {
     const t_ns = parts.reduce((t, m) => (m.t_ns < t ? m.t_ns : t), parts[0]!.t_ns);
     const values: number[] = [];
     for (const m of parts) values.push(...binToF64(m.points));
+    const rays: number[] = [];
+    for (const m of parts) if (m.rays) rays.push(...binToF64(m.rays));
+    const rayPart = rays.length ? { ray_count: parts.reduce((n, m) => n + (m.ray_count ?? 0), 0), rays: f64ToBin(rays) } : {};
     const pairs = [...new Set(parts.flatMap((m) => m.pairs))];
-    return { meas: { t_ns, count: parts.reduce((n, m) => n + m.count, 0), pairs, points: f64ToBin(values) }, ...(observed ? { observed } : {}) };
+    return { meas: { t_ns, count: parts.reduce((n, m) => n + m.count, 0), pairs, points: f64ToBin(values), ...rayPart }, ...(observed ? { observed } : {}) };
   }
 }

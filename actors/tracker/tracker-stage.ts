@@ -4,7 +4,7 @@
  * and the archive around it); batch processing runs it offline on the same inputs.
  */
 import { binToF64, f64ToBin } from '../../bus/codec.js';
-import { MEAS_STRIDE, type Measurements } from '../../schemas/measurement.js';
+import { MEAS_STRIDE, type Measurements, RAY_STRIDE } from '../../schemas/measurement.js';
 import type { MessageOf } from '../../schemas/message.js';
 import type { TrackEvent, Tracks } from '../../schemas/tracks.js';
 import { type Measurement, position, score, Tracker, type TrackerOptions, velocity } from './tracker.js';
@@ -20,6 +20,14 @@ export function measurementsOf(m: Meas): Measurement[] {
   for (let i = 0; i < m.count; i++) {
     const o = i * MEAS_STRIDE;
     ms.push({ position: [v[o]!, v[o + 1]!, v[o + 2]!], covariance: Array.from(v.subarray(o + 3, o + 12)), views: v[o + 13]! });
+  }
+  if (m.rays && m.ray_count) {
+    const r = binToF64(m.rays);
+    for (let i = 0; i < m.ray_count; i++) {
+      const o = i * RAY_STRIDE;
+      // A ray's point and covariance depend on the track it is held against (tracker.ts).
+      ms.push({ position: [r[o]!, r[o + 1]!, r[o + 2]!], covariance: [], views: 1, ray: { origin: [r[o]!, r[o + 1]!, r[o + 2]!], dir: [r[o + 3]!, r[o + 4]!, r[o + 5]!], angleVar: r[o + 6]! } });
+    }
   }
   return ms;
 }

@@ -7,6 +7,7 @@
  * JPDA (jpda.ts).
  */
 import { assignSparse, type Edge } from '../../kernels/assign.js';
+import { type RayObservation, rayAsPoint } from '../../geometry/ray-point.js';
 import { largestEigenvalue3, mat, type Mat } from '../../geometry/matrix.js';
 import type { TRACK_EVENTS, TRACK_STATUSES } from '../../schemas/tracks.js';
 import { type Gaussian, innovation, mahalanobis2 } from './kalman.js';
@@ -21,6 +22,30 @@ export interface Measurement {
   /** 3×3 row-major (m²). */
   covariance: number[];
   views: number;
+  /**
+   * One camera's ray (views 1): measured against each track as the ray's point nearest the
+   * track's prediction (geometry/ray-point.ts), so it updates a track but never places one.
+   */
+  ray?: RayObservation;
+}
+
+/**
+ * How open a ray is along itself, against a track known to `v` m² along it: so much wider
+ * that the ray adds no depth (a ten-thousandth of what the track knows), yet the innovation
+ * covariance stays well conditioned.
+ */
+const openAlongRay = (v: number) => 1e4 * v + 1;
+
+/** What `m` says about a track at `state`: itself, or for a ray the ray's point and covariance near the track. */
+function heldAgainst(m: Measurement, state: Gaussian): { z: Mat; R: Mat } {
+  if (!m.ray) return { z: column(m.position), R: mat(3, 3, m.covariance) };
+  const x = state.x.v;
+  const P = state.P.v;
+  const d = m.ray.dir;
+  let along = 0;
+  for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) along += d[i]! * P[i * 6 + j]! * d[j]!;
+  const p = rayAsPoint(m.ray, [x[0]!, x[1]!, x[2]!], openAlongRay(along));
+  return { z: column([...p.position]), R: mat(3, 3, p.covariance) };
 }
 
 export interface TrackerOptions {
@@ -182,7 +207,8 @@ export class Tracker {
       if (d && 'm' in d) {
         hit = true;
         const m = measurements[d.m]!;
-        const filter = immUpdate(t.filter, column(m.position), mat(3, 3, m.covariance));
+        const { z, R } = heldAgainst(m, t.state);
+        const filter = immUpdate(t.filter, z, R);
         if (filter) {
           t.filter = filter;
           t.state = combine(filter);
@@ -192,7 +218,7 @@ export class Tracker {
       } else if (d) {
         // Updated with every gated measurement in proportion; it counts as hit when more likely than not.
         hit = d.none < 0.5;
-        t.filter = immWeightedUpdate(t.filter, d.beta.map((b) => ({ z: column(measurements[b.m]!.position), R: mat(3, 3, measurements[b.m]!.covariance), w: b.p })), d.none);
+        t.filter = immWeightedUpdate(t.filter, d.beta.map((b) => ({ ...heldAgainst(measurements[b.m]!, t.state), w: b.p })), d.none);
         t.state = combine(t.filter);
         for (const b of d.beta) share.set(b.m, (share.get(b.m) ?? 0) + b.p);
         const best = d.beta.reduce((a, b) => (b.p > a.p ? b : a), d.beta[0]!);
@@ -354,7 +380,6 @@ export class Tracker {
     const gate = this.options.gateChi2;
     const feasible: (Edge & { lik: number })[] = [];
     const trace = (g: Gaussian) => g.P.v[0]! + g.P.v[7]! + g.P.v[14]!;
-    const rays = ms.map((m) => (m.views < 2 ? rayOf(m.covariance) : undefined));
     for (const [ti, t] of tracks.entries()) {
       // An IMM track is also gated by its widest model: a target that starts to manoeuvre
       // leaves the quiet model's gate before the mode probabilities have moved.
@@ -363,21 +388,23 @@ export class Tracker {
       const [x, y, z] = [t.state.x.v[0]!, t.state.x.v[1]!, t.state.x.v[2]!];
       const traceP = Math.max(trace(t.state), trace(widest)) + Math.hypot(widest.x.v[0]! - x, widest.x.v[1]! - y, widest.x.v[2]! - z) ** 2;
       for (const [mi, m] of ms.entries()) {
-        const ray = rays[mi];
+        const ray = m.ray;
         // A single ray confirms nothing: a tentative track waits for points.
         if (ray && t.status === 'tentative') continue;
         let e2 = (m.position[0] - x) ** 2 + (m.position[1] - y) ** 2 + (m.position[2] - z) ** 2;
         let traceR = m.covariance[0]! + m.covariance[4]! + m.covariance[8]!;
         if (ray) {
-          // Only the offset across the ray counts against a ray that is open along it.
-          const a = (m.position[0] - x) * ray.d[0] + (m.position[1] - y) * ray.d[1] + (m.position[2] - z) * ray.d[2];
+          // Only the offset across the ray counts (position is the ray's origin), and the spread
+          // across it at the track's range.
+          const a = (x - m.position[0]) * ray.dir[0] + (y - m.position[1]) * ray.dir[1] + (z - m.position[2]) * ray.dir[2];
           e2 -= a * a;
-          traceR = ray.across;
+          traceR = 2 * ray.angleVar * a * a;
         }
         if (e2 > gate * (traceP + traceR)) continue;
         let best: { d2: number; detS: number } | undefined;
         for (const g of candidates) {
-          const inn = innovation(g, column(m.position), mat(3, 3, m.covariance));
+          const { z: zm, R } = heldAgainst(m, g);
+          const inn = innovation(g, zm, R);
           if (!inn) continue;
           const d2 = mahalanobis2(inn.nu, inn.Sinv);
           if (!best || d2 + Math.log(inn.detS) < best.d2 + Math.log(best.detS)) best = { d2, detS: inn.detS };
@@ -401,22 +428,6 @@ function checkOptions(o: TrackerOptions): TrackerOptions {
   if (typeof o.reacquireM !== 'number' || !(o.reacquireM >= 0)) throw bad('reacquireM', 'a number of metres ≥ 0 (0: never)', o.reacquireM);
   if (o.confirmM > o.confirmN) throw bad('confirmM', `at most confirmN (${o.confirmN})`, o.confirmM);
   return o;
-}
-
-/**
- * The direction and across-variance of a single ray's measurement, from its covariance
- * (σ⊥²·I + (σ∥² − σ⊥²)·ddᵀ, σ∥ ≫ σ⊥): its largest column is along d; undefined for a round one.
- */
-function rayOf(c: readonly number[]): { d: [number, number, number]; across: number } | undefined {
-  let k = 0;
-  for (let i = 1; i < 3; i++) if (c[i * 4]! > c[k * 4]!) k = i;
-  const col: [number, number, number] = [c[k]!, c[3 + k]!, c[6 + k]!];
-  const n = Math.hypot(...col);
-  if (!(n > 0)) return undefined;
-  const d: [number, number, number] = [col[0] / n, col[1] / n, col[2] / n];
-  const trace = c[0]! + c[4]! + c[8]!;
-  const lengthwise = d[0] * (c[0]! * d[0] + c[1]! * d[1] + c[2]! * d[2]) + d[1] * (c[3]! * d[0] + c[4]! * d[1] + c[5]! * d[2]) + d[2] * (c[6]! * d[0] + c[7]! * d[1] + c[8]! * d[2]);
-  return { d, across: Math.max(0, trace - lengthwise) };
 }
 
 /** Sort key for keeping one of two duplicates: confirmed before tentative, then older first. */

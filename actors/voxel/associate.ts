@@ -7,6 +7,7 @@
  * the next stage (voting) sees only what is left.
  */
 import type { Camera } from '../../geometry/camera.js';
+import type { RayObservation } from '../../geometry/ray-point.js';
 import { triangulateRobust, type View } from '../../geometry/triangulate.js';
 import type { Mat3, Vec3 } from '../../geometry/vec3.js';
 import { assignSparse, type Edge } from '../../kernels/assign.js';
@@ -59,7 +60,7 @@ export interface AssociatedPoint {
 /**
  * A `singleView` hypothesis that only one camera's detection fits. Left unclaimed: it may yet
  * pair with another camera's detection in the vote (a new object); what is still free after
- * that becomes the hypothesis' single-ray measurement (singleRayPoint).
+ * that becomes the hypothesis' single-ray measurement (detectionRay).
  */
 export interface SingleView {
   hypothesis: number;
@@ -180,26 +181,11 @@ export function associateAndTriangulate(
   return points;
 }
 
-/**
- * One camera's detection of a known object as a 3D measurement: the point of its ray nearest
- * the object's predicted position, known across the ray to the detection's pixel noise at that
- * range and along it to no better than the range itself, so a filter takes from it only what
- * the ray says. Tracks seen by one camera at a time (small, far, faint) stay measured: the
- * next camera's ray pins the depth the previous one left open.
- */
-export function singleRayPoint(pair: PairDetections, j: number, near: Vec3, pixelVarFloor: number): Omit<AssociatedPoint, 'hypothesis'> {
+/** The ray of detection `j` (weight: its confirmation score): the camera centre, the direction, its angular variance. */
+export function detectionRay(pair: PairDetections, j: number, pixelVarFloor: number): RayObservation & { weight: number } {
   const cam = pair.camera;
   const b = pair.blobs;
-  const d = cam.ray(b[j * FUSED_STRIDE]!, b[j * FUSED_STRIDE + 1]!);
-  const c = cam.center;
-  const along = Math.max(0, (near[0] - c[0]) * d[0] + (near[1] - c[1]) * d[1] + (near[2] - c[2]) * d[2]);
-  const position: Vec3 = [c[0] + d[0] * along, c[1] + d[1] * along, c[2] + d[2] * along];
   const [vu, , vv] = pixelCov(b, j, pixelVarFloor);
-  const fx = cam.fx;
-  // Across the ray: the larger pixel variance as an angle, at this range.
-  const across = (Math.max(vu, vv) / (fx * fx)) * along * along;
-  const lengthwise = Math.max(along * along, 1);
-  const covariance: number[] = [];
-  for (let r = 0; r < 3; r++) for (let k = 0; k < 3; k++) covariance.push((r === k ? across : 0) + (lengthwise - across) * d[r]! * d[k]!);
-  return { position, covariance: covariance as unknown as Mat3, weight: b[j * FUSED_STRIDE + 9]!, views: 1 };
+  // The larger pixel variance as an angle: the ray's spread across, on either axis.
+  return { origin: cam.center, dir: cam.ray(b[j * FUSED_STRIDE]!, b[j * FUSED_STRIDE + 1]!), angleVar: Math.max(vu, vv) / (cam.fx * cam.fx), weight: b[j * FUSED_STRIDE + 9]! };
 }

@@ -15,8 +15,8 @@ import { FUSED_STRIDE, type FusedFrame } from '../../schemas/fused.js';
 import type { Tracks } from '../../schemas/tracks.js';
 import type { Mat3, Vec3 } from '../../geometry/vec3.js';
 import { selectPeaks } from './select-peaks.js';
-import { associateAndTriangulate, type AssociationOptions, DEFAULT_ASSOCIATION, type Hypothesis, type PairDetections, type SingleView, singleRayPoint } from './associate.js';
-import type { Measurements } from '../../schemas/measurement.js';
+import { associateAndTriangulate, type AssociationOptions, DEFAULT_ASSOCIATION, type Hypothesis, type PairDetections, type SingleView, detectionRay } from './associate.js';
+import { type Measurements, RAY_STRIDE } from '../../schemas/measurement.js';
 import type { MessageOf } from '../../schemas/message.js';
 import { rigOf } from '../../sim/rig.js';
 import { type Box, parseShardSpec, shardRegion, type ShardRegion, type ShardSpec } from './shard-region.js';
@@ -214,18 +214,20 @@ export class VoxelStage {
       }
       if (!near) points.push(p);
     }
-    // 3. A known track that one camera alone saw, if nothing else took that detection.
+    // 3. A known track that one camera alone saw, if nothing else took that detection: its ray.
     const floor = { ...DEFAULT_ASSOCIATION, ...this.#association }.pixelVarFloor;
+    const rays: number[] = [];
     for (const v of singles) {
       const d = dets[v.pair]!;
       if (d.claimed[v.detection]) continue;
       d.claimed[v.detection] = 1;
-      points.push({ hypothesis: v.hypothesis, ...singleRayPoint(d, v.detection, hyps[v.hypothesis]!.position, floor) });
+      const r = detectionRay(d, v.detection, floor);
+      rays.push(...r.origin, ...r.dir, r.angleVar, r.weight);
     }
-    // A single ray's point is open along the ray: no guide for other cameras.
-    this.#last = { t_ns: set.t_ns, points: points.filter((p) => p.views > 1).map((p) => ({ position: p.position, covariance: p.covariance })) };
+    this.#last = { t_ns: set.t_ns, points: points.map((p) => ({ position: p.position, covariance: p.covariance })) };
     const values = points.flatMap((p) => [...p.position, ...p.covariance, p.weight, p.views]);
     const shardOf = this.shard ? { shard: { index: this.shard.index, count: this.shard.count, axis: this.shard.region.axis, cuts: this.shard.region.cuts } } : {};
-    return { meas: { t_ns: set.t_ns, count: points.length, pairs: [...set.views.keys()], points: f64ToBin(values), ...shardOf }, info };
+    const rayPart = rays.length ? { ray_count: rays.length / RAY_STRIDE, rays: f64ToBin(rays) } : {};
+    return { meas: { t_ns: set.t_ns, count: points.length, pairs: [...set.views.keys()], points: f64ToBin(values), ...rayPart, ...shardOf }, info };
   }
 }
