@@ -380,6 +380,7 @@ export class Tracker {
     const gate = this.options.gateChi2;
     const feasible: (Edge & { lik: number })[] = [];
     const trace = (g: Gaussian) => g.P.v[0]! + g.P.v[7]! + g.P.v[14]!;
+    const near = new NearInX(ms);
     for (const [ti, t] of tracks.entries()) {
       // An IMM track is also gated by its widest model: a target that starts to manoeuvre
       // leaves the quiet model's gate before the mode probabilities have moved.
@@ -387,7 +388,8 @@ export class Tracker {
       const candidates = widest === t.state ? [t.state] : [t.state, widest];
       const [x, y, z] = [t.state.x.v[0]!, t.state.x.v[1]!, t.state.x.v[2]!];
       const traceP = Math.max(trace(t.state), trace(widest)) + Math.hypot(widest.x.v[0]! - x, widest.x.v[1]! - y, widest.x.v[2]! - z) ** 2;
-      for (const [mi, m] of ms.entries()) {
+      for (const mi of near.around(x, Math.sqrt(gate * (traceP + near.maxTraceR)))) {
+        const m = ms[mi]!;
         const ray = m.ray;
         // A single ray confirms nothing: a tentative track waits for points.
         if (ray && t.status === 'tentative') continue;
@@ -413,6 +415,46 @@ export class Tracker {
       }
     }
     return feasible;
+  }
+}
+
+/**
+ * The measurements a track's pre-gate can pass, without trying them all: points sorted by x
+ * (one whose x is further than √(gate·(trace P + the largest trace R)) fails the pre-gate
+ * anyway), and every ray (few; their position is a camera centre). In ascending index order,
+ * as a loop over all of them would visit them.
+ */
+class NearInX {
+  readonly maxTraceR: number;
+  readonly #byX: number[];
+  readonly #xs: Float64Array;
+  readonly #rays: number[] = [];
+  constructor(ms: readonly Measurement[]) {
+    const points: number[] = [];
+    let maxTraceR = 0;
+    ms.forEach((m, i) => {
+      if (m.ray) return void this.#rays.push(i);
+      points.push(i);
+      maxTraceR = Math.max(maxTraceR, m.covariance[0]! + m.covariance[4]! + m.covariance[8]!);
+    });
+    this.maxTraceR = maxTraceR;
+    this.#byX = points.sort((a, b) => ms[a]!.position[0] - ms[b]!.position[0] || a - b);
+    this.#xs = Float64Array.from(this.#byX, (i) => ms[i]!.position[0]);
+  }
+  /** Indices of the points with x within `reach` of `x`, and of every ray, ascending. */
+  around(x: number, reach: number): number[] {
+    const xs = this.#xs;
+    let lo = 0;
+    let hi = xs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (xs[mid]! < x - reach) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: number[] = [];
+    for (let k = lo; k < xs.length && xs[k]! <= x + reach; k++) out.push(this.#byX[k]!);
+    out.push(...this.#rays);
+    return out.sort((a, b) => a - b);
   }
 }
 
