@@ -18,7 +18,7 @@ export interface Hypothesis {
   position: Vec3;
   /** 3×3 row-major position covariance (m²). */
   covariance: Mat3;
-  /** Seen by one camera only, it still yields a measurement: the ray (see singleRayPoint). */
+  /** Seen by one camera only, it still yields a measurement: that camera's ray (detectionRay). */
   singleView?: boolean;
 }
 

@@ -48,7 +48,7 @@ export interface VoxelStageOptions {
   max_track_age_s?: number;
   /** A voted point this close to a track's point is the same object (m, default 1). */
   duplicate_m?: number;
-  /** A confirmed track that one camera alone sees at the instant is measured by that ray (default true; associate.ts singleRayPoint). */
+  /** A confirmed track that one camera alone sees at the instant is measured by that ray (default true; associate.ts detectionRay, geometry/ray-point.ts). */
   single_view?: boolean;
   /** Without tracks, the last frameset's points guide the association, each moved up to this since (m/s, default 40). */
   max_speed_mps?: number;
