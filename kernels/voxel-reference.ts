@@ -9,7 +9,7 @@ import { checkRays, type RayBatch, type VoxelOutput, type VoxelParams, type Voxe
 const B = 8;
 const BV = B * B * B;
 /** What one brick costs against the budget on the native side (sizeof(Brick) + map overhead). */
-export const BRICK_BYTES = 8368; // checked against the addon's voxelBrickBytes by test/voxel.test.ts
+export const BRICK_BYTES = 8272; // checked against the addon's voxelBrickBytes by test/voxel.test.ts
 const fr = Math.fround;
 
 interface Brick {
