@@ -25,6 +25,13 @@ export interface BusOptions {
   log?: Logger;
 }
 
+declare const validated: unique symbol;
+/** A message validated against its type and encoded once, to go out on several subjects. */
+export interface EncodedMessage {
+  readonly bytes: Uint8Array;
+  readonly [validated]: true;
+}
+
 /** Request timed out or had no responder. */
 export class RequestFailedError extends Error {
   override name = 'RequestFailedError';
@@ -58,8 +65,18 @@ export class Bus {
 
   /** Validates and publishes; throws InvalidMessageError rather than send a bad message. */
   publish<S extends TSchema>(type: MessageType<S>, subject: string, value: Static<S>): void {
+    this.publishEncoded(subject, this.encode(type, value));
+  }
+
+  /** Validates and encodes a message once, for publishing it on more than one subject. */
+  encode<S extends TSchema>(type: MessageType<S>, value: Static<S>): EncodedMessage {
     validate(type, value);
-    this.nc.publish(subject, encode(value));
+    return { bytes: encode(value) } as EncodedMessage;
+  }
+
+  /** Publishes a message `encode` validated. */
+  publishEncoded(subject: string, message: EncodedMessage): void {
+    this.nc.publish(subject, message.bytes);
   }
 
   /** Decodes and validates a payload; returns undefined (after dead-lettering) if it is refused. */

@@ -5,7 +5,7 @@
  */
 import type { Msg, Subscription } from '@nats-io/nats-core';
 import type { Static, TSchema } from '@sinclair/typebox';
-import type { Bus } from '../bus/bus.js';
+import type { Bus, EncodedMessage } from '../bus/bus.js';
 import type { MessageType } from '../schemas/message.js';
 import type { ActorStatus } from '../schemas/telemetry.js';
 import { type ExitReason, ExitSignal, type Supervisable } from './child.js';
@@ -42,6 +42,8 @@ export interface ActorContext<M> {
   send(msg: M): boolean;
   /** Publishes a typed message and counts it. */
   publish<S extends TSchema>(type: MessageType<S>, subject: string, value: Static<S>): void;
+  /** Publishes a message the bus validated and encoded (`bus.encode`) and counts it. */
+  publishEncoded(subject: string, message: EncodedMessage): void;
   /** Subscribes; valid messages are mapped and enqueued, invalid ones dead-lettered. Unsubscribed on exit. */
   subscribe<S extends TSchema>(type: MessageType<S>, subject: string, toMessage: (value: Static<S>, msg: Msg) => M): Subscription;
   /** Ends this actor normally (a transient actor is then not restarted). */
@@ -181,6 +183,11 @@ export class Actor<M = unknown> implements Supervisable {
       publish(type, subject, value) {
         if (!self.#bus) throw new Error(`actor ${self.id} has no bus to publish on`);
         self.#bus.publish(type, subject, value);
+        self.stats.msgsOut++;
+      },
+      publishEncoded(subject, message) {
+        if (!self.#bus) throw new Error(`actor ${self.id} has no bus to publish on`);
+        self.#bus.publishEncoded(subject, message);
         self.stats.msgsOut++;
       },
       subscribe(type, subject, toMessage) {

@@ -38,6 +38,21 @@ describe('bus over a real nats-server', () => {
     );
   });
 
+  it('encodes a message once for several subjects, refusing an invalid one as publish does', async () => {
+    const got: { subject: string; value: unknown }[] = [];
+    const sub = bus.subscribe(Sample, 'skyvox.once.*', (v, m) => got.push({ subject: m.subject, value: v }));
+    const value = { t_ns: 1_795_000_000_000_000_002n, cam: 'cam2', snr: 3 };
+    const message = bus.encode(Sample, value);
+    assert.deepEqual(message.bytes, encode(value));
+    bus.publishEncoded('skyvox.once.a', message);
+    bus.publishEncoded('skyvox.once.b', message);
+    await waitFor(() => got.length === 2, 'both copies');
+    assert.deepEqual(got.map((g) => g.subject).sort(), ['skyvox.once.a', 'skyvox.once.b']);
+    for (const g of got) assert.deepEqual(g.value, value);
+    assert.throws(() => bus.encode(Sample, { ...value, snr: -1 }), InvalidMessageError);
+    sub.unsubscribe();
+  });
+
   it('dead-letters invalid and undecodable messages with reason and bytes, counts them, and keeps handling', async () => {
     const dead: { subject: string; reason: string; bytes: Uint8Array; receiver: string }[] = [];
     const deadSub = nc.subscribe("skyvox.dead", { callback: (_e, m) => void dead.push(validate(DeadLetter, decode(m.data))) });

@@ -107,8 +107,10 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Input> {
     // Archive first: its first attempt is written to the connection before the live message
     // (bus/archive.ts), so a process killed right after publishing live has already sent the
     // durable copy — unless the stream was failing then, when live output does not wait.
-    archive?.append(ctx.bus!.subjects.archiveOf(subject), encode(value), id);
-    ctx.publish(type, subject, value);
+    // Validated and encoded once for both: a scan's tracks take most of a millisecond to encode.
+    const message = ctx.bus!.encode(type, value);
+    archive?.append(ctx.bus!.subjects.archiveOf(subject), message.bytes, id);
+    ctx.publishEncoded(subject, message);
   };
   return {
     async start(ctx) {
