@@ -7,8 +7,12 @@
  */
 import { FramesetAssembler, type Frameset } from '../../frames/frameset.js';
 import { pairMapping, type PairMapping } from '../../geometry/pair.js';
+import type { TSchema, Static } from '@sinclair/typebox';
 import type { DetectionFrame } from '../../schemas/detections.js';
-import type { MessageOf } from '../../schemas/message.js';
+import { FusedFrame } from '../../schemas/fused.js';
+import type { MessageOf, MessageType } from '../../schemas/message.js';
+import { Measurements } from '../../schemas/measurement.js';
+import { Tracks } from '../../schemas/tracks.js';
 import { rigOf } from '../../sim/rig.js';
 import type { Scenario } from '../../sim/scenario.js';
 import { DEFAULT_FUSE_OPTIONS, fuse, type FuseOptions } from '../fusion/fuse.js';
@@ -24,6 +28,14 @@ export interface OfflineOptions {
   voxel?: VoxelStageOptions & { tolerance_ms?: number; max_wait_ms?: number };
   tracker?: Partial<TrackerOptions>;
 }
+
+/**
+ * How a message passes from one stage to the next. Live it crosses NATS: encoded, decoded and
+ * validated, arriving as a different object than was sent; here it is handed over as it is,
+ * unless the caller (the warm-up, which must meet the code paths a live run meets) says so.
+ */
+export type Relay = <S extends TSchema>(type: MessageType<S>, value: Static<S>) => Static<S>;
+const handOver: Relay = (_type, value) => value;
 
 /** One scan's output. */
 export interface ScanOutput {
@@ -50,11 +62,13 @@ export class OfflinePipeline {
   readonly #voxelSets: FramesetAssembler<Fused>;
   readonly #tracker: TrackerStage;
   readonly #fuse: FuseOptions;
+  readonly #relay: Relay;
   #last: bigint | undefined;
   /** Detections that came out of time order (beyond the framesets' tolerance they are late). */
   unordered = 0;
 
-  constructor(scenario: Scenario, o: OfflineOptions = {}) {
+  constructor(scenario: Scenario, o: OfflineOptions = {}, relay: Relay = handOver) {
+    this.#relay = relay;
     const rig = rigOf(scenario);
     const tol = (v: number | undefined, d: number) => BigInt(Math.round((v ?? d) * 1e6));
     // Only pairs with both bands have a fusion actor live; the same here.
@@ -101,7 +115,7 @@ export class OfflinePipeline {
   #fuseSets(pair: Pair, sets: Frameset<Detections>[], into: Fused[]): void {
     for (const s of sets) {
       const m = s.views.get(pair.mono);
-      if (m) into.push(fuse(pair.name, m, s.views.get(pair.thermal), pair.mapping, this.#fuse));
+      if (m) into.push(this.#relay(FusedFrame, fuse(pair.name, m, s.views.get(pair.thermal), pair.mapping, this.#fuse)));
     }
   }
 
@@ -112,9 +126,9 @@ export class OfflinePipeline {
     if (Number.isFinite(now)) sets.push(...this.#voxelSets.poll(now));
     if (end) sets.push(...this.#voxelSets.flush());
     for (const set of sets) {
-      const { meas } = await this.#voxel.process(set);
+      const meas = this.#relay(Measurements, (await this.#voxel.process(set)).meas);
       const { tracks, events } = this.#tracker.step(meas, () => meas.t_ns);
-      if (this.#voxel.trackAided) this.#voxel.setTracks(tracks);
+      if (this.#voxel.trackAided) this.#voxel.setTracks(this.#relay(Tracks, tracks));
       out.push({ tracks, events, fused: [...set.views.values()] });
     }
     return out;

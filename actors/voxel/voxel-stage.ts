@@ -159,7 +159,12 @@ export class VoxelStage {
     if (this.trackAided && known) {
       const dt = Number(set.t_ns - known.t_ns) / 1e9;
       aided = Math.abs(dt) <= this.#maxTrackAge;
-      if (aided) for (const t of known.tracks) hyps.push({ ...predict(t, dt, this.#processNoise), singleView: this.#singleView && t.established });
+      if (aided) {
+        for (const t of known.tracks) {
+          const h = predict(t, dt, this.#processNoise);
+          hyps.push({ position: h.position, covariance: h.covariance, singleView: this.#singleView && t.established });
+        }
+      }
     }
     // Without tracks (a cold start, the tracker down) the last frameset's points guide the
     // association instead, each moved up to max_speed_mps since: otherwise every ray of a
@@ -168,7 +173,7 @@ export class VoxelStage {
     if (this.trackAided && !aided && last) {
       const dt = Number(set.t_ns - last.t_ns) / 1e9;
       const spread = (this.#maxSpeed * dt) ** 2;
-      if (dt > 0 && dt <= this.#maxTrackAge) for (const p of last.points) hyps.push({ position: p.position, covariance: p.covariance.map((v, k) => (k % 4 === 0 ? v + spread : v)) as unknown as Mat3 });
+      if (dt > 0 && dt <= this.#maxTrackAge) for (const p of last.points) hyps.push({ position: p.position, covariance: p.covariance.map((v, k) => (k % 4 === 0 ? v + spread : v)) as unknown as Mat3, singleView: false });
     }
     // Every shard claims the detections of every track alike, so none votes twice; each
     // triangulates only the hypotheses in its own slab.
@@ -201,7 +206,8 @@ export class VoxelStage {
       const floor = (grid.params.minVoxel * 2 ** p.level) ** 2 / 4;
       const c = p.covariance.slice();
       for (let a = 0; a < 3; a++) c[a * 4] = c[a * 4]! + floor;
-      return { position: p.position, covariance: c as unknown as Mat3 };
+      // Every hypothesis has the same fields, so the association code sees one object shape.
+      return { position: p.position, covariance: c as unknown as Mat3, singleView: false };
     });
     // A peak point within duplicate_m of a track's point is the same object seen through the
     // views its track did not claim: one measurement per object.
