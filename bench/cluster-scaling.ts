@@ -6,12 +6,10 @@
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { startNatsServer } from '../bus/nats-server.js';
+import { skyvoxArgs } from '../cli/launcher.js';
 import { spawnGuarded, type GuardedProcess } from '../supervisors/os-process.js';
-
-const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/skyvox.js');
 
 export interface ScalingOptions {
   /** Seconds of the `quick` scenario recorded. */
@@ -22,7 +20,7 @@ export interface ScalingOptions {
 
 /** Runs `skyvox ARGS` to its end; rejects with its stderr tail on failure. */
 async function skyvox(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
-  const p = spawnGuarded(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SKYVOX_LOG_LEVEL: 'warn', ...env } });
+  const p = spawnGuarded(process.execPath, skyvoxArgs(args), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SKYVOX_LOG_LEVEL: 'warn', ...env } });
   let out = '';
   let err = '';
   p.child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -34,7 +32,7 @@ async function skyvox(args: string[], env: NodeJS.ProcessEnv = {}): Promise<stri
 
 /** Starts a worker node and resolves once it is up. */
 async function workerNode(url: string, dataDir: string, name: string): Promise<GuardedProcess> {
-  const p = spawnGuarded(process.execPath, [BIN, 'node', '--nats', url, '--name', name, '--batch-workers', '1', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SKYVOX_LOG_LEVEL: 'warn' } });
+  const p = spawnGuarded(process.execPath, skyvoxArgs(['node', '--nats', url, '--name', name, '--batch-workers', '1', '--data-dir', dataDir]), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SKYVOX_LOG_LEVEL: 'warn' } });
   await new Promise<void>((res, rej) => {
     let out = '';
     p.child.stdout!.on('data', (d: Buffer) => {

@@ -158,9 +158,9 @@ function program(run: (p: Promise<number>) => void): Command {
 
   root
     .command('info')
-    .description('which native paths (SIMD, CUDA) this machine takes, and why')
+    .description('which native paths (SIMD, CUDA) this machine takes, and why; the Node options it runs under')
     .action(() => {
-      process.stdout.write(`${JSON.stringify({ node: process.version, native: nativeInfo() }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ node: process.version, node_options: process.execArgv, native: nativeInfo() }, null, 2)}\n`);
       run(Promise.resolve(EXIT.ok));
     });
 

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SKYVOX_BIN, SKYVOX_NODE_OPTIONS, SKYVOX_SHEBANG } from '../cli/launcher.js';
 import { isAlive } from '../supervisors/os-process.js';
 import { scratchDir } from './helpers/scratch.js';
 import { skyvox, skyvoxRun } from './helpers/cli.js';
@@ -102,6 +104,15 @@ describe('skyvox command', function () {
     assert.equal(res.code, 1);
     assert.equal(res.stderr.trim().split('\n').length, 1, res.stderr);
     assert.match(res.stderr, /nats-server not found: install it with `sudo apt-get install -y nats-server`/);
+  });
+
+  it('runs under the Node options every skyvox process gets, started as a command or by skyvox itself', async () => {
+    assert.equal(readFileSync(SKYVOX_BIN, 'utf8').split('\n')[0], SKYVOX_SHEBANG);
+    // As a user's shell starts it: the kernel reads the first line.
+    const direct = execFileSync(SKYVOX_BIN, ['info'], { encoding: 'utf8' });
+    assert.deepEqual(JSON.parse(direct).node_options, SKYVOX_NODE_OPTIONS);
+    const spawned = await skyvoxRun(['info']);
+    assert.deepEqual(JSON.parse(spawned.stdout).node_options, SKYVOX_NODE_OPTIONS);
   });
 
   it('exits 2 with a sentence on usage errors, 0 on --help', async () => {

@@ -2,9 +2,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { skyvoxArgs } from '../../cli/launcher.js';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const BIN = resolve(REPO, 'bin/skyvox.js');
 const started = new Set<ChildProcess>();
 
 export interface Cli {
@@ -16,7 +16,7 @@ export interface Cli {
 
 /** Starts `skyvox ...args`; `detached` gives it its own process group (like a terminal job). */
 export function skyvox(args: string[], options: { env?: NodeJS.ProcessEnv; detached?: boolean } = {}): Cli {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  const child = spawn(process.execPath, skyvoxArgs(args), {
     cwd: REPO,
     env: { ...process.env, SKYVOX_LOG_LEVEL: 'warn', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
