@@ -61,7 +61,8 @@ export class Camera {
 
   /** Normalised image coordinates → distorted normalised coordinates. */
   distort(x: number, y: number): [number, number] {
-    const [k1, k2, p1, p2, k3] = this.dist;
+    const d = this.dist;
+    const k1 = d[0], k2 = d[1], p1 = d[2], p2 = d[3], k3 = d[4];
     const r2 = x * x + y * y;
     const radial = 1 + r2 * (k1 + r2 * (k2 + r2 * k3));
     return [x * radial + 2 * p1 * x * y + p2 * (r2 + 2 * x * x), y * radial + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y];
@@ -69,7 +70,8 @@ export class Camera {
 
   /** Inverse of `distort` by fixed-point iteration (converges for realistic lenses). */
   undistort(xd: number, yd: number): [number, number] {
-    const [k1, k2, p1, p2, k3] = this.dist;
+    const dist = this.dist;
+    const k1 = dist[0], k2 = dist[1], p1 = dist[2], p2 = dist[3], k3 = dist[4];
     if (k1 === 0 && k2 === 0 && p1 === 0 && p2 === 0 && k3 === 0) return [xd, yd];
     let [x, y] = [xd, yd];
     for (let i = 0; i < 20; i++) {
@@ -87,9 +89,20 @@ export class Camera {
 
   /** Pixel of a world point, or undefined when it is behind the camera. May lie outside the image. */
   project(pw: Vec3): [number, number] | undefined {
-    const pc = this.toCamera(pw);
-    if (pc[2] <= 1e-9) return undefined;
-    const [xd, yd] = this.distort(pc[0] / pc[2], pc[1] / pc[2]);
+    // toCamera and distort written out: called per object per camera per frame, their
+    // intermediate arrays were a good share of a run's garbage. Same arithmetic, same order.
+    const R = this.R;
+    const t = this.t;
+    const Z = R[6] * pw[0] + R[7] * pw[1] + R[8] * pw[2] + t[2];
+    if (Z <= 1e-9) return undefined;
+    const x = (R[0] * pw[0] + R[1] * pw[1] + R[2] * pw[2] + t[0]) / Z;
+    const y = (R[3] * pw[0] + R[4] * pw[1] + R[5] * pw[2] + t[1]) / Z;
+    const d = this.dist;
+    const k1 = d[0], k2 = d[1], p1 = d[2], p2 = d[3], k3 = d[4];
+    const r2 = x * x + y * y;
+    const radial = 1 + r2 * (k1 + r2 * (k2 + r2 * k3));
+    const xd = x * radial + 2 * p1 * x * y + p2 * (r2 + 2 * x * x);
+    const yd = y * radial + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y;
     const K = this.K;
     return [K[0] * xd + K[1] * yd + K[2], K[4] * yd + K[5]];
   }
@@ -106,7 +119,8 @@ export class Camera {
     if (Z <= 1e-9) return undefined;
     const x = X / Z;
     const y = Y / Z;
-    const [k1, k2, p1, p2, k3] = this.dist;
+    const dist = this.dist;
+    const k1 = dist[0], k2 = dist[1], p1 = dist[2], p2 = dist[3], k3 = dist[4];
     const r2 = x * x + y * y;
     const rad = 1 + r2 * (k1 + r2 * (k2 + r2 * k3));
     const dRad = k1 + r2 * (2 * k2 + 3 * k3 * r2);
@@ -124,13 +138,16 @@ export class Camera {
     const vy = K[4] * d;
     // ∂(x, y)/∂(X, Y, Z) = [[1/Z, 0, −x/Z], [0, 1/Z, −y/Z]], then ∂(X, Y, Z)/∂p = R.
     const iz = 1 / Z;
-    const c0 = [ux * iz, uy * iz, -(ux * x + uy * y) * iz];
-    const c1 = [vx * iz, vy * iz, -(vx * x + vy * y) * iz];
-    const J: [number, number, number, number, number, number] = [0, 0, 0, 0, 0, 0];
-    for (let k = 0; k < 3; k++) {
-      J[k] = c0[0]! * R[k]! + c0[1]! * R[3 + k]! + c0[2]! * R[6 + k]!;
-      J[3 + k] = c1[0]! * R[k]! + c1[1]! * R[3 + k]! + c1[2]! * R[6 + k]!;
-    }
+    const c00 = ux * iz, c01 = uy * iz, c02 = -(ux * x + uy * y) * iz;
+    const c10 = vx * iz, c11 = vy * iz, c12 = -(vx * x + vy * y) * iz;
+    const J: [number, number, number, number, number, number] = [
+      c00 * R[0] + c01 * R[3] + c02 * R[6],
+      c00 * R[1] + c01 * R[4] + c02 * R[7],
+      c00 * R[2] + c01 * R[5] + c02 * R[8],
+      c10 * R[0] + c11 * R[3] + c12 * R[6],
+      c10 * R[1] + c11 * R[4] + c12 * R[7],
+      c10 * R[2] + c11 * R[5] + c12 * R[8],
+    ];
     return { u: K[0] * xd + K[1] * yd + K[2], v: K[4] * yd + K[5], J };
   }
 

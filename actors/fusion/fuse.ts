@@ -37,7 +37,11 @@ export function fuse(pair: string, mono: Detections, thermal: Detections | undef
   const s2 = mapping.scale * mapping.scale;
   const candidates: { i: number; j: number; d2: number }[] = [];
   for (let i = 0; i < nm; i++) {
-    const [x, y, vx, vy, cxy] = [m[i * BLOB_STRIDE]!, m[i * BLOB_STRIDE + 1]!, m[i * BLOB_STRIDE + 2]!, m[i * BLOB_STRIDE + 3]!, m[i * BLOB_STRIDE + 4]!];
+    const x = m[i * BLOB_STRIDE]!;
+    const y = m[i * BLOB_STRIDE + 1]!;
+    const vx = m[i * BLOB_STRIDE + 2]!;
+    const vy = m[i * BLOB_STRIDE + 3]!;
+    const cxy = m[i * BLOB_STRIDE + 4]!;
     for (let j = 0; j < nt; j++) {
       const p = mapped[j];
       if (!p) continue;
@@ -46,7 +50,8 @@ export function fuse(pair: string, mono: Detections, thermal: Detections | undef
       const sxy = cxy + t[j * BLOB_STRIDE + 4]! * s2;
       const det = sxx * syy - sxy * sxy;
       if (!(det > 0)) continue;
-      const [dx, dy] = [p[0] - x, p[1] - y];
+      const dx = p[0] - x;
+      const dy = p[1] - y;
       const d2 = (syy * dx * dx - 2 * sxy * dx * dy + sxx * dy * dy) / det;
       if (d2 <= o.gateChi2) candidates.push({ i, j, d2 });
     }
@@ -59,20 +64,27 @@ export function fuse(pair: string, mono: Detections, thermal: Detections | undef
     monoMatch[c.i] = c.j;
     thermalMatched[c.j] = 1;
   }
-  const out: number[] = [];
-  for (let i = 0; i < nm; i++) {
-    const row = Array.from(m.subarray(i * BLOB_STRIDE, (i + 1) * BLOB_STRIDE));
+  // Written straight into the output rows: a frame's fusion allocated a few arrays per blob.
+  let rows = nm;
+  for (let j = 0; j < nt; j++) if (!thermalMatched[j] && mapped[j]) rows++;
+  const out = new Float32Array(rows * FUSED_STRIDE);
+  let at = 0;
+  for (let i = 0; i < nm; i++, at += FUSED_STRIDE) {
+    out.set(m.subarray(i * BLOB_STRIDE, (i + 1) * BLOB_STRIDE), at);
     const both = monoMatch[i]! >= 0;
-    out.push(...row, both ? o.confirmedScore : o.unconfirmedScore, both ? FUSED_SOURCE.both : FUSED_SOURCE.monoOnly);
+    out[at + BLOB_STRIDE] = both ? o.confirmedScore : o.unconfirmedScore;
+    out[at + BLOB_STRIDE + 1] = both ? FUSED_SOURCE.both : FUSED_SOURCE.monoOnly;
   }
   for (let j = 0; j < nt; j++) {
     const p = mapped[j];
     if (thermalMatched[j] || !p) continue;
-    const row = Array.from(t.subarray(j * BLOB_STRIDE, (j + 1) * BLOB_STRIDE));
-    row[0] = p[0];
-    row[1] = p[1];
-    for (const k of [2, 3, 4]) row[k] = row[k]! * s2 + (k < 4 ? parVar : 0);
-    out.push(...row, o.thermalOnlyScore, FUSED_SOURCE.thermalOnly);
+    out.set(t.subarray(j * BLOB_STRIDE, (j + 1) * BLOB_STRIDE), at);
+    out[at] = p[0];
+    out[at + 1] = p[1];
+    for (let k = 2; k <= 4; k++) out[at + k] = t[j * BLOB_STRIDE + k]! * s2 + (k < 4 ? parVar : 0);
+    out[at + BLOB_STRIDE] = o.thermalOnlyScore;
+    out[at + BLOB_STRIDE + 1] = FUSED_SOURCE.thermalOnly;
+    at += FUSED_STRIDE;
   }
   return {
     t_ns: mono.t_ns,
@@ -80,7 +92,7 @@ export function fuse(pair: string, mono: Detections, thermal: Detections | undef
     mono: mono.cam,
     thermal: thermal?.cam ?? '',
     seq: mono.seq,
-    count: out.length / FUSED_STRIDE,
+    count: rows,
     thermal_seen: thermal !== undefined,
     blobs: f32ToBin(out),
   };
