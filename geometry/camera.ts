@@ -3,7 +3,7 @@
  * x_cam = R·x_world + t. Pixel centres sit at integer coordinates, as in OpenCV, so
  * `cv::calibrateCamera` results load unchanged.
  */
-import { add, type Mat3, mulMV, normalize, scale, transpose, type Vec3 } from './vec3.js';
+import { add, type Mat3, mulMV, scale, transpose, type Vec3 } from './vec3.js';
 
 export type Distortion = readonly [number, number, number, number, number];
 export const NO_DISTORTION: Distortion = [0, 0, 0, 0, 0];
@@ -162,11 +162,19 @@ export class Camera {
     const yd = (v - K[5]) / K[4];
     const xd = (u - K[2] - K[1] * yd) / K[0];
     const [x, y] = this.undistort(xd, yd);
-    return normalize(mulMV(this.#Rt, [x, y, 1]));
+    // Rᵀ·[x, y, 1], normalised, written out (the arithmetic of mulMV and normalize).
+    const Rt = this.#Rt;
+    const X = Rt[0] * x + Rt[1] * y + Rt[2];
+    const Y = Rt[3] * x + Rt[4] * y + Rt[5];
+    const Z = Rt[6] * x + Rt[7] * y + Rt[8];
+    const n = Math.hypot(X, Y, Z);
+    if (!(n > 0) || !Number.isFinite(n)) throw new RangeError(`cannot normalize vector [${X}, ${Y}, ${Z}]`);
+    return [X / n, Y / n, Z / n];
   }
 
   /** Distance along the optical axis to a world point (negative behind). */
   depth(pw: Vec3): number {
-    return this.toCamera(pw)[2];
+    const R = this.R;
+    return R[6] * pw[0] + R[7] * pw[1] + R[8] * pw[2] + this.t[2];
   }
 }
