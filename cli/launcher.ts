@@ -13,9 +13,9 @@ export const SKYVOX_BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../.
  * One thread in V8's worker pool (Node starts four). The pool compiles hot functions and helps
  * the garbage collector; on a two-core machine four of them took a core from the main thread
  * and nats-server while a run's code compiled, and ring10's first second of tracks came out
- * late: over 30 s runs the scans later than 50 ms went from 10–25 to 8–14 and the steady p99
- * from 35–43 to 31–32 ms with one thread. A heap of skyvox's size loses little by it on larger
- * machines. To run with another pool: `node --v8-pool-size=N bin/skyvox.js ARGS`.
+ * late: over three interleaved 60 s runs each, the scans later than 50 ms went from 29–71 to
+ * 13–23 and the p99 from 5 s on from 42–55 to 35–46 ms with one thread. A heap of skyvox's size
+ * loses little by it on larger machines. Another pool: `node --v8-pool-size=N bin/skyvox.js ARGS`.
  */
 export const SKYVOX_NODE_OPTIONS: readonly string[] = ['--v8-pool-size=1'];
 

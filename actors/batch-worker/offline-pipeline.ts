@@ -5,9 +5,9 @@
  * scan's tracks back to the voxel stage before the next frameset, as a live run that keeps up
  * does; so its tracks are those of a live run of the same detections.
  */
+import type { TSchema, Static } from '@sinclair/typebox';
 import { FramesetAssembler, type Frameset } from '../../frames/frameset.js';
 import { pairMapping, type PairMapping } from '../../geometry/pair.js';
-import type { TSchema, Static } from '@sinclair/typebox';
 import type { DetectionFrame } from '../../schemas/detections.js';
 import { FusedFrame } from '../../schemas/fused.js';
 import type { MessageOf, MessageType } from '../../schemas/message.js';
