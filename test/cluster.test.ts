@@ -73,6 +73,17 @@ describe('cluster', () => {
     assert.deepEqual([...least.values()].sort(), ['a', 'b']);
   });
 
+  it('placement by load: an actor never measured is taken to cost what measured actors of its kind cost', () => {
+    const fusion = (name: string, cost: number) => ({ name, kind: 'fusion', status: 'running' as const, cost });
+    const members = [member('a', { cpu_percent: 40, actors: [fusion('fusion-p1', 0.3)] }), member('b', { cpu_percent: 10 })];
+    const plan = [{ name: 'fusion-p1', kind: 'fusion' }, { name: 'fusion-p2', kind: 'fusion' }, { name: 'fusion-p3', kind: 'fusion' }, { name: 'tracker', kind: 'tracker' }];
+    const placed = place(plan, members, new Map([['fusion-p1', 'a']]), 'load');
+    // p2 (0.3, as p1) brings b to a's 0.4; p3 then goes to a on the tie (by name); the tracker,
+    // a kind nobody measured, costs the default and goes to the now lighter b.
+    assert.deepEqual(['fusion-p2', 'fusion-p3', 'tracker'].map((n) => placed.get(n)), ['b', 'a', 'b']);
+    // With the default alone both fusion actors would have piled onto b (0.1 + 2 × 0.05 < 0.4).
+  });
+
   it('rebalancing: an idle newcomer takes the costliest actor; an overloaded node sheds one only if that evens things out', () => {
     const plan = [{ name: 'tracker', kind: 'tracker' }, { name: 'voxel', kind: 'voxel' }, { name: 'm1', kind: 'motion', options: { camera: 'c1' } }];
     const load = (node: string, cpu: number, actors: [string, number][]) => ({ node, alive: true, cpu_percent: cpu, cores: 2, actors: actors.map(([name, cost]) => ({ name, cost })) });

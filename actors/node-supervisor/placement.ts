@@ -4,6 +4,9 @@
  */
 import type { Heartbeat } from './membership.js';
 
+/** Cores an actor of a kind no node has measured yet is assumed to take. */
+export const UNMEASURED_COST = 0.05;
+
 export const PLACEMENT_STRATEGIES = ['load', 'least-loaded', 'round-robin'] as const;
 export type PlacementStrategy = (typeof PLACEMENT_STRATEGIES)[number];
 
@@ -40,9 +43,20 @@ export function place(
   // Load per node in cores busy: its process CPU plus what this placement adds; compared per core.
   const load = new Map(alive.map((m) => [m.node, m.cpu_percent / 100]));
   const count = new Map(alive.map((m) => [m.node, 0]));
-  const costOf = (name: string) => {
-    for (const m of members) for (const a of m.actors) if (a.name === name) return Math.max(a.cost, 0.01);
-    return 0.05; // never measured yet: a small default
+  // An actor never measured is taken to cost what the measured actors of its kind cost on
+  // average (a fusion actor restarted after its node died weighs what its siblings weigh);
+  // only a kind nobody has measured yet gets the small default.
+  const byKind = new Map<string, { sum: number; n: number }>();
+  for (const m of members) {
+    for (const a of m.actors) {
+      const k = byKind.get(a.kind) ?? { sum: 0, n: 0 };
+      byKind.set(a.kind, { sum: k.sum + a.cost, n: k.n + 1 });
+    }
+  }
+  const costOf = (planned: PlannedActor) => {
+    for (const m of members) for (const a of m.actors) if (a.name === planned.name) return Math.max(a.cost, 0.01);
+    const k = byKind.get(planned.kind);
+    return k ? Math.max(k.sum / k.n, 0.01) : UNMEASURED_COST;
   };
   const take = (actor: string, node: string) => {
     out.set(actor, node);
@@ -70,7 +84,7 @@ export function place(
     if (strategy === 'round-robin') node = pool[rr++ % pool.length]!.node;
     else if (strategy === 'least-loaded') node = [...pool].sort((x, y) => count.get(x.node)! - count.get(y.node)! || x.node.localeCompare(y.node))[0]!.node;
     else {
-      const cost = costOf(a.name);
+      const cost = costOf(a);
       node = [...pool].sort((x, y) => load.get(x.node)! / Math.max(1, x.cores) - load.get(y.node)! / Math.max(1, y.cores) || x.node.localeCompare(y.node))[0]!.node;
       load.set(node, load.get(node)! + cost);
     }
