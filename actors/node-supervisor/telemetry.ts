@@ -17,6 +17,8 @@ export function telemetryBehavior(node: string, rateHz: number, view: () => Acto
   let lastAt = performance.now();
   let host = { cpu_percent: 0, rss_bytes: 0, heap_used_bytes: 0, mem_free_bytes: 0, mem_total_bytes: totalmem(), load1: 0 };
   let sampledAt = -Infinity;
+  // Each actor's subject is built (and its tokens checked) once, not on every tick.
+  const subjects = new Map<string, string>();
   const sampleHost = () => {
     const at = performance.now();
     if (at - sampledAt < SAMPLE_MS) return;
@@ -35,7 +37,9 @@ export function telemetryBehavior(node: string, rateHz: number, view: () => Acto
       const t_ns = nowNs();
       const actors = view();
       for (const a of actors) {
-        ctx.publish(ActorTelemetry, s.telemetryActor(node, a.name), {
+        let subject = subjects.get(a.name);
+        if (subject === undefined) subjects.set(a.name, (subject = s.telemetryActor(node, a.name)));
+        ctx.publish(ActorTelemetry, subject, {
           t_ns,
           node,
           actor: a.name,
