@@ -120,7 +120,6 @@ class BrickTable {
     keys_[i] = kEmpty;
     count_--;
   }
-  size_t size() const { return count_; }
 
  private:
   size_t home(uint64_t key) const { return static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> shift_); }
@@ -478,8 +477,8 @@ std::vector<Peak> VoxelGrid::peaks(const std::vector<Ray>& rays) const {
   std::sort(order.begin(), order.end());
   for (size_t c0 = 0, c1 = 0; c0 < order.size(); c0 = c1) {
     const uint32_t id = static_cast<uint32_t>(order[c0] >> 9);
-    for (c1 = c0 + 1; c1 < order.size() && (order[c1] >> 9) == id; c1++) {
-    }
+    c1 = c0 + 1;
+    while (c1 < order.size() && (order[c1] >> 9) == id) c1++;
     const uint64_t key = m.key_of[id];
     const int level = static_cast<int>(key >> 60);
     const auto unpack = [](uint64_t v) { return static_cast<int64_t>(v & 0x80000 ? v | ~uint64_t{0xFFFFF} : v); };
