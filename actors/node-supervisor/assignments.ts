@@ -33,6 +33,15 @@ export function assignmentsBehavior(node: string, host: AssignedActors, replicas
   let cluster: KV;
   const placements = new Map<string, PlacementSnapshot>();
   let state: KV;
+  /** Reads the coordinator lease now and remembers its term if it is the newest seen; on failure the last term seen stands. */
+  const readLease = async (ctx: ActorContext<Event>): Promise<void> => {
+    try {
+      const lease = await withJetStreamRetry(() => cluster.get('coordinator'));
+      if (lease && lease.operation === 'PUT' && lease.length > 0) newestTerm = Math.max(newestTerm, validate(CoordinatorLease, decode(lease.value)).term);
+    } catch (err) {
+      ctx.log.warn({ err: (err as Error).message, newest: newestTerm }, 'assignments: the lease could not be read; going by the newest term seen');
+    }
+  };
   /** Waits (up to `handoverWaitMs`) for `<actor>.standby` in the state bucket to name `to`. */
   const awaitStandby = async (ctx: ActorContext<Event>, actor: string, to: string): Promise<void> => {
     const until = performance.now() + handoverWaitMs;
@@ -87,8 +96,7 @@ export function assignmentsBehavior(node: string, host: AssignedActors, replicas
     async handle(ev, ctx) {
       if (ev.kind === 'recheck') {
         // After a pause: the current lease and orders, read fresh, decide what still runs here.
-        const lease = await withJetStreamRetry(() => cluster.get('coordinator'));
-        if (lease && lease.operation === 'PUT' && lease.length > 0) newestTerm = Math.max(newestTerm, validate(CoordinatorLease, decode(lease.value)).term);
+        await readLease(ctx);
         for (const name of host.running()) {
           const e = await withJetStreamRetry(() => orders.get(name));
           const order = e && e.operation === 'PUT' && e.length > 0 ? validate(Assignment, decode(e.value)) : undefined;
@@ -123,6 +131,10 @@ export function assignmentsBehavior(node: string, host: AssignedActors, replicas
         ctx.log.warn({ key: e.key, err: (err as Error).message }, 'assignments: unreadable order refused');
         return;
       }
+      // The lease as it stands now, not only as its watch last delivered it: the lease and the
+      // orders are two independent watches, and an order can overtake the lease that deposed
+      // its writer. Orders are rare; one read each is cheap.
+      await readLease(ctx);
       if (order.term < newestTerm) {
         ctx.stats.dropped++;
         ctx.log.warn({ actor: order.actor, node: order.node, term: order.term, newest: newestTerm }, 'assignments: order from a deposed coordinator refused');
