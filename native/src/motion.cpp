@@ -16,6 +16,8 @@
 #include <string>
 #include <thread>
 
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "16-bit frames are little-endian and read as uint16_t");
+
 namespace skyvox {
 namespace {
 
@@ -34,12 +36,14 @@ struct Acc {
   int32_t x0 = INT32_MAX, y0 = INT32_MAX, x1 = -1, y1 = -1;
 };
 
-// The pixel pass over one tile-wide span of a row. target_clones: AVX-512 or AVX2 where the CPU has it,
-// the portable build otherwise, chosen at load time.
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void pixel_span(const float* __restrict val, const float* __restrict upd, float* __restrict bg, uint8_t* __restrict held, float* __restrict d, float* __restrict d2, uint8_t* __restrict mask, int n, const float* __restrict lo_row, const float* __restrict hi_row, float a_bg, float a_fg, uint8_t hold) {
+// The pixel pass over one row, reading the frame's pixels (integers, exact as floats). The
+// background learns each pixel itself; where a stationary point target sits it learns the ring's
+// mean instead, patched in afterwards (Impl::patch_points) with the same expression.
+template <typename Pix>
+__attribute__((always_inline)) inline void pixel_row(const Pix* __restrict px, float* __restrict bg, uint8_t* __restrict held, float* __restrict d, float* __restrict d2, uint8_t* __restrict mask, int n, const float* __restrict lo_row, const float* __restrict hi_row, float a_bg, float a_fg, uint8_t hold) {
   for (int i = 0; i < n; i++) {
-    const float di = val[i] - bg[i];
+    const float v = static_cast<float>(px[i]);
+    const float di = v - bg[i];
     const float ad = std::fabs(di);
     const float lo = lo_row[i];
     const bool low = ad > lo;
@@ -49,8 +53,7 @@ void pixel_span(const float* __restrict val, const float* __restrict upd, float*
     // start-up, a changed scene) is learned at the normal rate.
     const uint8_t h = low ? static_cast<uint8_t>(held[i] < 255 ? held[i] + 1 : 255) : 0;
     held[i] = h;
-    // The update learns `upd`: the pixel itself, or its ring's mean where a point target sits.
-    bg[i] = bg[i] + ((low && h <= hold) ? a_fg : a_bg) * (upd[i] - bg[i]);
+    bg[i] = bg[i] + ((low && h <= hold) ? a_fg : a_bg) * (v - bg[i]);
     d[i] = di;
     // Winsorised at lo², not truncated: a target adds little to its tile's noise estimate,
     // and when the noise grows every pixel says so at once.
@@ -59,31 +62,70 @@ void pixel_span(const float* __restrict val, const float* __restrict upd, float*
   }
 }
 
+// target_clones: AVX-512 or AVX2 where the CPU has it, the portable build otherwise, chosen at
+// load time.
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+void pixel_row_u8(const uint8_t* px, float* bg, uint8_t* held, float* d, float* d2, uint8_t* mask, int n, const float* lo_row, const float* hi_row, float a_bg, float a_fg, uint8_t hold) {
+  pixel_row(px, bg, held, d, d2, mask, n, lo_row, hi_row, a_bg, a_fg, hold);
+}
+
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+void pixel_row_u16(const uint16_t* px, float* bg, uint8_t* held, float* d, float* d2, uint8_t* mask, int n, const float* lo_row, const float* hi_row, float a_bg, float a_fg, uint8_t hold) {
+  pixel_row(px, bg, held, d, d2, mask, n, lo_row, hi_row, a_bg, a_fg, hold);
+}
+
 // Stationary point candidates of one row: the pixel differs from the eight ring pixels straight
-// and diagonally across by more than `pre` (¾ of the point threshold) each, all in one sign. Most of the sky stops here,
-// in one vectorised pass. `q` holds the eight neighbour rows, shifted to line up with `c`.
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void point_candidates(const float* __restrict c, const float* const* q, const float* __restrict pre, uint8_t* __restrict out, int n) {
-  const float *__restrict q0 = q[0], *__restrict q1 = q[1], *__restrict q2 = q[2], *__restrict q3 = q[3];
-  const float *__restrict q4 = q[4], *__restrict q5 = q[5], *__restrict q6 = q[6], *__restrict q7 = q[7];
+// and diagonally across by more than `pre` (¾ of the point threshold) each, all in one sign. Most
+// of the sky stops here, in one vectorised pass over the frame's own integers: for an integer
+// difference, v − q > pre ⇔ v − q > ⌊pre⌋, so `floor_pre` holds ⌊pre⌋ (capped at the largest
+// pixel value) and the float test of the reference is decided exactly. `q` holds the eight
+// neighbour rows, shifted to line up with `c`.
+template <typename Pix>
+__attribute__((always_inline)) inline void candidates(const Pix* __restrict c, const Pix* const* q, const Pix* __restrict floor_pre, uint8_t* __restrict out, int n) {
+  const Pix *__restrict q0 = q[0], *__restrict q1 = q[1], *__restrict q2 = q[2], *__restrict q3 = q[3];
+  const Pix *__restrict q4 = q[4], *__restrict q5 = q[5], *__restrict q6 = q[6], *__restrict q7 = q[7];
   for (int i = 0; i < n; i++) {
-    // v − q > p for every q  ⇔  v − max q > p (and below: v − min q < −p); pixel values are
-    // integers, so these differences are exact, as in the reference.
-    const float hi = std::max(std::max(std::max(q0[i], q1[i]), std::max(q2[i], q3[i])), std::max(std::max(q4[i], q5[i]), std::max(q6[i], q7[i])));
-    const float lo = std::min(std::min(std::min(q0[i], q1[i]), std::min(q2[i], q3[i])), std::min(std::min(q4[i], q5[i]), std::min(q6[i], q7[i])));
-    out[i] = static_cast<uint8_t>((c[i] - hi > pre[i]) | (c[i] - lo < -pre[i]));
+    const Pix hi = std::max(std::max(std::max(q0[i], q1[i]), std::max(q2[i], q3[i])), std::max(std::max(q4[i], q5[i]), std::max(q6[i], q7[i])));
+    const Pix lo = std::min(std::min(std::min(q0[i], q1[i]), std::min(q2[i], q3[i])), std::min(std::min(q4[i], q5[i]), std::min(q6[i], q7[i])));
+    const Pix above = c[i] > hi ? static_cast<Pix>(c[i] - hi) : 0;
+    const Pix below = lo > c[i] ? static_cast<Pix>(lo - c[i]) : 0;
+    out[i] = static_cast<uint8_t>((above > floor_pre[i]) | (below > floor_pre[i]));
   }
 }
 
-// Sum in four interleaved lanes, combined as (l0 + l1) + (l2 + l3): a fixed order the
-// TypeScript reference repeats exactly, and one the compiler can run four-wide.
-double lane_sum(const float* v, int n) {
-  double l[4] = {0, 0, 0, 0};
-  int i = 0;
-  for (; i + 4 <= n; i += 4)
-    for (int k = 0; k < 4; k++) l[k] += v[i + k];
-  for (int k = 0; i < n; i++, k++) l[k] += v[i];
-  return (l[0] + l[1]) + (l[2] + l[3]);
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+void candidates_u8(const uint8_t* c, const uint8_t* const* q, const uint8_t* floor_pre, uint8_t* out, int n) { candidates(c, q, floor_pre, out, n); }
+
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+void candidates_u16(const uint16_t* c, const uint16_t* const* q, const uint16_t* floor_pre, uint8_t* out, int n) { candidates(c, q, floor_pre, out, n); }
+
+// The first index in [x, n) whose byte is not zero, or n: masks and candidate lists are
+// nearly all zeros, so this reads them 64 bytes at a time.
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+int next_nonzero(const uint8_t* v, int x, int n) {
+  for (; x + 64 <= n; x += 64) {
+    uint8_t any = 0;
+    for (int k = 0; k < 64; k++) any |= v[x + k];
+    if (any) break;
+  }
+  while (x < n && v[x] == 0) x++;
+  return x;
+}
+
+// Adds each T-wide tile's sum of v (a row of n) to sums[tile]: four interleaved lanes in double,
+// combined as (l0 + l1) + (l2 + l3) — a fixed order the TypeScript reference repeats exactly,
+// and one the compiler can run four-wide.
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+void add_tile_sums(const float* v, int n, int T, double* sums) {
+  for (int x0 = 0, t = 0; x0 < n; x0 += T, t++) {
+    const int e = std::min(n, x0 + T);
+    double l[4] = {0, 0, 0, 0};
+    int i = x0;
+    for (; i + 4 <= e; i += 4)
+      for (int k = 0; k < 4; k++) l[k] += v[i + k];
+    for (int k = 0; i < e; i++, k++) l[k] += v[i];
+    sums[t] += (l[0] + l[1]) + (l[2] + l[3]);
+  }
 }
 
 int hardware_threads() {
@@ -93,7 +135,7 @@ int hardware_threads() {
 
 }  // namespace
 
-const char* motion_simd_path() { return __builtin_cpu_supports("avx512f") ? "avx512f" : __builtin_cpu_supports("avx2") ? "avx2" : "scalar"; }
+const char* motion_simd_path() { return __builtin_cpu_supports("x86-64-v4") ? "avx512" : __builtin_cpu_supports("avx2") ? "avx2" : "scalar"; }
 
 struct MotionDetector::Impl {
   int w, h, bpp, tw, th, nthreads;
@@ -105,6 +147,7 @@ struct MotionDetector::Impl {
   std::vector<double> tile_d2;   // this frame's sums, written per stripe
   std::vector<int64_t> tile_n;
   int64_t frame_index = 0;
+  std::vector<uint8_t> aligned;  // a 16-bit frame handed over at an odd address, copied
 
   // A stationary point target's pixel and what it teaches the background (its ring's mean).
   struct Point {
@@ -113,30 +156,57 @@ struct MotionDetector::Impl {
   };
 
   struct Scratch {
-    std::vector<float> val, d, d2, lo, hi, upd;
+    std::vector<float> d, d2, lo, hi;
     std::vector<uint8_t> mask;
     std::vector<Run> runs;
     std::vector<std::vector<Point>> pts;  // rows y − (R − 1) … y + (R − 1)
-    std::vector<int> xs;
-    std::vector<float> pre, thr;  // candidate pass: thresholds of the row
+    std::vector<int> xs;                  // row y's pixels that learn a ring's mean, sorted
+    std::vector<float> upd;               // ... and that mean, at those pixels only
+    // The candidate pass's thresholds for tile row `thr_row`: ⌊pre⌋ per pixel in the frame's
+    // pixel type, the point threshold per tile.
+    std::vector<uint8_t> floor_pre8;
+    std::vector<uint16_t> floor_pre16;
+    std::vector<float> thr;
+    int thr_row = -1;
     std::vector<uint8_t> cand;
-    // Rows as floats, the last 2R + 1 asked for (slot = row mod 2R + 1): each row is converted once.
-    std::vector<std::vector<float>> rows;
-    std::vector<int> row_in_slot;
     std::vector<std::pair<size_t, float>> kept;  // (pixel, background before this frame's update) where it learned a ring's mean
   };
   // This frame's `kept` of every stripe, by pixel: the moments read the background these had.
   std::vector<std::pair<size_t, float>> kept;
   std::vector<Scratch> scratch;
 
-  void load_row(const uint8_t* frame, int y, float* val) const {
-    if (bpp == 1) {
-      const uint8_t* row = frame + static_cast<size_t>(y) * w;
-      for (int x = 0; x < w; x++) val[x] = row[x];
-    } else {
-      const uint8_t* row = frame + static_cast<size_t>(y) * w * 2;
-      for (int x = 0; x < w; x++) val[x] = static_cast<float>(row[2 * x] | (row[2 * x + 1] << 8));
+  float pixel(const uint8_t* frame, int x, int y) const {
+    const size_t i = static_cast<size_t>(y) * w + x;
+    return bpp == 1 ? static_cast<float>(frame[i]) : static_cast<float>(reinterpret_cast<const uint16_t*>(frame)[i]);
+  }
+
+  // Spreads tile row ty's stationary thresholds over the pixels, once per tile row.
+  template <typename Pix>
+  void candidate_thresholds(int ty, Scratch& s, std::vector<Pix>& floor_pre) const {
+    const int T = p.tile;
+    const Pix top = std::numeric_limits<Pix>::max();
+    floor_pre.resize(w);
+    s.thr.resize(tw);
+    for (int tx = 0; tx < tw; tx++) {
+      const float sigma = static_cast<float>(std::max(static_cast<double>(p.min_sigma), std::sqrt(tile_var[ty * tw + tx])));
+      const float thr = p.k_stationary * sigma;
+      const float pre = 0.75f * thr;
+      // pre ≥ 0 (σ ≥ 0, k > 0); one the pixels cannot exceed, or NaN, admits no candidate.
+      const Pix f = !(pre < static_cast<float>(top)) ? top : static_cast<Pix>(pre);
+      s.thr[tx] = thr;
+      std::fill(floor_pre.begin() + tx * T, floor_pre.begin() + std::min(w, tx * T + T), f);
     }
+  }
+
+  // The candidate pass over row y (rows y − R, y, y + R of the frame) into s.cand[R, w − R).
+  template <typename Pix>
+  void row_candidates(const Pix* f, int y, Scratch& s, const std::vector<Pix>& floor_pre, void (*pass)(const Pix*, const Pix* const*, const Pix*, uint8_t*, int)) const {
+    const int R = p.stationary_ring;
+    const Pix* pc = f + static_cast<size_t>(y) * w;
+    const Pix* pu = pc - static_cast<size_t>(R) * w;
+    const Pix* pd = pc + static_cast<size_t>(R) * w;
+    const Pix* q[8] = {pc, pc + 2 * R, pu + R, pd + R, pu, pu + 2 * R, pd, pd + 2 * R};
+    pass(pc + R, q, floor_pre.data() + R, s.cand.data() + R, w - 2 * R);
   }
 
   // Row y's stationary point targets (MotionParams::k_stationary), in x order. Reads only the
@@ -146,51 +216,26 @@ struct MotionDetector::Impl {
     const int R = p.stationary_ring;
     if (p.k_stationary <= 0 || y < R || y >= h - R) return;
     const int T = p.tile;
-    s.pre.resize(w), s.thr.resize(w), s.cand.resize(w);
-    const size_t K = 2 * R + 1;
-    if (s.rows.size() != K) {
-      s.rows.assign(K, std::vector<float>(w));
-      s.row_in_slot.assign(K, -1);
+    s.cand.resize(w);
+    const bool fresh = s.thr_row != y / T;
+    s.thr_row = y / T;
+    if (bpp == 1) {
+      if (fresh) candidate_thresholds(y / T, s, s.floor_pre8);
+      row_candidates(frame, y, s, s.floor_pre8, candidates_u8);
+    } else {
+      if (fresh) candidate_thresholds(y / T, s, s.floor_pre16);
+      row_candidates(reinterpret_cast<const uint16_t*>(frame), y, s, s.floor_pre16, candidates_u16);
     }
-    const auto row = [&](int yy) -> const float* {
-      const size_t slot = static_cast<size_t>(yy) % K;
-      if (s.row_in_slot[slot] != yy) {
-        load_row(frame, yy, s.rows[slot].data());
-        s.row_in_slot[slot] = yy;
-      }
-      return s.rows[slot].data();
-    };
-    const float* pc = row(y);
-    const float* pu = row(y - R);
-    const float* pd = row(y + R);
-    for (int tx = 0; tx < tw; tx++) {
-      const float sigma = static_cast<float>(std::max(static_cast<double>(p.min_sigma), std::sqrt(tile_var[(y / T) * tw + tx])));
-      const float thr = p.k_stationary * sigma;
-      const float pre = 0.75f * thr;
-      for (int x = tx * T; x < std::min(w, tx * T + T); x++) s.pre[x] = pre, s.thr[x] = thr;
-    }
-    const int n = w - 2 * R;
-    const float* q[8] = {pc, pc + 2 * R, pu + R, pd + R, pu, pu + 2 * R, pd, pd + 2 * R};
-    point_candidates(pc + R, q, s.pre.data() + R, s.cand.data() + R, n);
+    const auto px = [&](int xx, int yy) { return pixel(frame, xx, yy); };
     float ringv[8 * 16];
-    for (int x = R; x < w - R; x++) {
-      // Eight at a time: nearly every word is all zeros.
-      if ((x & 7) == 0 && x + 8 <= w - R) {
-        uint64_t word;
-        std::memcpy(&word, s.cand.data() + x, 8);
-        if (word == 0) {
-          x += 7;
-          continue;
-        }
-      }
-      if (!s.cand[x]) continue;
-      const float thr = s.thr[x];
-      const double vc = pc[x];
-      const double sgn = vc > pc[x - R] ? 1.0 : -1.0;
+    for (int x = next_nonzero(s.cand.data(), R, w - R); x < w - R; x = next_nonzero(s.cand.data(), x + 1, w - R)) {
+      const float thr = s.thr[x / T];
+      const double vc = px(x, y);
+      const double sgn = vc > px(x - R, y) ? 1.0 : -1.0;
       // The ring: top and bottom rows, then the sides (the reference sums in this order).
       int nr = 0;
-      for (int k = -R; k <= R; k++) ringv[nr++] = pu[x + k], ringv[nr++] = pd[x + k];
-      for (int k = -R + 1; k <= R - 1; k++) ringv[nr++] = row(y + k)[x - R], ringv[nr++] = row(y + k)[x + R];
+      for (int k = -R; k <= R; k++) ringv[nr++] = px(x + k, y - R), ringv[nr++] = px(x + k, y + R);
+      for (int k = -R + 1; k <= R - 1; k++) ringv[nr++] = px(x - R, y + k), ringv[nr++] = px(x + R, y + k);
       double ring = 0;
       for (int k = 0; k < nr; k += 2) ring += (static_cast<double>(ringv[k]) + ringv[k + 1]);
       const double mean = ring / (8 * R);
@@ -203,29 +248,41 @@ struct MotionDetector::Impl {
       // Not a lone hot pixel: its 3×3 carries a share of the contrast, as a PSF does.
       double inner = 0;
       for (int dy = -1; dy <= 1; dy++)
-        for (int dx = -1; dx <= 1; dx++) inner += row(y + dy)[x + dx];
+        for (int dx = -1; dx <= 1; dx++) inner += px(x + dx, y + dy);
       if (sgn * (inner / 9 - mean) < static_cast<double>(p.stationary_compactness) * c) continue;
       out.push_back({x, static_cast<float>(mean)});
     }
   }
 
-  // The background's lesson for row y: the pixels, but everything inside a point target's ring
-  // learns the ring's mean; the background those had before is kept for the moments.
-  const float* update_row(Scratch& s, int y, const float* val, const float* bgrow) const {
-    if (std::all_of(s.pts.begin(), s.pts.end(), [](const std::vector<Point>& r) { return r.empty(); })) return val;
-    const int in = p.stationary_ring - 1;
-    std::copy(val, val + w, s.upd.begin());
+  // Where row y's background learns a ring's mean instead of the pixel (everything inside a
+  // point target's ring): s.xs and s.upd there, the later target's mean where rings overlap.
+  // Their background before this frame's update is kept for the moments. False: nowhere.
+  bool gather_points(Scratch& s, int y, const float* bgrow) const {
     s.xs.clear();
+    const int in = p.stationary_ring - 1;
     for (const auto& row : s.pts)
       for (const Point& pt : row)
         for (int x = std::max(0, pt.x - in); x <= std::min(w - 1, pt.x + in); x++) {
           s.upd[x] = pt.u;
           s.xs.push_back(x);
         }
+    if (s.xs.empty()) return false;
     std::sort(s.xs.begin(), s.xs.end());
     s.xs.erase(std::unique(s.xs.begin(), s.xs.end()), s.xs.end());
     for (int x : s.xs) s.kept.emplace_back(static_cast<size_t>(y) * w + x, bgrow[x]);
-    return s.upd.data();
+    return true;
+  }
+
+  // After the pixel pass, the gathered pixels learn the ring's mean instead, from the background
+  // they had and at the rate the pass chose: the pixel pass's own expression, so the same floats.
+  void patch_points(const Scratch& s, float* bgrow, const uint8_t* heldrow, const uint8_t* mask, float a_bg, float a_fg, uint8_t hold) const {
+    const size_t base = s.kept.size() - s.xs.size();
+    for (size_t k = 0; k < s.xs.size(); k++) {
+      const int x = s.xs[k];
+      const float before = s.kept[base + k].second;
+      const bool low = mask[x] != 0;
+      bgrow[x] = before + ((low && heldrow[x] <= hold) ? a_fg : a_bg) * (s.upd[x] - before);
+    }
   }
 
   // The background before this frame's update where a pixel learned a ring's mean, if it did.
@@ -234,28 +291,37 @@ struct MotionDetector::Impl {
     return it != kept.end() && it->first == i ? &it->second : nullptr;
   }
 
-  // Row y as floats: the stationary pass's copy when it has one, else converted into s.val.
-  const float* row_of(const uint8_t* frame, int y, Scratch& s) const {
-    const size_t K = s.rows.size();
-    if (K > 0 && s.row_in_slot[static_cast<size_t>(y) % K] == y) return s.rows[static_cast<size_t>(y) % K].data();
-    load_row(frame, y, s.val.data());
-    return s.val.data();
+  // The first frame is the background — but not its stationary point targets: their rings' means.
+  void first_frame(const uint8_t* frame) {
+    Scratch& s = scratch[0];
+    const int in = std::max(0, p.stationary_ring - 1);
+    s.pts.resize(2 * in + 1);
+    s.thr_row = -1;
+    for (int k = 0; k < 2 * in; k++) points_of_row(frame, k - in, s, s.pts[k]);
+    for (int y = 0; y < h; y++) {
+      points_of_row(frame, y + in, s, s.pts[2 * in]);
+      float* bgrow = bg.data() + static_cast<size_t>(y) * w;
+      for (int x = 0; x < w; x++) bgrow[x] = pixel(frame, x, y);
+      if (gather_points(s, y, bgrow))
+        for (int x : s.xs) bgrow[x] = s.upd[x];
+      std::rotate(s.pts.begin(), s.pts.begin() + 1, s.pts.end());
+    }
+    s.kept.clear();
   }
 
   // Rows [r0, r1) — whole tile rows — of one frame.
   void stripe(const uint8_t* frame, int r0, int r1, Scratch& s, float a_bg, float a_fg, bool detect) {
     const int T = p.tile;
     const int in = std::max(0, p.stationary_ring - 1);
+    const uint8_t hold = static_cast<uint8_t>(std::min(254, p.foreground_hold_frames));
     s.pts.resize(2 * in + 1);
-    std::fill(s.row_in_slot.begin(), s.row_in_slot.end(), -1);  // a new frame
+    s.thr_row = -1;  // a new frame: new noise
     for (int k = 0; k < 2 * in; k++) points_of_row(frame, r0 - in + k, s, s.pts[k]);
     for (int y = r0; y < r1; y++) {
       points_of_row(frame, y + in, s, s.pts[2 * in]);
       const int ty = y / T;
-      const float* val = row_of(frame, y, s);
       float* bgrow = bg.data() + static_cast<size_t>(y) * w;
       uint8_t* heldrow = held.data() + static_cast<size_t>(y) * w;
-      const uint8_t hold = static_cast<uint8_t>(std::min(254, p.foreground_hold_frames));
       if (y == r0 || y % T == 0) {
         // Thresholds change per tile: spread them over the row once per tile row, so the
         // pixel pass runs over whole rows (long enough to vectorise).
@@ -268,12 +334,15 @@ struct MotionDetector::Impl {
           }
         }
       }
-      pixel_span(val, update_row(s, y, val, bgrow), bgrow, heldrow, s.d.data(), s.d2.data(), s.mask.data(), w, s.lo.data(), s.hi.data(), a_bg, a_fg, hold);
-      for (int tx = 0; tx < tw; tx++) {
-        const int x0 = tx * T;
-        tile_d2[ty * tw + tx] += lane_sum(s.d2.data() + x0, std::min(T, w - x0));
-        tile_n[ty * tw + tx] += std::min(T, w - x0);
-      }
+      const bool points = gather_points(s, y, bgrow);
+      const size_t at = static_cast<size_t>(y) * w;
+      if (bpp == 1)
+        pixel_row_u8(frame + at, bgrow, heldrow, s.d.data(), s.d2.data(), s.mask.data(), w, s.lo.data(), s.hi.data(), a_bg, a_fg, hold);
+      else
+        pixel_row_u16(reinterpret_cast<const uint16_t*>(frame) + at, bgrow, heldrow, s.d.data(), s.d2.data(), s.mask.data(), w, s.lo.data(), s.hi.data(), a_bg, a_fg, hold);
+      if (points) patch_points(s, bgrow, heldrow, s.mask.data(), a_bg, a_fg, hold);
+      add_tile_sums(s.d2.data(), w, T, tile_d2.data() + ty * tw);
+      for (int tx = 0; tx < tw; tx++) tile_n[ty * tw + tx] += std::min(T, w - tx * T);
       if (detect) runs_of_row(y, s);
       std::rotate(s.pts.begin(), s.pts.begin() + 1, s.pts.end());
     }
@@ -304,7 +373,7 @@ struct MotionDetector::Impl {
     for (int y = y0; y <= y1; y++) {
       for (int x = x0; x <= x1; x++) {
         const size_t i = static_cast<size_t>(y) * w + x;
-        const float f = bpp == 1 ? static_cast<float>(frame[i]) : static_cast<float>(frame[2 * i] | (frame[2 * i + 1] << 8));
+        const float f = pixel(frame, x, y);
         const bool slow = masked(x, y, runs, row_start) && held[i] <= std::min(254, p.foreground_hold_frames);
         const float* before = kept_bg(i);
         const float d = before ? f - *before : (f - bg[i]) / (slow ? keep_fg : keep_bg);
@@ -375,21 +444,7 @@ struct MotionDetector::Impl {
 
   void runs_of_row(int y, Scratch& s) {
     const uint8_t* m = s.mask.data();
-    int x = 0;
-    while (x < w) {
-      // Skip eight empty mask bytes at a time: the foreground is sparse.
-      if (x + 8 <= w) {
-        uint64_t word;
-        std::memcpy(&word, m + x, 8);
-        if (word == 0) {
-          x += 8;
-          continue;
-        }
-      }
-      if (m[x] == 0) {
-        x++;
-        continue;
-      }
+    for (int x = next_nonzero(m, 0, w); x < w; x = next_nonzero(m, x, w)) {
       Run r{};
       r.y = y;
       r.x0 = x;
@@ -413,6 +468,7 @@ MotionDetector::MotionDetector(int width, int height, int bytes_per_pixel, const
   if (params.tile < 4 || params.tile > 256) throw std::invalid_argument("tile must be in [4, 256], got " + std::to_string(params.tile));
   if (!(params.k_low > 0 && params.k_high >= params.k_low)) throw std::invalid_argument("need 0 < k_low <= k_high");
   if (params.max_blobs < 0) throw std::invalid_argument("max_blobs must be >= 0");
+  if (params.stationary_ring < 2 || params.stationary_ring > 16) throw std::invalid_argument("stationary_ring must be in [2, 16], got " + std::to_string(params.stationary_ring));
   Impl& m = *impl_;
   m.w = width;
   m.h = height;
@@ -436,7 +492,6 @@ MotionDetector::MotionDetector(int width, int height, int bytes_per_pixel, const
   m.tile_n.assign(m.tile_var.size(), 0);
   m.scratch.resize(m.nthreads);
   for (auto& s : m.scratch) {
-    s.val.resize(width);
     s.d.resize(width);
     s.d2.resize(width);
     s.lo.resize(width);
@@ -457,22 +512,13 @@ MotionResult MotionDetector::process(const uint8_t* frame) {
   Impl& m = *impl_;
   MotionResult result;
   const int64_t n = m.frame_index++;
+  if (m.bpp == 2 && reinterpret_cast<uintptr_t>(frame) % alignof(uint16_t) != 0) {
+    // The passes read 16-bit pixels as such: an odd address is copied first.
+    m.aligned.assign(frame, frame + static_cast<size_t>(m.w) * m.h * 2);
+    frame = m.aligned.data();
+  }
   if (n == 0) {
-    // The first frame is the background — but not its stationary point targets: their rings' means.
-    Impl::Scratch& s = m.scratch[0];
-    const int in = std::max(0, m.p.stationary_ring - 1);
-    s.pts.resize(2 * in + 1);
-    std::fill(s.row_in_slot.begin(), s.row_in_slot.end(), -1);
-    for (int k = 0; k < 2 * in; k++) m.points_of_row(frame, k - in, s, s.pts[k]);
-    for (int y = 0; y < m.h; y++) {
-      m.points_of_row(frame, y + in, s, s.pts[2 * in]);
-      const float* val = m.row_of(frame, y, s);
-      float* bgrow = m.bg.data() + static_cast<size_t>(y) * m.w;
-      const float* u = m.update_row(s, y, val, bgrow);
-      std::copy(u, u + m.w, bgrow);
-      std::rotate(s.pts.begin(), s.pts.begin() + 1, s.pts.end());
-    }
-    s.kept.clear();
+    m.first_frame(frame);
     result.warming_up = true;
     return result;
   }

@@ -70,7 +70,7 @@ class MotionDetector {
   std::unique_ptr<Impl> impl_;
 };
 
-// Which SIMD path the pixel pass takes on this CPU ("avx2" or "scalar").
+// Which SIMD path the pixel passes take on this CPU ("avx512", "avx2" or "scalar").
 const char* motion_simd_path();
 
 }  // namespace skyvox
