@@ -47,6 +47,22 @@ describe('motion kernel: native against the TypeScript reference', function () {
     }
   });
 
+  it('gives the same blobs with tiles of any width and rows longer than a pixel-pass chunk', async () => {
+    // Tiles of 10 (not a multiple of the four summing lanes) and of 16; 2 100 pixels a row spans
+    // several chunks of whole tiles and ends in a partial tile.
+    const [w, h] = [2100, 48];
+    for (const tile of [10, 16]) {
+      const rng = new Rng(5 + tile);
+      const nat = new MotionDetector(w, h, 1, { threads: 2, warmupFrames: 3, tile });
+      const ref = new MotionReference(w, h, 1, { warmupFrames: 3, tile });
+      for (let k = 0; k < 7; k++) {
+        const blobs = k < 4 ? [] : Array.from({ length: 30 }, () => ({ u: rng.uniform(0, w), v: rng.uniform(0, h), flux: rng.uniform(-400, 600), sigma: rng.uniform(0.6, 2) }));
+        const f = frame(w, h, rng, blobs);
+        assertSame(await nat.process(f), ref.process(f), `tile ${tile}, frame ${k}`);
+      }
+    }
+  });
+
   it('16-bit frames give the same blobs too, at any byte offset, stationary targets included', async () => {
     const [w, h] = [96, 64];
     const rng = new Rng(3);

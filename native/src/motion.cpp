@@ -119,15 +119,41 @@ __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 void add_tile_sums(const float* v, int n, int T, double* sums) {
   typedef float f4 __attribute__((vector_size(16)));
   typedef double d4 __attribute__((vector_size(32)));
-  for (int x0 = 0, t = 0; x0 < n; x0 += T, t++) {
-    const int e = std::min(n, x0 + T);
-    d4 l = {0, 0, 0, 0};  // lane k: v[x0 + k], v[x0 + k + 4], … in order
-    int i = x0;
-    for (; i + 4 <= e; i += 4) {
-      f4 q;
+  typedef long long i4 __attribute__((vector_size(32)));
+  // Lane k of a tile: its pixels k, k + 4, … in order; the first quad starts the lanes (d2 ≥ 0,
+  // so 0 + q = q exactly).
+  const auto lanes = [&](int x0, d4& l) {
+    f4 q;
+    std::memcpy(&q, v + x0, sizeof q);
+    l = __builtin_convertvector(q, d4);
+    for (int i = x0 + 4; i < x0 + T; i += 4) {
       std::memcpy(&q, v + i, sizeof q);
       l += __builtin_convertvector(q, d4);
     }
+  };
+  int t = 0;
+  if (T % 4 == 0) {
+    // Four whole tiles at a time: their lanes transposed, so (l0 + l1) + (l2 + l3) is one vector sum.
+    for (; (t + 4) * T <= n; t += 4) {
+      d4 a, b, c, d;
+      lanes(t * T, a), lanes((t + 1) * T, b), lanes((t + 2) * T, c), lanes((t + 3) * T, d);
+      const d4 ab_lo = __builtin_shuffle(a, b, i4{0, 4, 2, 6}), ab_hi = __builtin_shuffle(a, b, i4{1, 5, 3, 7});
+      const d4 cd_lo = __builtin_shuffle(c, d, i4{0, 4, 2, 6}), cd_hi = __builtin_shuffle(c, d, i4{1, 5, 3, 7});
+      // ab_lo = a0 b0 a2 b2, ab_hi = a1 b1 a3 b3: their sum pairs (l0 + l1) and (l2 + l3) per tile.
+      const d4 ab = ab_lo + ab_hi, cd = cd_lo + cd_hi;  // a01 b01 a23 b23, c01 d01 c23 d23
+      const d4 l01 = __builtin_shuffle(ab, cd, i4{0, 1, 4, 5}), l23 = __builtin_shuffle(ab, cd, i4{2, 3, 6, 7});
+      d4 acc;
+      std::memcpy(&acc, sums + t, sizeof acc);
+      acc += l01 + l23;
+      std::memcpy(sums + t, &acc, sizeof acc);
+    }
+  }
+  for (int x0 = t * T; x0 < n; x0 += T, t++) {
+    const int e = std::min(n, x0 + T);
+    double l[4] = {0, 0, 0, 0};
+    int i = x0;
+    for (; i + 4 <= e; i += 4)
+      for (int k = 0; k < 4; k++) l[k] += v[i + k];
     for (int k = 0; i < e; i++, k++) l[k] += v[i];
     sums[t] += (l[0] + l[1]) + (l[2] + l[3]);
   }
