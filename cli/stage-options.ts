@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { motionParams } from '../kernels/motion-params.js';
+import { pairFramesetSettings } from '../actors/fusion/pair-framesets.js';
 import { Tracker } from '../actors/tracker/tracker.js';
 import { UsageError } from './errors.js';
 
@@ -28,6 +29,11 @@ export function stageOptions(file: string | undefined): StageOptions {
     motionParams(motion ?? {});
   } catch (err) {
     throw new UsageError(`${file}: motion: ${(err as Error).message}`);
+  }
+  try {
+    pairFramesetSettings((raw as StageOptions).fusion ?? {});
+  } catch (err) {
+    throw new UsageError(`${file}: ${(err as Error).message}`);
   }
   // The tracker's settings are checked now (the actor's own, such as archive, pass unread), so a typo stops the run before it starts.
   try {

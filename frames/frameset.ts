@@ -3,6 +3,13 @@
  * a tolerance. A set goes out when every camera has reported or when it has waited long
  * enough; then processing continues with the views that arrived. Sets go out in time order.
  * Views that arrive after their set left are late; cameras absent from a set are missing.
+ *
+ * With a primary camera (fusion: the mono view a pair's detections are made of), a set exists
+ * for its primary view: the other views of an instant wait up to `holdMs` for it, however long
+ * the primary's own processing takes (an 8K frame's motion pass lags its thermal twin's by far
+ * more than `maxWaitMs`), and the set's `maxWaitMs` starts when the primary view arrives. Views
+ * whose primary view never comes (a dropped frame: the primary's later view arrived first, as
+ * one camera's views arrive in order) are unpaired, dropped and counted.
  */
 
 export interface FramesetOptions {
@@ -11,6 +18,10 @@ export interface FramesetOptions {
   toleranceNs: bigint;
   /** How long a set waits for missing views once opened (ms). */
   maxWaitMs: number;
+  /** The camera every set must hold; sets open when its view arrives. */
+  primary?: string;
+  /** With a primary: how long other views wait for the primary view of their instant (ms). */
+  holdMs?: number;
 }
 
 export interface Frameset<T> {
@@ -25,6 +36,8 @@ export interface FramesetStats {
   complete: number;
   /** Camera-views absent from emitted sets. */
   missing: number;
+  /** Views dropped because their instant's primary view never came. */
+  unpaired: number;
   /** Views that came after their set had gone. */
   late: number;
   /** Views from cameras not in the list. */
@@ -35,13 +48,15 @@ export interface FramesetStats {
 
 interface Pending<T> {
   t0: bigint;
-  openedMs: number;
+  createdMs: number;
+  /** When the set started waiting for its missing views: its first view, or its primary view. */
+  openedMs: number | undefined;
   views: Map<string, { t: bigint; item: T }>;
 }
 
 /** Groups views into framesets. */
 export class FramesetAssembler<T> {
-  readonly stats: FramesetStats = { sets: 0, complete: 0, missing: 0, late: 0, unknown: 0, duplicate: 0 };
+  readonly stats: FramesetStats = { sets: 0, complete: 0, missing: 0, unpaired: 0, late: 0, unknown: 0, duplicate: 0 };
   readonly #o: FramesetOptions;
   readonly #cams: Set<string>;
   #pending: Pending<T>[] = [];
@@ -49,6 +64,7 @@ export class FramesetAssembler<T> {
 
   constructor(options: FramesetOptions) {
     if (options.cameras.length === 0) throw new RangeError('Expected at least one camera for a frameset');
+    if (options.primary !== undefined && !options.cameras.includes(options.primary)) throw new RangeError(`Expected the primary camera ${options.primary} among the cameras ${options.cameras.join(', ')}`);
     this.#o = options;
     this.#cams = new Set(options.cameras);
   }
@@ -65,11 +81,15 @@ export class FramesetAssembler<T> {
       return this.poll(nowMs);
     }
     const near = this.#pending.find((p) => (t_ns > p.t0 ? t_ns - p.t0 : p.t0 - t_ns) <= tol);
+    const opens = this.#o.primary === undefined || cam === this.#o.primary;
     if (near) {
       if (near.views.has(cam)) this.stats.duplicate++;
-      else near.views.set(cam, { t: t_ns, item });
+      else {
+        near.views.set(cam, { t: t_ns, item });
+        if (opens) near.openedMs ??= nowMs;
+      }
     } else {
-      this.#pending.push({ t0: t_ns, openedMs: nowMs, views: new Map([[cam, { t: t_ns, item }]]) });
+      this.#pending.push({ t0: t_ns, createdMs: nowMs, openedMs: opens ? nowMs : undefined, views: new Map([[cam, { t: t_ns, item }]]) });
       this.#pending.sort((a, b) => (a.t0 < b.t0 ? -1 : a.t0 > b.t0 ? 1 : 0));
     }
     return this.poll(nowMs);
@@ -80,6 +100,14 @@ export class FramesetAssembler<T> {
     const out: Frameset<T>[] = [];
     while (this.#pending.length) {
       const head = this.#pending[0]!;
+      if (head.openedMs === undefined) {
+        // No primary view yet. It will not come once a later set holds the primary's view.
+        const superseded = this.#pending.some((p) => p.openedMs !== undefined);
+        if (!superseded && nowMs - head.createdMs < (this.#o.holdMs ?? 1000)) break;
+        this.#pending.shift();
+        this.stats.unpaired += head.views.size;
+        continue;
+      }
       const complete = head.views.size === this.#cams.size;
       if (!complete && nowMs - head.openedMs < this.#o.maxWaitMs) break;
       this.#pending.shift();
@@ -90,9 +118,10 @@ export class FramesetAssembler<T> {
 
   /** Emits everything pending (end of stream). */
   flush(): Frameset<T>[] {
-    const out = this.#pending.map((p) => this.#emit(p));
+    const open = this.#pending.filter((p) => p.openedMs !== undefined);
+    for (const p of this.#pending) if (p.openedMs === undefined) this.stats.unpaired += p.views.size;
     this.#pending = [];
-    return out;
+    return open.map((p) => this.#emit(p));
   }
 
   #emit(p: Pending<T>): Frameset<T> {

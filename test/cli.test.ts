@@ -128,6 +128,10 @@ describe('skyvox command', function () {
     const badOptions = await skyvoxRun(['up', '--scenario', 'quick', '--options', options]);
     assert.equal(badOptions.code, 2);
     assert.match(badOptions.stderr, /stages\.yaml: tracker: options\.association: expected "gnn" or "jpda", got "mht"/);
+    writeFileSync(options, 'fusion:\n  hold_ms: soon\n');
+    const badFusion = await skyvoxRun(['up', '--scenario', 'quick', '--options', options]);
+    assert.equal(badFusion.code, 2);
+    assert.match(badFusion.stderr, /stages\.yaml: fusion\.hold_ms: expected a number of milliseconds >= 0, got "soon"/);
     const help = await skyvoxRun(['tail', '--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /aliases: tracks, events, telemetry,\s+dead/);

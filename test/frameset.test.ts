@@ -49,4 +49,39 @@ describe('framesets', () => {
     assert.equal(set!.t_ns, 110n);
     assert.deepEqual([asm.stats.unknown, asm.stats.duplicate], [1, 1]);
   });
+
+  it('with a primary camera, views wait for the primary view however late it comes; without it they are unpaired', () => {
+    // Thermal views arrive at once, mono views 300 ms later (five times the wait): every mono
+    // frame still meets its thermal twin. Mono frame 10 never comes (dropped upstream).
+    const asm = new FramesetAssembler<string>({ cameras: ['mono', 'ir'], primary: 'mono', toleranceNs: 5_000_000n, maxWaitMs: 60, holdMs: 1000 });
+    const period = 33_333_333n;
+    const sets: { t: bigint; views: string[] }[] = [];
+    const take = (out: ReturnType<typeof asm.add>) => out.forEach((s) => sets.push({ t: s.t_ns, views: [...s.views.keys()].sort() }));
+    for (let ms = 0; ms <= 2300; ms++) {
+      if (ms % 100 === 0 && ms / 100 < 20) take(asm.add('ir', (BigInt(ms) * period) / 100n, 'ir', ms)); // one every 100 ms here
+      const k = (ms - 300) / 100;
+      if (Number.isInteger(k) && k >= 0 && k < 20 && k !== 10) take(asm.add('mono', BigInt(k) * period + 1_000_000n, 'mono', ms));
+      take(asm.poll(ms));
+    }
+    take(asm.flush());
+    assert.equal(sets.length, 19, 'a set per mono frame, none for the thermal view alone');
+    assert.ok(sets.every((s) => s.views.join() === 'ir,mono'), 'every mono frame met its thermal twin');
+    assert.ok(sets.every((s, i) => i === 0 || s.t > sets[i - 1]!.t), 'in time order');
+    assert.deepEqual([asm.stats.late, asm.stats.unpaired, asm.stats.missing], [0, 1, 0], "frame 10's thermal view is unpaired");
+
+    // A thermal view whose mono view never comes and is not superseded leaves after holdMs, counted.
+    const lone = new FramesetAssembler<string>({ cameras: ['mono', 'ir'], primary: 'mono', toleranceNs: 1000n, maxWaitMs: 10, holdMs: 500 });
+    lone.add('ir', 100n, 'ir', 0);
+    assert.deepEqual(lone.poll(499), []);
+    assert.equal(lone.stats.unpaired, 0);
+    assert.deepEqual(lone.poll(500), []);
+    assert.equal(lone.stats.unpaired, 1);
+    // A mono view alone waits maxWaitMs for its twin, then goes out without it.
+    lone.add('mono', 5000n, 'mono', 600);
+    assert.deepEqual(lone.poll(609), []);
+    const [alone] = lone.poll(610);
+    assert.deepEqual([...alone!.views.keys()], ['mono']);
+    assert.deepEqual(alone!.missing, ['ir']);
+    assert.throws(() => new FramesetAssembler({ cameras: ['a'], primary: 'b', toleranceNs: 1n, maxWaitMs: 1 }), /primary camera b among the cameras a/);
+  });
 });

@@ -16,6 +16,7 @@ import { Tracks } from '../../schemas/tracks.js';
 import { rigOf } from '../../sim/rig.js';
 import type { Scenario } from '../../sim/scenario.js';
 import { DEFAULT_FUSE_OPTIONS, fuse, type FuseOptions } from '../fusion/fuse.js';
+import { pairFramesets, pairFramesetSettings, type PairFramesetSettings } from '../fusion/pair-framesets.js';
 import type { TrackerOptions } from '../tracker/tracker.js';
 import { type TrackEventMessage, TrackerStage, type TracksMessage } from '../tracker/tracker-stage.js';
 import { type Fused, VoxelStage, type VoxelStageOptions } from '../voxel/voxel-stage.js';
@@ -24,7 +25,7 @@ type Detections = MessageOf<typeof DetectionFrame>;
 
 /** The live actors' settings that shape the output (their defaults when absent). */
 export interface OfflineOptions {
-  fusion?: { tolerance_ms?: number; max_wait_ms?: number; fuse?: Partial<FuseOptions> };
+  fusion?: Partial<PairFramesetSettings> & { fuse?: Partial<FuseOptions> };
   voxel?: VoxelStageOptions & { tolerance_ms?: number; max_wait_ms?: number };
   tracker?: Partial<TrackerOptions>;
 }
@@ -71,6 +72,7 @@ export class OfflinePipeline {
     this.#relay = relay;
     const rig = rigOf(scenario);
     const tol = (v: number | undefined, d: number) => BigInt(Math.round((v ?? d) * 1e6));
+    const grouping = pairFramesetSettings(o.fusion ?? {});
     // Only pairs with both bands have a fusion actor live; the same here.
     const byPair = new Map<string, { mono?: (typeof rig)[number]; thermal?: (typeof rig)[number] }>();
     for (const c of rig) byPair.set(c.pair, { ...byPair.get(c.pair), [c.band]: c });
@@ -81,7 +83,7 @@ export class OfflinePipeline {
         mono: p.mono.id,
         thermal: p.thermal.id,
         mapping: pairMapping(p.mono.model, p.thermal.model),
-        sets: new FramesetAssembler<Detections>({ cameras: [p.mono.id, p.thermal.id], toleranceNs: tol(o.fusion?.tolerance_ms, 10), maxWaitMs: o.fusion?.max_wait_ms ?? 60 }),
+        sets: pairFramesets<Detections>(p.mono.id, p.thermal.id, grouping),
       };
       this.#pairs.push(pair);
       this.#byCam.set(pair.mono, pair).set(pair.thermal, pair);

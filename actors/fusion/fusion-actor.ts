@@ -2,12 +2,14 @@
  * The fusion actor (one per camera pair): takes `skyvox.det.<mono>` and `skyvox.det.<thermal>`,
  * pairs frames of the same instant (framesets), and publishes `skyvox.fused.<pair>` — every
  * detection in mono pixels with a thermal-confirmation score (fuse.ts). A mono frame whose
- * thermal partner does not come in time goes out unconfirmed, not held back.
+ * thermal partner does not come in time goes out unconfirmed, not held back; thermal views wait
+ * for their mono twin (pair-framesets.ts). Views lost on the way (late, or whose mono frame never
+ * came) count as dropped.
  */
 import { Camera, type Distortion } from '../../geometry/camera.js';
 import { pairMapping, type PairMapping } from '../../geometry/pair.js';
 import type { Mat3, Vec3 } from '../../geometry/vec3.js';
-import { FramesetAssembler, type Frameset } from '../../frames/frameset.js';
+import type { FramesetAssembler, Frameset } from '../../frames/frameset.js';
 import { DetectionFrame } from '../../schemas/detections.js';
 import { FusedFrame } from '../../schemas/fused.js';
 import type { MessageOf } from '../../schemas/message.js';
@@ -17,6 +19,7 @@ import type { ActorFactoryContext } from '../../supervisors/registry.js';
 import { rigOf } from '../../sim/rig.js';
 import { loadScenario } from '../../sim/scenario.js';
 import { DEFAULT_FUSE_OPTIONS, fuse, type FuseOptions } from './fuse.js';
+import { pairFramesets, pairFramesetSettings } from './pair-framesets.js';
 
 type Detections = MessageOf<typeof DetectionFrame>;
 
@@ -51,11 +54,17 @@ export function fusionActor(f: ActorFactoryContext): ActorBehavior<Detections> {
     mapping = pairMapping(cameraFrom(cal.mono, 'mono'), cameraFrom(cal.thermal, 'thermal'));
   }
   const fuseOptions: FuseOptions = { ...DEFAULT_FUSE_OPTIONS, ...((o.fuse ?? {}) as Partial<FuseOptions>) };
-  const toleranceNs = BigInt(Math.round(Number(o.tolerance_ms ?? 10) * 1e6));
-  const maxWaitMs = Number(o.max_wait_ms ?? 60);
+  const grouping = pairFramesetSettings(o);
   let sets: FramesetAssembler<Detections>;
   let timer: TimerHandle | undefined;
+  let lost = 0;
   const emit = (ctx: ActorContext<Detections>, ready: Frameset<Detections>[]) => {
+    const nowLost = sets.stats.late + sets.stats.unpaired;
+    if (nowLost > lost) {
+      if (lost === 0) ctx.log.warn({ late: sets.stats.late, unpaired: sets.stats.unpaired }, 'detection frames lost before fusion (counted as dropped)');
+      ctx.stats.dropped += nowLost - lost;
+      lost = nowLost;
+    }
     for (const s of ready) {
       const m = s.views.get(mono);
       if (!m) continue; // a thermal frame alone: nothing to confirm in the mono image
@@ -64,15 +73,15 @@ export function fusionActor(f: ActorFactoryContext): ActorBehavior<Detections> {
   };
   return {
     start(ctx) {
-      sets = new FramesetAssembler<Detections>({ cameras: [mono, thermal], toleranceNs, maxWaitMs });
+      sets = pairFramesets<Detections>(mono, thermal, grouping);
       ctx.subscribe(DetectionFrame, ctx.bus!.subjects.det(mono), (d) => d);
       ctx.subscribe(DetectionFrame, ctx.bus!.subjects.det(thermal), (d) => d);
       // Sets missing a view go out once they have waited long enough.
       const tick = () => {
         emit(ctx, sets.poll(ctx.clock.now()));
-        timer = ctx.clock.setTimeout(tick, Math.max(5, maxWaitMs / 2));
+        timer = ctx.clock.setTimeout(tick, Math.max(5, grouping.max_wait_ms / 2));
       };
-      timer = ctx.clock.setTimeout(tick, maxWaitMs);
+      timer = ctx.clock.setTimeout(tick, grouping.max_wait_ms);
       ctx.signal.addEventListener('abort', () => timer && ctx.clock.clearTimeout(timer), { once: true });
     },
     handle(d, ctx) {
