@@ -72,6 +72,7 @@ const scenarioOptions = (cmd: Command) =>
     .option('--record <dir>', 'write truth.jsonl, tracks.jsonl and events.jsonl (and detections, fused and measurement files with --record-detections) into this directory')
     .option('--record-detections', 'also record every camera\'s detections (detections.jsonl) and each pair\'s fused detections (fused.jsonl)')
     .option('--record-video', 'pixel mode: also record every camera\'s frames losslessly (video/<camera>.mkv and its frame index) for `skyvox process`')
+    .option('--analysis-fps <n>', 'pixel mode: analyse this many frames a second per camera, the same instants on every camera (those nearest a grid on the site clock), so a machine too slow for every frame still triangulates (default: every frame)', positive('--analysis-fps', 1000))
     .option('--report <file>', 'at the end, write the run\'s tracking metrics (as `skyvox eval`) to this JSON file');
 
 /** Builds the command tree; `log` is shared by every command. */

@@ -49,6 +49,8 @@ export interface RunNodeOptions {
   recordDetections?: boolean;
   /** Record every camera's frames losslessly (pixel mode) for `skyvox process`. */
   recordVideo?: boolean;
+  /** Pixel mode: frames analysed per second per camera, on a grid shared by all cameras (frames/analysis-grid.ts). */
+  analysisFps?: number;
   /** Batch workers this node runs (takes `skyvox process` tasks). */
   batchWorkers?: number;
   speed?: number;
@@ -117,19 +119,21 @@ function scenarioPlan(o: RunNodeOptions): ScenarioPlan {
     return { stages: actors, sources: () => [] };
   }
   const pixel = scenario.mode === 'pixel';
+  const grid = o.analysisFps !== undefined ? { analysis_fps: o.analysisFps, fps: scenario.fps } : {};
   if (pixel) {
     for (const cam of scenario.cameras) {
       // A small mailbox: a frame not processed in time is dropped (and counted), not queued.
       // With --record-video it also records the frames it analyses: the video is then exactly its input.
       const video = o.recordVideo ? { record_video: join(resolve(o.record!), 'video') } : {};
-      actors.push({ name: `motion-${cam.id}`, kind: 'motion', restart: 'permanent', mailbox: { capacity: 2, overflow: 'drop-oldest' }, options: { camera: cam.id, ...video, ...(stage.motion ? { params: stage.motion } : {}) } });
+      actors.push({ name: `motion-${cam.id}`, kind: 'motion', restart: 'permanent', mailbox: { capacity: 2, overflow: 'drop-oldest' }, options: { camera: cam.id, ...video, ...grid, ...(stage.motion ? { params: stage.motion } : {}) } });
     }
   }
   // On a cluster the placed actors do the rest (cluster.pipeline).
   // The run's tracker continues only this run's checkpoints (after a crash), never a previous run's.
   if (!o.sourcesOnly) actors.push(...pipelineActors(scenario, { scenario: o.scenario, voxel_shards: o.voxelShards, ...stage, tracker: { ...stage.tracker, session: String(nowNs()) } }));
   const sources = (start_ns: string): ActorConfig[] => [
-    ...(pixel ? scenario.cameras.map((cam): ActorConfig => ({ name: `camera-${cam.id}`, kind: 'camera', restart: 'transient', options: { camera: cam.id, source: 'sim', scenario: o.scenario, start_ns, speed } })) : []),
+    // A camera does not wait for its renderer: a frame still waiting when two newer ones are due is dropped (and counted), as a real camera's would be, so exposure times keep to the wall clock.
+    ...(pixel ? scenario.cameras.map((cam): ActorConfig => ({ name: `camera-${cam.id}`, kind: 'camera', restart: 'transient', mailbox: { capacity: 2, overflow: 'drop-oldest' }, options: { camera: cam.id, source: 'sim', scenario: o.scenario, start_ns, speed, ...grid } })) : []),
     { name: 'simulator', kind: 'simulator', restart: 'transient', options: { scenario: o.scenario, speed, start_ns } },
   ];
   return { stages: actors, sources };
@@ -183,6 +187,11 @@ export async function runNode(o: RunNodeOptions, log: Logger): Promise<number> {
   if (o.sourcesOnly && !o.scenario) throw new UsageError('--sources-only needs --scenario S (the sources it plays)');
   if (o.sourcesOnly && o.voxelShards !== undefined) throw new UsageError('--voxel-shards: with --sources-only the cluster places the voxel actors (cluster.pipeline.voxel_shards)');
   if (o.recordVideo && o.scenario && loadScenario(o.scenario).mode !== 'pixel') throw new UsageError('--record-video needs a pixel-mode scenario (detection mode renders no frames)');
+  if (o.analysisFps !== undefined) {
+    const s = o.scenario ? loadScenario(o.scenario) : undefined;
+    if (!s || s.mode !== 'pixel') throw new UsageError('--analysis-fps needs a pixel-mode scenario (detection mode analyses no frames)');
+    if (o.analysisFps > s.fps) throw new UsageError(`--analysis-fps: expected at most the cameras' ${s.fps} fps, got ${o.analysisFps}`);
+  }
   if (o.record && !o.scenario) throw new UsageError('--record needs --scenario (it records the simulator\'s truth)');
   if (o.report && !o.scenario) throw new UsageError('--report needs --scenario (it scores tracks against the simulator\'s truth)');
   let scratch: string | undefined;

@@ -44,8 +44,8 @@ export interface ActorContext<M> {
   publish<S extends TSchema>(type: MessageType<S>, subject: string, value: Static<S>): void;
   /** Publishes a message the bus validated and encoded (`bus.encode`) and counts it. */
   publishEncoded(subject: string, message: EncodedMessage): void;
-  /** Subscribes; valid messages are mapped and enqueued, invalid ones dead-lettered. Unsubscribed on exit. */
-  subscribe<S extends TSchema>(type: MessageType<S>, subject: string, toMessage: (value: Static<S>, msg: Msg) => M): Subscription;
+  /** Subscribes; valid messages are mapped and enqueued (unless mapped to undefined: not wanted), invalid ones dead-lettered. Unsubscribed on exit. */
+  subscribe<S extends TSchema>(type: MessageType<S>, subject: string, toMessage: (value: Static<S>, msg: Msg) => M | undefined): Subscription;
   /** Ends this actor normally (a transient actor is then not restarted). */
   exit(): void;
   /** Crashes this actor from asynchronous code. */
@@ -192,7 +192,11 @@ export class Actor<M = unknown> implements Supervisable {
       },
       subscribe(type, subject, toMessage) {
         if (!self.#bus) throw new Error(`actor ${self.id} has no bus to subscribe with`);
-        const sub = self.#bus.subscribe(type, subject, (value, msg) => self.send(toMessage(value, msg)));
+        const sub = self.#bus.subscribe(type, subject, (value, msg) => {
+          // Filtered before the mailbox, so unwanted messages never push wanted ones out of it.
+          const m = toMessage(value, msg);
+          if (m !== undefined) self.send(m);
+        });
         self.#subs.push(sub);
         return sub;
       },

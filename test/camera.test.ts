@@ -152,6 +152,47 @@ describe('camera pipeline', function () {
     assert.ok(hits >= inView - 1, `target found in ${hits} of ${inView} frames`);
   });
 
+  it('with an analysis grid, synchronised cameras render and analyse the same instants only', async () => {
+    // Two cameras whose clocks are 3 ms ahead and 2 ms behind, unsynchronised (stamps as they
+    // are), 50 fps analysed at 10 fps: every fifth exposure on both, and nothing else rendered.
+    const two = { ...tiny, duration_s: 1.6, cameras: [tiny.cameras[0]!, { ...tiny.cameras[0]!, id: 'c2', pair: 'q', position: [5, 0, 0], clock: { offset_ms: -2, drift_ppm: 0, jitter_us: 0 } }] };
+    const file = join(dir, 'two.yaml');
+    writeFileSync(file, JSON.stringify(two));
+    // Time zero on a grid instant, so the instants are the exposures k = 0, 5, 10, …
+    const start = (BigInt(Date.now() + 300) / 100n) * 100n * 1_000_000n;
+    const bus = new Bus(await nats.connect('node'), { receiver: 'test' });
+    const frames: Descriptor[] = [];
+    const dets: MessageOf<typeof DetectionFrame>[] = [];
+    const subs = [bus.subscribe(FrameDescriptor, 'skyvox.frame.*', (d) => void frames.push(d)), bus.subscribe(DetectionFrame, 'skyvox.det.*', (d) => void dets.push(d))];
+    const grid = { analysis_fps: 10 };
+    const node = new NodeSupervisor({
+      config: parseNodeConfig({
+        name: 'grid',
+        actors: ['c1', 'c2'].flatMap((c) => [
+          { name: `cam-${c}`, kind: 'camera', restart: 'transient', options: { camera: c, source: 'sim', scenario: file, start_ns: String(start), clock_sync: false, ...grid } },
+          { name: `motion-${c}`, kind: 'motion', options: { camera: c, ...grid, fps: 50, params: { warmupFrames: 2 } } },
+        ]),
+      }),
+      bus,
+      registry: actorRegistry(),
+    });
+    await node.start();
+    try {
+      await waitFor(() => frames.filter((d) => d.seq >= 75).length >= 2, 'the last grid frames', 20_000);
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      await node.stop();
+      subs.forEach((s) => s.unsubscribe());
+    }
+    const seqs = (cam: string, list: { cam: string; seq: number }[]) => list.filter((d) => d.cam === cam).map((d) => d.seq).sort((a, b) => a - b);
+    const grid5 = Array.from({ length: 16 }, (_, i) => 5 * i);
+    assert.deepEqual(seqs('c1', frames), grid5, 'camera c1 rendered the grid frames only');
+    assert.deepEqual(seqs('c2', frames), grid5, 'camera c2 rendered the grid frames only');
+    // The kernel's first frame and two warm-up frames give no detections; the rest do, on both.
+    assert.deepEqual(seqs('c1', dets), grid5.slice(3));
+    assert.deepEqual(seqs('c2', dets), grid5.slice(3));
+  });
+
   it('a failing video source crashes its decoder with ffmpeg\'s words, and the supervisor decides', async () => {
     const events: string[] = [];
     const bus = new Bus(await nats.connect('node'), { receiver: 'test' });

@@ -14,6 +14,7 @@ import { closeRing, openRing } from '../../frames/registry.js';
 import { FrameDescriptor } from '../../schemas/frame.js';
 import type { ActorBehavior, ActorContext } from '../../supervisors/actor.js';
 import { nowNs, type TimerHandle } from '../../supervisors/clock.js';
+import { analysisGrid, onAnalysisGrid } from '../../frames/analysis-grid.js';
 import type { ActorFactoryContext } from '../../supervisors/registry.js';
 import { bytesPerPixel, cameraScene, type PixelEngine, renderFrame, renderFrameWith } from '../../sim/render.js';
 import { NativeRenderer, NativeUnavailableError } from '../../kernels/native.js';
@@ -39,6 +40,8 @@ interface Options {
   dir?: string;
   width?: number;
   height?: number;
+  /** Sim source: render only the frames the motion actors' analysis grid will pick. */
+  analysisFps?: number;
 }
 
 function parseOptions(raw: Record<string, unknown>): Options {
@@ -54,6 +57,7 @@ function parseOptions(raw: Record<string, unknown>): Options {
   if (source === 'frames' && typeof raw.dir !== 'string') fail('dir', 'a directory of PGM frames');
   if (source === 'video' && !(Number.isInteger(raw.width) && Number.isInteger(raw.height))) fail('width', 'integer width and height of the decoded video');
   if (raw.render !== undefined && raw.render !== 'native' && raw.render !== 'typescript') fail('render', 'native or typescript');
+  if (raw.analysis_fps !== undefined && !(typeof raw.analysis_fps === 'number' && raw.analysis_fps > 0)) fail('analysis_fps', 'frames analysed per second (> 0)');
   return {
     camera: raw.camera as string,
     source,
@@ -66,8 +70,12 @@ function parseOptions(raw: Record<string, unknown>): Options {
     dir: raw.dir as string | undefined,
     width: raw.width as number | undefined,
     height: raw.height as number | undefined,
+    analysisFps: raw.analysis_fps as number | undefined,
   };
 }
+
+/** How far a simulated camera's site time may be from the one its frames are stamped with (ns). */
+const GRID_SLACK_NS = 5_000_000n;
 
 /** Writes a frame into the ring and announces it; counts what a full ring drops. */
 async function deliver(ring: FrameRing, ctx: ActorContext<unknown>, cam: string, seq: number, tCam: bigint, sync: ClockSync | undefined, exposureUs: number, fill: (px: Uint8Array) => void | Promise<void>): Promise<void> {
@@ -161,11 +169,15 @@ export function cameraActor(f: ActorFactoryContext): ActorBehavior<number> {
             ctx.log.warn({ reason: err.message }, 'native renderer unavailable; rendering in TypeScript (slow)');
           }
         }
+        const grid = o.analysisFps !== undefined ? analysisGrid(o.analysisFps, scenario.fps, 'options.analysis_fps') : undefined;
         produce = (k, c) => {
+          const t = sim.frameTime(k);
+          // A frame no motion actor will analyse is not rendered. The site time is estimated
+          // without the camera's clock error, so the window is widened to cover it.
+          if (grid && !onAnalysisGrid(startNs + BigInt(Math.round(t * 1e9)), grid, GRID_SLACK_NS)) return;
           // One random stream per frame: a frame's bytes do not depend on which frames came before.
           const rng = Rng.derive(scenario.seed, `frame/${cam.id}/${k}`);
           if (cam.dropRate > 0 && rng.next() < cam.dropRate) return;
-          const t = sim.frameTime(k);
           const t_ns = sim.cameraNs(cam, t, rng);
           const input = { cam, sensor, scene, objects: sim.objects, t, rng, glintRateHz: clutter.glints?.rate_hz ?? 0, fps: scenario.fps };
           return deliver(ring!, c as ActorContext<unknown>, cam.id, k, t_ns, sync, exposureUs, (px) => (engine ? renderFrameWith(engine, input, px) : renderFrame(input, px)));

@@ -3,8 +3,11 @@
  * reads the frame in place from the camera's ring, runs the native motion kernel (the
  * TypeScript reference when the addon is missing, with a warning), and publishes the blobs on
  * `skyvox.det.<cam>`. Frames it cannot keep up with are dropped from its small mailbox;
- * sequence gaps and frames evicted before it read them count as drops too.
+ * sequence gaps and frames evicted before it read them count as drops too. With
+ * `analysis_fps` it analyses only the frames on the analysis grid (frames/analysis-grid.ts),
+ * the same instants on every synchronised camera; the others are skipped, not dropped.
  */
+import { analysisGrid, onAnalysisGrid } from '../../frames/analysis-grid.js';
 import { findRing } from '../../frames/registry.js';
 import type { MotionParams } from '../../kernels/motion-params.js';
 import { type MotionKernel, openMotionKernel, packBlobs } from '../../kernels/motion-kernel.js';
@@ -17,7 +20,7 @@ import type { ActorFactoryContext } from '../../supervisors/registry.js';
 
 type Descriptor = MessageOf<typeof FrameDescriptor>;
 
-/** Factory for the `motion` actor kind: options `{camera, params?, record_video?}` (params: kernels/motion-params.ts; record_video: a directory for frames/video-writer.ts). */
+/** Factory for the `motion` actor kind: options `{camera, params?, record_video?, analysis_fps?, fps?}` (params: kernels/motion-params.ts; record_video: a directory for frames/video-writer.ts; analysis_fps of the cameras' fps). */
 export function motionActor(f: ActorFactoryContext): ActorBehavior<Descriptor> {
   const cam = f.options.camera;
   if (typeof cam !== 'string') throw new TypeError(`options.camera: expected a camera id, got ${JSON.stringify(cam)}`);
@@ -25,14 +28,17 @@ export function motionActor(f: ActorFactoryContext): ActorBehavior<Descriptor> {
   let kernel: MotionKernel | undefined;
   const recordDir = f.options.record_video;
   if (recordDir !== undefined && typeof recordDir !== 'string') throw new TypeError(`options.record_video: expected a directory, got ${JSON.stringify(recordDir)}`);
+  const grid = f.options.analysis_fps !== undefined ? analysisGrid(f.options.analysis_fps as number, f.options.fps as number, 'options.analysis_fps') : undefined;
   let lastSeq: number | undefined;
   let video: VideoWriter | undefined;
   return {
     start(ctx) {
-      ctx.subscribe(FrameDescriptor, ctx.bus!.subjects.frame(cam), (d) => d);
+      // Off-grid frames are left out before the mailbox, so they never push a grid frame out of it.
+      ctx.subscribe(FrameDescriptor, ctx.bus!.subjects.frame(cam), (d) => (!grid || onAnalysisGrid(d.t_ns, grid) ? d : undefined));
     },
     async handle(d, ctx) {
-      if (lastSeq !== undefined && d.seq > lastSeq + 1) ctx.stats.dropped += d.seq - lastSeq - 1;
+      // On a grid, the source may skip the frames between (a simulated camera does): gaps are expected.
+      if (!grid && lastSeq !== undefined && d.seq > lastSeq + 1) ctx.stats.dropped += d.seq - lastSeq - 1;
       lastSeq = d.seq;
       const ring = findRing(cam);
       if (!ring || !ring.acquire(d.slot, d.seq)) {
