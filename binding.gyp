@@ -1,4 +1,8 @@
 {
+  "variables": {
+    "skyvox_nvcc%": "<!(sh native/scripts/nvcc-path.sh)",
+    "skyvox_cuda_home%": "<!(sh native/scripts/cuda-home.sh)"
+  },
   "targets": [
     {
       "target_name": "skyvox_native",
@@ -7,7 +11,26 @@
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
-      "cflags_cc": ["-std=c++17", "-O3", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+      "cflags_cc": ["-std=c++17", "-O3", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "conditions": [
+        ["skyvox_nvcc!=''", {
+          "sources": ["native/src/motion_cuda.cu"],
+          "rules": [
+            {
+              "rule_name": "nvcc",
+              "extension": "cu",
+              "inputs": ["native/src/motion_cuda.hpp"],
+              "outputs": ["<(INTERMEDIATE_DIR)/<(RULE_INPUT_ROOT).o"],
+              "action": ["<(skyvox_nvcc)", "<!@(sh native/scripts/nvcc-flags.sh)", "-c", "<(RULE_INPUT_PATH)", "-o", "<(INTERMEDIATE_DIR)/<(RULE_INPUT_ROOT).o"],
+              "message": "nvcc <(RULE_INPUT_PATH)",
+              "process_outputs_as_sources": 1
+            }
+          ],
+          "libraries": ["-L<(skyvox_cuda_home)/lib64", "-lcudart_static", "-ldl", "-lrt"]
+        }, {
+          "sources": ["native/src/motion_cuda_none.cpp"]
+        }]
+      ]
     }
   ]
 }

@@ -26,8 +26,14 @@ export interface MotionParams {
   centroidIterations: number;
   /** Moments use the blob's box grown by this many pixels. */
   windowMargin: number;
-  /** Worker threads of the native path (0: all cores). */
+  /** Worker threads of the native CPU path (0: all cores). */
   threads: number;
+  /**
+   * Where the native pixel pass runs: `auto` on a CUDA device when the addon was built with
+   * nvcc and one answers, else on the CPU; `cpu`; `cuda` (an error, saying why, without one).
+   * Both give the same blobs.
+   */
+  backend: 'auto' | 'cpu' | 'cuda';
   /**
    * A blob whose excess over the background is not also a contrast against its surroundings in
    * the current frame (less than this share of its flux) is a ghost — the background still
@@ -63,6 +69,7 @@ export const DEFAULT_MOTION_PARAMS: MotionParams = {
   centroidIterations: 5,
   windowMargin: 2,
   threads: 0,
+  backend: 'auto',
   ghostRatio: 0.2,
   ghostRing: 2,
   kStationary: 4,
@@ -119,6 +126,7 @@ export function motionParams(partial: Partial<MotionParams> = {}): MotionParams 
   num('centroidIterations', (v) => int(v) && v >= 0 && v <= 50, 'an integer in [0, 50]');
   num('windowMargin', (v) => int(v) && v >= 0 && v <= 16, 'an integer in [0, 16]');
   num('threads', (v) => int(v) && v >= 0 && v <= 256, 'an integer in [0, 256]');
+  if (!['auto', 'cpu', 'cuda'].includes(p.backend as string)) throw new KernelArgumentError(`Expected auto, cpu or cuda for backend but received ${describe(p.backend)}`);
   num('ghostRatio', (v) => v >= 0 && v <= 1, 'a number in [0, 1]');
   num('ghostRing', (v) => int(v) && v >= 1 && v <= 16, 'an integer in [1, 16]');
   num('kStationary', (v) => v >= 0, 'a number ≥ 0 (0: off)');

@@ -12,6 +12,7 @@ import { checkRays, type RayBatch, type VoxelOutput, type VoxelParams, voxelPara
 interface NativeMotion {
   process(frame: Uint8Array): Promise<{ count: number; overflow: number; foregroundPixels: number; warmingUp: boolean; blobs: ArrayBuffer }>;
   readonly threads: number;
+  readonly backend: 'cpu' | 'cuda';
 }
 interface NativeVoxel {
   setCameras(centres: Float64Array): void;
@@ -24,7 +25,7 @@ interface NativeModule {
   Renderer: new () => NativeRendererImpl;
   MotionDetector: new (w: number, h: number, bpp: number, p: ResolvedMotionParams) => NativeMotion;
   VoxelGrid: new (p: Omit<VoxelParams, 'worldBox'> & { worldBox: Float64Array }) => NativeVoxel;
-  info(): { simd: string; cuda: boolean; cudaReason: string; voxelBrickBytes: number };
+  info(): { simd: string; cuda: boolean; cudaBuilt: boolean; cudaReason: string; voxelBrickBytes: number };
   naiveMotion(prev: Uint8Array, cur: Uint8Array, w: number, h: number, threshold: number): number;
 }
 
@@ -52,10 +53,10 @@ export function native(): NativeModule {
 }
 
 /** Which paths the native kernels take here, and why. */
-export function nativeInfo(): { addon: string; loaded: boolean; simd?: string; cuda?: boolean; reason?: string; voxelBrickBytes?: number } {
+export function nativeInfo(): { addon: string; loaded: boolean; simd?: string; cuda?: boolean; cudaBuilt?: boolean; reason?: string; voxelBrickBytes?: number } {
   try {
     const i = native().info();
-    return { addon: ADDON, loaded: true, simd: i.simd, cuda: i.cuda, reason: i.cudaReason, voxelBrickBytes: i.voxelBrickBytes };
+    return { addon: ADDON, loaded: true, simd: i.simd, cuda: i.cuda, cudaBuilt: i.cudaBuilt, reason: i.cudaReason, voxelBrickBytes: i.voxelBrickBytes };
   } catch (err) {
     return { addon: ADDON, loaded: false, reason: (err as Error).message };
   }
@@ -82,6 +83,11 @@ export class MotionDetector {
 
   get threads(): number {
     return this.#impl.threads;
+  }
+
+  /** Where the pixel pass runs: `cuda` or `cpu`. */
+  get backend(): 'cpu' | 'cuda' {
+    return this.#impl.backend;
   }
 
   /** Processes a frame (which must stay unchanged until the promise settles). */

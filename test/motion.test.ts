@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { MotionReference } from '../kernels/motion-reference.js';
 import type { MotionOutput } from '../kernels/motion-params.js';
-import { MotionDetector } from '../kernels/native.js';
+import { MotionDetector, nativeInfo } from '../kernels/native.js';
 import { openMotionKernel } from '../kernels/motion-kernel.js';
 import { addGaussian } from '../sim/render.js';
 import { Rng } from '../sim/rng.js';
@@ -61,6 +61,15 @@ describe('motion kernel: native against the TypeScript reference', function () {
         assertSame(await nat.process(f), ref.process(f), `tile ${tile}, frame ${k}`);
       }
     }
+  });
+
+  it('runs its pixel pass where it says, and a backend it cannot have is an error saying why', () => {
+    const info = nativeInfo();
+    assert.equal(new MotionDetector(32, 24, 1, {}).backend, info.cuda ? 'cuda' : 'cpu', 'auto takes a CUDA device when there is one');
+    assert.equal(new MotionDetector(32, 24, 1, { backend: 'cpu' }).backend, 'cpu');
+    if (!info.cuda) assert.throws(() => new MotionDetector(32, 24, 1, { backend: 'cuda' }), (e: Error) => e.message.startsWith('backend cuda: ') && e.message.length > 20);
+    assert.throws(() => new MotionDetector(32, 24, 1, { backend: 'gpu' as never }), /Expected auto, cpu or cuda for backend but received "gpu"/);
+    assert.match(info.reason!, info.cuda ? /motion pixel pass on / : /\(CPU path\)$/);
   });
 
   it('16-bit frames give the same blobs too, at any byte offset, stationary targets included', async () => {

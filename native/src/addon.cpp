@@ -50,10 +50,23 @@ class PromiseWorker : public Napi::AsyncWorker {
   std::shared_ptr<std::atomic<bool>> busy_;
 };
 
+// Runs f on the JS thread; a C++ exception (a kernel refusing its settings, a device that
+// cannot be used) becomes a JS error with its words instead of ending the process.
+template <typename F>
+auto js_errors(Napi::Env env, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, e.what());
+  }
+}
+
 class MotionWrap : public Napi::ObjectWrap<MotionWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "MotionDetector", {InstanceMethod("process", &MotionWrap::Process), InstanceAccessor("threads", &MotionWrap::Threads, nullptr)});
+    return DefineClass(env, "MotionDetector", {InstanceMethod("process", &MotionWrap::Process), InstanceAccessor("threads", &MotionWrap::Threads, nullptr), InstanceAccessor("backend", &MotionWrap::Backend, nullptr)});
   }
 
   explicit MotionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<MotionWrap>(info) {
@@ -76,8 +89,11 @@ class MotionWrap : public Napi::ObjectWrap<MotionWrap> {
     p.k_stationary = num(o, "kStationary", p.k_stationary);
     p.stationary_ring = integer(o, "stationaryRing", p.stationary_ring);
     p.stationary_compactness = num(o, "stationaryCompactness", p.stationary_compactness);
+    // kernels/motion-params.ts checked the word; absent means auto.
+    const std::string backend = o.Has("backend") && o.Get("backend").IsString() ? o.Get("backend").As<Napi::String>().Utf8Value() : "auto";
+    p.backend = backend == "cpu" ? MotionParams::kCpu : backend == "cuda" ? MotionParams::kCuda : MotionParams::kAuto;
     p.noise_correction = o.Get("noiseCorrection").As<Napi::Number>().DoubleValue();
-    detector_ = std::make_shared<MotionDetector>(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(), info[2].As<Napi::Number>().Int32Value(), p);
+    detector_ = js_errors(info.Env(), [&] { return std::make_shared<MotionDetector>(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(), info[2].As<Napi::Number>().Int32Value(), p); });
     busy_ = std::make_shared<std::atomic<bool>>(false);
   }
 
@@ -132,6 +148,7 @@ class MotionWrap : public Napi::ObjectWrap<MotionWrap> {
   }
 
   Napi::Value Threads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), detector_->threads()); }
+  Napi::Value Backend(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), detector_->backend()); }
 
   std::shared_ptr<MotionDetector> detector_;
   std::shared_ptr<std::atomic<bool>> busy_;
@@ -167,7 +184,7 @@ class VoxelWrap : public Napi::ObjectWrap<VoxelWrap> {
     p.ray_sigma_rad = dnum(o, "raySigmaRad", p.ray_sigma_rad);
     p.memory_budget = static_cast<size_t>(dnum(o, "memoryBudget", static_cast<double>(p.memory_budget)));
     p.preallocate = o.Has("preallocate") && o.Get("preallocate").ToBoolean().Value();
-    grid_ = std::make_shared<skyvox::VoxelGrid>(p);
+    grid_ = js_errors(info.Env(), [&] { return std::make_shared<skyvox::VoxelGrid>(p); });
     busy_ = std::make_shared<std::atomic<bool>>(false);
   }
 
@@ -325,9 +342,12 @@ class RendererWrap : public Napi::ObjectWrap<RendererWrap> {
 Napi::Object Info(Napi::Env env) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("simd", skyvox::motion_simd_path());
-  o.Set("cuda", Napi::Boolean::New(env, false));
+  const skyvox::MotionCudaInfo gpu = skyvox::motion_cuda_info();
+  o.Set("cuda", Napi::Boolean::New(env, gpu.available));
+  o.Set("cudaBuilt", Napi::Boolean::New(env, gpu.built));
   o.Set("voxelBrickBytes", Napi::Number::New(env, static_cast<double>(skyvox::voxel_brick_bytes())));
-  o.Set("cudaReason", "this build has no CUDA kernels yet (CPU path)");
+  // Which way the motion kernel goes and why: the device it takes, or why it takes none.
+  o.Set("cudaReason", gpu.available ? "motion pixel pass on " + gpu.device + " (the voxel kernel has no CUDA twin yet)" : gpu.reason + " (CPU path)");
   return o;
 }
 

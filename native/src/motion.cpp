@@ -1,11 +1,14 @@
-// CPU motion extraction. One streaming pass per row (threads over stripes of whole noise
-// tiles): difference to the background, background update, hysteresis mask, and runs of
-// masked pixels with their partial moments. Then, serially and only over the sparse runs:
+// Motion extraction. The pixel pass — per row (threads over stripes of whole noise tiles):
+// stationary-target candidates, difference to the background, background update, hysteresis
+// mask, noise-tile sums, and runs of masked pixels — runs here on the CPU, or on a CUDA device
+// (motion_cuda.cu, the same arithmetic). Then, serially and only over the sparse runs:
 // 8-connected union-find across rows (stripe seams included) and blob moments.
 //
 // Arithmetic is float32 where the TypeScript reference (kernels/motion-reference.ts) uses
 // Math.fround, and double for sums, so both give the same blobs bit for bit on the same input.
 #include "skyvox/motion.hpp"
+
+#include "motion_cuda.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -169,6 +172,11 @@ int hardware_threads() {
 
 }  // namespace
 
+MotionCudaInfo motion_cuda_info() {
+  const cuda::Status s = cuda::status();
+  return {s.built, s.available, s.device, s.reason};
+}
+
 const char* motion_simd_path() { return __builtin_cpu_supports("x86-64-v4") ? "avx512" : __builtin_cpu_supports("avx2") ? "avx2" : "scalar"; }
 
 struct MotionDetector::Impl {
@@ -182,6 +190,8 @@ struct MotionDetector::Impl {
   std::vector<int64_t> tile_n;
   int64_t frame_index = 0;
   std::vector<uint8_t> aligned;  // a 16-bit frame handed over at an odd address, copied
+  // The pixel pass on a GPU (then bg and held live there, not here).
+  std::unique_ptr<cuda::MotionPass> gpu;
 
   // A stationary point target's pixel and what it teaches the background (its ring's mean).
   struct Point {
@@ -290,8 +300,8 @@ struct MotionDetector::Impl {
 
   // Where row y's background learns a ring's mean instead of the pixel (everything inside a
   // point target's ring): s.xs and s.upd there, the later target's mean where rings overlap.
-  // Their background before this frame's update is kept for the moments. False: nowhere.
-  bool gather_points(Scratch& s, int y, const float* bgrow) const {
+  // False: nowhere.
+  bool gather_points(Scratch& s) const {
     s.xs.clear();
     const int in = p.stationary_ring - 1;
     for (const auto& row : s.pts)
@@ -303,6 +313,12 @@ struct MotionDetector::Impl {
     if (s.xs.empty()) return false;
     std::sort(s.xs.begin(), s.xs.end());
     s.xs.erase(std::unique(s.xs.begin(), s.xs.end()), s.xs.end());
+    return true;
+  }
+
+  // gather_points, and their background before the update kept (host background, row y).
+  bool gather_points(Scratch& s, int y, const float* bgrow) const {
+    if (!gather_points(s)) return false;
     for (int x : s.xs) s.kept.emplace_back(static_cast<size_t>(y) * w + x, bgrow[x]);
     return true;
   }
@@ -326,7 +342,55 @@ struct MotionDetector::Impl {
   }
 
   // The first frame is the background — but not its stationary point targets: their rings' means.
+  // Every row's stationary-target lessons, as sorted pixel indices and what they learn (GPU pass).
+  void all_points(const uint8_t* frame, std::vector<uint32_t>& idx, std::vector<float>& val) {
+    idx.clear();
+    val.clear();
+    if (p.k_stationary <= 0) return;
+    Scratch& s = scratch[0];
+    const int in = std::max(0, p.stationary_ring - 1);
+    s.pts.resize(2 * in + 1);
+    s.thr_row = -1;
+    for (int k = 0; k < 2 * in; k++) points_of_row(frame, k - in, s, s.pts[k]);
+    for (int y = 0; y < h; y++) {
+      points_of_row(frame, y + in, s, s.pts[2 * in]);
+      if (gather_points(s))
+        for (int x : s.xs) {
+          idx.push_back(static_cast<uint32_t>(static_cast<size_t>(y) * w + x));
+          val.push_back(s.upd[x]);
+        }
+      std::rotate(s.pts.begin(), s.pts.begin() + 1, s.pts.end());
+    }
+  }
+
+  // The pixel pass of one frame on the GPU: the CPU stripes' results (kept, tile sums, runs).
+  void gpu_pass(const uint8_t* frame, float a_bg, float a_fg, bool detect) {
+    std::vector<float> lo(tile_var.size()), hi(tile_var.size()), upd, before;
+    for (size_t t = 0; t < tile_var.size(); t++) {
+      const float sigma = static_cast<float>(std::max(static_cast<double>(p.min_sigma), std::sqrt(tile_var[t])));
+      lo[t] = p.k_low * sigma;
+      hi[t] = p.k_high * sigma;
+    }
+    std::vector<uint32_t> idx;
+    all_points(frame, idx, upd);
+    std::vector<cuda::RunOut> out;
+    const uint8_t hold = static_cast<uint8_t>(std::min(254, p.foreground_hold_frames));
+    gpu->frame(frame, lo, hi, a_bg, a_fg, hold, idx, upd, before, tile_d2, detect, out);
+    for (size_t i = 0; i < idx.size(); i++) scratch[0].kept.emplace_back(idx[i], before[i]);
+    const int T = p.tile;
+    for (int ty = 0; ty < th; ty++)
+      for (int tx = 0; tx < tw; tx++) tile_n[ty * tw + tx] = static_cast<int64_t>(std::min(T, h - ty * T)) * std::min(T, w - tx * T);
+    for (const cuda::RunOut& r : out) scratch[0].runs.push_back(Run{r.y, r.x0, r.x1, r.high != 0, r.peak});
+  }
+
   void first_frame(const uint8_t* frame) {
+    if (gpu) {
+      std::vector<uint32_t> idx;
+      std::vector<float> val;
+      all_points(frame, idx, val);
+      gpu->first(frame, idx, val);
+      return;
+    }
     Scratch& s = scratch[0];
     const int in = std::max(0, p.stationary_ring - 1);
     s.pts.resize(2 * in + 1);
@@ -400,12 +464,27 @@ struct MotionDetector::Impl {
   // the blob's sign: the mask decides what is a blob, not which pixels weigh in its centroid.
   mutable std::vector<float> diff_;
   mutable std::vector<double> sigma2_;
+  mutable std::vector<float> win_bg_;
+  mutable std::vector<uint8_t> win_held_;
 
   bool window_moments(const uint8_t* frame, int bx0, int by0, int bx1, int by1, float sign, const std::vector<Run>& runs, const std::vector<size_t>& row_start, float a_bg, float a_fg, Blob& b) const {
     const int m = p.window_margin;
     const int x0 = std::max(0, bx0 - m), x1 = std::min(w - 1, bx1 + m), y0 = std::max(0, by0 - m), y1 = std::min(h - 1, by1 + m);
-    diff_.resize(static_cast<size_t>(x1 - x0 + 1) * (y1 - y0 + 1));
+    const size_t cols = static_cast<size_t>(x1 - x0 + 1);
+    diff_.resize(cols * (y1 - y0 + 1));
     sigma2_.resize(diff_.size());
+    // The window's background and hold counts after this frame's update, wherever they live.
+    win_bg_.resize(diff_.size());
+    win_held_.resize(diff_.size());
+    if (gpu) {
+      gpu->window(x0, y0, x1, y1, win_bg_.data(), win_held_.data());
+    } else {
+      for (int y = y0; y <= y1; y++) {
+        const size_t at = static_cast<size_t>(y) * w + x0, to = static_cast<size_t>(y - y0) * cols;
+        std::copy(bg.begin() + at, bg.begin() + at + cols, win_bg_.begin() + to);
+        std::copy(held.begin() + at, held.begin() + at + cols, win_held_.begin() + to);
+      }
+    }
     const int T = p.tile;
     const float keep_bg = 1.0f - a_bg, keep_fg = 1.0f - a_fg;
     double sw = 0, swx = 0, swy = 0, s2 = 0, s2x = 0, s2y = 0, s2xx = 0, s2yy = 0, s2xy = 0, flux = 0;
@@ -413,9 +492,10 @@ struct MotionDetector::Impl {
       for (int x = x0; x <= x1; x++) {
         const size_t i = static_cast<size_t>(y) * w + x;
         const float f = pixel(frame, x, y);
-        const bool slow = masked(x, y, runs, row_start) && held[i] <= std::min(254, p.foreground_hold_frames);
+        const size_t j = static_cast<size_t>(y - y0) * cols + (x - x0);
+        const bool slow = masked(x, y, runs, row_start) && win_held_[j] <= std::min(254, p.foreground_hold_frames);
         const float* before = kept_bg(i);
-        const float d = before ? f - *before : (f - bg[i]) / (slow ? keep_fg : keep_bg);
+        const float d = before ? f - *before : (f - win_bg_[j]) / (slow ? keep_fg : keep_bg);
         const double wgt = static_cast<double>(sign * d);
         const double sg = std::max(static_cast<double>(p.min_sigma), std::sqrt(tile_var[(y / T) * tw + x / T]));
         const double v = sg * sg;
@@ -517,8 +597,23 @@ MotionDetector::MotionDetector(int width, int height, int bytes_per_pixel, const
   m.th = (height + params.tile - 1) / params.tile;
   const int want = params.threads > 0 ? params.threads : hardware_threads();
   m.nthreads = std::max(1, std::min(want, m.th));
-  m.bg.assign(static_cast<size_t>(width) * height, 0.0f);
-  m.held.assign(static_cast<size_t>(width) * height, 0);
+  if (params.backend != MotionParams::kAuto && params.backend != MotionParams::kCpu && params.backend != MotionParams::kCuda) throw std::invalid_argument("backend must be auto (0), cpu (1) or cuda (2), got " + std::to_string(params.backend));
+  if (params.backend != MotionParams::kCpu) {
+    const cuda::Status gpu = cuda::status();
+    if (params.backend == MotionParams::kCuda && !gpu.available) throw std::invalid_argument("backend cuda: " + gpu.reason);
+    if (gpu.available) {
+      try {
+        m.gpu = std::make_unique<cuda::MotionPass>(width, height, bytes_per_pixel, params.tile);
+      } catch (const std::exception& e) {
+        if (params.backend == MotionParams::kCuda) throw std::runtime_error(std::string("backend cuda: ") + e.what());
+        // auto: a device that cannot hold this camera leaves it to the CPU.
+      }
+    }
+  }
+  if (!m.gpu) {
+    m.bg.assign(static_cast<size_t>(width) * height, 0.0f);
+    m.held.assign(static_cast<size_t>(width) * height, 0);
+  }
   if (params.noise_correction > 0) {
     m.correction = params.noise_correction;
   } else {
@@ -546,6 +641,7 @@ int MotionDetector::height() const { return impl_->h; }
 int MotionDetector::bytes_per_pixel() const { return impl_->bpp; }
 int MotionDetector::threads() const { return impl_->nthreads; }
 int64_t MotionDetector::frames() const { return impl_->frame_index; }
+const char* MotionDetector::backend() const { return impl_->gpu ? "cuda" : "cpu"; }
 
 MotionResult MotionDetector::process(const uint8_t* frame) {
   Impl& m = *impl_;
@@ -573,18 +669,22 @@ MotionResult MotionDetector::process(const uint8_t* frame) {
     s.kept.clear();
   }
 
-  // Stripes of whole tile rows, so no two threads touch one tile's sums.
-  const int T = m.p.tile;
-  std::vector<std::thread> pool;
-  std::vector<std::pair<int, int>> stripes;
-  for (int i = 0; i < m.nthreads; i++) {
-    const int t0 = static_cast<int>(static_cast<int64_t>(m.th) * i / m.nthreads);
-    const int t1 = static_cast<int>(static_cast<int64_t>(m.th) * (i + 1) / m.nthreads);
-    stripes.emplace_back(t0 * T, std::min(m.h, t1 * T));
+  if (m.gpu) {
+    m.gpu_pass(frame, a_bg, a_fg, !warm);
+  } else {
+    // Stripes of whole tile rows, so no two threads touch one tile's sums.
+    const int T = m.p.tile;
+    std::vector<std::thread> pool;
+    std::vector<std::pair<int, int>> stripes;
+    for (int i = 0; i < m.nthreads; i++) {
+      const int t0 = static_cast<int>(static_cast<int64_t>(m.th) * i / m.nthreads);
+      const int t1 = static_cast<int>(static_cast<int64_t>(m.th) * (i + 1) / m.nthreads);
+      stripes.emplace_back(t0 * T, std::min(m.h, t1 * T));
+    }
+    for (int i = 1; i < m.nthreads; i++) pool.emplace_back([&, i] { m.stripe(frame, stripes[i].first, stripes[i].second, m.scratch[i], a_bg, a_fg, !warm); });
+    m.stripe(frame, stripes[0].first, stripes[0].second, m.scratch[0], a_bg, a_fg, !warm);
+    for (auto& t : pool) t.join();
   }
-  for (int i = 1; i < m.nthreads; i++) pool.emplace_back([&, i] { m.stripe(frame, stripes[i].first, stripes[i].second, m.scratch[i], a_bg, a_fg, !warm); });
-  m.stripe(frame, stripes[0].first, stripes[0].second, m.scratch[0], a_bg, a_fg, !warm);
-  for (auto& t : pool) t.join();
   m.kept.clear();
   for (auto& s : m.scratch) m.kept.insert(m.kept.end(), s.kept.begin(), s.kept.end());  // stripes in row order: sorted
 

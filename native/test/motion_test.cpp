@@ -1,6 +1,9 @@
 // Standalone checks and timings of the native kernels, no Node needed (for machines such as
 // the GPU box). Prints one JSON object; exits non-zero when a check fails.
 #include <algorithm>
+#include <array>
+#include <memory>
+#include <thread>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -38,6 +41,112 @@ void render(std::vector<uint8_t>& img, int w, int h, const std::vector<Target>& 
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Frames for the parity check: noise, moving PSF targets (some across stripe and tile seams),
+// a point target hovering from the first frame on, a hot pixel; 8- or 16-bit.
+std::vector<uint8_t> parity_frame(int w, int h, int bpp, int k, std::mt19937& rng) {
+  std::normal_distribution<double> noise(0.0, bpp == 1 ? 2.0 : 20.0);
+  const double base = bpp == 1 ? 100.0 : 3000.0, amp = bpp == 1 ? 60.0 : 900.0;
+  std::vector<double> f(static_cast<size_t>(w) * h, base);
+  auto psf = [&](double u, double v, double a) {
+    for (int y = std::max(0, static_cast<int>(v) - 4); y <= std::min(h - 1, static_cast<int>(v) + 4); y++)
+      for (int x = std::max(0, static_cast<int>(u) - 4); x <= std::min(w - 1, static_cast<int>(u) + 4); x++) f[static_cast<size_t>(y) * w + x] += a * std::exp(-((x - u) * (x - u) + (y - v) * (y - v)) / 2.0);
+  };
+  psf(w * 0.3, h * 0.4, amp);  // hovering
+  if (k > 10)
+    for (int i = 0; i < 30; i++) psf(fmod(37.0 * i + 3.0 * k, w - 8) + 4, fmod(23.0 * i + 2.0 * k, h - 8) + 4, (i % 3 == 0 ? -0.6 : 1.0) * amp);
+  f[static_cast<size_t>(h / 2) * w + w / 2] += 4 * amp;  // hot pixel
+  std::vector<uint8_t> out(static_cast<size_t>(w) * h * bpp);
+  const double top = bpp == 1 ? 255 : 65535;
+  for (size_t i = 0; i < f.size(); i++) {
+    const auto v = static_cast<uint16_t>(std::clamp(std::round(f[i] + noise(rng)), 0.0, top));
+    if (bpp == 1) out[i] = static_cast<uint8_t>(v);
+    else out[2 * i] = static_cast<uint8_t>(v & 0xff), out[2 * i + 1] = static_cast<uint8_t>(v >> 8);
+  }
+  return out;
+}
+
+// CPU and CUDA detectors on the same frames: the same blobs (positions within 1e-3 px).
+bool cuda_parity(std::mt19937& rng, std::string& out) {
+  bool all = true;
+  for (const auto& c : std::vector<std::array<int, 4>>{{333, 250, 1, 16}, {640, 480, 2, 16}, {517, 301, 1, 10}}) {
+    const int w = c[0], h = c[1], bpp = c[2];
+    MotionParams pc, pg;
+    pc.backend = MotionParams::kCpu;
+    pg.backend = MotionParams::kCuda;
+    pc.tile = pg.tile = c[3];
+    pc.threads = 3;
+    MotionDetector cpu(w, h, bpp, pc), gpu(w, h, bpp, pg);
+    int frames = 0, blobs = 0, mismatched = 0;
+    double worst = 0;
+    for (int k = 0; k < 24; k++) {
+      const std::vector<uint8_t> f = parity_frame(w, h, bpp, k, rng);
+      const MotionResult a = cpu.process(f.data()), b = gpu.process(f.data());
+      frames++;
+      if (a.blobs.size() != b.blobs.size() || a.foreground_pixels != b.foreground_pixels || a.overflow != b.overflow) {
+        mismatched++;
+        continue;
+      }
+      for (size_t i = 0; i < a.blobs.size(); i++) {
+        const Blob &p = a.blobs[i], &q = b.blobs[i];
+        blobs++;
+        worst = std::max({worst, std::fabs(static_cast<double>(p.x) - q.x), std::fabs(static_cast<double>(p.y) - q.y)});
+        if (p.x0 != q.x0 || p.y0 != q.y0 || p.x1 != q.x1 || p.y1 != q.y1 || p.area != q.area || p.peak != q.peak || std::fabs(p.x - q.x) > 1e-3 || std::fabs(p.y - q.y) > 1e-3) mismatched++;
+      }
+    }
+    const bool pass = mismatched == 0 && blobs > 0;
+    all = all && pass;
+    char buf[320];
+    std::snprintf(buf, sizeof buf, "%s{\"width\":%d,\"height\":%d,\"bytes_per_pixel\":%d,\"tile\":%d,\"frames\":%d,\"blobs\":%d,\"mismatched\":%d,\"max_centroid_diff_px\":%.3g,\"backend\":\"%s\",\"pass\":%s}", out.empty() ? "" : ",", w, h, bpp, c[3], frames, blobs, mismatched, worst, gpu.backend(), pass ? "true" : "false");
+    out += buf;
+  }
+  return all;
+}
+
+// GPU timings: one camera at 1080p, 4K and 8K, then several 8K cameras at once (a thread and
+// a stream each), as a node with many cameras runs them.
+void cuda_timings(std::mt19937& rng, bool quick, std::string& out) {
+  const int sizes[][2] = {{1920, 1080}, {3840, 2160}, {7680, 4320}};
+  std::vector<std::vector<uint8_t>> eight;
+  for (const auto& sz : sizes) {
+    const int w = sz[0], h = sz[1];
+    std::vector<std::vector<uint8_t>> fs;
+    for (int k = 0; k < 4; k++) fs.push_back(parity_frame(w, h, 1, 12 + k, rng));
+    MotionParams p;
+    p.backend = MotionParams::kCuda;
+    MotionDetector det(w, h, 1, p);
+    for (int k = 0; k <= p.warmup_frames + 2; k++) det.process(fs[k % 4].data());
+    const int reps = quick ? 3 : 20;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int k = 0; k < reps; k++) det.process(fs[k % 4].data());
+    const double dt = seconds_since(t0) / reps;
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "%s{\"width\":%d,\"height\":%d,\"cameras\":1,\"ms\":%.3f,\"mpx_s\":%.1f,\"fps_per_camera\":%.1f}", out.empty() ? "" : ",", w, h, dt * 1e3, w * h / dt / 1e6, 1.0 / dt);
+    out += buf;
+    if (w == 7680) eight = fs;
+  }
+  for (const int cams : {4, 10}) {
+    std::vector<std::unique_ptr<MotionDetector>> dets;
+    MotionParams p;
+    p.backend = MotionParams::kCuda;
+    for (int c = 0; c < cams; c++) dets.push_back(std::make_unique<MotionDetector>(7680, 4320, 1, p));
+    const int reps = quick ? 3 : 10;
+    auto work = [&](int c, int n) {
+      for (int k = 0; k < n; k++) dets[c]->process(eight[(k + c) % 4].data());
+    };
+    std::vector<std::thread> warm;
+    for (int c = 0; c < cams; c++) warm.emplace_back(work, c, p.warmup_frames + 2);
+    for (auto& t : warm) t.join();
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::thread> run;
+    for (int c = 0; c < cams; c++) run.emplace_back(work, c, reps);
+    for (auto& t : run) t.join();
+    const double dt = seconds_since(t0);
+    char buf[200];
+    std::snprintf(buf, sizeof buf, ",{\"width\":7680,\"height\":4320,\"cameras\":%d,\"fps_per_camera\":%.1f,\"mpx_s_all\":%.1f}", cams, reps / dt, cams * reps * 7680.0 * 4320 / dt / 1e6);
+    out += buf;
+  }
 }
 
 }  // namespace
@@ -100,6 +209,7 @@ int main(int argc, char** argv) {
     for (const float k_stationary : {MotionParams{}.k_stationary, 0.0f})
     for (int threads : {1, 0}) {
       MotionParams p;
+      p.backend = MotionParams::kCpu;
       p.threads = threads;
       p.k_stationary = k_stationary;
       MotionDetector det(w, h, 1, p);
@@ -113,6 +223,18 @@ int main(int argc, char** argv) {
       timings += buf;
     }
   }
-  std::printf("{\"simd\":\"%s\",\"checks\":[%s],\"motion_cpu\":[%s],\"ok\":%s}\n", motion_simd_path(), checks.c_str(), timings.c_str(), ok ? "true" : "false");
+  // 3. The CUDA twin, where a device answers: the same blobs as the CPU pass, and timings.
+  const MotionCudaInfo gpu = motion_cuda_info();
+  std::string cuda = "{\"built\":" + std::string(gpu.built ? "true" : "false") + ",\"available\":" + (gpu.available ? "true" : "false") + ",\"device\":\"" + gpu.device + "\",\"reason\":\"" + gpu.reason + "\"";
+  if (gpu.available) {
+    std::string parity, gtimes;
+    const bool same = cuda_parity(rng, parity);
+    ok = ok && same;
+    cuda += ",\"parity\":[" + parity + "]";
+    cuda_timings(rng, quick, gtimes);
+    cuda += ",\"motion_cuda\":[" + gtimes + "]";
+  }
+  cuda += "}";
+  std::printf("{\"simd\":\"%s\",\"checks\":[%s],\"motion_cpu\":[%s],\"cuda\":%s,\"ok\":%s}\n", motion_simd_path(), checks.c_str(), timings.c_str(), cuda.c_str(), ok ? "true" : "false");
   return ok ? 0 : 1;
 }

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace skyvox {
@@ -24,7 +25,11 @@ struct MotionParams {
   float psf_sigma = 1.0f;       // width (px) of the Gaussian window that refines centroids
   int centroid_iterations = 5;  // refinement steps of the windowed centroid (0: plain centroid)
   int window_margin = 2;        // moments use the blob's box grown by this many pixels
-  int threads = 0;              // 0: all hardware threads
+  int threads = 0;              // 0: all hardware threads (CPU pass)
+  // Where the pixel pass runs: kAuto takes the GPU when this build has the CUDA twin and a
+  // device answers, else the CPU; kCuda insists (and fails, saying why, without one).
+  enum Backend { kAuto = 0, kCpu = 1, kCuda = 2 };
+  int backend = kAuto;
   // Stationary point targets: a pixel that stands out from the ring of pixels `stationary_ring`
   // away by more than k_stationary·σ (ring mean), with no ring pixel halfway up to it (not an
   // edge) and its 3×3 mean at least `stationary_compactness` of its contrast (not a lone hot
@@ -64,6 +69,8 @@ class MotionDetector {
   int bytes_per_pixel() const;
   int threads() const;
   int64_t frames() const;
+  // "cuda" or "cpu": where this detector's pixel pass runs.
+  const char* backend() const;
 
  private:
   struct Impl;
@@ -72,5 +79,12 @@ class MotionDetector {
 
 // Which SIMD path the pixel passes take on this CPU ("avx512", "avx2" or "scalar").
 const char* motion_simd_path();
+
+// Whether the CUDA twin is built in and a device answers (kAuto then takes it), and if not, why.
+struct MotionCudaInfo {
+  bool built, available;
+  std::string device, reason;
+};
+MotionCudaInfo motion_cuda_info();
 
 }  // namespace skyvox

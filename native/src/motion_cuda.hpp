@@ -1,0 +1,57 @@
+// The CUDA twin of the motion kernel's pixel pass (motion_cuda.cu), behind a plain C++
+// interface so motion.cpp compiles with g++ alone. The GPU does the per-pixel work —
+// background, hold counts, mask, the noise tiles' sums and the mask's runs — with the CPU
+// pass's float and double arithmetic, in the same order (nvcc -fmad=false: no fused
+// multiply-adds), so both give the same runs and sums bit for bit. The sparse rest (stationary
+// points, components, blob moments) stays on the host, shared with the CPU path.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace skyvox::cuda {
+
+// Whether this build has the CUDA kernels and a device can run them; if not, why not.
+struct Status {
+  bool built = false;
+  bool available = false;
+  std::string device;  // name of device 0 when available
+  std::string reason;  // why not, when not available
+};
+Status status();
+
+// A run of masked pixels in one row, as the CPU pass makes them.
+struct RunOut {
+  int32_t y, x0, x1, high;
+  float peak;
+};
+
+// One camera's pixel pass on the device: its own stream, pinned upload buffer and state.
+class MotionPass {
+ public:
+  // Throws std::runtime_error (with CUDA's words) when the device or memory is not there.
+  MotionPass(int width, int height, int bytes_per_pixel, int tile);
+  ~MotionPass();
+  MotionPass(const MotionPass&) = delete;
+  MotionPass& operator=(const MotionPass&) = delete;
+
+  // The first frame is the background, except at `idx` (sorted pixel indices) where it is `val`.
+  void first(const uint8_t* frame, const std::vector<uint32_t>& idx, const std::vector<float>& val);
+
+  // One frame: thresholds per noise tile (lo, hi), learning rates, hold; pixels `idx` learn
+  // `upd` instead of themselves and their background before the update comes back in `kept`.
+  // `tile_d2` (tiles_x · tiles_y) receives this frame's winsorised squared differences per tile;
+  // with `detect`, `runs` the mask's runs in row order (else it is left empty).
+  void frame(const uint8_t* frame, const std::vector<float>& lo_tile, const std::vector<float>& hi_tile, float a_bg, float a_fg, uint8_t hold, const std::vector<uint32_t>& idx,
+             const std::vector<float>& upd, std::vector<float>& kept, std::vector<double>& tile_d2, bool detect, std::vector<RunOut>& runs);
+
+  // The background and hold counts of the window [x0, x1] × [y0, y1], row by row.
+  void window(int x0, int y0, int x1, int y1, float* bg, uint8_t* held);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace skyvox::cuda

@@ -1,0 +1,23 @@
+// The motion pass's CUDA side in a build without nvcc: status says so, and no pass can be made.
+#include <stdexcept>
+
+#include "motion_cuda.hpp"
+
+namespace skyvox::cuda {
+
+Status status() {
+  Status s;
+  s.reason = "this build has no CUDA kernels: nvcc was not on the PATH when it was built";
+  return s;
+}
+
+struct MotionPass::Impl {};
+
+MotionPass::MotionPass(int, int, int, int) { throw std::runtime_error(status().reason); }
+MotionPass::~MotionPass() = default;
+void MotionPass::first(const uint8_t*, const std::vector<uint32_t>&, const std::vector<float>&) {}
+void MotionPass::frame(const uint8_t*, const std::vector<float>&, const std::vector<float>&, float, float, uint8_t, const std::vector<uint32_t>&, const std::vector<float>&, std::vector<float>&,
+                       std::vector<double>&, bool, std::vector<RunOut>&) {}
+void MotionPass::window(int, int, int, int, float*, uint8_t*) {}
+
+}  // namespace skyvox::cuda
