@@ -84,6 +84,19 @@ describe('cluster', () => {
     // With the default alone both fusion actors would have piled onto b (0.1 + 2 × 0.05 < 0.4).
   });
 
+  it('placement by load at a cold start: kinds nobody has measured are spread evenly per core, not piled onto the node that read lowest', () => {
+    const members = [member('a', { cpu_percent: 90 }), member('b', { cpu_percent: 10 }), member('c', { cpu_percent: 50, cores: 4 })];
+    const plan = [...Array.from({ length: 8 }, (_, i) => ({ name: `fusion-p${i}`, kind: 'fusion' })), { name: 'voxel', kind: 'voxel' }, { name: 'tracker', kind: 'tracker' }];
+    const placed = place(plan, members, new Map(), 'load');
+    const fusionOn = (n: string) => plan.filter((p) => p.kind === 'fusion' && placed.get(p.name) === n).length;
+    // c has twice the cores: twice the share. By start-up readings alone all eight would have gone to b.
+    assert.deepEqual(['a', 'b', 'c'].map(fusionOn), [2, 2, 4]);
+    // The voxel and tracker actors, one each, go where the load per core is lowest (b: 0.2 + 0.05
+    // on 2 cores, then 0.3 on 2, against c's 0.7 on 4).
+    assert.equal(placed.get('voxel'), 'b');
+    assert.equal(placed.get('tracker'), 'b');
+  });
+
   it('rebalancing: an idle newcomer takes the costliest actor; an overloaded node sheds one only if that evens things out', () => {
     const plan = [{ name: 'tracker', kind: 'tracker' }, { name: 'voxel', kind: 'voxel' }, { name: 'm1', kind: 'motion', options: { camera: 'c1' } }];
     const load = (node: string, cpu: number, actors: [string, number][]) => ({ node, alive: true, cpu_percent: cpu, cores: 2, actors: actors.map(([name, cost]) => ({ name, cost })) });

@@ -53,14 +53,21 @@ export function place(
       byKind.set(a.kind, { sum: k.sum + a.cost, n: k.n + 1 });
     }
   }
+  const measured = (planned: PlannedActor) => members.some((m) => m.actors.some((a) => a.name === planned.name)) || byKind.has(planned.kind);
   const costOf = (planned: PlannedActor) => {
     for (const m of members) for (const a of m.actors) if (a.name === planned.name) return Math.max(a.cost, 0.01);
     const k = byKind.get(planned.kind);
     return k ? Math.max(k.sum / k.n, 0.01) : UNMEASURED_COST;
   };
-  const take = (actor: string, node: string) => {
+  // Actors of each kind per node, for kinds nobody has measured: at a cold start nodes' CPU
+  // readings are start-up noise larger than any default cost, so those kinds are spread evenly
+  // (per core) instead of all going to whichever node happened to read lowest.
+  const ofKind = new Map<string, number>();
+  const kindKey = (node: string, kind: string) => `${node}\u0000${kind}`;
+  const take = (actor: string, node: string, kind: string) => {
     out.set(actor, node);
     count.set(node, (count.get(node) ?? 0) + 1);
+    ofKind.set(kindKey(node, kind), (ofKind.get(kindKey(node, kind)) ?? 0) + 1);
   };
   // Actors that stay put first, so the free choices see the real load.
   const free: PlannedActor[] = [];
@@ -68,11 +75,11 @@ export function place(
     const cam = cameraOf(a);
     const owner = cam === undefined ? undefined : alive.find((m) => m.cameras.includes(cam));
     if (cam !== undefined) {
-      if (owner) take(a.name, owner.node);
+      if (owner) take(a.name, owner.node, a.kind);
       continue;
     }
     const here = current.get(a.name);
-    if (here !== undefined && load.has(here)) take(a.name, here);
+    if (here !== undefined && load.has(here)) take(a.name, here, a.kind);
     else free.push(a);
   }
   let rr = rrStart;
@@ -85,10 +92,12 @@ export function place(
     else if (strategy === 'least-loaded') node = [...pool].sort((x, y) => count.get(x.node)! - count.get(y.node)! || x.node.localeCompare(y.node))[0]!.node;
     else {
       const cost = costOf(a);
-      node = [...pool].sort((x, y) => load.get(x.node)! / Math.max(1, x.cores) - load.get(y.node)! / Math.max(1, y.cores) || x.node.localeCompare(y.node))[0]!.node;
+      const perCore = (m: (typeof pool)[number]) => load.get(m.node)! / Math.max(1, m.cores);
+      const spread = (m: (typeof pool)[number]) => (measured(a) ? 0 : (ofKind.get(kindKey(m.node, a.kind)) ?? 0) / Math.max(1, m.cores));
+      node = [...pool].sort((x, y) => spread(x) - spread(y) || perCore(x) - perCore(y) || x.node.localeCompare(y.node))[0]!.node;
       load.set(node, load.get(node)! + cost);
     }
-    take(a.name, node);
+    take(a.name, node, a.kind);
   }
   return out;
 }
