@@ -1,7 +1,16 @@
 // CUDA twin of the motion kernel's pixel pass (see motion_cuda.hpp). Compiled with
 // -fmad=false: every float and double operation is the IEEE one the CPU pass performs, in the
 // same order, so the background, masks, tile sums and runs are the CPU pass's bit for bit.
+//
+// The tests also compile this file as C++ over native/test/cuda_emulation.hpp, which runs each
+// launch's threads one after another on the host: a check of the kernels' indexing and
+// arithmetic and of the code around them where no GPU is at hand (not of the GPU itself).
+#ifdef SKYVOX_CUDA_EMULATION
+#include "../test/cuda_emulation.hpp"
+#else
 #include <cuda_runtime.h>
+#define LAUNCH(kernel, grid, block, stream, ...) kernel<<<(grid), (block), 0, (stream)>>>(__VA_ARGS__)
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -238,11 +247,11 @@ void MotionPass::first(const uint8_t* f, const std::vector<uint32_t>& idx, const
   Impl& m = *impl_;
   m.upload(f);
   if (m.bpp == 1)
-    first_kernel<<<blocks(m.n, 256), 256, 0, m.stream>>>(m.frame, m.bg, m.n);
+    LAUNCH(first_kernel, blocks(m.n, 256), 256, m.stream, m.frame, m.bg, m.n);
   else
-    first_kernel<<<blocks(m.n, 256), 256, 0, m.stream>>>(reinterpret_cast<const uint16_t*>(m.frame), m.bg, m.n);
+    LAUNCH(first_kernel, blocks(m.n, 256), 256, m.stream, reinterpret_cast<const uint16_t*>(m.frame), m.bg, m.n);
   m.upload_points(idx, val);
-  if (!idx.empty()) set_kernel<<<blocks(idx.size(), 256), 256, 0, m.stream>>>(m.idx, m.upd, m.bg, static_cast<int>(idx.size()));
+  if (!idx.empty()) LAUNCH(set_kernel, blocks(idx.size(), 256), 256, m.stream, m.idx, m.upd, m.bg, static_cast<int>(idx.size()));
   m.sync("learning the first frame");
 }
 
@@ -255,18 +264,18 @@ void MotionPass::frame(const uint8_t* f, const std::vector<float>& lo_tile, cons
   check(cudaMemcpyAsync(m.lo, lo_tile.data(), tiles * sizeof(float), cudaMemcpyHostToDevice, m.stream), "uploading thresholds");
   check(cudaMemcpyAsync(m.hi, hi_tile.data(), tiles * sizeof(float), cudaMemcpyHostToDevice, m.stream), "uploading thresholds");
   m.upload_points(idx, upd);
-  if (k > 0) gather_kernel<<<blocks(k, 256), 256, 0, m.stream>>>(m.idx, m.bg, m.kept, k);
+  if (k > 0) LAUNCH(gather_kernel, blocks(k, 256), 256, m.stream, m.idx, m.bg, m.kept, k);
   const dim3 grid(blocks(m.w, 256), m.h);
   if (m.bpp == 1)
-    pixel_kernel<<<grid, 256, 0, m.stream>>>(m.frame, m.bg, m.held, m.d, m.mask, m.w, m.h, m.tile, m.tw, m.lo, m.hi, a_bg, a_fg, hold);
+    LAUNCH(pixel_kernel, grid, 256, m.stream, m.frame, m.bg, m.held, m.d, m.mask, m.w, m.h, m.tile, m.tw, m.lo, m.hi, a_bg, a_fg, hold);
   else
-    pixel_kernel<<<grid, 256, 0, m.stream>>>(reinterpret_cast<const uint16_t*>(m.frame), m.bg, m.held, m.d, m.mask, m.w, m.h, m.tile, m.tw, m.lo, m.hi, a_bg, a_fg, hold);
-  if (k > 0) patch_kernel<<<blocks(k, 256), 256, 0, m.stream>>>(m.idx, m.upd, m.kept, m.mask, m.held, m.bg, k, a_bg, a_fg, hold);
-  tile_kernel<<<blocks(tiles, 128), 128, 0, m.stream>>>(m.d, m.lo, m.sums, m.w, m.h, m.tile, m.tw, m.th);
+    LAUNCH(pixel_kernel, grid, 256, m.stream, reinterpret_cast<const uint16_t*>(m.frame), m.bg, m.held, m.d, m.mask, m.w, m.h, m.tile, m.tw, m.lo, m.hi, a_bg, a_fg, hold);
+  if (k > 0) LAUNCH(patch_kernel, blocks(k, 256), 256, m.stream, m.idx, m.upd, m.kept, m.mask, m.held, m.bg, k, a_bg, a_fg, hold);
+  LAUNCH(tile_kernel, blocks(tiles, 128), 128, m.stream, m.d, m.lo, m.sums, m.w, m.h, m.tile, m.tw, m.th);
   unsigned int count = 0;
   if (detect) {
     check(cudaMemsetAsync(m.run_count, 0, sizeof(unsigned int), m.stream), "counting runs");
-    runs_kernel<<<blocks(m.h, 64), 64, 0, m.stream>>>(m.mask, m.d, m.w, m.h, m.runs, m.run_count, kRunCapacity);
+    LAUNCH(runs_kernel, blocks(m.h, 64), 64, m.stream, m.mask, m.d, m.w, m.h, m.runs, m.run_count, kRunCapacity);
     check(cudaMemcpyAsync(&count, m.run_count, sizeof(unsigned int), cudaMemcpyDeviceToHost, m.stream), "counting runs");
   }
   tile_d2.resize(tiles);

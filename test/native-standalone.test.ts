@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const native = join(dirname(fileURLToPath(import.meta.url)), '../../native');
+
+interface Parity {
+  width: number;
+  blobs: number;
+  mismatched: number;
+  pass: boolean;
+}
+interface Report {
+  ok: boolean;
+  checks: { name: string; pass: boolean }[];
+  motion_cpu: unknown[];
+  cuda: { built: boolean; available: boolean; device: string; reason: string; parity?: Parity[] };
+}
+
+describe('native standalone program (no Node)', function () {
+  this.timeout(240_000);
+
+  it('device-check.sh builds it with make and its checks pass; it says whether and why there is a GPU path', () => {
+    const out = JSON.parse(execFileSync('bash', [join(native, 'scripts/device-check.sh'), '--quick'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })) as { gpu: string; result: Report };
+    assert.equal(out.result.ok, true);
+    assert.ok(out.result.checks.every((c) => c.pass));
+    assert.equal(out.result.motion_cpu.length, 12, '1080p, 4K, 8K × one thread and all × with and without the stationary protection');
+    const cuda = out.result.cuda;
+    if (cuda.available) assert.ok(cuda.parity!.every((p) => p.pass), JSON.stringify(cuda.parity));
+    else assert.ok(cuda.reason.length > 10, 'says why there is no GPU path');
+  });
+
+  it("the CUDA twin's kernels and host code, run by host emulation, give the CPU pass's blobs exactly", () => {
+    execFileSync('make', ['-s', '-C', native, 'build/skyvox-native-test-emu'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const out = JSON.parse(execFileSync(join(native, 'build/skyvox-native-test-emu'), ['--quick'], { encoding: 'utf8' })) as Report;
+    assert.equal(out.cuda.device, 'host emulation');
+    const parity = out.cuda.parity!;
+    assert.equal(parity.length, 3, '8-bit, 16-bit, tiles of 10');
+    for (const p of parity) {
+      assert.ok(p.blobs > 100, `${p.width}: ${p.blobs} blobs compared`);
+      assert.equal(p.mismatched, 0, JSON.stringify(p));
+    }
+    assert.equal(out.ok, true);
+  });
+});
