@@ -4,6 +4,7 @@
  * could go at best) and the TypeScript reference (1080p only; it is slow).
  */
 import { cpus } from 'node:os';
+import type { MotionParams } from '../kernels/motion-params.js';
 import { MotionReference } from '../kernels/motion-reference.js';
 import { MotionDetector, naiveMotionBaseline, nativeInfo, VoxelGrid } from '../kernels/native.js';
 import { addGaussian } from '../sim/render.js';
@@ -95,21 +96,23 @@ export async function nativeMotionThroughput(minMs: number): Promise<Record<stri
     const fs = frames(w, h, 6);
     // The scalar baseline on the same frames: |difference| > 5σ (σ = 2 DN), flood fill.
     const naiveMs = await timeAsync(async (k) => naiveMotionBaseline(fs[k % 6]!, fs[(k + 1) % 6]!, w, h, 10), minMs);
-    for (const threads of [1, cpus().length]) {
+    // The CPU pass on one thread and on all; the CUDA twin too where a device answers.
+    const runs: Partial<MotionParams>[] = [{ backend: 'cpu', threads: 1 }, { backend: 'cpu', threads: cpus().length }, ...(info.cuda ? [{ backend: 'cuda' as const }] : [])];
+    for (const params of runs) {
       // The default warm-up, and then some: timed frames meet a converged noise estimate.
-      const det = new MotionDetector(w, h, 1, { threads });
+      const det = new MotionDetector(w, h, 1, params);
       for (let k = 0; k < 12; k++) await det.process(fs[k % 6]!);
       const ms = await timeAsync((k) => det.process(fs[k % 6]!), minMs);
       // One frame read + background read and written (4 + 4 bytes) per pixel.
       const bytes = w * h * 9;
-      rows.push({ size: name, threads: det.threads, ms, mpx_s: (w * h) / 1e3 / ms, bytes_per_s: bytes / (ms / 1000), fraction_of_copy_bandwidth: bytes / (ms / 1000) / bandwidth, naive_scalar_ms: naiveMs, ratio_to_naive_scalar: naiveMs / ms });
+      rows.push({ size: name, backend: det.backend, threads: det.threads, ms, mpx_s: (w * h) / 1e3 / ms, bytes_per_s: bytes / (ms / 1000), fraction_of_copy_bandwidth: bytes / (ms / 1000) / bandwidth, naive_scalar_ms: naiveMs, ratio_to_naive_scalar: naiveMs / ms });
     }
   }
   const fs = frames(1920, 1080, 3);
   const ref = new MotionReference(1920, 1080, 1, { warmupFrames: 2 });
   for (let k = 0; k < 4; k++) ref.process(fs[k % 3]!);
   const refMs = await timeAsync(async (k) => ref.process(fs[k % 3]!), minMs);
-  const native1080 = rows.find((r) => r.size === '1080p' && r.threads === 1)!;
+  const native1080 = rows.find((r) => r.size === '1080p' && r.backend === 'cpu' && r.threads === 1)!;
   return {
     bench: 'native-motion',
     simd: info.simd,
