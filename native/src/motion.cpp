@@ -270,32 +270,36 @@ struct MotionDetector::Impl {
       if (fresh) candidate_thresholds(y / T, s, s.floor_pre16);
       row_candidates(reinterpret_cast<const uint16_t*>(frame), y, s, s.floor_pre16, candidates_u16);
     }
+    for (int x = next_nonzero(s.cand.data(), R, w - R); x < w - R; x = next_nonzero(s.cand.data(), x + 1, w - R)) point_at(frame, x, y, s.thr[x / T], out);
+  }
+
+  // Whether the candidate at (x, y) is a stationary point target (threshold `thr`, k·σ of its
+  // tile); if so it joins `out` with its ring's mean.
+  void point_at(const uint8_t* frame, int x, int y, float thr, std::vector<Point>& out) const {
+    const int R = p.stationary_ring;
     const auto px = [&](int xx, int yy) { return pixel(frame, xx, yy); };
     float ringv[8 * 16];
-    for (int x = next_nonzero(s.cand.data(), R, w - R); x < w - R; x = next_nonzero(s.cand.data(), x + 1, w - R)) {
-      const float thr = s.thr[x / T];
-      const double vc = px(x, y);
-      const double sgn = vc > px(x - R, y) ? 1.0 : -1.0;
-      // The ring: top and bottom rows, then the sides (the reference sums in this order).
-      int nr = 0;
-      for (int k = -R; k <= R; k++) ringv[nr++] = px(x + k, y - R), ringv[nr++] = px(x + k, y + R);
-      for (int k = -R + 1; k <= R - 1; k++) ringv[nr++] = px(x - R, y + k), ringv[nr++] = px(x + R, y + k);
-      double ring = 0;
-      for (int k = 0; k < nr; k += 2) ring += (static_cast<double>(ringv[k]) + ringv[k + 1]);
-      const double mean = ring / (8 * R);
-      const double c = sgn * (vc - mean);
-      if (c <= thr) continue;
-      // Not an edge: no ring pixel halfway up to the centre.
-      double spread = -1e300;
-      for (int k = 0; k < nr; k++) spread = std::max(spread, sgn * (ringv[k] - mean));
-      if (spread >= 0.5 * c) continue;
-      // Not a lone hot pixel: its 3×3 carries a share of the contrast, as a PSF does.
-      double inner = 0;
-      for (int dy = -1; dy <= 1; dy++)
-        for (int dx = -1; dx <= 1; dx++) inner += px(x + dx, y + dy);
-      if (sgn * (inner / 9 - mean) < static_cast<double>(p.stationary_compactness) * c) continue;
-      out.push_back({x, static_cast<float>(mean)});
-    }
+    const double vc = px(x, y);
+    const double sgn = vc > px(x - R, y) ? 1.0 : -1.0;
+    // The ring: top and bottom rows, then the sides (the reference sums in this order).
+    int nr = 0;
+    for (int k = -R; k <= R; k++) ringv[nr++] = px(x + k, y - R), ringv[nr++] = px(x + k, y + R);
+    for (int k = -R + 1; k <= R - 1; k++) ringv[nr++] = px(x - R, y + k), ringv[nr++] = px(x + R, y + k);
+    double ring = 0;
+    for (int k = 0; k < nr; k += 2) ring += (static_cast<double>(ringv[k]) + ringv[k + 1]);
+    const double mean = ring / (8 * R);
+    const double c = sgn * (vc - mean);
+    if (c <= thr) return;
+    // Not an edge: no ring pixel halfway up to the centre.
+    double spread = -1e300;
+    for (int k = 0; k < nr; k++) spread = std::max(spread, sgn * (ringv[k] - mean));
+    if (spread >= 0.5 * c) return;
+    // Not a lone hot pixel: its 3×3 carries a share of the contrast, as a PSF does.
+    double inner = 0;
+    for (int dy = -1; dy <= 1; dy++)
+      for (int dx = -1; dx <= 1; dx++) inner += px(x + dx, y + dy);
+    if (sgn * (inner / 9 - mean) < static_cast<double>(p.stationary_compactness) * c) return;
+    out.push_back({x, static_cast<float>(mean)});
   }
 
   // Where row y's background learns a ring's mean instead of the pixel (everything inside a
@@ -342,24 +346,58 @@ struct MotionDetector::Impl {
   }
 
   // The first frame is the background — but not its stationary point targets: their rings' means.
-  // Every row's stationary-target lessons, as sorted pixel indices and what they learn (GPU pass).
-  void all_points(const uint8_t* frame, std::vector<uint32_t>& idx, std::vector<float>& val) {
-    idx.clear();
-    val.clear();
-    if (p.k_stationary <= 0) return;
+  // Every row's stationary-target lessons, as sorted pixel indices and what they learn (GPU
+  // pass): the rows' points from `row_points(y, out)`, asked for in increasing y, gathered as
+  // the CPU stripes gather them.
+  template <typename RowPoints>
+  void rolling_points(RowPoints&& row_points, std::vector<uint32_t>& idx, std::vector<float>& val) {
     Scratch& s = scratch[0];
     const int in = std::max(0, p.stationary_ring - 1);
     s.pts.resize(2 * in + 1);
-    s.thr_row = -1;
-    for (int k = 0; k < 2 * in; k++) points_of_row(frame, k - in, s, s.pts[k]);
+    for (int k = 0; k < 2 * in; k++) row_points(k - in, s.pts[k]);
     for (int y = 0; y < h; y++) {
-      points_of_row(frame, y + in, s, s.pts[2 * in]);
+      row_points(y + in, s.pts[2 * in]);
       if (gather_points(s))
         for (int x : s.xs) {
           idx.push_back(static_cast<uint32_t>(static_cast<size_t>(y) * w + x));
           val.push_back(s.upd[x]);
         }
       std::rotate(s.pts.begin(), s.pts.begin() + 1, s.pts.end());
+    }
+  }
+
+  // The GPU path's points of the loaded frame: candidates from the device's pass (the host's
+  // when the device's list overflows), judged here.
+  void all_points(const uint8_t* frame, std::vector<uint32_t>& idx, std::vector<float>& val) {
+    idx.clear();
+    val.clear();
+    if (p.k_stationary <= 0) return;
+    const int R = p.stationary_ring, T = p.tile;
+    std::vector<uint32_t> floor_pre(tile_var.size()), cand;
+    std::vector<float> thr(tile_var.size());
+    const uint32_t top = bpp == 1 ? 255u : 65535u;
+    for (size_t t = 0; t < tile_var.size(); t++) {
+      // As candidate_thresholds does for the CPU pass.
+      const float sigma = static_cast<float>(std::max(static_cast<double>(p.min_sigma), std::sqrt(tile_var[t])));
+      thr[t] = p.k_stationary * sigma;
+      const float pre = 0.75f * thr[t];
+      floor_pre[t] = !(pre < static_cast<float>(top)) ? top : static_cast<uint32_t>(pre);
+    }
+    if (gpu->candidates(R, floor_pre, cand)) {
+      size_t ci = 0;
+      rolling_points(
+          [&](int y, std::vector<Point>& out) {
+            out.clear();
+            while (ci < cand.size() && cand[ci] / static_cast<uint32_t>(w) < static_cast<uint32_t>(std::max(0, y))) ci++;
+            for (; ci < cand.size() && cand[ci] / static_cast<uint32_t>(w) == static_cast<uint32_t>(y); ci++) {
+              const int x = static_cast<int>(cand[ci] % static_cast<uint32_t>(w));
+              point_at(frame, x, y, thr[(y / T) * tw + x / T], out);
+            }
+          },
+          idx, val);
+    } else {
+      scratch[0].thr_row = -1;
+      rolling_points([&](int y, std::vector<Point>& out) { points_of_row(frame, y, scratch[0], out); }, idx, val);
     }
   }
 
@@ -372,10 +410,11 @@ struct MotionDetector::Impl {
       hi[t] = p.k_high * sigma;
     }
     std::vector<uint32_t> idx;
+    gpu->load(frame);
     all_points(frame, idx, upd);
     std::vector<cuda::RunOut> out;
     const uint8_t hold = static_cast<uint8_t>(std::min(254, p.foreground_hold_frames));
-    gpu->frame(frame, lo, hi, a_bg, a_fg, hold, idx, upd, before, tile_d2, detect, out);
+    gpu->frame(lo, hi, a_bg, a_fg, hold, idx, upd, before, tile_d2, detect, out);
     for (size_t i = 0; i < idx.size(); i++) scratch[0].kept.emplace_back(idx[i], before[i]);
     const int T = p.tile;
     for (int ty = 0; ty < th; ty++)
@@ -387,8 +426,9 @@ struct MotionDetector::Impl {
     if (gpu) {
       std::vector<uint32_t> idx;
       std::vector<float> val;
+      gpu->load(frame);
       all_points(frame, idx, val);
-      gpu->first(frame, idx, val);
+      gpu->first(idx, val);
       return;
     }
     Scratch& s = scratch[0];

@@ -29,6 +29,8 @@ void check(cudaError_t e, const char* what) {
 
 // Runs one kernel launch may list; beyond it the frame's runs are gathered again on the host.
 constexpr uint32_t kRunCapacity = 1u << 22;
+// Stationary-target candidates a frame may list; beyond it the host finds them itself.
+constexpr uint32_t kCandidateCapacity = 1u << 20;
 
 template <typename Pix>
 __global__ void first_kernel(const Pix* __restrict px, float* __restrict bg, size_t n) {
@@ -44,6 +46,31 @@ __global__ void set_kernel(const uint32_t* __restrict idx, const float* __restri
 __global__ void gather_kernel(const uint32_t* __restrict idx, const float* __restrict bg, float* __restrict out, int n) {
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i < n) out[i] = bg[idx[i]];
+}
+
+// motion.cpp's candidate pass, one thread per pixel: hits are appended in any order.
+template <typename Pix>
+__global__ void candidates_kernel(const Pix* __restrict px, int w, int h, int R, int tile, int tw, const uint32_t* __restrict floor_pre, uint32_t* __restrict out, unsigned int* __restrict count,
+                                  unsigned int cap) {
+  const int x = blockIdx.x * blockDim.x + threadIdx.x;
+  const int y = blockIdx.y;
+  if (x < R || x >= w - R || y < R || y >= h - R) return;
+  const Pix* pc = px + static_cast<size_t>(y) * w;
+  const Pix* pu = pc - static_cast<size_t>(R) * w;
+  const Pix* pd = pc + static_cast<size_t>(R) * w;
+  const Pix q[8] = {pc[x - R], pc[x + R], pu[x], pd[x], pu[x - R], pu[x + R], pd[x - R], pd[x + R]};
+  Pix hi = q[0], lo = q[0];
+  for (int k = 1; k < 8; k++) {
+    hi = q[k] > hi ? q[k] : hi;
+    lo = q[k] < lo ? q[k] : lo;
+  }
+  const Pix c = pc[x];
+  const uint32_t above = c > hi ? static_cast<uint32_t>(c - hi) : 0u, below = lo > c ? static_cast<uint32_t>(lo - c) : 0u;
+  const uint32_t f = floor_pre[(y / tile) * tw + x / tile];
+  if (above > f || below > f) {
+    const unsigned int slot = atomicAdd(count, 1u);
+    if (slot < cap) out[slot] = static_cast<uint32_t>(static_cast<size_t>(y) * w + x);
+  }
 }
 
 // The pixel pass of motion.cpp's pixel_row, one thread per pixel.
@@ -171,6 +198,8 @@ struct MotionPass::Impl {
   double* sums = nullptr;
   RunOut* runs = nullptr;
   unsigned int* run_count = nullptr;
+  uint32_t *cands = nullptr, *floor_pre = nullptr;
+  unsigned int* cand_count = nullptr;
 
   void ensure_points(size_t k) {
     if (k <= idx_cap) return;
@@ -203,7 +232,7 @@ struct MotionPass::Impl {
   ~Impl() {
     if (stream) cudaStreamSynchronize(stream);
     for (void* p : {static_cast<void*>(frame), static_cast<void*>(held), static_cast<void*>(mask), static_cast<void*>(bg), static_cast<void*>(d), static_cast<void*>(lo), static_cast<void*>(hi),
-                    static_cast<void*>(upd), static_cast<void*>(kept), static_cast<void*>(idx), static_cast<void*>(sums), static_cast<void*>(runs), static_cast<void*>(run_count)})
+                    static_cast<void*>(upd), static_cast<void*>(kept), static_cast<void*>(idx), static_cast<void*>(sums), static_cast<void*>(runs), static_cast<void*>(run_count), static_cast<void*>(cands), static_cast<void*>(floor_pre), static_cast<void*>(cand_count)})
       if (p) cudaFree(p);
     if (host_frame) cudaFreeHost(host_frame);
     if (stream) cudaStreamDestroy(stream);
@@ -234,6 +263,9 @@ MotionPass::MotionPass(int width, int height, int bytes_per_pixel, int tile) : i
     check(cudaMalloc(&m.sums, tiles * sizeof(double)), "allocating device memory");
     check(cudaMalloc(&m.runs, kRunCapacity * sizeof(RunOut)), "allocating device memory");
     check(cudaMalloc(&m.run_count, sizeof(unsigned int)), "allocating device memory");
+    check(cudaMalloc(&m.cands, kCandidateCapacity * sizeof(uint32_t)), "allocating device memory");
+    check(cudaMalloc(&m.floor_pre, tiles * sizeof(uint32_t)), "allocating device memory");
+    check(cudaMalloc(&m.cand_count, sizeof(unsigned int)), "allocating device memory");
     check(cudaMemsetAsync(m.held, 0, m.n, m.stream), "clearing hold counts");
     check(cudaMemsetAsync(m.bg, 0, m.n * sizeof(float), m.stream), "clearing the background");
     m.ensure_points(1024);
@@ -243,9 +275,31 @@ MotionPass::MotionPass(int width, int height, int bytes_per_pixel, int tile) : i
 
 MotionPass::~MotionPass() = default;
 
-void MotionPass::first(const uint8_t* f, const std::vector<uint32_t>& idx, const std::vector<float>& val) {
+void MotionPass::load(const uint8_t* f) { impl_->upload(f); }
+
+bool MotionPass::candidates(int ring, const std::vector<uint32_t>& floor_pre_tile, std::vector<uint32_t>& out) {
   Impl& m = *impl_;
-  m.upload(f);
+  const size_t tiles = static_cast<size_t>(m.tw) * m.th;
+  check(cudaMemcpyAsync(m.floor_pre, floor_pre_tile.data(), tiles * sizeof(uint32_t), cudaMemcpyHostToDevice, m.stream), "uploading thresholds");
+  check(cudaMemsetAsync(m.cand_count, 0, sizeof(unsigned int), m.stream), "counting candidates");
+  const dim3 grid(blocks(m.w, 256), m.h);
+  if (m.bpp == 1)
+    LAUNCH(candidates_kernel, grid, 256, m.stream, m.frame, m.w, m.h, ring, m.tile, m.tw, m.floor_pre, m.cands, m.cand_count, kCandidateCapacity);
+  else
+    LAUNCH(candidates_kernel, grid, 256, m.stream, reinterpret_cast<const uint16_t*>(m.frame), m.w, m.h, ring, m.tile, m.tw, m.floor_pre, m.cands, m.cand_count, kCandidateCapacity);
+  unsigned int count = 0;
+  check(cudaMemcpyAsync(&count, m.cand_count, sizeof(unsigned int), cudaMemcpyDeviceToHost, m.stream), "counting candidates");
+  m.sync("the candidate pass");
+  if (count > kCandidateCapacity) return false;
+  out.resize(count);
+  check(cudaMemcpyAsync(out.data(), m.cands, count * sizeof(uint32_t), cudaMemcpyDeviceToHost, m.stream), "reading candidates");
+  m.sync("reading candidates");
+  std::sort(out.begin(), out.end());
+  return true;
+}
+
+void MotionPass::first(const std::vector<uint32_t>& idx, const std::vector<float>& val) {
+  Impl& m = *impl_;
   if (m.bpp == 1)
     LAUNCH(first_kernel, blocks(m.n, 256), 256, m.stream, m.frame, m.bg, m.n);
   else
@@ -255,12 +309,11 @@ void MotionPass::first(const uint8_t* f, const std::vector<uint32_t>& idx, const
   m.sync("learning the first frame");
 }
 
-void MotionPass::frame(const uint8_t* f, const std::vector<float>& lo_tile, const std::vector<float>& hi_tile, float a_bg, float a_fg, uint8_t hold, const std::vector<uint32_t>& idx,
-                       const std::vector<float>& upd, std::vector<float>& kept, std::vector<double>& tile_d2, bool detect, std::vector<RunOut>& runs) {
+void MotionPass::frame(const std::vector<float>& lo_tile, const std::vector<float>& hi_tile, float a_bg, float a_fg, uint8_t hold, const std::vector<uint32_t>& idx, const std::vector<float>& upd,
+                       std::vector<float>& kept, std::vector<double>& tile_d2, bool detect, std::vector<RunOut>& runs) {
   Impl& m = *impl_;
   const size_t tiles = static_cast<size_t>(m.tw) * m.th;
   const int k = static_cast<int>(idx.size());
-  m.upload(f);
   check(cudaMemcpyAsync(m.lo, lo_tile.data(), tiles * sizeof(float), cudaMemcpyHostToDevice, m.stream), "uploading thresholds");
   check(cudaMemcpyAsync(m.hi, hi_tile.data(), tiles * sizeof(float), cudaMemcpyHostToDevice, m.stream), "uploading thresholds");
   m.upload_points(idx, upd);

@@ -36,15 +36,24 @@ class MotionPass {
   MotionPass(const MotionPass&) = delete;
   MotionPass& operator=(const MotionPass&) = delete;
 
-  // The first frame is the background, except at `idx` (sorted pixel indices) where it is `val`.
-  void first(const uint8_t* frame, const std::vector<uint32_t>& idx, const std::vector<float>& val);
+  // Uploads a frame (width · height pixels, 8-bit or little-endian 16-bit) for the calls below.
+  void load(const uint8_t* frame);
 
-  // One frame: thresholds per noise tile (lo, hi), learning rates, hold; pixels `idx` learn
-  // `upd` instead of themselves and their background before the update comes back in `kept`.
-  // `tile_d2` (tiles_x · tiles_y) receives this frame's winsorised squared differences per tile;
-  // with `detect`, `runs` the mask's runs in row order (else it is left empty).
-  void frame(const uint8_t* frame, const std::vector<float>& lo_tile, const std::vector<float>& hi_tile, float a_bg, float a_fg, uint8_t hold, const std::vector<uint32_t>& idx,
-             const std::vector<float>& upd, std::vector<float>& kept, std::vector<double>& tile_d2, bool detect, std::vector<RunOut>& runs);
+  // The loaded frame's stationary-target candidates (motion.cpp's candidate pass): pixels
+  // R ≤ x < w − R, R ≤ y < h − R whose eight ring pixels straight and diagonally across all
+  // differ from them, in one sign, by more than their tile's ⌊pre⌋; as y·w + x, ascending.
+  // False when there are more than its list holds (the caller then finds them itself).
+  bool candidates(int ring, const std::vector<uint32_t>& floor_pre_tile, std::vector<uint32_t>& out);
+
+  // The loaded frame, the first, is the background, except at `idx` (sorted pixel indices) where it is `val`.
+  void first(const std::vector<uint32_t>& idx, const std::vector<float>& val);
+
+  // The loaded frame: thresholds per noise tile (lo, hi), learning rates, hold; pixels `idx`
+  // learn `upd` instead of themselves and their background before the update comes back in
+  // `kept`. `tile_d2` (tiles_x · tiles_y) receives this frame's winsorised squared differences
+  // per tile; with `detect`, `runs` the mask's runs in row order (else it is left empty).
+  void frame(const std::vector<float>& lo_tile, const std::vector<float>& hi_tile, float a_bg, float a_fg, uint8_t hold, const std::vector<uint32_t>& idx, const std::vector<float>& upd,
+             std::vector<float>& kept, std::vector<double>& tile_d2, bool detect, std::vector<RunOut>& runs);
 
   // The background and hold counts of the window [x0, x1] × [y0, y1], row by row.
   void window(int x0, int y0, int x1, int y1, float* bg, uint8_t* held);

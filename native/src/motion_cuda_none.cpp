@@ -15,9 +15,11 @@ struct MotionPass::Impl {};
 
 MotionPass::MotionPass(int, int, int, int) { throw std::runtime_error(status().reason); }
 MotionPass::~MotionPass() = default;
-void MotionPass::first(const uint8_t*, const std::vector<uint32_t>&, const std::vector<float>&) {}
-void MotionPass::frame(const uint8_t*, const std::vector<float>&, const std::vector<float>&, float, float, uint8_t, const std::vector<uint32_t>&, const std::vector<float>&, std::vector<float>&,
-                       std::vector<double>&, bool, std::vector<RunOut>&) {}
+void MotionPass::load(const uint8_t*) {}
+bool MotionPass::candidates(int, const std::vector<uint32_t>&, std::vector<uint32_t>&) { return false; }
+void MotionPass::first(const std::vector<uint32_t>&, const std::vector<float>&) {}
+void MotionPass::frame(const std::vector<float>&, const std::vector<float>&, float, float, uint8_t, const std::vector<uint32_t>&, const std::vector<float>&, std::vector<float>&, std::vector<double>&, bool,
+                       std::vector<RunOut>&) {}
 void MotionPass::window(int, int, int, int, float*, uint8_t*) {}
 
 }  // namespace skyvox::cuda
