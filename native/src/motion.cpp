@@ -18,6 +18,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "16-bit frames are little-endian and read as uint16_t");
 
@@ -224,6 +225,17 @@ struct MotionDetector::Impl {
     return bpp == 1 ? static_cast<float>(frame[i]) : static_cast<float>(reinterpret_cast<const uint16_t*>(frame)[i]);
   }
 
+  // Tile t's noise σ (DN), as every threshold of the frame takes it.
+  float tile_sigma(size_t t) const { return static_cast<float>(std::max(static_cast<double>(p.min_sigma), std::sqrt(tile_var[t]))); }
+
+  // Tile t's stationary point threshold (k·σ), and the candidate pass's ⌊¾ of it⌋ for pixels up to `top`.
+  std::pair<float, uint32_t> stationary_thresholds(size_t t, uint32_t top) const {
+    const float thr = p.k_stationary * tile_sigma(t);
+    const float pre = 0.75f * thr;
+    // pre ≥ 0 (σ ≥ 0, k > 0); one the pixels cannot exceed, or NaN, admits no candidate.
+    return {thr, !(pre < static_cast<float>(top)) ? top : static_cast<uint32_t>(pre)};
+  }
+
   // Spreads tile row ty's stationary thresholds over the pixels, once per tile row.
   template <typename Pix>
   void candidate_thresholds(int ty, Scratch& s, std::vector<Pix>& floor_pre) const {
@@ -232,13 +244,9 @@ struct MotionDetector::Impl {
     floor_pre.resize(w);
     s.thr.resize(tw);
     for (int tx = 0; tx < tw; tx++) {
-      const float sigma = static_cast<float>(std::max(static_cast<double>(p.min_sigma), std::sqrt(tile_var[ty * tw + tx])));
-      const float thr = p.k_stationary * sigma;
-      const float pre = 0.75f * thr;
-      // pre ≥ 0 (σ ≥ 0, k > 0); one the pixels cannot exceed, or NaN, admits no candidate.
-      const Pix f = !(pre < static_cast<float>(top)) ? top : static_cast<Pix>(pre);
+      const auto [thr, f] = stationary_thresholds(static_cast<size_t>(ty) * tw + tx, top);
       s.thr[tx] = thr;
-      std::fill(floor_pre.begin() + tx * T, floor_pre.begin() + std::min(w, tx * T + T), f);
+      std::fill(floor_pre.begin() + tx * T, floor_pre.begin() + std::min(w, tx * T + T), static_cast<Pix>(f));
     }
   }
 
@@ -376,13 +384,7 @@ struct MotionDetector::Impl {
     std::vector<uint32_t> floor_pre(tile_var.size()), cand;
     std::vector<float> thr(tile_var.size());
     const uint32_t top = bpp == 1 ? 255u : 65535u;
-    for (size_t t = 0; t < tile_var.size(); t++) {
-      // As candidate_thresholds does for the CPU pass.
-      const float sigma = static_cast<float>(std::max(static_cast<double>(p.min_sigma), std::sqrt(tile_var[t])));
-      thr[t] = p.k_stationary * sigma;
-      const float pre = 0.75f * thr[t];
-      floor_pre[t] = !(pre < static_cast<float>(top)) ? top : static_cast<uint32_t>(pre);
-    }
+    for (size_t t = 0; t < tile_var.size(); t++) std::tie(thr[t], floor_pre[t]) = stationary_thresholds(t, top);
     if (gpu->candidates(R, floor_pre, cand)) {
       size_t ci = 0;
       rolling_points(
@@ -405,9 +407,8 @@ struct MotionDetector::Impl {
   void gpu_pass(const uint8_t* frame, float a_bg, float a_fg, bool detect) {
     std::vector<float> lo(tile_var.size()), hi(tile_var.size()), upd, before;
     for (size_t t = 0; t < tile_var.size(); t++) {
-      const float sigma = static_cast<float>(std::max(static_cast<double>(p.min_sigma), std::sqrt(tile_var[t])));
-      lo[t] = p.k_low * sigma;
-      hi[t] = p.k_high * sigma;
+      lo[t] = p.k_low * tile_sigma(t);
+      hi[t] = p.k_high * tile_sigma(t);
     }
     std::vector<uint32_t> idx;
     gpu->load(frame);
@@ -464,7 +465,7 @@ struct MotionDetector::Impl {
         // Thresholds change per tile: spread them over the row once per tile row, so the
         // pixel pass runs over whole rows (long enough to vectorise).
         for (int tx = 0; tx < tw; tx++) {
-          const float sigma = static_cast<float>(std::max(static_cast<double>(p.min_sigma), std::sqrt(tile_var[ty * tw + tx])));
+          const float sigma = tile_sigma(static_cast<size_t>(ty) * tw + tx);
           const float lo = p.k_low * sigma, hi = p.k_high * sigma;
           for (int x = tx * T; x < std::min(w, tx * T + T); x++) {
             s.lo[x] = lo;
