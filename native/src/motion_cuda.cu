@@ -206,6 +206,7 @@ struct MotionPass::Impl {
     cudaFree(idx);
     cudaFree(upd);
     cudaFree(kept);
+    idx = nullptr, upd = nullptr, kept = nullptr;  // a failed allocation below leaves nothing to free twice
     idx_cap = std::max<size_t>(k, 2 * idx_cap);
     check(cudaMalloc(&idx, idx_cap * sizeof(uint32_t)), "allocating point lists");
     check(cudaMalloc(&upd, idx_cap * sizeof(float)), "allocating point lists");
