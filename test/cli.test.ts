@@ -132,6 +132,12 @@ describe('skyvox command', function () {
     const badFusion = await skyvoxRun(['up', '--scenario', 'quick', '--options', options]);
     assert.equal(badFusion.code, 2);
     assert.match(badFusion.stderr, /stages\.yaml: fusion\.hold_ms: expected a number of milliseconds >= 0, got "soon"/);
+    const gridInDetectionMode = await skyvoxRun(['up', '--scenario', 'ring10', '--analysis-fps', '5']);
+    assert.equal(gridInDetectionMode.code, 2);
+    assert.match(gridInDetectionMode.stderr, /--analysis-fps needs a pixel-mode scenario/);
+    const gridTooFast = await skyvoxRun(['up', '--scenario', 'quick', '--analysis-fps', '500']);
+    assert.equal(gridTooFast.code, 2);
+    assert.match(gridTooFast.stderr, /--analysis-fps: expected at most the cameras' \d+ fps, got 500/);
     const help = await skyvoxRun(['tail', '--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /aliases: tracks, events, telemetry,\s+dead/);
