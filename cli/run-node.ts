@@ -139,6 +139,21 @@ function scenarioPlan(o: RunNodeOptions): ScenarioPlan {
   return { stages: actors, sources };
 }
 
+/**
+ * Pixel mode without an analysis grid: once cameras or motion actors drop frames, say that
+ * each camera now analyses different instants, which cannot be triangulated, and what helps.
+ */
+function watchFrameDrops(node: NodeSupervisor, log: Logger, shutdown: Shutdown): void {
+  const timer = setInterval(() => {
+    const dropped = node.list().filter((a) => a.kind === 'camera' || a.kind === 'motion').reduce((n, a) => n + (a.stats?.dropped ?? 0), 0);
+    if (dropped === 0) return;
+    clearInterval(timer);
+    log.warn({ dropped }, 'frames dropped: this machine cannot analyse every frame, so cameras now analyse different instants, which cannot be triangulated; --analysis-fps N has every camera analyse the same N instants a second');
+  }, 2000);
+  timer.unref();
+  shutdown.add('frame-drop watch', () => clearInterval(timer));
+}
+
 /** The embedded site also serves the site clock; a node joining a cluster does not. */
 function siteActors(o: RunNodeOptions): ActorConfig[] {
   return o.embedded && !o.nats ? [{ name: 'clock-server', kind: 'clock-server', restart: 'permanent' }] : [];
@@ -277,6 +292,7 @@ export async function runNode(o: RunNodeOptions, log: Logger): Promise<number> {
       `skyvox: node ${config.name} up on ${servers.join(',')}${server ? ` (websocket ${server.wsUrl})` : ''}; ` +
         `telemetry on ${bus.subjects.telemetryAll} at ${config.telemetry.rate_hz} Hz; Ctrl-C stops\n`,
     );
+    if (o.scenario && !o.replay && o.analysisFps === undefined && loadScenario(o.scenario).mode === 'pixel') watchFrameDrops(node, log, shutdown);
     if (o.duration !== undefined) {
       const t = setTimeout(() => shutdown.request(`duration ${o.duration} s elapsed`), o.duration * 1000);
       t.unref();

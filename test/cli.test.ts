@@ -143,6 +143,18 @@ describe('skyvox command', function () {
     assert.match(help.stdout, /aliases: tracks, events, telemetry,\s+dead/);
   });
 
+  it('pixel mode: when frames are dropped it says so, and how to analyse the same instants on every camera', async () => {
+    // At 20× speed no machine renders and analyses every frame of quick's four cameras.
+    const dir = mkdtempSync(join(tmpdir(), 'skyvox-cli-'));
+    try {
+      const run = await skyvoxRun(['up', '--scenario', 'quick', '--speed', '20', '--duration', '5', '--warm-up', '0', '--nats-port', '0', '--ws-port', '0', '--data-dir', dir, '--no-status']);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stderr, /frames dropped: this machine cannot analyse every frame.*--analysis-fps N has every camera analyse the same N instants a second/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a taken --nats-port is an error naming the port', async () => {
     const { runtime } = await up();
     const port = new URL(runtime.url).port;
