@@ -5,6 +5,8 @@
 // map under a memory budget, least recently hit evicted first.
 #include "skyvox/voxel.hpp"
 
+#include "voxel_walk.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -141,47 +143,7 @@ class BrickTable {
   size_t count_ = 0;
 };
 
-// Amanatides–Woo traversal state of a ray through a grid of cells of size `s` from `tm`;
-// `clamp_to` (cells per axis) keeps the start inside a bounded grid.
-struct Dda {
-  std::array<int64_t, 3> idx;
-  std::array<double, 3> tmax, tdelta;
-  std::array<int, 3> step;
-
-  Dda(const Ray& r, const std::array<double, 3>& origin_of_grid, double tm, double s, const int64_t* clamp_to = nullptr) {
-    for (int a = 0; a < 3; a++) {
-      const double pa = r.origin[a] + r.dir[a] * tm - origin_of_grid[a];
-      idx[a] = static_cast<int64_t>(std::floor(pa / s));
-      if (clamp_to) idx[a] = std::min<int64_t>(clamp_to[a] - 1, std::max<int64_t>(0, idx[a]));
-      if (r.dir[a] > 0) {
-        step[a] = 1;
-        tmax[a] = tm + ((idx[a] + 1) * s - pa) / r.dir[a];
-        tdelta[a] = s / r.dir[a];
-      } else if (r.dir[a] < 0) {
-        step[a] = -1;
-        tmax[a] = tm + (idx[a] * s - pa) / r.dir[a];
-        tdelta[a] = -s / r.dir[a];
-      } else {
-        step[a] = 0;
-        tmax[a] = std::numeric_limits<double>::infinity();
-        tdelta[a] = std::numeric_limits<double>::infinity();
-      }
-    }
-  }
-  // The axis whose boundary comes next.
-  int next_axis() const { return tmax[0] < tmax[1] ? (tmax[0] < tmax[2] ? 0 : 2) : (tmax[1] < tmax[2] ? 1 : 2); }
-  // Crosses that boundary; returns the ray parameter where it did.
-  double advance(int a) {
-    const double t = tmax[a];
-    idx[a] += step[a];
-    tmax[a] += tdelta[a];
-    return t;
-  }
-};
-
-uint64_t brick_key(int level, int64_t bx, int64_t by, int64_t bz) {
-  return (static_cast<uint64_t>(level) << 60) | (static_cast<uint64_t>(bx & 0xFFFFF) << 40) | (static_cast<uint64_t>(by & 0xFFFFF) << 20) | static_cast<uint64_t>(bz & 0xFFFFF);
-}
+using walk::brick_key;
 
 // Rays grouped by origin, each group sorted by the x of the direction: the rays passing within
 // d of a point at distance L from their origin are within asin(d/L) of its direction, and a unit
@@ -334,76 +296,47 @@ struct VoxelGrid::Impl {
     const bool had = candidate_cameras == 1 ? before == 0 : before != 0 && (before & (before - 1)) == 0;
     if (had && x.mask != before) candidates.push_back((static_cast<uint64_t>(id) << 9) | static_cast<uint64_t>(v));
   }
-  // Entry and exit of the ray in the world box (slab method); false if it misses.
-  bool clip(const Ray& r, double& t0, double& t1) const {
-    t0 = 0;
-    t1 = p.max_range;
-    for (int a = 0; a < 3; a++) {
-      if (std::fabs(r.dir[a]) < 1e-15) {
-        if (r.origin[a] < p.world_min[a] || r.origin[a] >= p.world_max[a]) return false;
-        continue;
-      }
-      double ta = (p.world_min[a] - r.origin[a]) / r.dir[a], tb = (p.world_max[a] - r.origin[a]) / r.dir[a];
-      if (ta > tb) std::swap(ta, tb);
-      t0 = std::max(t0, ta);
-      t1 = std::min(t1, tb);
+  // The walk's view of the grid (voxel_walk.hpp), set when the grid is.
+  walk::Grid grid{};
+
+  // A ray's steps go in chunks: first the chunk's voxels are found (brick lookups in ray
+  // order) and prefetched, then voted on. A step's voxel is almost always a cache miss, and its
+  // address does not depend on any earlier vote, so the misses of a chunk overlap instead of
+  // queueing one by one.
+  static constexpr int kChunk = 64;
+  uint32_t chunk_ids[kChunk];
+  uint16_t chunk_voxels[kChunk];
+  int chunk_n = 0;
+
+  void flush(const Ray& r) {
+    st.steps += chunk_n;
+    for (int i = 0; i < chunk_n; i++) {
+      if (chunk_ids[i] == kNone) st.lost++;  // over budget with every brick in use this frame: the vote is lost, and counted
+      else vote(chunk_ids[i], chunk_voxels[i], r.weight, r.camera);
     }
-    return t0 < t1;
+    chunk_n = 0;
   }
 
-  // Visits the voxels of `level` along the ray between t0 and t1. Steps go in chunks: first
-  // the chunk's voxels are found (brick lookups in ray order, as before) and prefetched, then
-  // voted on. A step's voxel is almost always a cache miss, and its address does not depend on
-  // any earlier vote, so the misses of a chunk overlap instead of queueing one by one.
-  void march(const Ray& r, int level, double t0, double t1) {
-    constexpr int kChunk = 64;
-    uint32_t ids[kChunk];
-    uint16_t voxels[kChunk];
-    const double s = size(level);
-    const double tm = t0 + 1e-9 * std::max(1.0, t1 - t0);
-    Dda d(r, p.world_min, tm, s);
-    double t = tm;
-    while (t < t1) {
-      int n = 0;
-      for (; n < kChunk && t < t1; n++) {
-        // Consecutive steps mostly stay in one brick: skip the lookup then. A brick the full
-        // budget could not give stays unavailable for the rest of the frame (every brick is
-        // then in use), so that answer is cached too.
-        const uint64_t key = brick_key(level, d.idx[0] >> 3, d.idx[1] >> 3, d.idx[2] >> 3);
-        if (key != cached_key) {
-          cached_key = key;
-          cached_id = brick(key);
-        }
-        const int v = static_cast<int>(((d.idx[2] & 7) * B + (d.idx[1] & 7)) * B + (d.idx[0] & 7));
-        ids[n] = cached_id;
-        voxels[n] = static_cast<uint16_t>(v);
-        if (cached_id != kNone) __builtin_prefetch(&pool[cached_id]->v[v], 1);
-        t = d.advance(d.next_axis());
-      }
-      st.steps += n;
-      for (int i = 0; i < n; i++) {
-        if (ids[i] == kNone) st.lost++;  // over budget with every brick in use this frame: the vote is lost, and counted
-        else vote(ids[i], voxels[i], r.weight, r.camera);
-      }
+  // One step of a ray: voxel idx at `level`.
+  void step(const Ray& r, int level, const int64_t* idx) {
+    // Consecutive steps mostly stay in one brick: skip the lookup then. A brick the full
+    // budget could not give stays unavailable for the rest of the frame (every brick is then
+    // in use), so that answer is cached too.
+    const uint64_t key = brick_key(level, idx[0] >> 3, idx[1] >> 3, idx[2] >> 3);
+    if (key != cached_key) {
+      cached_key = key;
+      cached_id = brick(key);
     }
+    const int v = static_cast<int>(((idx[2] & 7) * B + (idx[1] & 7)) * B + (idx[0] & 7));
+    chunk_ids[chunk_n] = cached_id;
+    chunk_voxels[chunk_n] = static_cast<uint16_t>(v);
+    if (cached_id != kNone) __builtin_prefetch(&pool[cached_id]->v[v], 1);
+    if (++chunk_n == kChunk) flush(r);
   }
 
-  // Outer march over the level map's cells; each cell's segment is marched at its level.
   void cast(const Ray& r) {
-    double t0, t1;
-    if (!clip(r, t0, t1)) return;
-    Dda d(r, p.world_min, t0 + 1e-9, p.cell, cells.data());
-    double t = t0;
-    while (t < t1) {
-      const int a = d.next_axis();
-      const double tn = std::min(t1, d.tmax[a]);
-      march(r, level_map[(d.idx[2] * cells[1] + d.idx[1]) * cells[0] + d.idx[0]], t, tn);
-      t = d.advance(a);
-      if (d.idx[a] < 0 || d.idx[a] >= cells[a]) break;
-    }
+    walk::walk(r.origin.data(), r.dir.data(), grid, [&](int level, const int64_t* idx) { step(r, level, idx); }, [&] { flush(r); });
   }
-
-
 };
 
 VoxelGrid::VoxelGrid(const VoxelParams& params) : impl_(new Impl) {
@@ -423,6 +356,15 @@ VoxelGrid::VoxelGrid(const VoxelParams& params) : impl_(new Impl) {
   if (m.cells[0] * m.cells[1] * m.cells[2] > (int64_t{1} << 28)) throw std::invalid_argument("world box too large for its level map; raise cell");
   if (params.min_cameras < 1 || params.min_cameras > 64) throw std::invalid_argument("min_cameras must be in [1, 64]");
   m.level_map.assign(static_cast<size_t>(m.cells[0] * m.cells[1] * m.cells[2]), 0);
+  for (int a = 0; a < 3; a++) {
+    m.grid.world_min[a] = params.world_min[a];
+    m.grid.world_max[a] = params.world_max[a];
+    m.grid.cells[a] = m.cells[a];
+  }
+  m.grid.max_range = params.max_range;
+  m.grid.cell = params.cell;
+  m.grid.min_voxel = params.min_voxel;
+  m.grid.level_map = m.level_map.data();
   m.max_bricks = std::max<size_t>(1, params.memory_budget / kBrickBytes);
   if (params.preallocate) m.pool.grow_to(m.max_bricks);
   m.candidate_cameras = std::min(2, params.min_cameras);
