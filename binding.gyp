@@ -14,12 +14,12 @@
       "cflags_cc": ["-std=c++17", "-O3", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "conditions": [
         ["skyvox_nvcc!=''", {
-          "sources": ["native/src/motion_cuda.cu"],
+          "sources": ["native/src/motion_cuda.cu", "native/src/voxel_cuda.cu"],
           "rules": [
             {
               "rule_name": "nvcc",
               "extension": "cu",
-              "inputs": ["native/src/motion_cuda.hpp"],
+              "inputs": ["native/src/motion_cuda.hpp", "native/src/voxel_cuda.hpp", "native/src/cuda_status.hpp", "native/src/voxel_walk.hpp"],
               "outputs": ["<(INTERMEDIATE_DIR)/<(RULE_INPUT_ROOT).o"],
               "action": ["<(skyvox_nvcc)", "<!@(sh native/scripts/nvcc-flags.sh)", "-c", "<(RULE_INPUT_PATH)", "-o", "<(INTERMEDIATE_DIR)/<(RULE_INPUT_ROOT).o"],
               "message": "nvcc <(RULE_INPUT_PATH)",
@@ -28,7 +28,7 @@
           ],
           "libraries": ["-L<(skyvox_cuda_home)/lib64", "-lcudart_static", "-ldl", "-lrt"]
         }, {
-          "sources": ["native/src/motion_cuda_none.cpp"]
+          "sources": ["native/src/cuda_none.cpp"]
         }]
       ]
     }

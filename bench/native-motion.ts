@@ -53,11 +53,12 @@ function copyBandwidth(minMs: number): number {
  * Voxel casting: rays of a given length from four cameras into a box sized to hold them,
  * with the memory a dense grid of the finest voxels over the same box would need.
  */
-async function voxelThroughput(minMs: number) {
+async function voxelThroughput(minMs: number, backends: readonly ('cpu' | 'cuda')[]) {
   const rows = [];
+  for (const backend of backends)
   for (const length of [100, 500, 1000, 2000, 5000]) {
     const half = length * 0.75;
-    const grid = new VoxelGrid({ worldBox: [-half, -half, 0, half, half, length], maxRange: length, memoryBudget: 500 * 1024 * 1024 });
+    const grid = new VoxelGrid({ worldBox: [-half, -half, 0, half, half, length], maxRange: length, memoryBudget: 500 * 1024 * 1024, backend });
     const cams: [number, number, number][] = [[-half * 0.9, -half * 0.9, 1], [half * 0.9, -half * 0.9, 1], [half * 0.9, half * 0.9, 1], [-half * 0.9, half * 0.9, 1]];
     grid.setCameras(cams);
     const rng = new Rng(2);
@@ -82,7 +83,7 @@ async function voxelThroughput(minMs: number) {
     }
     const s = (performance.now() - t0) / 1000;
     const dense = ((2 * half) / 0.125) * ((2 * half) / 0.125) * (length / 0.125) * 4;
-    rows.push({ ray_length_m: length, rays_per_s: (n * k) / s, steps_per_s: steps / s, bricks: last.bricks, bytes: last.bytes, dense_float_grid_bytes: dense, ratio_to_dense: last.bytes / dense });
+    rows.push({ backend: grid.backend, ray_length_m: length, rays_per_s: (n * k) / s, steps_per_s: steps / s, bricks: last.bricks, bytes: last.bytes, dense_float_grid_bytes: dense, ratio_to_dense: last.bytes / dense });
   }
   return rows;
 }
@@ -122,6 +123,6 @@ export async function nativeMotionThroughput(minMs: number): Promise<Record<stri
     results: rows,
     typescript_reference_1080p_ms: refMs,
     ratio_native_1thread_to_reference_1080p: refMs / native1080.ms,
-    voxel: await voxelThroughput(minMs),
+    voxel: await voxelThroughput(minMs, info.cuda ? ['cpu', 'cuda'] : ['cpu']),
   };
 }

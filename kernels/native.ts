@@ -17,6 +17,7 @@ interface NativeMotion {
 interface NativeVoxel {
   setCameras(centres: Float64Array): void;
   process(o: Float64Array, d: Float64Array, w: Float32Array, c: Int32Array): Promise<{ peaks: ArrayBuffer; rays: ArrayBuffer; steps: number; bricks: number; bytes: number; evicted: number; lost: number }>;
+  readonly backend: 'cpu' | 'cuda';
 }
 interface NativeRendererImpl {
   render(out: Uint8Array, o: Record<string, number>, grid: Float32Array, clouds: Float64Array, gaussians: Float64Array, hot: Int32Array, dead: Int32Array, noise: Float32Array): Promise<void>;
@@ -116,7 +117,7 @@ export class MotionDetector {
   }
 }
 
-/** Sparse voxel voting on the native CPU path. One frameset at a time. */
+/** Sparse voxel voting on the native path (CPU, or a CUDA device: `backend`). One frameset at a time. */
 export class VoxelGrid {
   readonly params: VoxelParams;
   readonly #impl: NativeVoxel;
@@ -124,6 +125,11 @@ export class VoxelGrid {
   constructor(params: Partial<VoxelParams> = {}) {
     this.params = voxelParams(params);
     this.#impl = new (native().VoxelGrid)({ ...this.params, worldBox: Float64Array.from(this.params.worldBox) });
+  }
+
+  /** Where the cast and peak test run: `cuda` or `cpu`. */
+  get backend(): 'cpu' | 'cuda' {
+    return this.#impl.backend;
   }
 
   /** Camera centres (ENU m) set the level of detail: voxels grow with range from the nearest. */

@@ -25,6 +25,12 @@ export interface VoxelParams {
   memoryBudget: number;
   /** Allocate the whole budget's bricks at construction, so no frame waits for memory (the native grid). */
   preallocate: boolean;
+  /**
+   * Where the native cast and peak test run: `auto` on a CUDA device when the addon was built
+   * with nvcc and one answers (the budget's bricks then live there), else on the CPU; `cpu`;
+   * `cuda` (an error, saying why, without one). Both give the same peaks.
+   */
+  backend: 'auto' | 'cpu' | 'cuda';
 }
 
 export const DEFAULT_VOXEL_PARAMS: VoxelParams = {
@@ -40,6 +46,7 @@ export const DEFAULT_VOXEL_PARAMS: VoxelParams = {
   raySigmaRad: 1e-4,
   memoryBudget: 500 * 1024 * 1024,
   preallocate: false,
+  backend: 'auto',
 };
 
 /** Fills defaults and checks every field. */
@@ -69,6 +76,7 @@ export function voxelParams(partial: Partial<VoxelParams> = {}): VoxelParams {
   num('raySigmaRad', (v) => v > 0, 'a positive number');
   num('memoryBudget', (v) => Number.isInteger(v) && v >= 1 << 20, 'an integer number of bytes ≥ 1 MiB');
   if (typeof p.preallocate !== 'boolean') throw new KernelArgumentError(`Expected true or false for preallocate but received ${String(p.preallocate)}`);
+  if (!['auto', 'cpu', 'cuda'].includes(p.backend as string)) throw new KernelArgumentError(`Expected auto, cpu or cuda for backend but received ${String(p.backend)}`);
   return p;
 }
 

@@ -11,11 +11,19 @@ interface Parity {
   mismatched: number;
   pass: boolean;
 }
+interface VoxelParity {
+  budget_bytes: number;
+  peaks: number;
+  evicted: number;
+  lost: number;
+  mismatched: number;
+  pass: boolean;
+}
 interface Report {
   ok: boolean;
   checks: { name: string; pass: boolean }[];
   motion_cpu: unknown[];
-  cuda: { built: boolean; available: boolean; device: string; reason: string; parity?: Parity[] };
+  cuda: { built: boolean; available: boolean; device: string; reason: string; parity?: Parity[]; voxel_parity?: VoxelParity[] };
 }
 
 describe('native standalone program (no Node)', function () {
@@ -27,11 +35,11 @@ describe('native standalone program (no Node)', function () {
     assert.ok(out.result.checks.every((c) => c.pass));
     assert.equal(out.result.motion_cpu.length, 12, '1080p, 4K, 8K × one thread and all × with and without the stationary protection');
     const cuda = out.result.cuda;
-    if (cuda.available) assert.ok(cuda.parity!.every((p) => p.pass), JSON.stringify(cuda.parity));
+    if (cuda.available) assert.ok(cuda.parity!.every((p) => p.pass) && cuda.voxel_parity!.every((p) => p.pass), JSON.stringify(cuda));
     else assert.ok(cuda.reason.length > 10, 'says why there is no GPU path');
   });
 
-  it("the CUDA twin's kernels and host code, run by host emulation, give the CPU pass's blobs exactly", () => {
+  it("the CUDA twins' kernels and host code, run by host emulation, give the CPU's blobs and peaks exactly", () => {
     execFileSync('make', ['-s', '-C', native, 'build/skyvox-native-test-emu'], { stdio: ['ignore', 'ignore', 'inherit'] });
     const out = JSON.parse(execFileSync(join(native, 'build/skyvox-native-test-emu'), ['--quick'], { encoding: 'utf8' })) as Report;
     assert.equal(out.cuda.device, 'host emulation');
@@ -40,6 +48,15 @@ describe('native standalone program (no Node)', function () {
     for (const p of parity) {
       assert.ok(p.blobs > 100, `${p.width}: ${p.blobs} blobs compared`);
       assert.equal(p.mismatched, 0, JSON.stringify(p));
+    }
+    // The voxel twin: steps, bricks, evictions, lost votes and peaks, under a budget that
+    // evicts and loses votes and one that only evicts.
+    const voxel = out.cuda.voxel_parity!;
+    assert.equal(voxel.length, 2);
+    assert.ok(voxel[0]!.lost > 0 && voxel[0]!.evicted > 0, JSON.stringify(voxel[0]));
+    for (const v of voxel) {
+      assert.ok(v.peaks > 20, `${v.budget_bytes}: ${v.peaks} peaks compared`);
+      assert.equal(v.mismatched, 0, JSON.stringify(v));
     }
     assert.equal(out.ok, true);
   });

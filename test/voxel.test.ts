@@ -78,6 +78,15 @@ describe('voxel voting (native)', function () {
     assert.ok(evicted > 0, 'bricks were evicted');
   });
 
+  it('runs where it says, and a backend it cannot have is an error saying why', async () => {
+    const { nativeInfo } = await import('../kernels/native.js');
+    const info = nativeInfo();
+    assert.equal(new VoxelGrid({ worldBox: box, memoryBudget: 1 << 20 }).backend, info.cuda ? 'cuda' : 'cpu', 'auto takes a CUDA device when there is one');
+    assert.equal(new VoxelGrid({ worldBox: box, backend: 'cpu' }).backend, 'cpu');
+    if (!info.cuda) assert.throws(() => new VoxelGrid({ worldBox: box, backend: 'cuda' }), (e: Error) => e.message.startsWith('backend cuda: ') && e.message.length > 20);
+    assert.throws(() => new VoxelGrid({ worldBox: box, backend: 'gpu' as never }), /Expected auto, cpu or cuda for backend but received gpu/);
+  });
+
   it('refuses bad rays and settings with the field and the value', async () => {
     const grid = new VoxelGrid({ worldBox: box });
     const ok = { origins: new Float64Array(3), dirs: Float64Array.of(0, 0, 1), weights: Float32Array.of(1), cameras: Int32Array.of(0) };

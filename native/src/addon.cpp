@@ -63,6 +63,14 @@ auto js_errors(Napi::Env env, F&& f) -> decltype(f()) {
   }
 }
 
+// A kernel's `backend` setting (checked by its TypeScript face): auto 0, cpu 1, cuda 2, as
+// MotionParams and VoxelParams number them; absent means auto.
+static_assert(MotionParams::kAuto == 0 && MotionParams::kCpu == 1 && MotionParams::kCuda == 2 && skyvox::VoxelParams::kCuda == 2, "backend numbers");
+int backend_of(const Napi::Object& o) {
+  const std::string b = o.Has("backend") && o.Get("backend").IsString() ? o.Get("backend").As<Napi::String>().Utf8Value() : "auto";
+  return b == "cpu" ? 1 : b == "cuda" ? 2 : 0;
+}
+
 class MotionWrap : public Napi::ObjectWrap<MotionWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -89,9 +97,7 @@ class MotionWrap : public Napi::ObjectWrap<MotionWrap> {
     p.k_stationary = num(o, "kStationary", p.k_stationary);
     p.stationary_ring = integer(o, "stationaryRing", p.stationary_ring);
     p.stationary_compactness = num(o, "stationaryCompactness", p.stationary_compactness);
-    // kernels/motion-params.ts checked the word; absent means auto.
-    const std::string backend = o.Has("backend") && o.Get("backend").IsString() ? o.Get("backend").As<Napi::String>().Utf8Value() : "auto";
-    p.backend = backend == "cpu" ? MotionParams::kCpu : backend == "cuda" ? MotionParams::kCuda : MotionParams::kAuto;
+    p.backend = backend_of(o);
     p.noise_correction = o.Get("noiseCorrection").As<Napi::Number>().DoubleValue();
     detector_ = js_errors(info.Env(), [&] { return std::make_shared<MotionDetector>(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(), info[2].As<Napi::Number>().Int32Value(), p); });
     busy_ = std::make_shared<std::atomic<bool>>(false);
@@ -162,7 +168,7 @@ double dnum(const Napi::Object& o, const char* key, double fallback) {
 class VoxelWrap : public Napi::ObjectWrap<VoxelWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "VoxelGrid", {InstanceMethod("setCameras", &VoxelWrap::SetCameras), InstanceMethod("process", &VoxelWrap::Process)});
+    return DefineClass(env, "VoxelGrid", {InstanceMethod("setCameras", &VoxelWrap::SetCameras), InstanceMethod("process", &VoxelWrap::Process), InstanceAccessor("backend", &VoxelWrap::Backend, nullptr)});
   }
 
   explicit VoxelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VoxelWrap>(info) {
@@ -184,6 +190,7 @@ class VoxelWrap : public Napi::ObjectWrap<VoxelWrap> {
     p.ray_sigma_rad = dnum(o, "raySigmaRad", p.ray_sigma_rad);
     p.memory_budget = static_cast<size_t>(dnum(o, "memoryBudget", static_cast<double>(p.memory_budget)));
     p.preallocate = o.Has("preallocate") && o.Get("preallocate").ToBoolean().Value();
+    p.backend = backend_of(o);
     grid_ = js_errors(info.Env(), [&] { return std::make_shared<skyvox::VoxelGrid>(p); });
     busy_ = std::make_shared<std::atomic<bool>>(false);
   }
@@ -238,6 +245,8 @@ class VoxelWrap : public Napi::ObjectWrap<VoxelWrap> {
     std::vector<skyvox::Peak> peaks_;
     skyvox::VoxelStats stats_;
   };
+
+  Napi::Value Backend(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), grid_->backend()); }
 
   Napi::Value SetCameras(const Napi::CallbackInfo& info) {
     const Napi::Float64Array c = info[0].As<Napi::Float64Array>();
@@ -347,7 +356,7 @@ Napi::Object Info(Napi::Env env) {
   o.Set("cudaBuilt", Napi::Boolean::New(env, gpu.built));
   o.Set("voxelBrickBytes", Napi::Number::New(env, static_cast<double>(skyvox::voxel_brick_bytes())));
   // Which way the motion kernel goes and why: the device it takes, or why it takes none.
-  o.Set("cudaReason", gpu.available ? "motion pixel pass on " + gpu.device + " (the voxel kernel has no CUDA twin yet)" : gpu.reason + " (CPU path)");
+  o.Set("cudaReason", gpu.available ? "motion pixel pass and voxel cast on " + gpu.device : gpu.reason + " (CPU path)");
   return o;
 }
 

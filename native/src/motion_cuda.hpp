@@ -10,16 +10,9 @@
 #include <string>
 #include <vector>
 
-namespace skyvox::cuda {
+#include "cuda_status.hpp"
 
-// Whether this build has the CUDA kernels and a device can run them; if not, why not.
-struct Status {
-  bool built = false;
-  bool available = false;
-  std::string device;  // name of device 0 when available
-  std::string reason;  // why not, when not available
-};
-Status status();
+namespace skyvox::cuda {
 
 // A run of masked pixels in one row, as the CPU pass makes them.
 struct RunOut {

@@ -5,6 +5,7 @@
 // map under a memory budget, least recently hit evicted first.
 #include "skyvox/voxel.hpp"
 
+#include "voxel_cuda.hpp"
 #include "voxel_walk.hpp"
 
 #include <algorithm>
@@ -90,6 +91,11 @@ class BrickPool {
 class BrickTable {
  public:
   static constexpr uint64_t kEmpty = ~uint64_t{0};
+
+  // The slots as they are (kEmpty where free), for a device that probes them the same way.
+  const std::vector<uint64_t>& slot_keys() const { return keys_; }
+  const std::vector<uint32_t>& slot_ids() const { return ids_; }
+  int shift() const { return shift_; }
 
   uint32_t find(uint64_t key) const {
     if (keys_.empty()) return kNone;
@@ -259,8 +265,8 @@ struct VoxelGrid::Impl {
       st.evicted++;
     } else {
       id = live++;
-      // A slab at a time: the bricks it adds wait, zeroed, for the next ids.
-      if (id == pool.size()) pool.grow_to(std::min(max_bricks, pool.size() + BrickPool::kPerSlab));
+      // A slab at a time: the bricks it adds wait, zeroed, for the next ids (on a GPU they all wait there).
+      if (!gpu && id == pool.size()) pool.grow_to(std::min(max_bricks, pool.size() + BrickPool::kPerSlab));
       key_of.push_back(0);
       born_of.push_back(0);
       last_frame_of.push_back(0);
@@ -298,6 +304,35 @@ struct VoxelGrid::Impl {
   }
   // The walk's view of the grid (voxel_walk.hpp), set when the grid is.
   walk::Grid grid{};
+  // The cast and peak test on a GPU (then the bricks' voxels live there).
+  std::unique_ptr<cuda::VoxelPass> gpu;
+
+  // The GPU path's cast: the device walks, the host keeps the books over the steps in ray order
+  // as step() does, the device votes.
+  void gpu_cast(const std::vector<Ray>& rays) {
+    std::vector<cuda::DeviceRay> dr(rays.size());
+    for (size_t i = 0; i < rays.size(); i++) {
+      for (int a = 0; a < 3; a++) dr[i].origin[a] = rays[i].origin[a], dr[i].dir[a] = rays[i].dir[a];
+      dr[i].weight = rays[i].weight;
+      dr[i].camera = rays[i].camera;
+    }
+    std::vector<uint64_t> keys;
+    std::vector<uint16_t> voxels;
+    gpu->walk(dr, keys, voxels);
+    std::vector<uint32_t> ids(keys.size());
+    for (size_t i = 0; i < keys.size(); i++) {
+      if (keys[i] != cached_key) {
+        cached_key = keys[i];
+        cached_id = brick(keys[i]);
+      }
+      ids[i] = cached_id;
+      if (cached_id == kNone) st.lost++;
+    }
+    st.steps += static_cast<int64_t>(keys.size());
+    std::vector<uint64_t> found;
+    gpu->vote(ids, born_of, frame, candidate_cameras, found);
+    candidates.insert(candidates.end(), found.begin(), found.end());
+  }
 
   // A ray's steps go in chunks: first the chunk's voxels are found (brick lookups in ray
   // order) and prefetched, then voted on. A step's voxel is almost always a cache miss, and its
@@ -366,9 +401,22 @@ VoxelGrid::VoxelGrid(const VoxelParams& params) : impl_(new Impl) {
   m.grid.min_voxel = params.min_voxel;
   m.grid.level_map = m.level_map.data();
   m.max_bricks = std::max<size_t>(1, params.memory_budget / kBrickBytes);
-  if (params.preallocate) m.pool.grow_to(m.max_bricks);
-  m.candidate_cameras = std::min(2, params.min_cameras);
   for (double w = 1.0; w > 1e-6 && m.decay_pow.size() < 64; w *= params.decay) m.decay_pow.push_back(w);
+  if (params.backend != VoxelParams::kAuto && params.backend != VoxelParams::kCpu && params.backend != VoxelParams::kCuda) throw std::invalid_argument("backend must be auto (0), cpu (1) or cuda (2), got " + std::to_string(params.backend));
+  if (params.backend != VoxelParams::kCpu) {
+    const cuda::Status gpu = cuda::status();
+    if (params.backend == VoxelParams::kCuda && !gpu.available) throw std::invalid_argument("backend cuda: " + gpu.reason);
+    if (gpu.available) {
+      try {
+        m.gpu = std::make_unique<cuda::VoxelPass>(m.grid, m.level_map.size(), m.max_bricks, m.decay_pow);
+      } catch (const std::exception& e) {
+        if (params.backend == VoxelParams::kCuda) throw std::runtime_error(std::string("backend cuda: ") + e.what());
+        // auto: a device that cannot hold the budget leaves the grid here.
+      }
+    }
+  }
+  if (params.preallocate && !m.gpu) m.pool.grow_to(m.max_bricks);
+  m.candidate_cameras = std::min(2, params.min_cameras);
   set_cameras({});
 }
 
@@ -390,6 +438,7 @@ void VoxelGrid::set_cameras(const std::vector<std::array<double, 3>>& centres) {
         const int level = std::min(m.levels - 1, std::max(0, static_cast<int>(std::floor(std::log2(want / m.p.min_voxel) + 1e-9))));
         m.level_map[static_cast<size_t>((z * m.cells[1] + y) * m.cells[0] + x)] = static_cast<uint8_t>(level);
       }
+  if (m.gpu) m.gpu->set_level_map(m.level_map.data());
 }
 
 int VoxelGrid::level_at(const std::array<double, 3>& p) const {
@@ -407,6 +456,7 @@ void VoxelGrid::next_frame() {
 
 void VoxelGrid::cast(const std::vector<Ray>& rays) {
   impl_->st.steps = 0;
+  if (impl_->gpu) return impl_->gpu_cast(rays);
   for (const Ray& r : rays) impl_->cast(r);
 }
 
@@ -417,6 +467,8 @@ std::vector<Peak> VoxelGrid::peaks(const std::vector<Ray>& rays) const {
   // Grouped by brick, so each brick's neighbours are looked up once.
   std::vector<uint64_t> order(m.candidates);
   std::sort(order.begin(), order.end());
+  std::vector<cuda::CandidateTest> tests;
+  if (m.gpu) m.gpu->test(order, m.table.slot_keys(), m.table.slot_ids(), m.table.shift(), m.key_of, m.frame, tests);
   for (size_t c0 = 0, c1 = 0; c0 < order.size(); c0 = c1) {
     const uint32_t id = static_cast<uint32_t>(order[c0] >> 9);
     c1 = c0 + 1;
@@ -450,26 +502,36 @@ std::vector<Peak> VoxelGrid::peaks(const std::vector<Ray>& rays) const {
     };
     for (size_t q = c0; q < c1; q++) {
       const int v = static_cast<int>(order[q] & 511);
-      const Voxel& self = m.pool[id]->v[v];
-      const float w = self.w;
-      // A peak is crossed by rays of two cameras at least itself (more may pass next door), so
-      // only candidates are visited: not the many voxels a single ray passes through.
-      if (w < m.p.min_weight) continue;
       const int64_t ix = bx * B + (v % B), iy = by * B + ((v / B) % B), iz = bz * B + v / (B * B);
-      // A local maximum among its 26 neighbours at this level (ties go to the lowest index),
-      // seen by K cameras in its neighbourhood: a ray with pixel noise may pass one voxel over.
+      float w;
       bool peak = true;
-      uint64_t near = self.mask;
-      for (int dz = -1; dz <= 1 && peak; dz++)
-        for (int dy = -1; dy <= 1 && peak; dy++)
-          for (int dx = -1; dx <= 1 && peak; dx++) {
-            if (!dx && !dy && !dz) continue;
-            uint64_t nm = 0;
-            const float n = neighbour(ix + dx, iy + dy, iz + dz, &nm);
-            near |= nm;
-            const bool before = dz < 0 || (dz == 0 && (dy < 0 || (dy == 0 && dx < 0)));
-            if (n > w || (before && n == w)) peak = false;
-          }
+      uint64_t near;
+      if (m.gpu) {
+        // Tested on the device (voxel_cuda.cu), as below.
+        w = tests[q].weight;
+        if (w < m.p.min_weight) continue;
+        peak = tests[q].peak != 0;
+        near = tests[q].near;
+      } else {
+        const Voxel& self = m.pool[id]->v[v];
+        w = self.w;
+        // A peak is crossed by rays of two cameras at least itself (more may pass next door), so
+        // only candidates are visited: not the many voxels a single ray passes through.
+        if (w < m.p.min_weight) continue;
+        // A local maximum among its 26 neighbours at this level (ties go to the lowest index),
+        // seen by K cameras in its neighbourhood: a ray with pixel noise may pass one voxel over.
+        near = self.mask;
+        for (int dz = -1; dz <= 1 && peak; dz++)
+          for (int dy = -1; dy <= 1 && peak; dy++)
+            for (int dx = -1; dx <= 1 && peak; dx++) {
+              if (!dx && !dy && !dz) continue;
+              uint64_t nm = 0;
+              const float n = neighbour(ix + dx, iy + dy, iz + dz, &nm);
+              near |= nm;
+              const bool before = dz < 0 || (dz == 0 && (dy < 0 || (dy == 0 && dx < 0)));
+              if (n > w || (before && n == w)) peak = false;
+            }
+      }
       const int cams = __builtin_popcountll(near);
       if (!peak || cams < m.p.min_cameras) continue;
       const double s = m.size(level);
@@ -562,6 +624,8 @@ std::vector<Peak> VoxelGrid::peaks(const std::vector<Ray>& rays) const {
   }
   return kept;
 }
+
+const char* VoxelGrid::backend() const { return impl_->gpu ? "cuda" : "cpu"; }
 
 VoxelStats VoxelGrid::stats() const {
   VoxelStats s = impl_->st;

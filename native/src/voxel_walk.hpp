@@ -45,8 +45,8 @@ struct Dda {
         tdelta[a] = -s / dir[a];
       } else {
         step[a] = 0;
-        tmax[a] = std::numeric_limits<double>::infinity();
-        tdelta[a] = std::numeric_limits<double>::infinity();
+        tmax[a] = HUGE_VAL;
+        tdelta[a] = HUGE_VAL;
       }
     }
   }

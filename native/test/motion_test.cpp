@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "skyvox/motion.hpp"
+#include "skyvox/voxel.hpp"
 
 using namespace skyvox;
 
@@ -99,6 +100,75 @@ bool cuda_parity(std::mt19937& rng, std::string& out) {
     all = all && pass;
     char buf[320];
     std::snprintf(buf, sizeof buf, "%s{\"width\":%d,\"height\":%d,\"bytes_per_pixel\":%d,\"tile\":%d,\"frames\":%d,\"blobs\":%d,\"mismatched\":%d,\"max_centroid_diff_px\":%.3g,\"backend\":\"%s\",\"pass\":%s}", out.empty() ? "" : ",", w, h, bpp, c[3], frames, blobs, mismatched, worst, gpu.backend(), pass ? "true" : "false");
+    out += buf;
+  }
+  return all;
+}
+
+// CPU and CUDA voxel grids on the same rays, frame after frame: the same steps, bricks,
+// evictions, lost votes and peaks (positions, weights, cameras, rays) — under a budget small
+// enough to evict and to lose votes, and one that holds everything.
+bool voxel_parity(std::mt19937& rng, std::string& out) {
+  bool all = true;
+  for (const size_t budget : {size_t{40} << 20, size_t{256} << 20}) {
+    VoxelParams pc;
+    pc.world_min = {-600, -600, 0};
+    pc.world_max = {600, 600, 800};
+    pc.max_range = 1200;
+    pc.min_voxel = 0.5;
+    pc.max_voxel = 4;
+    pc.memory_budget = budget;
+    pc.backend = VoxelParams::kCpu;
+    VoxelParams pg = pc;
+    pg.backend = VoxelParams::kCuda;
+    VoxelGrid cpu(pc), gpu(pg);
+    const std::vector<std::array<double, 3>> cams{{-500, -500, 2}, {500, -500, 2}, {500, 500, 2}, {-500, 500, 2}, {0, -550, 3}};
+    cpu.set_cameras(cams);
+    gpu.set_cameras(cams);
+    std::uniform_real_distribution<double> u(-1, 1);
+    std::normal_distribution<double> jitter(0.0, 2e-4);
+    std::vector<std::array<double, 3>> targets;
+    for (int i = 0; i < 12; i++) targets.push_back({300 * u(rng), 300 * u(rng), 300 + 200 * u(rng)});
+    int frames = 0, peaks = 0, mismatched = 0;
+    for (int f = 0; f < 6; f++) {
+      std::vector<Ray> rays;
+      for (size_t c = 0; c < cams.size(); c++)
+        for (size_t i = 0; i < targets.size(); i++) {
+          // Half the targets hover (their voxels' weights carry over, decayed), half move.
+          const auto& t = targets[i];
+          std::array<double, 3> d{t[0] + (i % 2 ? 5.0 * f : 0.0) - cams[c][0], t[1] - cams[c][1], t[2] - cams[c][2]};
+          for (double& x : d) x += jitter(rng) * 1000;
+          const double n = std::sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
+          rays.push_back({cams[c], {d[0] / n, d[1] / n, d[2] / n}, 1.0f, static_cast<int32_t>(c)});
+        }
+      // Clutter: rays to nowhere in particular.
+      for (int k = 0; k < 20; k++) {
+        std::array<double, 3> d{u(rng), u(rng), 0.2 + std::fabs(u(rng))};
+        const double n = std::sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
+        rays.push_back({cams[k % cams.size()], {d[0] / n, d[1] / n, d[2] / n}, 0.5f, static_cast<int32_t>(k % cams.size())});
+      }
+      cpu.next_frame();
+      gpu.next_frame();
+      cpu.cast(rays);
+      gpu.cast(rays);
+      const std::vector<Peak> a = cpu.peaks(rays), b = gpu.peaks(rays);
+      const VoxelStats sa = cpu.stats(), sb = gpu.stats();
+      frames++;
+      if (sa.steps != sb.steps || sa.bricks != sb.bricks || sa.evicted != sb.evicted || sa.lost != sb.lost || a.size() != b.size()) {
+        mismatched++;
+        continue;
+      }
+      for (size_t i = 0; i < a.size(); i++) {
+        peaks++;
+        if (a[i].position != b[i].position || a[i].weight != b[i].weight || a[i].cameras != b[i].cameras || a[i].voxel != b[i].voxel || a[i].rays != b[i].rays || a[i].covariance != b[i].covariance) mismatched++;
+      }
+    }
+    const VoxelStats st = cpu.stats();
+    const bool pass = mismatched == 0 && peaks > 0;
+    all = all && pass;
+    char buf[320];
+    std::snprintf(buf, sizeof buf, "%s{\"budget_bytes\":%zu,\"frames\":%d,\"peaks\":%d,\"evicted\":%lld,\"lost\":%lld,\"mismatched\":%d,\"backend\":\"%s\",\"pass\":%s}", out.empty() ? "" : ",", budget, frames, peaks,
+                  static_cast<long long>(st.evicted), static_cast<long long>(st.lost), mismatched, gpu.backend(), pass ? "true" : "false");
     out += buf;
   }
   return all;
@@ -231,6 +301,10 @@ int main(int argc, char** argv) {
     const bool same = cuda_parity(rng, parity);
     ok = ok && same;
     cuda += ",\"parity\":[" + parity + "]";
+    std::string vparity;
+    const bool vsame = voxel_parity(rng, vparity);
+    ok = ok && vsame;
+    cuda += ",\"voxel_parity\":[" + vparity + "]";
     // Timings mean nothing under the host emulation (test/cuda_emulation.hpp).
     if (gpu.device != "host emulation") {
       cuda_timings(rng, quick, gtimes);

@@ -1,7 +1,7 @@
 // Sparse voxel voting: rays from camera centres through detections are cast into a sparse
 // grid of 8³-voxel bricks whose voxel size grows with range from the cameras; voxels count
 // weight and the distinct cameras that hit them; peaks hit by at least K cameras are refined
-// by least squares over their rays. Plain C++17; no Node, no CUDA.
+// by least squares over their rays. Plain C++17; no Node (the CUDA twin: voxel_cuda.cu).
 #pragma once
 #include <array>
 #include <cstdint>
@@ -25,6 +25,10 @@ struct VoxelParams {
   size_t memory_budget = 500ull << 20;  // bytes of bricks; the least recently hit are evicted
   bool preallocate = false;   // allocate (and touch) the whole budget's bricks at construction:
                               // no allocation or page fault later, while frames run
+  // Where the cast and peak test run: kAuto on a CUDA device when this build has the twin and
+  // one answers (the whole budget's bricks then live there), else here; kCuda insists.
+  enum Backend { kAuto = 0, kCpu = 1, kCuda = 2 };
+  int backend = kAuto;
 };
 
 struct Ray {
@@ -71,6 +75,8 @@ class VoxelGrid {
   // Peaks of the current frame, refined over `rays` (the batch that was cast).
   std::vector<Peak> peaks(const std::vector<Ray>& rays) const;
   VoxelStats stats() const;
+  // "cuda" or "cpu": where the cast and peak test run.
+  const char* backend() const;
   // Level and voxel size at a point (for tests and reports).
   int level_at(const std::array<double, 3>& p) const;
   double voxel_size(int level) const;
