@@ -638,19 +638,7 @@ MotionDetector::MotionDetector(int width, int height, int bytes_per_pixel, const
   m.th = (height + params.tile - 1) / params.tile;
   const int want = params.threads > 0 ? params.threads : hardware_threads();
   m.nthreads = std::max(1, std::min(want, m.th));
-  if (params.backend != MotionParams::kAuto && params.backend != MotionParams::kCpu && params.backend != MotionParams::kCuda) throw std::invalid_argument("backend must be auto (0), cpu (1) or cuda (2), got " + std::to_string(params.backend));
-  if (params.backend != MotionParams::kCpu) {
-    const cuda::Status gpu = cuda::status();
-    if (params.backend == MotionParams::kCuda && !gpu.available) throw std::invalid_argument("backend cuda: " + gpu.reason);
-    if (gpu.available) {
-      try {
-        m.gpu = std::make_unique<cuda::MotionPass>(width, height, bytes_per_pixel, params.tile);
-      } catch (const std::exception& e) {
-        if (params.backend == MotionParams::kCuda) throw std::runtime_error(std::string("backend cuda: ") + e.what());
-        // auto: a device that cannot hold this camera leaves it to the CPU.
-      }
-    }
-  }
+  m.gpu = cuda::make_pass<cuda::MotionPass>(params.backend, width, height, bytes_per_pixel, params.tile);
   if (!m.gpu) {
     m.bg.assign(static_cast<size_t>(width) * height, 0.0f);
     m.held.assign(static_cast<size_t>(width) * height, 0);

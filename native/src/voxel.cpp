@@ -402,19 +402,7 @@ VoxelGrid::VoxelGrid(const VoxelParams& params) : impl_(new Impl) {
   m.grid.level_map = m.level_map.data();
   m.max_bricks = std::max<size_t>(1, params.memory_budget / kBrickBytes);
   for (double w = 1.0; w > 1e-6 && m.decay_pow.size() < 64; w *= params.decay) m.decay_pow.push_back(w);
-  if (params.backend != VoxelParams::kAuto && params.backend != VoxelParams::kCpu && params.backend != VoxelParams::kCuda) throw std::invalid_argument("backend must be auto (0), cpu (1) or cuda (2), got " + std::to_string(params.backend));
-  if (params.backend != VoxelParams::kCpu) {
-    const cuda::Status gpu = cuda::status();
-    if (params.backend == VoxelParams::kCuda && !gpu.available) throw std::invalid_argument("backend cuda: " + gpu.reason);
-    if (gpu.available) {
-      try {
-        m.gpu = std::make_unique<cuda::VoxelPass>(m.grid, m.level_map.size(), m.max_bricks, m.decay_pow);
-      } catch (const std::exception& e) {
-        if (params.backend == VoxelParams::kCuda) throw std::runtime_error(std::string("backend cuda: ") + e.what());
-        // auto: a device that cannot hold the budget leaves the grid here.
-      }
-    }
-  }
+  m.gpu = cuda::make_pass<cuda::VoxelPass>(params.backend, m.grid, m.level_map.size(), m.max_bricks, m.decay_pow);
   if (params.preallocate && !m.gpu) m.pool.grow_to(m.max_bricks);
   m.candidate_cameras = std::min(2, params.min_cameras);
   set_cameras({});
