@@ -5,7 +5,6 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
-#include <limits>
 
 #ifdef __CUDACC__
 #define SKYVOX_HD __host__ __device__
