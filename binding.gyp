@@ -19,7 +19,7 @@
             {
               "rule_name": "nvcc",
               "extension": "cu",
-              "inputs": ["native/src/motion_cuda.hpp", "native/src/voxel_cuda.hpp", "native/src/cuda_status.hpp", "native/src/voxel_walk.hpp"],
+              "inputs": ["native/src/cuda_common.cuh", "native/src/motion_cuda.hpp", "native/src/voxel_cuda.hpp", "native/src/cuda_status.hpp", "native/src/voxel_walk.hpp"],
               "outputs": ["<(INTERMEDIATE_DIR)/<(RULE_INPUT_ROOT).o"],
               "action": ["<(skyvox_nvcc)", "<!@(sh native/scripts/nvcc-flags.sh)", "-c", "<(RULE_INPUT_PATH)", "-o", "<(INTERMEDIATE_DIR)/<(RULE_INPUT_ROOT).o"],
               "message": "nvcc <(RULE_INPUT_PATH)",

@@ -1,16 +1,8 @@
 // CUDA twin of the motion kernel's pixel pass (see motion_cuda.hpp). Compiled with
 // -fmad=false: every float and double operation is the IEEE one the CPU pass performs, in the
 // same order, so the background, masks, tile sums and runs are the CPU pass's bit for bit.
-//
-// The tests also compile this file as C++ over native/test/cuda_emulation.hpp, which runs each
-// launch's threads one after another on the host: a check of the kernels' indexing and
-// arithmetic and of the code around them where no GPU is at hand (not of the GPU itself).
-#ifdef SKYVOX_CUDA_EMULATION
-#include "../test/cuda_emulation.hpp"
-#else
-#include <cuda_runtime.h>
-#define LAUNCH(kernel, grid, block, stream, ...) kernel<<<(grid), (block), 0, (stream)>>>(__VA_ARGS__)
-#endif
+// The tests also compile it as C++ over a host emulation (cuda_common.cuh).
+#include "cuda_common.cuh"
 
 #include <algorithm>
 #include <cmath>
@@ -22,10 +14,6 @@
 
 namespace skyvox::cuda {
 namespace {
-
-void check(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) throw std::runtime_error(std::string("CUDA ") + what + ": " + cudaGetErrorString(e));
-}
 
 // Runs one kernel launch may list; beyond it the frame's runs are gathered again on the host.
 constexpr uint32_t kRunCapacity = 1u << 22;
@@ -158,8 +146,6 @@ __global__ void runs_kernel(const uint8_t* __restrict mask, const float* __restr
     if (slot < cap) runs[slot] = r;
   }
 }
-
-unsigned int blocks(size_t n, unsigned int per) { return static_cast<unsigned int>((n + per - 1) / per); }
 
 }  // namespace
 

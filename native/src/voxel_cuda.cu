@@ -1,11 +1,8 @@
 // CUDA twin of the voxel kernel's cast and peak test (see voxel_cuda.hpp). Compiled with
-// -fmad=false; the tests also compile it as C++ over native/test/cuda_emulation.hpp.
-#ifdef SKYVOX_CUDA_EMULATION
-#include "../test/cuda_emulation.hpp"
-#else
+// -fmad=false; the tests also compile it as C++ over a host emulation (cuda_common.cuh).
+#include "cuda_common.cuh"
+#ifndef SKYVOX_CUDA_EMULATION
 #include <cub/device/device_radix_sort.cuh>
-#include <cuda_runtime.h>
-#define LAUNCH(kernel, grid, block, stream, ...) kernel<<<(grid), (block), 0, (stream)>>>(__VA_ARGS__)
 #endif
 
 #include <algorithm>
@@ -23,12 +20,6 @@ constexpr uint64_t kLostKey = ~uint64_t{0};
 constexpr uint32_t kNoBrick = ~uint32_t{0};
 constexpr uint64_t kEmptySlot = ~uint64_t{0};
 constexpr int kMaxDecay = 64;
-
-void check(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) throw std::runtime_error(std::string("CUDA ") + what + ": " + cudaGetErrorString(e));
-}
-
-unsigned int blocks(size_t n, unsigned int per) { return static_cast<unsigned int>((n + per - 1) / per); }
 
 // voxel.cpp's Voxel, 16 bytes, 512 to a brick.
 struct Voxel {
