@@ -17,7 +17,7 @@ export interface MotionParams {
   minSigma: number;
   /** Noise tiles are tile × tile pixels. */
   tile: number;
-  /** Frames that only train the model. */
+  /** Frames that only train the model; the first of them measures each tile's noise outright. */
   warmupFrames: number;
   /** Blobs beyond this many (weakest first) are counted as overflow. */
   maxBlobs: number;

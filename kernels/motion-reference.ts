@@ -28,6 +28,7 @@ export class MotionReference {
   readonly #held: Uint8Array;
   readonly #tileVar: Float64Array;
   #frames = 0;
+  #noiseKnown = false;
   readonly #correction: number;
   /** This frame's pixels that learned a ring's mean, with the background they had before (for the moments). */
   readonly #kept = new Map<number, number>();
@@ -139,7 +140,8 @@ export class MotionReference {
         }
       }
       for (let tx = 0; tx < tw; tx++) {
-        const sigma = this.#sigma(ty * tw + tx);
+        // Infinite until the first difference frame has measured the noise (native: mask_thresholds).
+        const sigma = this.#noiseKnown ? this.#sigma(ty * tw + tx) : Infinity;
         const lo = fr(kLow * sigma);
         const hi = fr(kHigh * sigma);
         const lanes = [0, 0, 0, 0];
@@ -178,9 +180,12 @@ export class MotionReference {
         runs.push(run);
       }
     }
+    // The first difference frame's unwinsorised variance replaces the prior outright.
+    const [b, correction] = this.#noiseKnown ? [beta, this.#correction] : [1, 1];
     for (let t = 0; t < this.#tileVar.length; t++) {
-      if (tileN[t]! > 0) this.#tileVar[t] = (1 - beta) * this.#tileVar[t]! + beta * ((tileD2[t]! / tileN[t]!) * this.#correction);
+      if (tileN[t]! > 0) this.#tileVar[t] = (1 - b) * this.#tileVar[t]! + b * ((tileD2[t]! / tileN[t]!) * correction);
     }
+    this.#noiseKnown = true;
     if (warm) return { blobs: [], overflow: 0, foregroundPixels: 0, warmingUp: true };
     return this.#components(frame, runs, aBg, aFg);
   }

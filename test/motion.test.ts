@@ -96,6 +96,32 @@ describe('motion kernel: native against the TypeScript reference', function () {
     assert.ok(last!.blobs.some((b) => Math.hypot(b.x - 40, b.y - 30) < 0.5), 'the hovering target is found');
   });
 
+  it('learns a noisy camera\'s noise during warm-up: no storm of false blobs after it, whatever σ is; native = reference', async () => {
+    // A 16-bit sky at 30 000 DN with σ = 150 DN, three hundred times the prior (min_sigma 0.5):
+    // winsorised from the prior, the estimate grew at most k_low-fold a frame and the first
+    // seconds after warm-up gave thousands of blobs a frame.
+    const [w, h] = [128, 96];
+    const rng = new Rng(21);
+    const nat = new MotionDetector(w, h, 2, { threads: 2, warmupFrames: 8 });
+    const ref = new MotionReference(w, h, 2, { warmupFrames: 8 });
+    const target = (x: number, y: number, k: number) => (Math.abs(x - (20 + 3 * k)) <= 1 && Math.abs(y - 50) <= 1 ? 3000 : 0);
+    const blobs: number[] = [];
+    let found = 0;
+    for (let k = 0; k < 16; k++) {
+      const f16 = new Uint8Array(w * h * 2);
+      const v = new DataView(f16.buffer);
+      for (let i = 0; i < w * h; i++) v.setUint16(2 * i, Math.round(30000 + 150 * rng.normal() + target(i % w, Math.floor(i / w), k)), true);
+      const out = await nat.process(f16);
+      assertSame(out, ref.process(f16), `noisy frame ${k}`);
+      if (out.warmingUp) continue;
+      blobs.push(out.blobs.length);
+      if (out.blobs.some((b) => Math.hypot(b.x - (20 + 3 * k), b.y - 50) < 1)) found++;
+    }
+    // 12 288 pixels a frame at 5σ: about 0.004 false blobs a frame; at most a handful allowed.
+    assert.ok(blobs.length === 7 && blobs.every((n) => n <= 3), `blobs per frame after warm-up: ${blobs.join(', ')}`);
+    assert.equal(found, 7, 'the moving target is found in every frame after warm-up');
+  });
+
   it('finds sub-pixel targets at peak SNR 10 within 0.1 px RMS per axis, and reports the right covariance', async () => {
     const [w, h] = [480, 360];
     const rng = new Rng(77);

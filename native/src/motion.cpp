@@ -187,6 +187,7 @@ struct MotionDetector::Impl {
   std::vector<uint8_t> held;  // frames in a row each pixel has been masked (saturating)
   double correction = 1.0;    // 1 / E[min(Z², k_low²)] for a standard normal Z
   std::vector<double> tile_var;
+  bool noise_known = false;  // set by the first difference frame
   std::vector<double> tile_d2;   // this frame's sums, written per stripe
   std::vector<int64_t> tile_n;
   int64_t frame_index = 0;
@@ -227,6 +228,16 @@ struct MotionDetector::Impl {
 
   // Tile t's noise σ (DN), as every threshold of the frame takes it.
   float tile_sigma(size_t t) const { return static_cast<float>(std::max(static_cast<double>(p.min_sigma), std::sqrt(tile_var[t]))); }
+
+  // Tile t's mask thresholds k_low·σ and k_high·σ. Until the first difference frame has
+  // measured the noise they are infinite: nothing is masked and nothing winsorised, so that
+  // frame's variance is the camera's own whatever the prior (σ = min_sigma winsorised at
+  // k_low·min_sigma grows at most k_low-fold a frame: a 16-bit camera took seconds).
+  std::pair<float, float> mask_thresholds(size_t t) const {
+    if (!noise_known) return {std::numeric_limits<float>::infinity(), std::numeric_limits<float>::infinity()};
+    const float sigma = tile_sigma(t);
+    return {p.k_low * sigma, p.k_high * sigma};
+  }
 
   // Tile t's stationary point threshold (k·σ), and the candidate pass's ⌊¾ of it⌋ for pixels up to `top`.
   std::pair<float, uint32_t> stationary_thresholds(size_t t, uint32_t top) const {
@@ -406,10 +417,7 @@ struct MotionDetector::Impl {
   // The pixel pass of one frame on the GPU: the CPU stripes' results (kept, tile sums, runs).
   void gpu_pass(const uint8_t* frame, float a_bg, float a_fg, bool detect) {
     std::vector<float> lo(tile_var.size()), hi(tile_var.size()), upd, before;
-    for (size_t t = 0; t < tile_var.size(); t++) {
-      lo[t] = p.k_low * tile_sigma(t);
-      hi[t] = p.k_high * tile_sigma(t);
-    }
+    for (size_t t = 0; t < tile_var.size(); t++) std::tie(lo[t], hi[t]) = mask_thresholds(t);
     std::vector<uint32_t> idx;
     gpu->load(frame);
     all_points(frame, idx, upd);
@@ -465,8 +473,7 @@ struct MotionDetector::Impl {
         // Thresholds change per tile: spread them over the row once per tile row, so the
         // pixel pass runs over whole rows (long enough to vectorise).
         for (int tx = 0; tx < tw; tx++) {
-          const float sigma = tile_sigma(static_cast<size_t>(ty) * tw + tx);
-          const float lo = p.k_low * sigma, hi = p.k_high * sigma;
+          const auto [lo, hi] = mask_thresholds(static_cast<size_t>(ty) * tw + tx);
           for (int x = tx * T; x < std::min(w, tx * T + T); x++) {
             s.lo[x] = lo;
             s.hi[x] = hi;
@@ -717,9 +724,12 @@ MotionResult MotionDetector::process(const uint8_t* frame) {
   m.kept.clear();
   for (auto& s : m.scratch) m.kept.insert(m.kept.end(), s.kept.begin(), s.kept.end());  // stripes in row order: sorted
 
+  // The first difference frame's unwinsorised variance replaces the prior outright.
+  const double b = m.noise_known ? beta : 1.0, correction = m.noise_known ? m.correction : 1.0;
   for (size_t i = 0; i < m.tile_var.size(); i++) {
-    if (m.tile_n[i] > 0) m.tile_var[i] = (1.0 - beta) * m.tile_var[i] + beta * (m.tile_d2[i] / static_cast<double>(m.tile_n[i]) * m.correction);
+    if (m.tile_n[i] > 0) m.tile_var[i] = (1.0 - b) * m.tile_var[i] + b * (m.tile_d2[i] / static_cast<double>(m.tile_n[i]) * correction);
   }
+  m.noise_known = true;
   result.warming_up = warm;
   if (warm) return result;
 
