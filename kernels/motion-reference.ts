@@ -29,6 +29,9 @@ export class MotionReference {
   readonly #tileVar: Float64Array;
   #frames = 0;
   #noiseKnown = false;
+  // The background's variance over the pixels', and this frame's 1 + that (native: bg_var, diff_factor).
+  #bgVar = 1;
+  #diffFactor = 1;
   readonly #correction: number;
   /** This frame's pixels that learned a ring's mean, with the background they had before (for the moments). */
   readonly #kept = new Map<number, number>();
@@ -52,7 +55,12 @@ export class MotionReference {
   }
 
   #sigma(t: number): number {
-    return fr(Math.max(fr(this.#p.minSigma), Math.sqrt(this.#tileVar[t]!)));
+    return fr(Math.max(fr(this.#p.minSigma), Math.sqrt(this.#diffVar(t))));
+  }
+
+  /** Variance of frame − background in tile t: the pixels' own noise plus the background's (native: diff_var). */
+  #diffVar(t: number): number {
+    return this.#tileVar[t]! * this.#diffFactor;
   }
 
   /** Row y's stationary point targets: [x, what the background learns there] (native: points_of_row). */
@@ -113,6 +121,7 @@ export class MotionReference {
     const aBg = warm ? Math.max(fr(p.alpha), fr(1 / fr(n + 1))) : fr(p.alpha);
     const aFg = warm ? aBg : fr(p.alphaForeground);
     const beta = warm ? Math.max(fr(p.noiseAlpha), 1 / n) : fr(p.noiseAlpha);
+    this.#diffFactor = 1 + this.#bgVar;
     const T = p.tile;
     const tw = this.#tw;
     const tileD2 = new Float64Array(tw * this.#th);
@@ -183,9 +192,10 @@ export class MotionReference {
     // The first difference frame's unwinsorised variance replaces the prior outright.
     const [b, correction] = this.#noiseKnown ? [beta, this.#correction] : [1, 1];
     for (let t = 0; t < this.#tileVar.length; t++) {
-      if (tileN[t]! > 0) this.#tileVar[t] = (1 - b) * this.#tileVar[t]! + b * ((tileD2[t]! / tileN[t]!) * correction);
+      if (tileN[t]! > 0) this.#tileVar[t] = (1 - b) * this.#tileVar[t]! + b * (((tileD2[t]! / tileN[t]!) * correction) / this.#diffFactor);
     }
     this.#noiseKnown = true;
+    this.#bgVar = (1 - aBg) * (1 - aBg) * this.#bgVar + aBg * aBg;
     if (warm) return { blobs: [], overflow: 0, foregroundPixels: 0, warmingUp: true };
     return this.#components(frame, runs, aBg, aFg);
   }
@@ -270,7 +280,7 @@ export class MotionReference {
         const before = this.#kept.get(i);
         const dd = before !== undefined ? fr(this.#pixel(frame, i) - before) : fr(fr(this.#pixel(frame, i) - this.#bg[i]!) / (slow ? keepFg : keepBg));
         const wgt = sign * dd;
-        const sg = Math.max(fr(p.minSigma), Math.sqrt(this.#tileVar[Math.floor(y / p.tile) * this.#tw + Math.floor(x / p.tile)]!));
+        const sg = Math.max(fr(p.minSigma), Math.sqrt(this.#diffVar(Math.floor(y / p.tile) * this.#tw + Math.floor(x / p.tile))));
         const v = sg * sg;
         diff[(y - y0) * cols + (x - x0)] = dd;
         sig2[(y - y0) * cols + (x - x0)] = v;

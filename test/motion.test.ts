@@ -122,6 +122,33 @@ describe('motion kernel: native against the TypeScript reference', function () {
     assert.equal(found, 7, 'the moving target is found in every frame after warm-up');
   });
 
+  it('knows the noise of a difference right after warm-up: the background\'s own noise counted, not guessed', async () => {
+    // The same target on the first frame after warm-up and 200 frames later: flux / SNR is the
+    // window's noise, σ·√(1 + var(background)/σ²) — √(1 + 1/9) then (the background is the mean
+    // of nine frames), √(1 + α/(2 − α)) at last: a ratio of 1.04. Averaging warm-up's raw
+    // differences instead (each 1 + 1/n noisier) made it ≈ 1.14, and faint targets went unseen.
+    const [w, h] = [64, 64];
+    const rng = new Rng(5);
+    const nat = new MotionDetector(w, h, 1, { threads: 1, warmupFrames: 8 });
+    const ref = new MotionReference(w, h, 1, { warmupFrames: 8 });
+    const noiseOverSnr: number[] = [];
+    for (let k = 0; k <= 208; k++) {
+      const withTarget = k === 9 || k === 208;
+      const f = frame(w, h, rng, withTarget ? [{ u: 40, v: 24, flux: 1500, sigma: 1 }] : [], 3);
+      const out = await nat.process(f);
+      assertSame(out, ref.process(f), `frame ${k}`);
+      if (withTarget) {
+        const b = out.blobs.find((q) => Math.hypot(q.x - 40, q.y - 24) < 1);
+        assert.ok(b, `target found in frame ${k}`);
+        // flux / SNR = √(Σ σ²) over the moments' window: the box grown by windowMargin (2).
+        const n = (b.x1 - b.x0 + 5) * (b.y1 - b.y0 + 5);
+        noiseOverSnr.push(Math.abs(b.flux) / b.snr / Math.sqrt(n));
+      }
+    }
+    const ratio = noiseOverSnr[0]! / noiseOverSnr[1]!;
+    assert.ok(ratio > 0.99 && ratio < 1.09, `window noise just after warm-up over steady: ${ratio.toFixed(3)} (expected ≈ 1.04)`);
+  });
+
   it('finds sub-pixel targets at peak SNR 10 within 0.1 px RMS per axis, and reports the right covariance', async () => {
     const [w, h] = [480, 360];
     const rng = new Rng(77);

@@ -186,8 +186,13 @@ struct MotionDetector::Impl {
   std::vector<float> bg;
   std::vector<uint8_t> held;  // frames in a row each pixel has been masked (saturating)
   double correction = 1.0;    // 1 / E[min(Z², k_low²)] for a standard normal Z
-  std::vector<double> tile_var;
-  bool noise_known = false;  // set by the first difference frame
+  std::vector<double> tile_var;  // the pixels' noise variance (DN²) per tile
+  bool noise_known = false;      // set by the first difference frame
+  // The background's variance over the pixels' (1 while it is one frame, 1/(n+1) as the mean
+  // of n+1, α/(2−α) once it runs at α), and this frame's 1 + that: a difference's noise. Without
+  // it warm-up's estimate came out a third high (the mean of 1 + 1/n over its frames) and the
+  // first seconds after it missed faint targets.
+  double bg_var = 1.0, diff_factor = 1.0;
   std::vector<double> tile_d2;   // this frame's sums, written per stripe
   std::vector<int64_t> tile_n;
   int64_t frame_index = 0;
@@ -227,7 +232,10 @@ struct MotionDetector::Impl {
   }
 
   // Tile t's noise σ (DN), as every threshold of the frame takes it.
-  float tile_sigma(size_t t) const { return static_cast<float>(std::max(static_cast<double>(p.min_sigma), std::sqrt(tile_var[t]))); }
+  float tile_sigma(size_t t) const { return static_cast<float>(std::max(static_cast<double>(p.min_sigma), std::sqrt(diff_var(t)))); }
+
+  // Variance of frame − background in tile t: the pixels' own noise plus the background's.
+  double diff_var(size_t t) const { return tile_var[t] * diff_factor; }
 
   // Tile t's mask thresholds k_low·σ and k_high·σ. Until the first difference frame has
   // measured the noise they are infinite: nothing is masked and nothing winsorised, so that
@@ -545,7 +553,7 @@ struct MotionDetector::Impl {
         const float* before = kept_bg(i);
         const float d = before ? f - *before : (f - win_bg_[j]) / (slow ? keep_fg : keep_bg);
         const double wgt = static_cast<double>(sign * d);
-        const double sg = std::max(static_cast<double>(p.min_sigma), std::sqrt(tile_var[(y / T) * tw + x / T]));
+        const double sg = std::max(static_cast<double>(p.min_sigma), std::sqrt(diff_var(static_cast<size_t>(y / T) * tw + x / T)));
         const double v = sg * sg;
         diff_[static_cast<size_t>(y - y0) * (x1 - x0 + 1) + (x - x0)] = d;
         sigma2_[static_cast<size_t>(y - y0) * (x1 - x0 + 1) + (x - x0)] = v;
@@ -698,6 +706,7 @@ MotionResult MotionDetector::process(const uint8_t* frame) {
   const float a_bg = warm ? std::max(m.p.alpha, 1.0f / static_cast<float>(n + 1)) : m.p.alpha;
   const float a_fg = warm ? a_bg : m.p.alpha_foreground;
   const double beta = warm ? std::max(static_cast<double>(m.p.noise_alpha), 1.0 / static_cast<double>(n)) : m.p.noise_alpha;
+  m.diff_factor = 1.0 + m.bg_var;
   std::fill(m.tile_d2.begin(), m.tile_d2.end(), 0.0);
   std::fill(m.tile_n.begin(), m.tile_n.end(), 0);
   for (auto& s : m.scratch) {
@@ -727,9 +736,11 @@ MotionResult MotionDetector::process(const uint8_t* frame) {
   // The first difference frame's unwinsorised variance replaces the prior outright.
   const double b = m.noise_known ? beta : 1.0, correction = m.noise_known ? m.correction : 1.0;
   for (size_t i = 0; i < m.tile_var.size(); i++) {
-    if (m.tile_n[i] > 0) m.tile_var[i] = (1.0 - b) * m.tile_var[i] + b * (m.tile_d2[i] / static_cast<double>(m.tile_n[i]) * correction);
+    if (m.tile_n[i] > 0) m.tile_var[i] = (1.0 - b) * m.tile_var[i] + b * (m.tile_d2[i] / static_cast<double>(m.tile_n[i]) * correction / m.diff_factor);
   }
   m.noise_known = true;
+  const double a = a_bg;
+  m.bg_var = (1.0 - a) * (1.0 - a) * m.bg_var + a * a;
   result.warming_up = warm;
   if (warm) return result;
 
