@@ -1,7 +1,9 @@
 /**
  * Framesets: the views of one instant from every camera, grouped by (site-clock) time within
  * a tolerance. A set goes out when every camera has reported or when it has waited long
- * enough; then processing continues with the views that arrived. Sets go out in time order.
+ * enough — or as soon as each missing camera's view of a later instant has come, since one
+ * camera's views arrive in order and the missing one is lost (a dropped frame); then
+ * processing continues with the views that arrived. Sets go out in time order.
  * Views that arrive after their set left are late; cameras absent from a set are missing.
  *
  * With a primary camera (fusion: the mono view a pair's detections are made of), a set exists
@@ -109,11 +111,22 @@ export class FramesetAssembler<T> {
         continue;
       }
       const complete = head.views.size === this.#cams.size;
-      if (!complete && nowMs - head.openedMs < this.#o.maxWaitMs) break;
+      if (!complete && nowMs - head.openedMs < this.#o.maxWaitMs && !this.#lost(head)) break;
       this.#pending.shift();
       out.push(this.#emit(head));
     }
     return out;
+  }
+
+  /**
+   * Whether every view `head` lacks is lost: its camera's view of a later instant is here, and
+   * one camera's views arrive in order. Waiting longer for it (a dropped frame) only delays.
+   */
+  #lost(head: Pending<T>): boolean {
+    for (const cam of this.#cams) {
+      if (!head.views.has(cam) && !this.#pending.some((p) => p !== head && p.views.has(cam))) return false;
+    }
+    return true;
   }
 
   /** Emits everything pending (end of stream). */

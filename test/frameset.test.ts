@@ -39,6 +39,26 @@ describe('framesets', () => {
     assert.ok(sets.every((s) => s.n + s.missing.length === 4));
   });
 
+  it('a set missing a view goes out once that camera\'s next view has come, not after the whole wait', () => {
+    // Camera b drops its frame of instant 1: its view of instant 2 proves it, as one camera's
+    // views arrive in order, so set 1 leaves then, 33 ms later, rather than 500 ms later.
+    const asm = new FramesetAssembler<string>({ cameras: ['a', 'b', 'c'], toleranceNs: 1_000_000n, maxWaitMs: 500 });
+    const period = 33_000_000n;
+    const out: { t: bigint; at: number; missing: string[] }[] = [];
+    const add = (cam: string, k: number, at: number) => asm.add(cam, BigInt(k) * period, cam, at).forEach((s) => out.push({ t: s.t_ns, at, missing: s.missing }));
+    for (const cam of ['a', 'b', 'c']) add(cam, 0, 1);
+    add('a', 1, 34);
+    add('c', 1, 35);
+    assert.equal(out.length, 1, 'set 1 waits while b may still come');
+    add('a', 2, 67);
+    assert.equal(out.length, 1, "a's next view says nothing about b");
+    add('b', 2, 68);
+    assert.deepEqual(out[1], { t: period, at: 68, missing: ['b'] });
+    add('c', 2, 69);
+    assert.deepEqual(out.map((s) => s.t), [0n, period, 2n * period]);
+    assert.equal(asm.stats.missing, 1);
+  });
+
   it('counts views from unknown cameras and duplicates', () => {
     const asm = new FramesetAssembler<string>({ cameras: ['a', 'b'], toleranceNs: 1000n, maxWaitMs: 10 });
     assert.deepEqual(asm.add('zz', 5n, 'x', 0), []);
