@@ -36,6 +36,10 @@ describe('tracking metrics', () => {
     // A 0.7 m drone in the middle of quick's airspace is seen; a 5 cm one 3 km away is not.
     assert.equal(observable([0, 100, 100], 'drone', 0.7), true);
     assert.equal(observable([0, 3000, 100], 'drone', 0.05), false);
+    // At dusk2's dark sky a drone at (25, 75, 100) shows to both thermal cameras (Pd > 0.9) and
+    // to neither mono one (Pd < 0.05): fusion forwards thermal-only detections, so both pairs see it.
+    assert.equal(observableFor(loadScenario('dusk2'))([25, 75, 100], 'drone', 0.7), true);
+    assert.equal(observableFor(loadScenario('dusk2'))([300, 400, 100], 'drone', 0.3), false);
     const truth: TruthScan[] = Array.from({ length: 4 }, (_, k) => ({ t_ns: BigInt(k) * 40_000_000n, objects: [{ id: 'big', kind: 'drone', size_m: 0.7, position: [0, 100, 100] }, { id: 'speck', kind: 'drone', size_m: 0.05, position: [0, 3000, 100] }] }));
     const tracks: TrackScan[] = truth.map((t) => ({ t_ns: t.t_ns, tracks: [{ id: 't1', status: 'confirmed', position: [0, 100, 100] }] }));
     const r = evaluate(truth, tracks, { ...DEFAULT_EVAL_OPTIONS, observable });
