@@ -39,3 +39,19 @@ export function rigCamera(c: CameraSpec): RigCamera {
 
 /** Every camera of the scenario. */
 export const rigOf = (s: Scenario): RigCamera[] => s.cameras.map(rigCamera);
+
+/** A camera pair: its mono and thermal cameras (either may be absent) and its view camera. */
+export interface RigPair {
+  name: string;
+  mono?: RigCamera;
+  thermal?: RigCamera;
+  /** The camera whose pixels the pair's fused detections are in: its mono camera, or its thermal one without it. */
+  view: RigCamera;
+}
+
+/** The rig's pairs, in the order their first camera appears. */
+export function rigPairs(rig: readonly RigCamera[]): RigPair[] {
+  const byName = new Map<string, { mono?: RigCamera; thermal?: RigCamera }>();
+  for (const c of rig) byName.set(c.pair, { ...byName.get(c.pair), [c.band]: c });
+  return [...byName].map(([name, p]) => ({ name, ...p, view: (p.mono ?? p.thermal)! }));
+}

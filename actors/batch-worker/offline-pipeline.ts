@@ -13,9 +13,9 @@ import { FusedFrame } from '../../schemas/fused.js';
 import type { MessageOf, MessageType } from '../../schemas/message.js';
 import { Measurements } from '../../schemas/measurement.js';
 import { Tracks } from '../../schemas/tracks.js';
-import { rigOf } from '../../sim/rig.js';
+import { rigOf, rigPairs } from '../../sim/rig.js';
 import type { Scenario } from '../../sim/scenario.js';
-import { DEFAULT_FUSE_OPTIONS, fuse, type FuseOptions } from '../fusion/fuse.js';
+import { DEFAULT_FUSE_OPTIONS, fuse, type FuseOptions, passThrough } from '../fusion/fuse.js';
 import { pairFramesets, pairFramesetSettings, type PairFramesetSettings } from '../fusion/pair-framesets.js';
 import type { TrackerOptions } from '../tracker/tracker.js';
 import { type TrackEventMessage, TrackerStage, type TracksMessage } from '../tracker/tracker-stage.js';
@@ -45,13 +45,8 @@ export interface ScanOutput {
   fused: Fused[];
 }
 
-interface Pair {
-  name: string;
-  mono: string;
-  thermal: string;
-  mapping: PairMapping;
-  sets: FramesetAssembler<Detections>;
-}
+/** A pair with both cameras, fused; or with one, passed on (`single`). */
+type Pair = { name: string } & ({ mono: string; thermal: string; mapping: PairMapping; sets: FramesetAssembler<Detections> } | { single: { cam: string; band: 'mono' | 'thermal' } });
 
 const ms = (t: bigint) => Number(t / 1_000_000n);
 
@@ -73,20 +68,14 @@ export class OfflinePipeline {
     const rig = rigOf(scenario);
     const tol = (v: number | undefined, d: number) => BigInt(Math.round((v ?? d) * 1e6));
     const grouping = pairFramesetSettings(o.fusion ?? {});
-    // Only pairs with both bands have a fusion actor live; the same here.
-    const byPair = new Map<string, { mono?: (typeof rig)[number]; thermal?: (typeof rig)[number] }>();
-    for (const c of rig) byPair.set(c.pair, { ...byPair.get(c.pair), [c.band]: c });
-    for (const [name, p] of byPair) {
-      if (!p.mono || !p.thermal) continue;
-      const pair: Pair = {
-        name,
-        mono: p.mono.id,
-        thermal: p.thermal.id,
-        mapping: pairMapping(p.mono.model, p.thermal.model),
-        sets: pairFramesets<Detections>(p.mono.id, p.thermal.id, grouping),
-      };
+    // As live: one fusion per pair, fusing both cameras or passing on the one there is.
+    for (const p of rigPairs(rig)) {
+      const pair: Pair =
+        p.mono && p.thermal
+          ? { name: p.name, mono: p.mono.id, thermal: p.thermal.id, mapping: pairMapping(p.mono.model, p.thermal.model), sets: pairFramesets<Detections>(p.mono.id, p.thermal.id, grouping) }
+          : { name: p.name, single: { cam: p.view.id, band: p.view.band } };
       this.#pairs.push(pair);
-      this.#byCam.set(pair.mono, pair).set(pair.thermal, pair);
+      for (const c of [p.mono, p.thermal]) if (c) this.#byCam.set(c.id, pair);
     }
     this.#fuse = { ...DEFAULT_FUSE_OPTIONS, ...o.fusion?.fuse };
     this.#voxel = new VoxelStage(scenario, o.voxel);
@@ -101,8 +90,12 @@ export class OfflinePipeline {
     const now = ms(det.t_ns);
     const fused: Fused[] = [];
     for (const pair of this.#pairs) {
-      const ready = pair === this.#byCam.get(det.cam) ? pair.sets.add(det.cam, det.t_ns, det, now) : pair.sets.poll(now);
-      this.#fuseSets(pair, ready, fused);
+      const own = pair === this.#byCam.get(det.cam);
+      if ('single' in pair) {
+        if (own) fused.push(this.#relay(FusedFrame, passThrough(pair.name, det, pair.single.band, this.#fuse)));
+        continue;
+      }
+      this.#fuseSets(pair, own ? pair.sets.add(det.cam, det.t_ns, det, now) : pair.sets.poll(now), fused);
     }
     return this.#vote(fused, now, false);
   }
@@ -110,11 +103,11 @@ export class OfflinePipeline {
   /** The end of the detections: everything still waiting goes through. */
   async finish(): Promise<ScanOutput[]> {
     const fused: Fused[] = [];
-    for (const pair of this.#pairs) this.#fuseSets(pair, pair.sets.flush(), fused);
+    for (const pair of this.#pairs) if (!('single' in pair)) this.#fuseSets(pair, pair.sets.flush(), fused);
     return this.#vote(fused, Infinity, true);
   }
 
-  #fuseSets(pair: Pair, sets: Frameset<Detections>[], into: Fused[]): void {
+  #fuseSets(pair: Exclude<Pair, { single: unknown }>, sets: Frameset<Detections>[], into: Fused[]): void {
     for (const s of sets) {
       const m = s.views.get(pair.mono);
       if (m) into.push(this.#relay(FusedFrame, fuse(pair.name, m, s.views.get(pair.thermal), pair.mapping, this.#fuse)));

@@ -97,3 +97,28 @@ export function fuse(pair: string, mono: Detections, thermal: Detections | undef
     blobs: f32ToBin(out),
   };
 }
+
+/**
+ * A pair with one camera: its detections as they are, in that camera's pixels — from a mono
+ * camera unconfirmed (no thermal camera can confirm them), from a thermal one thermal-only.
+ */
+export function passThrough(pair: string, det: Detections, band: 'mono' | 'thermal', o: FuseOptions = DEFAULT_FUSE_OPTIONS): MessageOf<typeof FusedFrame> {
+  const b = binToF32(det.blobs);
+  const out = new Float32Array(det.count * FUSED_STRIDE);
+  const [score, source] = band === 'mono' ? [o.unconfirmedScore, FUSED_SOURCE.monoOnly] : [o.thermalOnlyScore, FUSED_SOURCE.thermalOnly];
+  for (let i = 0; i < det.count; i++) {
+    out.set(b.subarray(i * BLOB_STRIDE, (i + 1) * BLOB_STRIDE), i * FUSED_STRIDE);
+    out[i * FUSED_STRIDE + BLOB_STRIDE] = score;
+    out[i * FUSED_STRIDE + BLOB_STRIDE + 1] = source;
+  }
+  return {
+    t_ns: det.t_ns,
+    pair,
+    mono: band === 'mono' ? det.cam : '',
+    thermal: band === 'thermal' ? det.cam : '',
+    seq: det.seq,
+    count: det.count,
+    thermal_seen: band === 'thermal',
+    blobs: f32ToBin(out),
+  };
+}

@@ -4,7 +4,7 @@
  * detection in mono pixels with a thermal-confirmation score (fuse.ts). A mono frame whose
  * thermal partner does not come in time goes out unconfirmed, not held back; thermal views wait
  * for their mono twin (pair-framesets.ts). Views lost on the way (late, or whose mono frame never
- * came) count as dropped.
+ * came) count as dropped. A pair with one camera passes its detections on as they come.
  */
 import { Camera, type Distortion } from '../../geometry/camera.js';
 import { pairMapping, type PairMapping } from '../../geometry/pair.js';
@@ -18,7 +18,7 @@ import type { TimerHandle } from '../../supervisors/clock.js';
 import type { ActorFactoryContext } from '../../supervisors/registry.js';
 import { rigOf } from '../../sim/rig.js';
 import { loadScenario } from '../../sim/scenario.js';
-import { DEFAULT_FUSE_OPTIONS, fuse, type FuseOptions } from './fuse.js';
+import { DEFAULT_FUSE_OPTIONS, fuse, type FuseOptions, passThrough } from './fuse.js';
 import { pairFramesets, pairFramesetSettings } from './pair-framesets.js';
 
 type Detections = MessageOf<typeof DetectionFrame>;
@@ -37,11 +37,18 @@ function cameraFrom(c: CalibrationEntry, field: string): Camera {
   return new Camera({ width: c.resolution[0], height: c.resolution[1], K: c.K.flat() as unknown as Mat3, dist: c.dist as unknown as Distortion | undefined, R: c.R.flat() as unknown as Mat3, t: c.t as unknown as Vec3 });
 }
 
-/** Factory for the `fusion` actor kind: options `{pair, mono, thermal, scenario | calibration, …}`. */
+/**
+ * Factory for the `fusion` actor kind: options `{pair, mono?, thermal?, scenario | calibration, …}`
+ * — a pair with both cameras fuses them; a pair with one passes its detections on (fuse.ts).
+ */
 export function fusionActor(f: ActorFactoryContext): ActorBehavior<Detections> {
   const o = f.options as Record<string, unknown>;
-  for (const k of ['pair', 'mono', 'thermal'] as const) if (typeof o[k] !== 'string') throw new TypeError(`options.${k}: expected a name, got ${JSON.stringify(o[k])}`);
-  const [pair, mono, thermal] = [o.pair as string, o.mono as string, o.thermal as string];
+  if (typeof o.pair !== 'string') throw new TypeError(`options.pair: expected a name, got ${JSON.stringify(o.pair)}`);
+  for (const k of ['mono', 'thermal'] as const) if (o[k] !== undefined && typeof o[k] !== 'string') throw new TypeError(`options.${k}: expected a camera name, got ${JSON.stringify(o[k])}`);
+  const [pair, mono, thermal] = [o.pair, o.mono as string | undefined, o.thermal as string | undefined];
+  if (mono === undefined && thermal === undefined) throw new TypeError('options: expected a mono camera, a thermal camera or both');
+  const fuseOptions: FuseOptions = { ...DEFAULT_FUSE_OPTIONS, ...((o.fuse ?? {}) as Partial<FuseOptions>) };
+  if (mono === undefined || thermal === undefined) return singleCamera(pair, (mono ?? thermal)!, mono !== undefined ? 'mono' : 'thermal', fuseOptions);
   let mapping: PairMapping;
   if (typeof o.scenario === 'string') {
     const rig = rigOf(loadScenario(o.scenario));
@@ -53,7 +60,6 @@ export function fusionActor(f: ActorFactoryContext): ActorBehavior<Detections> {
     if (!cal) throw new TypeError('options: expected scenario (a name or file) or calibration {mono, thermal}');
     mapping = pairMapping(cameraFrom(cal.mono, 'mono'), cameraFrom(cal.thermal, 'thermal'));
   }
-  const fuseOptions: FuseOptions = { ...DEFAULT_FUSE_OPTIONS, ...((o.fuse ?? {}) as Partial<FuseOptions>) };
   const grouping = pairFramesetSettings(o);
   let sets: FramesetAssembler<Detections>;
   let timer: TimerHandle | undefined;
@@ -89,6 +95,18 @@ export function fusionActor(f: ActorFactoryContext): ActorBehavior<Detections> {
     },
     stop(ctx) {
       emit(ctx, sets.flush());
+    },
+  };
+}
+
+/** A pair with one camera: each of its frames goes on at once, nothing to wait for. */
+function singleCamera(pair: string, cam: string, band: 'mono' | 'thermal', o: FuseOptions): ActorBehavior<Detections> {
+  return {
+    start(ctx) {
+      ctx.subscribe(DetectionFrame, ctx.bus!.subjects.det(cam), (d) => d);
+    },
+    handle(d, ctx) {
+      ctx.publish(FusedFrame, ctx.bus!.subjects.fused(pair), passThrough(pair, d, band, o));
     },
   };
 }

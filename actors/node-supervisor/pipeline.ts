@@ -1,10 +1,11 @@
 /**
- * The actors a scenario's pipeline needs after its sources: one fusion actor per pair that has
- * both bands, the voxel stage (one actor, or `voxel_shards` each owning a slab of the
+ * The actors a scenario's pipeline needs after its sources: one fusion actor per pair (fusing
+ * its two cameras, or passing on the one it has), the voxel stage (one actor, or `voxel_shards` each owning a slab of the
  * airspace), and the tracker. `skyvox up` runs them on its one node; a cluster's
  * `cluster.pipeline` has the coordinator place them.
  */
 import type { Subjects } from '../../bus/subjects.js';
+import { rigOf, rigPairs } from '../../sim/rig.js';
 import type { Scenario } from '../../sim/scenario.js';
 import type { ActorConfig } from './config.js';
 
@@ -18,19 +19,15 @@ export interface PipelineLayout {
 }
 
 /**
- * One fusion actor per pair that has both bands. Given `watched`, each is watched by the
- * coordinator: silent on its pair's fused subject while its mono camera speaks, it is moved.
+ * One fusion actor per pair. Given `watched`, each is watched by the coordinator: silent on its
+ * pair's fused subject while its view camera speaks, it is moved.
  */
 export function fusionActors(scenario: Scenario, file: string, options: Record<string, unknown> = {}, watched?: Subjects): ActorConfig[] {
-  const pairs = new Map<string, { mono?: string; thermal?: string }>();
-  for (const c of scenario.cameras) pairs.set(c.pair, { ...pairs.get(c.pair), [c.band]: c.id });
-  const out: ActorConfig[] = [];
-  for (const [pair, p] of pairs) {
-    if (!p.mono || !p.thermal) continue;
-    const liveness = watched ? { liveness: { input: watched.det(p.mono), output: watched.fused(pair) } } : {};
-    out.push({ name: `fusion-${pair}`, kind: 'fusion', restart: 'permanent', options: { ...options, pair, mono: p.mono, thermal: p.thermal, scenario: file }, ...liveness });
-  }
-  return out;
+  return rigPairs(rigOf(scenario)).map((p) => {
+    const liveness = watched ? { liveness: { input: watched.det(p.view.id), output: watched.fused(p.name) } } : {};
+    const cameras = { ...(p.mono && { mono: p.mono.id }), ...(p.thermal && { thermal: p.thermal.id }) };
+    return { name: `fusion-${p.name}`, kind: 'fusion', restart: 'permanent', options: { ...options, pair: p.name, ...cameras, scenario: file }, ...liveness };
+  });
 }
 
 /** The voxel actor, or its shards `voxel-1`… each with `options.shard`; given `watched`, each is watched for output. */

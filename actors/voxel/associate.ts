@@ -1,6 +1,6 @@
 /**
  * Which detections of different cameras are one object: each 3D hypothesis (a track predicted
- * to the frameset's instant, or a voxel peak) is projected into every pair's mono image, the
+ * to the frameset's instant, or a voxel peak) is projected into every pair's view image, the
  * detections inside its gate (Mahalanobis, with the hypothesis' covariance carried through the
  * projection Jacobian) compete for it in an optimal assignment per camera, and the winners are
  * triangulated by Gauss–Newton with a per-view outlier check. Detections used are claimed, so

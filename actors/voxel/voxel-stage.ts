@@ -1,7 +1,7 @@
 /**
  * The voxel stage, free of the bus: one frameset of fused detections in, 3D measurements out.
  * Detections that fit a known track (predicted to the instant) are associated to it per camera
- * and triangulated; the rest cast rays from the pair's mono camera centre (weighted by their
+ * and triangulated; the rest cast rays from the pair's view camera centre (weighted by their
  * confirmation score) into the sparse voxel grid, whose peaks — points seen by rays of at
  * least K pairs — say which leftover detections belong together, and are triangulated in turn.
  * The voxel actor runs it live; batch processing runs it offline on the same inputs.
@@ -18,7 +18,7 @@ import { selectPeaks } from './select-peaks.js';
 import { associateAndTriangulate, type AssociationOptions, DEFAULT_ASSOCIATION, type Hypothesis, type PairDetections, type SingleView, detectionRay } from './associate.js';
 import { type Measurements, RAY_STRIDE } from '../../schemas/measurement.js';
 import type { MessageOf } from '../../schemas/message.js';
-import { rigOf } from '../../sim/rig.js';
+import { rigOf, rigPairs } from '../../sim/rig.js';
 import { type Box, parseShardSpec, shardRegion, type ShardRegion, type ShardSpec } from './shard-region.js';
 import type { Scenario } from '../../sim/scenario.js';
 
@@ -95,9 +95,9 @@ function predict(t: KnownTrack, dt: number, q: number): Hypothesis {
 
 /** Framesets of fused detections to measurements, for one rig. */
 export class VoxelStage {
-  /** The pairs that vote (those with a mono camera), in grid order. */
+  /** The pairs that vote (every pair, each by its view camera), in grid order. */
   readonly pairs: string[];
-  readonly #monos = new Map<string, Camera>();
+  readonly #views = new Map<string, Camera>();
   readonly #grid: VoxelGrid;
   readonly #minScore: number;
   readonly #association: Partial<AssociationOptions>;
@@ -113,8 +113,8 @@ export class VoxelStage {
   readonly #singleView: boolean;
 
   constructor(scenario: Scenario, o: VoxelStageOptions = {}) {
-    for (const c of rigOf(scenario)) if (c.band === 'mono') this.#monos.set(c.pair, c.model);
-    this.pairs = [...this.#monos.keys()];
+    for (const p of rigPairs(rigOf(scenario))) this.#views.set(p.name, p.view.model);
+    this.pairs = [...this.#views.keys()];
     if (this.pairs.length > 64) throw new TypeError(`options.scenario: at most 64 pairs vote in one grid, got ${this.pairs.length}`);
     this.#minScore = Number(o.min_score ?? 0);
     this.#association = o.association ?? {};
@@ -129,7 +129,7 @@ export class VoxelStage {
     this.shard = shard && { ...shard, region: shardRegion(box, shard) };
     // The budget is taken at start: a cold start's first frameset fills it at once.
     this.#grid = new VoxelGrid({ lodRatio: 0.01, minVoxel: 2, maxVoxel: 16, memoryBudget: 128 * 1024 * 1024, preallocate: true, ...o.voxel, worldBox: this.shard?.region.workBox ?? box });
-    this.#grid.setCameras([...this.#monos.values()].map((c) => c.center));
+    this.#grid.setCameras([...this.#views.values()].map((c) => c.center));
   }
 
   /** Takes the tracker's latest output; an older one than held is ignored. */
@@ -144,7 +144,7 @@ export class VoxelStage {
     const dets: PairDetections[] = [];
     const pairIndex: number[] = [];
     for (const [pair, fused] of set.views) {
-      const camera = this.#monos.get(pair);
+      const camera = this.#views.get(pair);
       if (!camera) continue;
       const blobs = binToF32(fused.blobs);
       const claimed = new Uint8Array(fused.count);
