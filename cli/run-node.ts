@@ -17,6 +17,7 @@ import { readCredentials } from '../bus/credentials.js';
 import { type NatsServerHandle, startNatsServer, writeRuntimeInfo } from '../bus/nats-server.js';
 import { type ActorConfig, loadNodeConfig, parseNodeConfig, type NodeConfig } from '../actors/node-supervisor/config.js';
 import { fusionActors, pipelineActors, voxelActors } from '../actors/node-supervisor/pipeline.js';
+import { rigOf, rigPairs } from '../sim/rig.js';
 import { loadScenario } from '../sim/scenario.js';
 import { sceneObjects } from '../sim/trajectory.js';
 import { stageOptions } from './stage-options.js';
@@ -195,6 +196,8 @@ export async function runNode(o: RunNodeOptions, log: Logger): Promise<number> {
   if (o.scenario) {
     // Validate before anything starts, so a bad scenario is one clear line and exit code 2.
     const scenario = loadScenario(o.scenario);
+    const pairs = rigPairs(rigOf(scenario)).length;
+    if (pairs < 2) log.warn({ pairs }, 'the scenario has one camera pair: a 3D position needs two, so no track will come');
     // A replay ends when its recording does.
     o = { ...o, duration: o.duration ?? (o.replay ? undefined : scenario.duration_s / (o.speed ?? 1) + 1) };
   }

@@ -100,6 +100,14 @@ describe('pairs with one camera', function () {
     assert.ok(thermalPair >= seen, `pair p2 with its thermal camera only: ${thermalPair} of the frames, ${seen} observable`);
   });
 
+  it('`skyvox up` on a rig of one pair says no track will come', async () => {
+    const file = join(dir, 'one-pair.yaml');
+    writeFileSync(file, stringify({ ...quickWith((id) => id.startsWith('p1-')), duration_s: 1 }));
+    const run = await skyvoxRun(['up', '--scenario', file, '--nats-port', '0', '--ws-port', '0', '--data-dir', join(dir, 'data1')]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /one camera pair: a 3D position needs two/);
+  });
+
   it('`skyvox up` on a rig without thermal cameras publishes confirmed tracks', async () => {
     const file = join(dir, 'mono-only.yaml');
     writeFileSync(file, stringify({ ...quickWith((id) => id.endsWith('-mono')), duration_s: 3 }));
