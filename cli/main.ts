@@ -23,6 +23,7 @@ import type { StreamSource } from '../actors/replayer/replayer.js';
 import { nodes } from './nodes.js';
 import { server } from './server.js';
 import { processCommand } from './process.js';
+import { detectCommand } from './detect.js';
 
 const integer = (name: string, min: number, max = Number.MAX_SAFE_INTEGER) => (v: string) => {
   const n = Number(v);
@@ -144,6 +145,19 @@ function program(run: (p: Promise<number>) => void): Command {
     .option('--report <file>', 'score the tracks against DIR/truth.jsonl (as `skyvox eval`)')
     .option('--keep', 'keep the job\'s detections and records in the results stream (default: purged once written)')
     .action((dir: string, o) => run(processCommand(dir, o, log)));
+
+  root
+    .command('detect')
+    .description('run the motion kernel over one camera\'s video (any file ffmpeg reads): detections as JSON lines, and with --labels scored against box labels')
+    .argument('<video>', 'the video file')
+    .option('--labels <csv>', 'box labels: a CSV with the header frame,label,x,y,width,height (frame 0-based, x and y the top-left corner): recall, false alarms per frame, precision')
+    .option('--origin <n>', 'where the labels count pixels from (1 for MATLAB-made labels, 0 otherwise)', integer('--origin', 0, 1), 1)
+    .option('--margin-px <px>', 'a detection counts for a box when its centroid lies within this many pixels of it', nonNegative('--margin-px', 1000), 2)
+    .option('--fps <rate>', 'the frame rate, when the video declares none (frame times in the output)', positive('--fps'))
+    .option('--out <file>', 'write each frame\'s detections here as JSON lines')
+    .option('--options <file>', 'stage settings (YAML): its motion section sets the kernel')
+    .option('--report <file>', 'also write the summary here')
+    .action((video: string, o) => run(detectCommand(video, o, log)));
 
   root
     .command('eval')

@@ -33,24 +33,27 @@ export function readFrameIndex(file: string): IndexEntry[] {
   return out;
 }
 
-/** Width, height and bytes per pixel the decoder will give for a video (ffprobe). */
-export async function probeVideo(video: string, ffprobe = 'ffprobe'): Promise<{ width: number; height: number; bpp: 1 | 2 }> {
+/** Width, height and bytes per pixel the decoder will give for a video, and its frame rate when it declares one (ffprobe). */
+export async function probeVideo(video: string, ffprobe = 'ffprobe'): Promise<{ width: number; height: number; bpp: 1 | 2; fps?: number }> {
   let stdout: string;
   try {
-    ({ stdout } = await promisify(execFile)(ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,pix_fmt', '-of', 'json', video]));
+    ({ stdout } = await promisify(execFile)(ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,pix_fmt,r_frame_rate', '-of', 'json', video]));
   } catch (err) {
     throw new Error(`${video}: ffprobe cannot read it: ${String((err as { stderr?: string }).stderr || (err as Error).message).trim().split('\n').slice(-2).join(' | ')}`);
   }
-  const s = (JSON.parse(stdout) as { streams?: { width?: number; height?: number; pix_fmt?: string }[] }).streams?.[0];
+  const s = (JSON.parse(stdout) as { streams?: { width?: number; height?: number; pix_fmt?: string; r_frame_rate?: string }[] }).streams?.[0];
   if (!s?.width || !s.height) throw new Error(`${video}: no video stream`);
+  const [num, den] = (s.r_frame_rate ?? '').split('/').map(Number);
+  const fps = num && den ? num / den : undefined;
   // More than 8 bits per sample stays 16-bit, as the camera delivered it.
-  return { width: s.width, height: s.height, bpp: /^gray(1[0-6]|9)|p1[0-6]/.test(s.pix_fmt ?? '') ? 2 : 1 };
+  return { width: s.width, height: s.height, bpp: /^gray(1[0-6]|9)|p1[0-6]/.test(s.pix_fmt ?? '') ? 2 : 1, ...(fps && Number.isFinite(fps) && { fps }) };
 }
 
 export interface MotionTaskInput {
   cam: string;
   video: string;
-  index: string;
+  /** The frame index file, or each frame's entry (then `to` may be Infinity: to the video's end). */
+  index: string | ((k: number) => IndexEntry);
   from: number;
   to: number;
   warmup: number;
@@ -60,8 +63,9 @@ export interface MotionTaskInput {
 
 /** Runs the task; `emit` takes each published frame's detections; returns how many were emitted. */
 export async function runMotionTask(t: MotionTaskInput, emit: (d: MessageOf<typeof DetectionFrame>) => void, signal: AbortSignal, onFallback: (reason: string) => void): Promise<number> {
-  const index = readFrameIndex(t.index);
-  const to = Math.min(t.to, index.length);
+  const listed = typeof t.index === 'string' ? readFrameIndex(t.index) : undefined;
+  const entry = listed ? (k: number) => listed[k]! : (t.index as (k: number) => IndexEntry);
+  const to = Math.min(t.to, listed?.length ?? Infinity);
   const first = Math.max(0, t.from - t.warmup);
   const { width, height, bpp } = await probeVideo(t.video);
   const kernel = openMotionKernel(width, height, bpp, t.params ?? {}, onFallback);
@@ -89,7 +93,7 @@ export async function runMotionTask(t: MotionTaskInput, emit: (d: MessageOf<type
         if (k >= first) {
           const out = await kernel.run(frame);
           if (k >= t.from && !out.warmingUp) {
-            const e = index[k]!;
+            const e = entry(k);
             emit({ t_ns: e.t_ns, cam: t.cam, seq: e.seq, width, height, count: out.blobs.length, overflow: out.overflow, blobs: packBlobs(out) });
             emitted++;
           }
@@ -104,6 +108,7 @@ export async function runMotionTask(t: MotionTaskInput, emit: (d: MessageOf<type
   }
   if (signal.aborted) throw new Error('aborted');
   const { code } = await proc.exited;
-  if (k < to) throw new Error(`${t.video}: ${code === 0 ? `the video ends after ${k} frames, its index lists ${index.length}` : `ffmpeg failed (exit ${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`}`);
+  if (code !== 0 && !(k >= to)) throw new Error(`${t.video}: ffmpeg failed (exit ${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  if (k < to && Number.isFinite(to)) throw new Error(`${t.video}: the video ends after ${k} frames, its index lists ${listed?.length ?? to}`);
   return emitted;
 }
