@@ -86,11 +86,16 @@ export interface TrackerOptions {
    */
   association: 'gnn' | 'jpda';
   jpda: JpdaOptions;
-  /** A confirmed track that misses one scan takes an unclaimed measurement this close to its prediction (m), restarting its velocity (0: never). */
+  /** A confirmed track that has just lost its target takes an unclaimed measurement this close to its prediction (m), restarting its velocity (0: never). */
   reacquireM: number;
+  /**
+   * "Just": on its first missed scan, or within this many seconds of its last hit — time, not
+   * scans, so a corner that costs a 60 fps track three scans is bridged as at 25 fps.
+   */
+  reacquireS: number;
 }
 
-export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = { motion: 'imm', imm: DEFAULT_IMM, processNoise: 20, gateChi2: 16.3, confirmM: 3, confirmN: 4, maxCoastS: 1, maxCoastSigmaM: 1, tentativeMisses: 2, maxSpeed: 40, mergeM: 1, mergeMps: 5, association: 'gnn', jpda: DEFAULT_JPDA, reacquireM: 3 };
+export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = { motion: 'imm', imm: DEFAULT_IMM, processNoise: 20, gateChi2: 16.3, confirmM: 3, confirmN: 4, maxCoastS: 1, maxCoastSigmaM: 1, tentativeMisses: 2, maxSpeed: 40, mergeM: 1, mergeMps: 5, association: 'gnn', jpda: DEFAULT_JPDA, reacquireM: 3, reacquireS: 0.1 };
 
 type Status = (typeof TRACK_STATUSES)[number];
 
@@ -262,17 +267,18 @@ export class Tracker {
   }
 
   /**
-   * A confirmed track that missed this scan right after a hit takes the nearest measurement no
-   * track took within `reacquireM` of its prediction, restarting its velocity from its last
-   * position: a target that turns harder than the motion model allows (a waypoint corner, a
-   * drone stopping) keeps its identity instead of leaving a coasting phantom and a new track.
+   * A confirmed track that has just lost its target (this is its first missed scan, or its last
+   * hit is at most `reacquireS` old) takes the nearest measurement no track took within
+   * `reacquireM` of its prediction, restarting its velocity from its last hit: a target that
+   * turns harder than the motion model allows (a waypoint corner, a drone stopping) keeps its
+   * identity instead of leaving a coasting phantom and a new track.
    */
   #reacquire(predicted: Track[], ms: readonly Measurement[], used: Set<number>, time: number, dt: number, seen: readonly boolean[] | undefined): void {
     const o = this.options;
     if (!(o.reacquireM > 0) || !(dt > 0)) return;
     const pairs: { ti: number; mi: number; d: number }[] = [];
     predicted.forEach((t, ti) => {
-      if (t.status !== 'coasting' || t.misses !== 1 || (seen && !seen[ti])) return;
+      if (t.status !== 'coasting' || !(t.misses === 1 || time - t.lastHit <= o.reacquireS) || (seen && !seen[ti])) return;
       ms.forEach((m, mi) => {
         if (used.has(mi) || m.views < 2) return;
         const d = Math.hypot(m.position[0] - t.state.x.v[0]!, m.position[1] - t.state.x.v[1]!, m.position[2] - t.state.x.v[2]!);
@@ -286,13 +292,16 @@ export class Tracker {
       taken.add(ti);
       used.add(mi);
       const t = predicted[ti]!;
-      const before = this.#tracks[ti]!.state.x.v; // at the previous scan, when it was last hit
       const m = ms[mi]!;
-      const v = [0, 1, 2].map((a) => (m.position[a]! - before[a]!) / dt);
+      // Coasting moved it on at its old velocity since its last hit, tau ago: where it was then
+      // is the prediction less tau of that velocity, and the new velocity spans tau to here.
+      const tau = Math.max(dt, time - t.lastHit);
+      const x = t.state.x.v;
+      const v = [0, 1, 2].map((a) => x[3 + a]! + (m.position[a]! - x[a]!) / tau);
       const P = mat(6, 6);
       for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) P.v[i * 6 + j] = m.covariance[i * 3 + j]!;
-      // The velocity from two positions a scan apart: their noise over dt, and a margin.
-      for (let i = 0; i < 3; i++) P.v[(3 + i) * 7] = (2 * m.covariance[i * 4]!) / (dt * dt) + 1;
+      // The velocity from two positions tau apart: their noise over tau, and a margin.
+      for (let i = 0; i < 3; i++) P.v[(3 + i) * 7] = (2 * m.covariance[i * 4]!) / (tau * tau) + 1;
       const g = { x: column([...m.position, ...v]), P };
       t.filter = immStart(g, this.#immOptions());
       t.state = combine(t.filter);
@@ -468,6 +477,7 @@ function checkOptions(o: TrackerOptions): TrackerOptions {
   for (const [k, v] of [['jpda.pd', o.jpda.pd], ['jpda.pg', o.jpda.pg]] as const) if (typeof v !== 'number' || !(v > 0 && v <= 1)) throw bad(k, 'a probability in (0, 1]', v);
   for (const [k, v] of [['confirmM', o.confirmM], ['confirmN', o.confirmN], ['jpda.maxEvents', o.jpda.maxEvents]] as const) if (!Number.isInteger(v) || v < 1) throw bad(k, 'an integer ≥ 1', v);
   if (typeof o.reacquireM !== 'number' || !(o.reacquireM >= 0)) throw bad('reacquireM', 'a number of metres ≥ 0 (0: never)', o.reacquireM);
+  if (typeof o.reacquireS !== 'number' || !(o.reacquireS >= 0)) throw bad('reacquireS', 'a number of seconds ≥ 0', o.reacquireS);
   if (o.confirmM > o.confirmN) throw bad('confirmM', `at most confirmN (${o.confirmN})`, o.confirmM);
   return o;
 }
