@@ -86,16 +86,22 @@ export interface TrackerOptions {
    */
   association: 'gnn' | 'jpda';
   jpda: JpdaOptions;
-  /** A confirmed track that has just lost its target takes an unclaimed measurement this close to its prediction (m), restarting its velocity (0: never). */
+  /**
+   * A confirmed track that has just lost its target takes an unclaimed measurement this close
+   * to its prediction (m; or maxSpeed times the time since its last hit, if more), restarting
+   * its velocity (0: never).
+   */
   reacquireM: number;
   /**
-   * "Just": on its first missed scan, or within this many seconds of its last hit — time, not
-   * scans, so a corner that costs a 60 fps track three scans is bridged as at 25 fps.
+   * "Just": within this many seconds of its last hit — time, so a corner that costs a 60 fps
+   * track three scans is bridged as at 25 fps — or in its first `reacquireScans` missed scans,
+   * so at 5 fps a detection missed right at the corner does not end it.
    */
   reacquireS: number;
+  reacquireScans: number;
 }
 
-export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = { motion: 'imm', imm: DEFAULT_IMM, processNoise: 20, gateChi2: 16.3, confirmM: 3, confirmN: 4, maxCoastS: 1, maxCoastSigmaM: 1, tentativeMisses: 2, maxSpeed: 40, mergeM: 1, mergeMps: 5, association: 'gnn', jpda: DEFAULT_JPDA, reacquireM: 3, reacquireS: 0.1 };
+export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = { motion: 'imm', imm: DEFAULT_IMM, processNoise: 20, gateChi2: 16.3, confirmM: 3, confirmN: 4, maxCoastS: 1, maxCoastSigmaM: 1, tentativeMisses: 2, maxSpeed: 40, mergeM: 1, mergeMps: 5, association: 'gnn', jpda: DEFAULT_JPDA, reacquireM: 3, reacquireS: 0.1, reacquireScans: 2 };
 
 type Status = (typeof TRACK_STATUSES)[number];
 
@@ -267,8 +273,8 @@ export class Tracker {
   }
 
   /**
-   * A confirmed track that has just lost its target (this is its first missed scan, or its last
-   * hit is at most `reacquireS` old) takes the nearest measurement no track took within
+   * A confirmed track that has just lost its target (at most `reacquireScans` missed scans, or
+   * its last hit at most `reacquireS` old) takes the nearest measurement no track took within
    * `reacquireM` of its prediction, restarting its velocity from its last hit: a target that
    * turns harder than the motion model allows (a waypoint corner, a drone stopping) keeps its
    * identity instead of leaving a coasting phantom and a new track.
@@ -278,11 +284,14 @@ export class Tracker {
     if (!(o.reacquireM > 0) || !(dt > 0)) return;
     const pairs: { ti: number; mi: number; d: number }[] = [];
     predicted.forEach((t, ti) => {
-      if (t.status !== 'coasting' || !(t.misses === 1 || time - t.lastHit <= o.reacquireS) || (seen && !seen[ti])) return;
+      const tau = time - t.lastHit;
+      if (t.status !== 'coasting' || !(t.misses <= o.reacquireScans || tau <= o.reacquireS) || (seen && !seen[ti])) return;
+      // A turn changes the velocity by up to maxSpeed: over a long scan (5 fps) it strays further than reacquireM.
+      const radius = Math.max(o.reacquireM, o.maxSpeed * tau);
       ms.forEach((m, mi) => {
         if (used.has(mi) || m.views < 2) return;
         const d = Math.hypot(m.position[0] - t.state.x.v[0]!, m.position[1] - t.state.x.v[1]!, m.position[2] - t.state.x.v[2]!);
-        if (d <= o.reacquireM) pairs.push({ ti, mi, d });
+        if (d <= radius) pairs.push({ ti, mi, d });
       });
     });
     pairs.sort((a, b) => a.d - b.d || a.ti - b.ti || a.mi - b.mi);
@@ -478,6 +487,7 @@ function checkOptions(o: TrackerOptions): TrackerOptions {
   for (const [k, v] of [['confirmM', o.confirmM], ['confirmN', o.confirmN], ['jpda.maxEvents', o.jpda.maxEvents]] as const) if (!Number.isInteger(v) || v < 1) throw bad(k, 'an integer ≥ 1', v);
   if (typeof o.reacquireM !== 'number' || !(o.reacquireM >= 0)) throw bad('reacquireM', 'a number of metres ≥ 0 (0: never)', o.reacquireM);
   if (typeof o.reacquireS !== 'number' || !(o.reacquireS >= 0)) throw bad('reacquireS', 'a number of seconds ≥ 0', o.reacquireS);
+  if (!Number.isInteger(o.reacquireScans) || o.reacquireScans < 1) throw bad('reacquireScans', 'an integer ≥ 1', o.reacquireScans);
   if (o.confirmM > o.confirmN) throw bad('confirmM', `at most confirmN (${o.confirmN})`, o.confirmM);
   return o;
 }
