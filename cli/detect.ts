@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { probeVideo, runMotionTask } from '../actors/batch-worker/motion-task.js';
 import { binToF32 } from '../bus/codec.js';
 import { readBoxLabels, scoreAgainstBoxes } from '../eval/box-labels.js';
+import { checkMaskSize, type DetectionMask, readDetectionMask } from '../kernels/detection-mask.js';
 import { motionParams } from '../kernels/motion-params.js';
 import { BLOB_FIELDS, BLOB_STRIDE } from '../schemas/detections.js';
 import { UsageError } from './errors.js';
@@ -24,6 +25,8 @@ export interface DetectCliOptions {
   out?: string;
   options?: string;
   report?: string;
+  /** A PGM detection mask (kernels/detection-mask.ts). */
+  mask?: string;
 }
 
 /** Runs the kernel over the video, prints the summary as JSON; exit code 0. */
@@ -35,12 +38,19 @@ export async function detectCommand(video: string, o: DetectCliOptions, log: Log
   const probe = await probeVideo(video);
   const fps = o.fps ?? probe.fps;
   if (!fps) throw new UsageError(`${video}: the video declares no frame rate: give --fps`);
+  let mask: DetectionMask | undefined;
+  try {
+    mask = o.mask ? readDetectionMask(o.mask) : undefined;
+    if (mask) checkMaskSize(mask, probe.width, probe.height, `--mask ${o.mask}`);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   const out = o.out ? createWriteStream(o.out) : undefined;
   const points = new Map<number, [number, number][]>();
   let [frames, detections, overflow] = [0, 0, 0];
   const started = performance.now();
   await runMotionTask(
-    { cam: basename(video), video, index: (k) => ({ seq: k, t_ns: BigInt(Math.round((k * 1e9) / fps)) }), from: 0, to: Infinity, warmup: 0, params: motion },
+    { cam: basename(video), video, index: (k) => ({ seq: k, t_ns: BigInt(Math.round((k * 1e9) / fps)) }), from: 0, to: Infinity, warmup: 0, params: motion, mask },
     (d) => {
       frames++;
       detections += d.count;
@@ -65,6 +75,7 @@ export async function detectCommand(video: string, o: DetectCliOptions, log: Log
     frames_detected: frames,
     detections_per_frame: frames ? detections / frames : 0,
     overflow,
+    ...(mask && { mask: o.mask }),
     seconds: (performance.now() - started) / 1000,
     ...(labels && { labels: o.labels, score: scoreAgainstBoxes(points, labels, o.marginPx ?? 2) }),
   };

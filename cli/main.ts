@@ -156,6 +156,7 @@ function program(run: (p: Promise<number>) => void): Command {
     .option('--fps <rate>', 'the frame rate, when the video declares none (frame times in the output)', positive('--fps'))
     .option('--out <file>', 'write each frame\'s detections here as JSON lines')
     .option('--options <file>', 'stage settings (YAML): its motion section sets the kernel')
+    .option('--mask <pgm>', 'a detection mask: an 8-bit PGM of the frame\'s size, non-zero where targets are looked for (blobs centred elsewhere are left out)')
     .option('--report <file>', 'also write the summary here')
     .action((video: string, o) => run(detectCommand(video, o, log)));
 

@@ -1,6 +1,7 @@
 /** The motion kernel as the actors use it: native when the addon loads, else the TypeScript reference. */
 import { f32ToBin } from '../bus/codec.js';
 import { BLOB_STRIDE } from '../schemas/detections.js';
+import { applyDetectionMask, checkMaskSize, type DetectionMask } from './detection-mask.js';
 import { MotionReference } from './motion-reference.js';
 import { type MotionBlob, type MotionOutput, type MotionParams, motionParams } from './motion-params.js';
 import { MotionDetector, NativeUnavailableError } from './native.js';
@@ -12,10 +13,17 @@ export interface MotionKernel {
   run(frame: Uint8Array): Promise<MotionOutput>;
 }
 
-/** A motion kernel for frames of this size; `onFallback` hears why the native one is not used. */
-export function openMotionKernel(width: number, height: number, bpp: 1 | 2, params: Partial<MotionParams>, onFallback: (reason: string) => void): MotionKernel {
+/**
+ * A motion kernel for frames of this size; `onFallback` hears why the native one is not used.
+ * With a detection mask, blobs outside it are left out (kernels/detection-mask.ts).
+ */
+export function openMotionKernel(width: number, height: number, bpp: 1 | 2, params: Partial<MotionParams>, onFallback: (reason: string) => void, mask?: DetectionMask): MotionKernel {
   const { ghostRatio, ghostRing } = motionParams(params);
-  const screen = (out: MotionOutput, f: Uint8Array) => (ghostRatio > 0 ? suppressGhosts(out, f, width, height, bpp, ghostRatio, ghostRing) : out);
+  if (mask) checkMaskSize(mask, width, height);
+  const screen = (out: MotionOutput, f: Uint8Array) => {
+    const seen = mask ? applyDetectionMask(out, mask) : out;
+    return ghostRatio > 0 ? suppressGhosts(seen, f, width, height, bpp, ghostRatio, ghostRing) : seen;
+  };
   try {
     const det = new MotionDetector(width, height, bpp, params);
     return { width, height, bpp, run: async (f) => screen(await det.process(f), f) };

@@ -159,6 +159,8 @@ export interface MotionOutput {
   warmingUp: boolean;
   /** Blobs found to be ghosts and left out (see ghostRatio). */
   ghosts?: number;
+  /** Blobs whose centroid lies outside the camera's detection mask, left out (kernels/detection-mask.ts). */
+  masked?: number;
 }
 
 /** Checks a frame's geometry before it reaches a kernel. */

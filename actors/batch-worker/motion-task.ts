@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { openMotionKernel, packBlobs } from '../../kernels/motion-kernel.js';
+import type { DetectionMask } from '../../kernels/detection-mask.js';
 import type { MotionParams } from '../../kernels/motion-params.js';
 import type { DetectionFrame } from '../../schemas/detections.js';
 import type { MessageOf } from '../../schemas/message.js';
@@ -58,6 +59,8 @@ export interface MotionTaskInput {
   to: number;
   warmup: number;
   params?: Partial<MotionParams>;
+  /** Blobs outside it are left out (kernels/detection-mask.ts). */
+  mask?: DetectionMask;
   ffmpeg?: string;
 }
 
@@ -68,7 +71,7 @@ export async function runMotionTask(t: MotionTaskInput, emit: (d: MessageOf<type
   const to = Math.min(t.to, listed?.length ?? Infinity);
   const first = Math.max(0, t.from - t.warmup);
   const { width, height, bpp } = await probeVideo(t.video);
-  const kernel = openMotionKernel(width, height, bpp, t.params ?? {}, onFallback);
+  const kernel = openMotionKernel(width, height, bpp, t.params ?? {}, onFallback, t.mask);
   const proc = spawnGuarded(t.ffmpeg ?? 'ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-i', t.video, '-map', '0:v:0', '-f', 'rawvideo', '-pix_fmt', bpp === 2 ? 'gray16le' : 'gray', '-'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   proc.child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));

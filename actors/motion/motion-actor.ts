@@ -9,6 +9,7 @@
  */
 import { analysisGrid, onAnalysisGrid } from '../../frames/analysis-grid.js';
 import { findRing } from '../../frames/registry.js';
+import { readDetectionMask } from '../../kernels/detection-mask.js';
 import type { MotionParams } from '../../kernels/motion-params.js';
 import { type MotionKernel, openMotionKernel, packBlobs } from '../../kernels/motion-kernel.js';
 import { DetectionFrame } from '../../schemas/detections.js';
@@ -20,11 +21,13 @@ import type { ActorFactoryContext } from '../../supervisors/registry.js';
 
 type Descriptor = MessageOf<typeof FrameDescriptor>;
 
-/** Factory for the `motion` actor kind: options `{camera, params?, record_video?, analysis_fps?, fps?}` (params: kernels/motion-params.ts; record_video: a directory for frames/video-writer.ts; analysis_fps of the cameras' fps). */
+/** Factory for the `motion` actor kind: options `{camera, params?, mask?, record_video?, analysis_fps?, fps?}` (params: kernels/motion-params.ts; mask: a PGM detection mask, kernels/detection-mask.ts; record_video: a directory for frames/video-writer.ts; analysis_fps of the cameras' fps). */
 export function motionActor(f: ActorFactoryContext): ActorBehavior<Descriptor> {
   const cam = f.options.camera;
   if (typeof cam !== 'string') throw new TypeError(`options.camera: expected a camera id, got ${JSON.stringify(cam)}`);
   const params = (f.options.params ?? {}) as Partial<MotionParams>;
+  if (f.options.mask !== undefined && typeof f.options.mask !== 'string') throw new TypeError(`options.mask: expected a PGM file, got ${JSON.stringify(f.options.mask)}`);
+  const mask = typeof f.options.mask === 'string' ? readDetectionMask(f.options.mask) : undefined;
   let kernel: MotionKernel | undefined;
   const recordDir = f.options.record_video;
   if (recordDir !== undefined && typeof recordDir !== 'string') throw new TypeError(`options.record_video: expected a directory, got ${JSON.stringify(recordDir)}`);
@@ -47,7 +50,7 @@ export function motionActor(f: ActorFactoryContext): ActorBehavior<Descriptor> {
       }
       try {
         if (!kernel || kernel.width !== d.width || kernel.height !== d.height || kernel.bpp !== d.bytes_per_pixel) {
-          kernel = openMotionKernel(d.width, d.height, d.bytes_per_pixel, params, (reason) => ctx.log.warn({ reason }, 'native motion kernel unavailable; using the TypeScript reference (slow)'));
+          kernel = openMotionKernel(d.width, d.height, d.bytes_per_pixel, params, (reason) => ctx.log.warn({ reason }, 'native motion kernel unavailable; using the TypeScript reference (slow)'), mask);
         }
         if (recordDir !== undefined) {
           // Every frame the kernel sees, and only those: `skyvox process` then repeats this run.
