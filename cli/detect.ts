@@ -3,7 +3,7 @@
  * motion actor's and batch work's own path: ffmpeg decodes, the native kernel detects), its
  * detections written as JSON lines and, given box labels, scored (eval/box-labels.ts).
  */
-import { createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream, existsSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Logger } from 'pino';
 import { probeVideo, runMotionTask } from '../actors/batch-worker/motion-task.js';
@@ -56,9 +56,10 @@ export async function detectCommand(video: string, o: DetectCliOptions, log: Log
       detections += d.count;
       overflow += d.overflow;
       const b = binToF32(d.blobs);
+      points.set(d.seq, Array.from({ length: d.count }, (_, i) => [b[i * BLOB_STRIDE]!, b[i * BLOB_STRIDE + 1]!]));
+      if (!out) return;
       const blobs = Array.from({ length: d.count }, (_, i) => Object.fromEntries(BLOB_FIELDS.map((f, j) => [f, b[i * BLOB_STRIDE + j]!])));
-      points.set(d.seq, blobs.map((x) => [x.x!, x.y!]));
-      out?.write(`${JSON.stringify({ frame: d.seq, t_ns: String(d.t_ns), count: d.count, overflow: d.overflow, blobs })}\n`);
+      out.write(`${JSON.stringify({ frame: d.seq, t_ns: String(d.t_ns), count: d.count, overflow: d.overflow, blobs })}\n`);
     },
     new AbortController().signal,
     (reason) => log.warn({ reason }, 'motion kernel: TypeScript reference (no native addon)'),
@@ -81,7 +82,7 @@ export async function detectCommand(video: string, o: DetectCliOptions, log: Log
   };
   const text = `${JSON.stringify(summary, null, 2)}\n`;
   process.stdout.write(text);
-  if (o.report) createWriteStream(o.report).end(text);
+  if (o.report) writeFileSync(o.report, text);
   return 0;
 }
 

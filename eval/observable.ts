@@ -9,7 +9,7 @@
 import { norm, sub, type Vec3 } from '../geometry/vec3.js';
 import type { ObjectKind } from '../schemas/kinds.js';
 import { detectionProbability } from '../sim/detection-mode.js';
-import { rigOf } from '../sim/rig.js';
+import { rigOf, rigPairs } from '../sim/rig.js';
 import type { Scenario } from '../sim/scenario.js';
 import { BANDS } from '../sim/scenario.js';
 import { bandSensor, objectImage } from '../sim/sensor.js';
@@ -17,11 +17,10 @@ import { bandSensor, objectImage } from '../sim/sensor.js';
 /** A predicate over (position, kind, size): observable by the scenario's rig. */
 export function observableFor(scenario: Scenario, minPairs = 2, minPd = 0.5) {
   const sensors = Object.fromEntries(BANDS.map((b) => [b, bandSensor(scenario, b)]));
-  const pairs = new Map<string, ReturnType<typeof rigOf>>();
-  for (const cam of rigOf(scenario)) pairs.set(cam.pair, [...(pairs.get(cam.pair) ?? []), cam]);
+  const pairs = rigPairs(rigOf(scenario)).map((pair) => [pair.mono, pair.thermal].filter((c) => c !== undefined));
   return (p: Vec3, kind: ObjectKind, sizeM: number): boolean => {
     let n = 0;
-    for (const cams of pairs.values()) {
+    for (const cams of pairs) {
       const sees = cams.some((cam) => {
         const uv = cam.model.project(p);
         if (!uv || !cam.model.inImage(uv[0], uv[1], 1)) return false;

@@ -111,7 +111,7 @@ export async function runMotionTask(t: MotionTaskInput, emit: (d: MessageOf<type
   }
   if (signal.aborted) throw new Error('aborted');
   const { code } = await proc.exited;
-  if (code !== 0 && !(k >= to)) throw new Error(`${t.video}: ffmpeg failed (exit ${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  if (code !== 0 && k < to) throw new Error(`${t.video}: ffmpeg failed (exit ${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
   if (k < to && Number.isFinite(to)) throw new Error(`${t.video}: the video ends after ${k} frames, its index lists ${listed?.length ?? to}`);
   return emitted;
 }
