@@ -38,3 +38,18 @@ export async function connectBus(options: ConnectOptions): Promise<NatsConnectio
     throw new BusConnectError(`could not connect to NATS at ${String(options.servers)}: ${(err as Error).message}`, { cause: err });
   }
 }
+
+/** Logs the connection's disconnects and reconnects (with the server), so a failover is visible in the node's log. */
+export function logConnectionEvents(nc: NatsConnection, log: { info(o: object, msg: string): void; warn(o: object, msg: string): void }): void {
+  void (async () => {
+    let since = 0;
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') {
+        since = performance.now();
+        log.warn({ server: s.server }, 'bus: disconnected');
+      } else if (s.type === 'reconnect') {
+        log.info({ server: s.server, after_ms: Math.round(performance.now() - since) }, 'bus: reconnected');
+      }
+    }
+  })().catch(() => undefined);
+}

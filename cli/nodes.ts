@@ -42,9 +42,9 @@ export async function nodes(o: NodesOptions, log: Logger): Promise<number> {
     const lease = leaseEntry && leaseEntry.length > 0 ? (decode(leaseEntry.value) as { holder: string; term: number }) : undefined;
     for (const m of members) {
       const placed = [...orders.values()].filter((x) => x.node === m.node).map((x) => x.actor);
-      const line = { node: m.node, alive: m.alive, age_ms: Math.round(m.age_ms), coordinator: lease?.holder === m.node, term: lease?.holder === m.node ? lease.term : undefined, cpu_percent: Math.round(m.cpu_percent), cores: m.cores, rss_mb: Math.round(m.rss_bytes / 2 ** 20), gpu: m.gpu, cameras: m.cameras, placed, actors: m.actors.length };
+      const line = { node: m.node, alive: m.alive, age_ms: Math.round(m.age_ms), coordinator: lease?.holder === m.node, term: lease?.holder === m.node ? lease.term : undefined, cpu_percent: Math.round(m.cpu_percent), cores: m.cores, rss_mb: Math.round(m.rss_bytes / 2 ** 20), gpu: m.gpu, cameras: m.cameras, nats_server: m.nats_server, placed, actors: m.actors.length };
       if (o.json) process.stdout.write(`${toJsonLine(line)}\n`);
-      else process.stdout.write(`${m.node.padEnd(14)} ${(m.alive ? 'alive' : 'DEAD').padEnd(6)} ${String(line.age_ms).padStart(6)} ms ago  cpu ${String(line.cpu_percent).padStart(4)}% of ${m.cores}  ${String(line.rss_mb).padStart(5)} MB  ${line.coordinator ? `coordinator (term ${lease!.term})  ` : ''}placed: ${placed.join(', ') || '-'}\n`);
+      else process.stdout.write(`${m.node.padEnd(14)} ${(m.alive ? 'alive' : 'DEAD').padEnd(6)} ${String(line.age_ms).padStart(6)} ms ago  cpu ${String(line.cpu_percent).padStart(4)}% of ${m.cores}  ${String(line.rss_mb).padStart(5)} MB  ${m.nats_server ? `via ${m.nats_server}  ` : ''}${line.coordinator ? `coordinator (term ${lease!.term})  ` : ''}placed: ${placed.join(', ') || '-'}\n`);
     }
     if (members.length === 0) log.warn({ bucket: s.kv.nodes }, 'no node has reported a heartbeat (nodes run with a `cluster` section in their config)');
     return members.length > 0 ? 0 : 1;

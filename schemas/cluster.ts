@@ -23,6 +23,7 @@ export const NodeHeartbeat = defineMessage(
     gpu: Type.Union([Type.String(), Type.Null()], { description: 'the GPU the native core uses, or null' }),
     cameras: Type.Array(Type.String(), { description: 'cameras wired to this node: their pipelines stay here' }),
     coordinator: Type.Boolean({ description: 'may hold the coordinator lease' }),
+    nats_server: Type.Optional(Type.String({ description: 'host:port of the NATS server the node is connected to' })),
     actors: Type.Array(
       Type.Object({
         name: Type.String(),

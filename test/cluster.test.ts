@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { parseNodeConfig } from '../actors/node-supervisor/config.js';
-import { readMembers, openNodesKv } from '../actors/node-supervisor/membership.js';
+import { aliveByOwnBeat, readMembers, openNodesKv } from '../actors/node-supervisor/membership.js';
 import { NodeSupervisor } from '../actors/node-supervisor/node.js';
 import { openAssignKv, openClusterKv, planMove, readOrders } from '../actors/node-supervisor/coordinator.js';
 import { place } from '../actors/node-supervisor/placement.js';
@@ -40,6 +40,14 @@ const member = (node: string, over: Partial<Heartbeat & { alive: boolean }> = {}
   alive: true,
   ...over,
 });
+
+/** One in-process node of a cluster on `nats`. */
+async function startClusterNode(nats: TestNats, name: string, cluster: object): Promise<{ node: NodeSupervisor; bus: Bus }> {
+  const bus = new Bus(await nats.connect('node'), { receiver: name });
+  const node = new NodeSupervisor({ config: parseNodeConfig({ name, cluster }), bus, registry: actorRegistry() });
+  await node.start();
+  return { node, bus };
+}
 
 describe('cluster', () => {
   let nats: TestNats;
@@ -110,6 +118,16 @@ describe('cluster', () => {
     assert.equal(planMove(plan, [load('a', 180, [['tracker', 1.6]]), load('b', 150, [['voxel', 0.3]])], one), undefined);
     // Camera actors never move.
     assert.equal(planMove([plan[2]!], [load('a', 199, [['m1', 1.9]]), load('b', 0, [])], target), undefined);
+  });
+
+  it('membership through a JetStream outage: staleness the reader\'s own heartbeat shows too is the store\'s, not a death', () => {
+    const beat = (node: string, age_ms: number) => ({ node, alive: age_ms < 3000, age_ms, missed: 3, interval_ms: 1000 });
+    const alive = (ms: ReturnType<typeof beat>[]) => aliveByOwnBeat(ms, 'n1').map((m) => [m.node, m.alive]);
+    // Right after a 5 s election: every beat is about 5 s old, the reader's own included.
+    assert.deepEqual(alive([beat('n1', 5200), beat('n2', 5600), beat('n3', 9500)]), [['n1', true], ['n2', true], ['n3', false]], 'n3 was already 4 s stale when the outage began');
+    // The store answers again: the reader's beat lands, and n2's does not.
+    assert.deepEqual(alive([beat('n1', 300), beat('n2', 6400)]), [['n1', true], ['n2', false]]);
+    assert.deepEqual(alive([beat('n1', 800), beat('n2', 2900)]), [['n1', true], ['n2', true]]);
   });
 
   it('placement machine: unassigned → starting → running → migrating → unassigned, nothing else', () => {
@@ -190,12 +208,7 @@ describe('cluster', () => {
     // gives the death away, long before its heartbeats lapse.
     const cluster = { actors: [{ name: 'tracker', kind: 'tracker', options: { checkpoint_ms: 100, archive: false }, liveness: { input: 'skyvox.meas', output: 'skyvox.tracks' } }] };
     const nodes = new Map<string, { node: NodeSupervisor; bus: Bus }>();
-    for (const name of ['n1', 'n2']) {
-      const bus = new Bus(await nats.connect('node'), { receiver: name });
-      const node = new NodeSupervisor({ config: parseNodeConfig({ name, cluster }), bus, registry: actorRegistry() });
-      await node.start();
-      nodes.set(name, { node, bus });
-    }
+    for (const name of ['n1', 'n2']) nodes.set(name, await startClusterNode(nats, name, cluster));
     const test = new Bus(await nats.connect('node'), { receiver: 'test' });
     const kvNodes = await openNodesKv(test.nc, test.subjects.kv.nodes);
     await waitFor(async () => (await readMembers(kvNodes)).filter((m) => m.alive).length === 2, 'two live members');
@@ -255,6 +268,45 @@ describe('cluster', () => {
     }
   });
 
+  it('a silent tracker whose node answers that it runs it is left in place (invalid input, not a death): no move, same IDs', async function () {
+    this.timeout(20_000);
+    const cluster = { actors: [{ name: 'tracker', kind: 'tracker', options: { checkpoint_ms: 100, archive: false }, liveness: { input: 'skyvox.meas', output: 'skyvox.tracks' } }] };
+    const nodes = [await startClusterNode(nats, 'n1', cluster), await startClusterNode(nats, 'n2', cluster)];
+    const test = new Bus(await nats.connect('node'), { receiver: 'test' });
+    const orders = await openAssignKv(test.nc, test.subjects.kv.assign);
+    let host = '';
+    await waitFor(async () => {
+      host = (await readOrders(orders)).get('tracker')?.node ?? '';
+      return host !== '' && nodes.some((n) => n.node.list().some((a) => a.name === 'tracker' && a.status === 'running'));
+    }, 'the tracker placed and running', 10_000);
+    const scans: string[][] = [];
+    const sub = test.subscribe(Tracks, test.subjects.tracks, (t) => void scans.push(t.tracks.filter((x) => x.status !== 'tentative').map((x) => x.id)));
+    const t0 = nowNs();
+    let k = 0;
+    let garbage = false;
+    const feed = setInterval(() => {
+      // Undecodable bytes on the input subject: input flows, the tracker dead-letters it and says nothing.
+      if (garbage) test.nc.publish(test.subjects.meas, new Uint8Array([0xc1, 0xc1]));
+      else test.publish(Measurements, test.subjects.meas, { t_ns: t0 + BigInt(k) * 40_000_000n, count: 1, pairs: ['p1', 'p2'], points: f64ToBin([0.4 * k, 0, 100, 0.01, 0, 0, 0, 0.01, 0, 0, 0, 0.01, 2, 2]) });
+      k++;
+    }, 40);
+    try {
+      await waitFor(() => scans.some((s) => s.length === 1), 'a confirmed track', 5000);
+      const ids = scans.at(-1)!;
+      garbage = true;
+      await sleep(1500); // three silence periods, within the death period (3 heartbeats)
+      const during = scans.length;
+      garbage = false;
+      await waitFor(() => scans.length > during + 5, 'tracks again', 5000);
+      assert.equal((await readOrders(orders)).get('tracker')?.node, host, 'the tracker was not moved');
+      assert.deepEqual(scans.at(-1), ids, 'the same track continues');
+    } finally {
+      clearInterval(feed);
+      sub.unsubscribe();
+      for (const { node } of nodes) await node.stop();
+    }
+  });
+
   it('a node joining mid-run takes over work: a planned move hands the tracker over with no scan lost or doubled', async function () {
     this.timeout(30_000);
     const cluster = {
@@ -266,11 +318,9 @@ describe('cluster', () => {
     };
     const started: { node: NodeSupervisor; bus: Bus }[] = [];
     const startNode = async (name: string) => {
-      const bus = new Bus(await nats.connect('node'), { receiver: name });
-      const node = new NodeSupervisor({ config: parseNodeConfig({ name, cluster }), bus, registry: actorRegistry() });
-      await node.start();
-      started.push({ node, bus });
-      return node;
+      const n = await startClusterNode(nats, name, cluster);
+      started.push(n);
+      return n.node;
     };
     const n1 = await startNode('n1');
     const test = new Bus(await nats.connect('node'), { receiver: 'test' });

@@ -10,10 +10,11 @@ import { decode, encode } from '../../bus/codec.js';
 import { ensureKv } from '../../bus/jetstream.js';
 import { KvLease } from '../../bus/lease.js';
 import { Assignment } from '../../schemas/cluster.js';
+import { CtlReply, CtlRequest } from '../../schemas/ctl.js';
 import { type MessageOf, validate } from '../../schemas/message.js';
 import { type ActorBehavior, type ActorContext, every } from '../../supervisors/actor.js';
 import { nowNs } from '../../supervisors/clock.js';
-import { openNodesKv, readMembers } from './membership.js';
+import { aliveByOwnBeat, openNodesKv, readMembers } from './membership.js';
 import { cameraOf, place, type PlacementStrategy, type PlannedActor } from './placement.js';
 
 export type Order = MessageOf<typeof Assignment>;
@@ -22,6 +23,8 @@ export interface CoordinatorSettings {
   leaseMs: number;
   /** The nodes' heartbeat interval: placement is reconsidered at least this often. */
   heartbeatMs: number;
+  /** Heartbeats that may lapse before a node is dead: also the longest a silent actor is left on a node that says it runs it. */
+  missed: number;
   strategy: PlacementStrategy;
   plan: PlannedActor[];
   /** Replicas of the cluster's KV buckets (3 on a 3-server cluster, so they survive a server). */
@@ -35,7 +38,7 @@ export interface CoordinatorSettings {
 /** The lease bucket: no expiry (the key keeps the term), reads that see the last write. */
 export const openClusterKv = (nc: Parameters<typeof ensureKv>[0], bucket: string, replicas = 1, requestTimeoutMs?: number): Promise<KV> => ensureKv(nc, bucket, { history: 1, replicas }, requestTimeoutMs);
 /** The orders bucket. */
-export const openAssignKv = (nc: Parameters<typeof ensureKv>[0], bucket: string, replicas = 1): Promise<KV> => ensureKv(nc, bucket, { history: 1, replicas });
+export const openAssignKv = (nc: Parameters<typeof ensureKv>[0], bucket: string, replicas = 1, requestTimeoutMs?: number): Promise<KV> => ensureKv(nc, bucket, { history: 1, replicas }, requestTimeoutMs);
 
 /** The current orders: actor → order. */
 export async function readOrders(kv: KV): Promise<Map<string, Order>> {
@@ -66,6 +69,8 @@ interface Watch {
   /** It has published since it was placed: silence now means it stopped, not that it is still starting. */
   spoke: boolean;
   suspected: boolean;
+  /** Since when it has been left in place, silent, because its node answered that it runs it. */
+  keptSince?: number;
 }
 
 /** Heartbeats the first placement of a new cluster waits for its nodes to show up. */
@@ -73,6 +78,9 @@ const SETTLE_HEARTBEATS = 2;
 
 /** Until an actor first speaks it may still be starting (creating streams, restoring state): a longer grace. */
 const STARTUP_GRACE_SILENCES = 20;
+
+/** How long the coordinator waits for a suspected actor's node to answer (ms; at most half its silence). */
+const CONFIRM_TIMEOUT_MS = 250;
 
 const isSilent = (w: Watch, now: number) =>
   now - w.lastIn < w.silenceMs / 2 && now - w.lastOut > w.silenceMs && now - w.placedAt > (w.spoke ? 2 : STARTUP_GRACE_SILENCES) * w.silenceMs;
@@ -126,6 +134,8 @@ export function coordinatorBehavior(node: string, settings: CoordinatorSettings)
   let heldSince = 0;
   const watches = new Map<string, Watch>();
   let lastMove = performance.now();
+  /** Since when the cluster's buckets have not answered, if they do not. */
+  let unreachableSince: number | undefined;
   return {
     async start(ctx) {
       const bus = ctx.bus!;
@@ -134,7 +144,7 @@ export function coordinatorBehavior(node: string, settings: CoordinatorSettings)
         if (!a.liveness) continue;
         const w: Watch = { actor: a.name, silenceMs: a.liveness.silence_ms ?? 500, lastIn: -Infinity, lastOut: now, placedAt: now, spoke: false, suspected: false };
         watches.set(a.name, w);
-        const subs = [bus.nc.subscribe(a.liveness.input, { callback: () => void (w.lastIn = performance.now()) }), bus.nc.subscribe(a.liveness.output, { callback: () => void ((w.lastOut = performance.now()), (w.spoke = true)) })];
+        const subs = [bus.nc.subscribe(a.liveness.input, { callback: () => void (w.lastIn = performance.now()) }), bus.nc.subscribe(a.liveness.output, { callback: () => void Object.assign(w, { lastOut: performance.now(), spoke: true, keptSince: undefined }) })];
         ctx.signal.addEventListener('abort', () => subs.forEach((s) => s.unsubscribe()), { once: true });
       }
       if (watches.size > 0) {
@@ -150,61 +160,117 @@ export function coordinatorBehavior(node: string, settings: CoordinatorSettings)
       }
       // Lease requests time out within the lease: one lost reply must not hold the coordinator past it.
       const clusterKv = await openClusterKv(bus.nc, bus.subjects.kv.cluster, settings.replicas, Math.max(100, Math.floor(settings.leaseMs / 2)));
-      nodes = await openNodesKv(bus.nc, bus.subjects.kv.nodes, settings.replicas);
-      orders = await openAssignKv(bus.nc, bus.subjects.kv.assign, settings.replicas);
+      // Placement's requests are bounded like the lease's: one hung during an election must not
+      // keep the coordinator from renewing its lease.
+      const requestMs = Math.max(100, Math.floor(settings.leaseMs / 2));
+      nodes = await openNodesKv(bus.nc, bus.subjects.kv.nodes, settings.replicas, requestMs);
+      orders = await openAssignKv(bus.nc, bus.subjects.kv.assign, settings.replicas, requestMs);
       lease = new KvLease(clusterKv, 'coordinator', node, settings.leaseMs);
       ctx.send('tick');
       every(ctx, Math.max(20, Math.floor(Math.min(settings.leaseMs / 3, settings.heartbeatMs))), () => ctx.send('tick'));
     },
     async handle(_tick, ctx) {
+      let reachable = true;
       try {
         await lease.tick();
       } catch (err) {
-        ctx.log.warn({ err: (err as Error).message }, 'coordinator: lease not reachable');
+        reachable = false;
+        storeDown(ctx, err as Error);
       }
       if (lease.held !== wasHeld) ctx.log.info({ term: lease.term }, lease.held ? 'coordinator: took the lease' : 'coordinator: lost the lease');
       if (lease.held && !wasHeld) heldSince = performance.now();
       wasHeld = lease.held;
-      if (!lease.held) return;
-      const members = await readMembers(nodes);
-      const current = await readOrders(orders);
-      // A cluster starting up (no orders yet): nodes started together are seen after a
-      // heartbeat or two; placing at once would put everything on the first one up.
-      if (current.size === 0 && performance.now() - heldSince < settings.heartbeatMs * SETTLE_HEARTBEATS) return;
-      // Nothing is moved until the first placement's actors have run a rebalance period: moves go by measured cost.
-      if (current.size === 0) lastMove = performance.now();
-      const alive = new Set(members.filter((m) => m.alive).map((m) => m.node));
-      const stay = new Map([...current].filter(([, o]) => alive.has(o.node)).map(([a, o]) => [a, o.node]));
-      const avoid = new Map<string, string>();
-      for (const w of watches.values()) {
-        const on = current.get(w.actor)?.node;
-        if (!w.suspected || on === undefined) continue;
-        ctx.log.warn({ actor: w.actor, node: on, silent_ms: Math.round(performance.now() - w.lastOut) }, 'coordinator: output silent while input flows; moving it');
-        stay.delete(w.actor);
-        avoid.set(w.actor, on);
+      if (lease.held && reachable) {
+        try {
+          await assign(ctx);
+        } catch (err) {
+          reachable = false;
+          storeDown(ctx, err as Error);
+        }
       }
-      const target = place(settings.plan, members, stay, settings.strategy, rr, avoid);
-      rr++;
-      for (const spec of settings.plan) {
-        const want = target.get(spec.name);
-        const cur = current.get(spec.name);
-        if (want === undefined) continue;
-        if (cur && cur.node === want && cur.term === lease.term) continue;
-        // Authority is checked at the last moment: a paused coordinator wakes up without it.
-        const term = lease.term;
-        if (term === undefined) return;
-        const order: Order = { actor: spec.name, node: want, term, t_ns: nowNs(), spec: { name: spec.name, kind: spec.kind, ...(spec.restart ? { restart: spec.restart } : {}), ...(spec.options ? { options: spec.options } : {}) } };
-        await orders.put(spec.name, encode(validate(Assignment, order)));
-        const w = watches.get(spec.name);
-        if (w && cur?.node !== want) Object.assign(w, { placedAt: performance.now(), lastOut: performance.now(), spoke: false, suspected: false });
-        if (cur?.node !== want) ctx.log.info({ actor: spec.name, node: want, from: cur?.node, term }, 'coordinator: placed');
-      }
-      await rebalance(ctx, members, target);
+      if (reachable) storeUp(ctx);
     },
     async stop() {
       await lease?.release();
     },
   };
+
+  /** The cluster's buckets stopped answering (JetStream electing a leader, 1–8 s on 2.9): said once per outage. */
+  function storeDown(ctx: ActorContext<'tick'>, err: Error): void {
+    if (unreachableSince !== undefined) return;
+    unreachableSince = performance.now();
+    ctx.log.warn({ err: err.message }, 'coordinator: cluster state not reachable; placement waits for it');
+  }
+
+  /** They answer again. */
+  function storeUp(ctx: ActorContext<'tick'>): void {
+    if (unreachableSince === undefined) return;
+    ctx.log.info({ unreachable_ms: Math.round(performance.now() - unreachableSince) }, 'coordinator: cluster state reachable again');
+    unreachableSince = undefined;
+  }
+
+  /** Reads members and orders, writes the orders that differ from the placement, then rebalances. */
+  async function assign(ctx: ActorContext<'tick'>): Promise<void> {
+    const now = performance.now();
+    const members = aliveByOwnBeat(await readMembers(nodes), node);
+    const current = await readOrders(orders);
+    // A cluster starting up (no orders yet): nodes started together are seen after a
+    // heartbeat or two; placing at once would put everything on the first one up.
+    if (current.size === 0 && now - heldSince < settings.heartbeatMs * SETTLE_HEARTBEATS) return;
+    // Nothing is moved until the first placement's actors have run a rebalance period: moves go by measured cost.
+    if (current.size === 0) lastMove = now;
+    const alive = new Set(members.filter((m) => m.alive).map((m) => m.node));
+    const stay = new Map([...current].filter(([, o]) => alive.has(o.node)).map(([a, o]) => [a, o.node]));
+    const avoid = new Map<string, string>();
+    for (const w of watches.values()) {
+      const on = current.get(w.actor)?.node;
+      if (!w.suspected || on === undefined) continue;
+      if (await keepOn(ctx, w, on)) continue;
+      ctx.log.warn({ actor: w.actor, node: on, silent_ms: Math.round(performance.now() - w.lastOut), kept_ms: w.keptSince === undefined ? undefined : Math.round(performance.now() - w.keptSince) }, 'coordinator: output silent while input flows; moving it');
+      stay.delete(w.actor);
+      avoid.set(w.actor, on);
+    }
+    const target = place(settings.plan, members, stay, settings.strategy, rr, avoid);
+    rr++;
+    for (const spec of settings.plan) {
+      const want = target.get(spec.name);
+      const cur = current.get(spec.name);
+      if (want === undefined) continue;
+      if (cur && cur.node === want && cur.term === lease.term) continue;
+      // Authority is checked at the last moment: a paused coordinator wakes up without it.
+      const term = lease.term;
+      if (term === undefined) return;
+      const order: Order = { actor: spec.name, node: want, term, t_ns: nowNs(), spec: { name: spec.name, kind: spec.kind, ...(spec.restart ? { restart: spec.restart } : {}), ...(spec.options ? { options: spec.options } : {}) } };
+      await orders.put(spec.name, encode(validate(Assignment, order)));
+      const w = watches.get(spec.name);
+      if (w && cur?.node !== want) Object.assign(w, { placedAt: performance.now(), lastOut: performance.now(), spoke: false, suspected: false, keptSince: undefined });
+      if (cur?.node !== want) ctx.log.info({ actor: spec.name, node: want, from: cur?.node, term }, 'coordinator: placed');
+    }
+    await rebalance(ctx, members, target);
+  }
+
+  /**
+   * A silent actor whose node answers, over core NATS, that it runs it is left there (its
+   * output may be held up by a reconnect, a backlog or invalid input, and a move during a
+   * JetStream election would stall its successor's start) — for at most a death period.
+   * A dead node cannot answer: no responders come back at once and the move goes ahead.
+   */
+  async function keepOn(ctx: ActorContext<'tick'>, w: Watch, node: string): Promise<boolean> {
+    const now = performance.now();
+    if (w.keptSince !== undefined && now - w.keptSince >= settings.missed * settings.heartbeatMs) return false;
+    let runs = false;
+    try {
+      const r = await ctx.bus!.request(CtlRequest, CtlReply, ctx.bus!.subjects.ctl(node), { cmd: 'list' }, Math.max(20, Math.min(CONFIRM_TIMEOUT_MS, w.silenceMs / 2)));
+      runs = r.ok && (r.actors ?? []).some((a) => a.name === w.actor && a.status === 'running');
+    } catch {
+      return false;
+    }
+    if (!runs) return false;
+    if (w.keptSince === undefined) ctx.log.info({ actor: w.actor, node, silent_ms: Math.round(now - w.lastOut) }, 'coordinator: output silent but its node runs it; leaving it there for now');
+    // Suspected again after another silence period, if it stays silent.
+    Object.assign(w, { keptSince: w.keptSince ?? now, suspected: false, lastOut: now });
+    return true;
+  }
 
   /** One planned move per `rebalanceMs`; a kind that can is handed over without a gap (the order names the old node). */
   async function rebalance(ctx: ActorContext<'tick'>, members: Awaited<ReturnType<typeof readMembers>>, target: ReadonlyMap<string, string>): Promise<void> {
@@ -218,7 +284,7 @@ export function coordinatorBehavior(node: string, settings: CoordinatorSettings)
     await orders.put(spec.name, encode(validate(Assignment, order)));
     lastMove = performance.now();
     const w = watches.get(spec.name);
-    if (w) Object.assign(w, { placedAt: performance.now(), lastOut: performance.now(), spoke: false, suspected: false });
+    if (w) Object.assign(w, { placedAt: performance.now(), lastOut: performance.now(), spoke: false, suspected: false, keptSince: undefined });
     ctx.log.info({ ...move, term }, 'coordinator: rebalancing (planned move with handover)');
   }
 }

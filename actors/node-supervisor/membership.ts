@@ -27,7 +27,21 @@ export interface MembershipSettings {
 }
 
 /** Opens (creating if needed) the heartbeat bucket; records outlive a dead node for ten minutes. */
-export const openNodesKv = (nc: Parameters<typeof ensureKv>[0], bucket: string, replicas = 1): Promise<KV> => ensureKv(nc, bucket, { history: 1, ttl: 10 * 60_000, replicas });
+export const openNodesKv = (nc: Parameters<typeof ensureKv>[0], bucket: string, replicas = 1, requestTimeoutMs?: number): Promise<KV> => ensureKv(nc, bucket, { history: 1, ttl: 10 * 60_000, replicas }, requestTimeoutMs);
+
+type Beat = { node: string; alive: boolean; age_ms: number; missed: number; interval_ms: number };
+
+/**
+ * Members judged against the reader's own node, which is alive by definition: while JetStream
+ * elects a leader nobody's heartbeat lands, and once the store answers again every beat looks
+ * stale by as long as the outage lasted. Staleness beyond what the reader's own beat shows is
+ * a node's own; the store's lag is forgiven to all alike.
+ */
+export function aliveByOwnBeat<M extends Beat>(members: readonly M[], self: string): M[] {
+  const own = members.find((m) => m.node === self);
+  const lag = own ? Math.max(0, own.age_ms - own.interval_ms) : 0;
+  return members.map((m) => ({ ...m, alive: m.alive || m.age_ms < m.missed * m.interval_ms + lag }));
+}
 
 /** Every node's last heartbeat, with whether it is alive at `now_ns` (site clock). */
 export async function readMembers(kv: KV, now: bigint = nowNs()): Promise<(Heartbeat & { alive: boolean; age_ms: number })[]> {
@@ -88,6 +102,7 @@ export function membershipBehavior(node: string, settings: MembershipSettings, v
         gpu: settings.gpu,
         cameras: settings.cameras,
         coordinator: settings.coordinator,
+        nats_server: ctx.bus!.nc.getServer(),
         actors,
       };
       try {

@@ -108,7 +108,7 @@ export class NodeSupervisor {
         },
         this.#own('assignments', 'assignments', bus, () => assignmentsBehavior(node, host, cluster.replicas)),
       );
-      if (cluster.coordinator) clusterSpecs.push(this.#own('coordinator', 'coordinator', bus, () => coordinatorBehavior(node, { leaseMs: cluster.lease_ms, heartbeatMs: cluster.heartbeat_ms, strategy: cluster.strategy, plan: cluster.actors.map((a) => ({ ...a, handover: registry.handsOver(a.kind) })), replicas: cluster.replicas, rebalanceMs: cluster.rebalance_ms, overloadShare: cluster.overload_share })));
+      if (cluster.coordinator) clusterSpecs.push(this.#own('coordinator', 'coordinator', bus, () => coordinatorBehavior(node, { leaseMs: cluster.lease_ms, heartbeatMs: cluster.heartbeat_ms, missed: cluster.missed, strategy: cluster.strategy, plan: cluster.actors.map((a) => ({ ...a, handover: registry.handsOver(a.kind) })), replicas: cluster.replicas, rebalanceMs: cluster.rebalance_ms, overloadShare: cluster.overload_share })));
     }
     this.root = new Supervisor(
       'node',
