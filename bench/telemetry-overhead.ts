@@ -67,6 +67,9 @@ export async function telemetryOverhead(o: TelemetryBenchOptions): Promise<Recor
 
     type Run = Awaited<ReturnType<typeof measure>>;
     const runs: { baseline: Run; floor: Run; telemetry: Run }[] = [];
+    // One unmeasured round first: a node's telemetry runs for its lifetime, so the figure is the
+    // steady state, not the first second's compilation of its code paths.
+    await measure(o.rateHz);
     for (let i = 0; i < o.repeats; i++) {
       // Interleaved, so drift in machine load hits every side alike.
       const baseline = await measure(0.001);
