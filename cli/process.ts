@@ -77,7 +77,9 @@ export function planMotionTasks(job: string, dir: string, rig: Scenario, chunkFr
     const frames = readFrameIndex(f.index).length;
     const step = chunkFrames > 0 ? chunkFrames : Math.max(1, frames);
     for (let from = 0, k = 0; from < frames; from += step, k++) {
-      tasks.push({ job, task: `motion-${cam.id}-${k}`, kind: 'motion', cam: cam.id, video: resolve(f.video), index: resolve(f.index), from, to: Math.min(frames, from + step), warmup: from === 0 ? 0 : warmup, options });
+      // The camera's detection mask travels as a path, like its video (shared storage).
+      const own = cam.mask === undefined ? options : { ...options, mask: cam.mask };
+      tasks.push({ job, task: `motion-${cam.id}-${k}`, kind: 'motion', cam: cam.id, video: resolve(f.video), index: resolve(f.index), from, to: Math.min(frames, from + step), warmup: from === 0 ? 0 : warmup, options: own });
     }
   }
   return { tasks, missing };

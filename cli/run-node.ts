@@ -126,7 +126,7 @@ function scenarioPlan(o: RunNodeOptions): ScenarioPlan {
       // A small mailbox: a frame not processed in time is dropped (and counted), not queued.
       // With --record-video it also records the frames it analyses: the video is then exactly its input.
       const video = o.recordVideo ? { record_video: join(resolve(o.record!), 'video') } : {};
-      actors.push({ name: `motion-${cam.id}`, kind: 'motion', restart: 'permanent', mailbox: { capacity: 2, overflow: 'drop-oldest' }, options: { camera: cam.id, ...video, ...grid, ...(stage.motion ? { params: stage.motion } : {}) } });
+      actors.push({ name: `motion-${cam.id}`, kind: 'motion', restart: 'permanent', mailbox: { capacity: 2, overflow: 'drop-oldest' }, options: { camera: cam.id, ...video, ...grid, ...(stage.motion ? { params: stage.motion } : {}), ...(cam.mask === undefined ? {} : { mask: cam.mask }) } });
     }
   }
   // On a cluster the placed actors do the rest (cluster.pipeline).

@@ -49,14 +49,26 @@ export function checkMaskSize(mask: DetectionMask, width: number, height: number
   if (mask.width !== width || mask.height !== height) throw new TypeError(`${what}: expected ${width}×${height} pixels (the frame's size), got ${mask.width}×${mask.height}`);
 }
 
+const masks = new Map<string, DetectionMask>();
+
+/** readDetectionMask, once per file for the process (a rig's masks are read by several stages). */
+export function detectionMaskFile(file: string): DetectionMask {
+  let m = masks.get(file);
+  if (!m) masks.set(file, (m = readDetectionMask(file)));
+  return m;
+}
+
+/** Whether the mask looks for targets at (x, y) (the nearest pixel; outside the frame, the nearest edge pixel). */
+export function looksAt(mask: DetectionMask, x: number, y: number): boolean {
+  const { width, height, keep } = mask;
+  const px = Math.min(width - 1, Math.max(0, Math.round(x)));
+  const py = Math.min(height - 1, Math.max(0, Math.round(y)));
+  return keep[py * width + px] !== 0;
+}
+
 /** Leaves out the blobs whose centroid lies on a zero pixel of the mask, counting them. */
 export function applyDetectionMask(out: MotionOutput, mask: DetectionMask): MotionOutput {
   if (out.blobs.length === 0) return out;
-  const { width, height, keep } = mask;
-  const kept: MotionBlob[] = out.blobs.filter((b) => {
-    const x = Math.min(width - 1, Math.max(0, Math.round(b.x)));
-    const y = Math.min(height - 1, Math.max(0, Math.round(b.y)));
-    return keep[y * width + x] !== 0;
-  });
+  const kept: MotionBlob[] = out.blobs.filter((b) => looksAt(mask, b.x, b.y));
   return kept.length === out.blobs.length ? out : { ...out, blobs: kept, masked: (out.masked ?? 0) + out.blobs.length - kept.length };
 }

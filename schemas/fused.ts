@@ -25,6 +25,7 @@ export const FusedFrame = defineMessage(
     seq: Type.Integer({ minimum: 0, description: 'sequence number of the mono frame (of the thermal one in a pair without a mono camera)' }),
     count: Type.Integer({ minimum: 0 }),
     thermal_seen: Type.Boolean({ description: 'false when no thermal frame arrived in time: nothing could be confirmed' }),
+    overflow: Type.Optional(Type.Integer({ minimum: 0, description: "detections the cameras' blob caps left out: a detection missing here then proves nothing" })),
     blobs: Bin(`f32 little-endian, count × ${FUSED_STRIDE} values: ${FUSED_FIELDS.join(', ')}`),
   }),
   (f) => (f.blobs.byteLength === f.count * FUSED_STRIDE * 4 ? undefined : `blobs: expected ${f.count * FUSED_STRIDE * 4} bytes (count ${f.count} × ${FUSED_STRIDE} f32), got ${f.blobs.byteLength}`),

@@ -11,6 +11,7 @@ import { BLOB_STRIDE } from '../schemas/detections.js';
 import type { RigCamera } from './rig.js';
 import type { Rng } from './rng.js';
 import { DEFAULT_MOTION_PARAMS } from '../kernels/motion-params.js';
+import { detectionMaskFile, looksAt } from '../kernels/detection-mask.js';
 import type { ObjectKind } from '../schemas/kinds.js';
 import { type BandSensor, centralPixelShare, type ObjectImage, objectImage, pixelContrastDn, pixelNoiseDn, skyLevelDn } from './sensor.js';
 import { normalCdf, normalTail } from './stats.js';
@@ -95,6 +96,15 @@ export function synthesizeDetections(cam: RigCamera, sensor: BandSensor, objects
     for (let i = 0; i < glints; i++) falseAlarm(rows, sources, m.width, m.height, sigmaN, rng.uniform(k, 4 * k), rng);
   }
 
+  // A camera with a detection mask reports nothing where it does not look, as its motion actor would.
+  if (cam.mask !== undefined) {
+    const mask = detectionMaskFile(cam.mask);
+    for (let i = rows.length - 1; i >= 0; i--) {
+      if (looksAt(mask, rows[i]![0]!, rows[i]![1]!)) continue;
+      rows.splice(i, 1);
+      sources.splice(i, 1);
+    }
+  }
   const count = Math.min(rows.length, o.maxBlobs);
   const blobs = new Float32Array(count * BLOB_STRIDE);
   for (let i = 0; i < count; i++) blobs.set(rows[i]!, i * BLOB_STRIDE);

@@ -20,6 +20,8 @@ export interface RigCamera {
   model: Camera;
   clock: CameraClock;
   dropRate: number;
+  /** Its detection mask (a PGM file; kernels/detection-mask.ts), if it has one. */
+  mask?: string;
 }
 
 /** Builds the calibrated camera of one scenario entry. */
@@ -34,6 +36,7 @@ export function rigCamera(c: CameraSpec): RigCamera {
     model: Camera.at(c.position, R, { width, height, K, dist: c.dist as Distortion | undefined }),
     clock: { offsetMs: c.clock?.offset_ms ?? 0, driftPpm: c.clock?.drift_ppm ?? 0, jitterUs: c.clock?.jitter_us ?? 0 },
     dropRate: c.drop_rate ?? 0,
+    ...(c.mask === undefined ? {} : { mask: c.mask }),
   };
 }
 

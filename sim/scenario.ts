@@ -4,7 +4,8 @@
  *   cameras[3].fov_deg: expected a number in (0, 180), got "wide"
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { checkMaskSize, detectionMaskFile } from '../kernels/detection-mask.js';
 import { fileURLToPath } from 'node:url';
 import { type Static, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
@@ -56,6 +57,7 @@ export const CameraSchema = Type.Object(
     roll_deg: Type.Optional(num('a number of degrees')),
     clock: Type.Optional(Clock),
     drop_rate: Type.Optional(probability()),
+    mask: Type.Optional(Type.String({ minLength: 1, expected: "a PGM file (8-bit, the camera's resolution; a relative path is from the scenario file): non-zero where targets are looked for" })),
   },
   strict,
 );
@@ -237,5 +239,16 @@ export function loadScenario(nameOrFile: string): Scenario {
   } catch (err) {
     throw new ScenarioError(`${file}: not valid YAML: ${(err as Error).message}`);
   }
-  return parseScenario(raw, file);
+  const scenario = parseScenario(raw, file);
+  // A mask named relative to its scenario file, wherever skyvox runs from.
+  for (const [i, c] of scenario.cameras.entries()) {
+    if (c.mask === undefined) continue;
+    if (!isAbsolute(c.mask)) c.mask = resolve(dirname(file), c.mask);
+    try {
+      checkMaskSize(detectionMaskFile(c.mask), c.resolution[0], c.resolution[1]);
+    } catch (err) {
+      throw new ScenarioError(`${file}: cameras[${i}].mask: ${(err as Error).message}`);
+    }
+  }
+  return scenario;
 }

@@ -36,7 +36,7 @@ describe('scenarios', () => {
       [(s) => (s.cameras[0].resolution = [1280]), 'cameras[0].resolution: expected [width, height] in pixels, got [1280]'],
       [(s) => (s.fps = 0), 'fps: expected a frame rate in (0, 1000], got 0'],
       [(s) => delete s.seed, 'seed: expected an integer seed ≥ 0, got nothing'],
-      [(s) => (s.cameras[2].lens = 'zoom'), 'cameras[2].lens: unexpected field; expected one of id, pair, band, resolution, fov_deg, K, dist, position, look_at, quaternion, ypr_deg, roll_deg, clock, drop_rate'],
+      [(s) => (s.cameras[2].lens = 'zoom'), 'cameras[2].lens: unexpected field; expected one of id, pair, band, resolution, fov_deg, K, dist, position, look_at, quaternion, ypr_deg, roll_deg, clock, drop_rate, mask'],
       [(s) => (s.targets[1].kind = 'ufo'), 'targets[1].kind: expected one of drone, bird, plane, got "ufo"'],
       [(s) => (s.targets[0].waypoints[1][0] = 0), 'targets[0].waypoints[1]: expected times to increase, got 0 after 0'],
       [(s) => s.targets.push({ generate: 'swarm', count: 0, kind: 'drone', box: [[0, 0, 0], [1, 1, 1]], speed_mps: [1, 2] }), 'targets[5].count: expected an integer count in [1, 100000], got 0'],

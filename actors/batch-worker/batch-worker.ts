@@ -21,6 +21,7 @@ import type { ActorBehavior, ActorContext } from '../../supervisors/actor.js';
 import { nowNs } from '../../supervisors/clock.js';
 import type { ActorFactoryContext } from '../../supervisors/registry.js';
 import { runMotionTask } from './motion-task.js';
+import { detectionMaskFile } from '../../kernels/detection-mask.js';
 import type { OfflineOptions } from './offline-pipeline.js';
 import { rigFromText, runTrackTask } from './track-task.js';
 
@@ -106,8 +107,10 @@ export function batchWorkerActor(f: ActorFactoryContext): ActorBehavior<never> {
       let items: number;
       if (task.kind === 'motion') {
         const params = (task.options?.motion ?? {}) as Record<string, unknown>;
+        const maskFile = task.options?.mask;
+        if (maskFile !== undefined && typeof maskFile !== 'string') throw new TypeError(`options.mask: expected a PGM file, got ${JSON.stringify(maskFile)}`);
         items = await runMotionTask(
-          { cam: task.cam!, video: task.video!, index: task.index!, from: task.from!, to: task.to!, warmup: task.warmup ?? 0, params },
+          { cam: task.cam!, video: task.video!, index: task.index!, from: task.from!, to: task.to!, warmup: task.warmup ?? 0, params, ...(maskFile === undefined ? {} : { mask: detectionMaskFile(maskFile) }) },
           (d) => out.append(s.batch.det(task.job, d.cam), encode(validate(DetectionFrame, d)), `${task.job}:det:${d.cam}:${d.seq}`),
           abort.signal,
           (reason) => ctx.log.warn({ reason }, 'native motion kernel unavailable; using the TypeScript reference (slow)'),

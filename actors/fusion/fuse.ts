@@ -94,6 +94,7 @@ export function fuse(pair: string, mono: Detections, thermal: Detections | undef
     seq: mono.seq,
     count: rows,
     thermal_seen: thermal !== undefined,
+    overflow: mono.overflow + (thermal?.overflow ?? 0),
     blobs: f32ToBin(out),
   };
 }
@@ -119,6 +120,7 @@ export function passThrough(pair: string, det: Detections, band: 'mono' | 'therm
     seq: det.seq,
     count: det.count,
     thermal_seen: band === 'thermal',
+    overflow: det.overflow,
     blobs: f32ToBin(out),
   };
 }

@@ -55,6 +55,8 @@ export interface AssociatedPoint {
   /** Sum of the confirmation scores of its detections. */
   weight: number;
   views: number;
+  /** The detections it was triangulated from: [pair index, detection index]. */
+  picks: [number, number][];
 }
 
 /**
@@ -171,12 +173,14 @@ export function associateAndTriangulate(
     const t = triangulateRobust(views, o.residualChi2, o.minViews);
     if (!t) continue;
     let weight = 0;
+    const used: [number, number][] = [];
     for (const k of t.kept) {
       const [pi, j] = picks[k]!;
       pairs[pi]!.claimed[j] = 1;
       weight += pairs[pi]!.blobs[j * FUSED_STRIDE + 9]!;
+      used.push([pi, j]);
     }
-    points.push({ hypothesis: hi, position: t.result.position, covariance: t.result.covariance, weight, views: t.kept.length });
+    points.push({ hypothesis: hi, position: t.result.position, covariance: t.result.covariance, weight, views: t.kept.length, picks: used });
   }
   return points;
 }

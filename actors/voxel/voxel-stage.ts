@@ -15,6 +15,8 @@ import { FUSED_STRIDE, type FusedFrame } from '../../schemas/fused.js';
 import type { Tracks } from '../../schemas/tracks.js';
 import type { Mat3, Vec3 } from '../../geometry/vec3.js';
 import { selectPeaks } from './select-peaks.js';
+import { refutingWitness, type Witness } from './refute.js';
+import { type DetectionMask, detectionMaskFile } from '../../kernels/detection-mask.js';
 import { associateAndTriangulate, type AssociationOptions, DEFAULT_ASSOCIATION, type Hypothesis, type PairDetections, type SingleView, detectionRay } from './associate.js';
 import { type Measurements, RAY_STRIDE } from '../../schemas/measurement.js';
 import type { MessageOf } from '../../schemas/message.js';
@@ -50,6 +52,14 @@ export interface VoxelStageOptions {
   duplicate_m?: number;
   /** A confirmed track that one camera alone sees at the instant is measured by that ray (default true; associate.ts detectionRay, geometry/ray-point.ts). */
   single_view?: boolean;
+  /**
+   * A voted point of fewer views than this is a ghost — two objects' rays crossing — when
+   * another camera would see it at `refute_snr` or more and has nothing there (refute.ts).
+   * Default 3; 0 keeps every point.
+   */
+  ghost_views?: number;
+  /** SNR at which a camera cannot miss a point (refute.ts; default 10). */
+  refute_snr?: number;
   /** Without tracks, the last frameset's points guide the association, each moved up to this since (m/s, default 40). */
   max_speed_mps?: number;
   /** One of several voxel shards: it owns a slab of the airspace (shard-region.ts; default: all of it). */
@@ -67,6 +77,8 @@ export interface VoxelStageInfo {
   /** Votes lost so far because the memory budget was full of bricks in use (kernel total). */
   lost: number;
   peaks: number;
+  /** Voted points left out as ghosts (ghost_views). */
+  ghosts: number;
 }
 
 /** The airspace a scenario's targets fly in, with a margin (ENU metres). */
@@ -93,6 +105,9 @@ function predict(t: KnownTrack, dt: number, q: number): Hypothesis {
   return { position: [t.position[0] + dt * t.velocity[0], t.position[1] + dt * t.velocity[1], t.position[2] + dt * t.velocity[2]], covariance: c as unknown as Mat3 };
 }
 
+/** A refuting camera must have the point this far inside its image (px): a PSF and some pointing error. */
+const REFUTE_MARGIN_PX = 16;
+
 /** Framesets of fused detections to measurements, for one rig. */
 export class VoxelStage {
   /** The pairs that vote (every pair, each by its view camera), in grid order. */
@@ -111,9 +126,17 @@ export class VoxelStage {
   #last: { t_ns: bigint; points: { position: Vec3; covariance: Mat3 }[] } | undefined;
   readonly #maxSpeed: number;
   readonly #singleView: boolean;
+  readonly #ghostViews: number;
+  readonly #refuteSnr: number;
+  readonly #bands = new Map<string, 'mono' | 'thermal'>();
+  readonly #masks = new Map<string, DetectionMask>();
 
   constructor(scenario: Scenario, o: VoxelStageOptions = {}) {
-    for (const p of rigPairs(rigOf(scenario))) this.#views.set(p.name, p.view.model);
+    for (const p of rigPairs(rigOf(scenario))) {
+      this.#views.set(p.name, p.view.model);
+      this.#bands.set(p.name, p.view.band);
+      if (p.view.mask !== undefined) this.#masks.set(p.name, detectionMaskFile(p.view.mask));
+    }
     this.pairs = [...this.#views.keys()];
     if (this.pairs.length > 64) throw new TypeError(`options.scenario: at most 64 pairs vote in one grid, got ${this.pairs.length}`);
     this.#minScore = Number(o.min_score ?? 0);
@@ -124,6 +147,10 @@ export class VoxelStage {
     this.#duplicateM = Number(o.duplicate_m ?? 1);
     this.#maxSpeed = Number(o.max_speed_mps ?? 40);
     this.#singleView = o.single_view !== false;
+    this.#ghostViews = o.ghost_views ?? 3;
+    this.#refuteSnr = o.refute_snr ?? 10;
+    if (!(this.#refuteSnr > 0)) throw new TypeError(`options.refute_snr: expected a number > 0, got ${JSON.stringify(o.refute_snr)}`);
+    if (!Number.isInteger(this.#ghostViews) || this.#ghostViews < 0) throw new TypeError(`options.ghost_views: expected an integer ≥ 0, got ${JSON.stringify(o.ghost_views)}`);
     const shard = parseShardSpec(o.shard);
     const box = (o.voxel?.worldBox as Box | undefined) ?? scenarioBox(scenario, 100);
     this.shard = shard && { ...shard, region: shardRegion(box, shard) };
@@ -142,6 +169,7 @@ export class VoxelStage {
   /** One frameset's measurements. */
   async process(set: Frameset<Fused>): Promise<{ meas: Meas; info: VoxelStageInfo }> {
     const dets: PairDetections[] = [];
+    const witnesses: Witness[] = [];
     const pairIndex: number[] = [];
     for (const [pair, fused] of set.views) {
       const camera = this.#views.get(pair);
@@ -150,6 +178,7 @@ export class VoxelStage {
       const claimed = new Uint8Array(fused.count);
       for (let i = 0; i < fused.count; i++) if (blobs[i * FUSED_STRIDE + 9]! < this.#minScore) claimed[i] = 1;
       dets.push({ camera, blobs, count: fused.count, claimed });
+      witnesses.push({ camera, band: this.#bands.get(pair)!, blobs, count: fused.count, complete: !fused.overflow, mask: this.#masks.get(pair) });
       pairIndex.push(this.pairs.indexOf(pair));
     }
     // 1. Detections that fit a known track.
@@ -198,7 +227,7 @@ export class VoxelStage {
     const castStart = performance.now();
     const grid = this.#grid;
     const out = await grid.process({ origins: Float64Array.from(origins), dirs: Float64Array.from(dirs), weights: Float32Array.from(weights), cameras: Int32Array.from(cams) });
-    const info: VoxelStageInfo = { cast_ms: performance.now() - castStart, tracks: hyps.length, track_points: points.length, leftover_rays: weights.length, steps: out.steps, bricks: out.bricks, lost: out.lost, peaks: out.peaks.length };
+    const info: VoxelStageInfo = { cast_ms: performance.now() - castStart, tracks: hyps.length, track_points: points.length, leftover_rays: weights.length, steps: out.steps, bricks: out.bricks, lost: out.lost, peaks: out.peaks.length, ghosts: 0 };
     const minViews = this.#association.minViews ?? DEFAULT_ASSOCIATION.minViews;
     const peaks: Hypothesis[] = selectPeaks(out.peaks, minViews).map((i) => {
       const p = out.peaks[i]!;
@@ -212,7 +241,15 @@ export class VoxelStage {
     // A peak point within duplicate_m of a track's point is the same object seen through the
     // views its track did not claim: one measurement per object.
     const tracked = points.length;
+    // A voted point of few views that a camera would plainly see, and does not, is two
+    // objects' rays crossing: left out, its detections free for the tracks' single rays.
+    const refute = { minSnr: this.#refuteSnr, searchPx: this.#association.maxSearchPx ?? DEFAULT_ASSOCIATION.maxSearchPx, marginPx: REFUTE_MARGIN_PX };
     for (const p of associateAndTriangulate(peaks, dets, this.#association, owned)) {
+      if (p.views < this.#ghostViews && refutingWitness(p.position, p.picks, witnesses, refute) >= 0) {
+        for (const [pi, j] of p.picks) dets[pi]!.claimed[j] = 0;
+        info.ghosts++;
+        continue;
+      }
       let near = false;
       for (let i = 0; i < tracked && !near; i++) {
         const q = points[i]!.position;
