@@ -2,11 +2,12 @@
  * Which truth objects the rig could have tracked at all: an object is observable when at
  * least `minPairs` camera pairs see it — either camera of the pair in view with a detection
  * probability of at least `minPd` under the scenario's own sensor model (the one detection
- * mode draws from). A pair counts once: fusion forwards its thermal-only detections as the
+ * mode draws from), where its detection mask looks. A pair counts once: fusion forwards its thermal-only detections as the
  * pair's view, so a drone only the thermal camera sees (a dark sky at dusk) is a view too.
  * Scoring over observable objects separates what the tracker missed from what no camera could see.
  */
 import { norm, sub, type Vec3 } from '../geometry/vec3.js';
+import { detectionMaskFile, looksAt } from '../kernels/detection-mask.js';
 import type { ObjectKind } from '../schemas/kinds.js';
 import { detectionProbability } from '../sim/detection-mode.js';
 import { rigOf, rigPairs } from '../sim/rig.js';
@@ -24,6 +25,7 @@ export function observableFor(scenario: Scenario, minPairs = 2, minPd = 0.5) {
       const sees = cams.some((cam) => {
         const uv = cam.model.project(p);
         if (!uv || !cam.model.inImage(uv[0], uv[1], 1)) return false;
+        if (cam.mask !== undefined && !looksAt(detectionMaskFile(cam.mask), uv[0], uv[1])) return false;
         const sensor = sensors[cam.band]!;
         const img = objectImage(kind, cam.band, sensor, sizeM, norm(sub(p, cam.model.center)), cam.model.fx);
         return detectionProbability(cam, sensor, kind, img, uv) >= minPd;

@@ -14,6 +14,7 @@ import { binToF64, f32ToBin } from '../bus/codec.js';
 import type { Frameset } from '../frames/frameset.js';
 import type { Camera } from '../geometry/camera.js';
 import type { Vec3 } from '../geometry/vec3.js';
+import { observableFor } from '../eval/observable.js';
 import { FUSED_STRIDE } from '../schemas/fused.js';
 import { MEAS_STRIDE } from '../schemas/measurement.js';
 import { rigOf } from '../sim/rig.js';
@@ -133,6 +134,8 @@ describe('ghost points in small rigs', () => {
       };
       assert.ok(seenByC(scenario) >= 5, 'unmasked, c detects the drone');
       assert.equal(seenByC(masked), 0, 'masked, it reports nothing there');
+      const drone: Vec3 = [0, 200, 150];
+      assert.deepEqual([observableFor(scenario, 3)(drone, 'drone', 2), observableFor(masked, 3)(drone, 'drone', 2)], [true, false], 'the evaluation counts c out where it does not look');
       writeFileSync(join(dir, 'small.pgm'), pgm(640, 480));
       raw.cameras.find((c) => c.id === 'c')!.mask = 'small.pgm';
       writeFileSync(join(dir, 'bad.yaml'), stringify(raw));
