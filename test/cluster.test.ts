@@ -220,8 +220,9 @@ describe('cluster', () => {
     }, 'the tracker placed and running', 10_000);
     const listed = await skyvoxRun(['nodes', '--json', '--nats', nats.server.url], { env: { SKYVOX_ADMIN_PASSWORD: nats.server.credentials.admin } });
     assert.equal(listed.code, 0, listed.stderr);
-    const rows = listed.stdout.trim().split('\n').map((l) => JSON.parse(l) as { node: string; alive: boolean; coordinator: boolean; placed: string[] });
+    const rows = listed.stdout.trim().split('\n').map((l) => JSON.parse(l) as { node: string; alive: boolean; coordinator: boolean; placed: string[]; nats_server: string });
     assert.deepEqual(rows.map((r) => [r.node, r.alive]), [['n1', true], ['n2', true]]);
+    assert.deepEqual(rows.map((r) => r.nats_server.split(':').at(-1)), rows.map(() => new URL(nats.server.url).port), 'each node says which NATS server it uses');
     assert.equal(rows.filter((r) => r.coordinator).length, 1, 'one coordinator');
     assert.deepEqual(rows.find((r) => r.node === host)!.placed, ['tracker']);
     const scans: { at: number; ids: string[] }[] = [];
