@@ -47,7 +47,7 @@ export async function detectCommand(video: string, o: DetectCliOptions, log: Log
   }
   const out = o.out ? createWriteStream(o.out) : undefined;
   const points = new Map<number, [number, number][]>();
-  let [frames, detections, overflow] = [0, 0, 0];
+  let [frames, detections, overflow, coded] = [0, 0, 0, 0];
   const started = performance.now();
   await runMotionTask(
     { cam: basename(video), video, index: (k) => ({ seq: k, t_ns: BigInt(Math.round((k * 1e9) / fps)) }), from: 0, to: Infinity, warmup: 0, params: motion, mask },
@@ -55,6 +55,7 @@ export async function detectCommand(video: string, o: DetectCliOptions, log: Log
       frames++;
       detections += d.count;
       overflow += d.overflow;
+      if (d.coded) coded++;
       const b = binToF32(d.blobs);
       points.set(d.seq, Array.from({ length: d.count }, (_, i) => [b[i * BLOB_STRIDE]!, b[i * BLOB_STRIDE + 1]!]));
       if (!out) return;
@@ -76,6 +77,8 @@ export async function detectCommand(video: string, o: DetectCliOptions, log: Log
     frames_detected: frames,
     detections_per_frame: frames ? detections / frames : 0,
     overflow,
+    // Frames that looked like coded video, whose noise estimate then held its peaks (motion param noiseHoldFrames).
+    coded_frames: coded,
     ...(mask && { mask: o.mask }),
     seconds: (performance.now() - started) / 1000,
     ...(labels && { labels: o.labels, score: scoreAgainstBoxes(points, labels, o.marginPx ?? 2) }),

@@ -13,6 +13,12 @@ export interface MotionParams {
   kLow: number;
   /** Learning rate of the per-tile noise variance. */
   noiseAlpha: number;
+  /**
+   * A tile's noise estimate holds its recent frames' largest variance, decaying by e every this
+   * many frames (0: the running mean alone). 'auto' (default): CODED_HOLD_FRAMES while the frames
+   * look like coded video (most sampled 8×8 blocks repeat the last frame exactly), else 0.
+   */
+  noiseHoldFrames: number | 'auto';
   /** Floor of σ in DN. */
   minSigma: number;
   /** Noise tiles are tile × tile pixels. */
@@ -61,6 +67,7 @@ export const DEFAULT_MOTION_PARAMS: MotionParams = {
   kHigh: 5,
   kLow: 3,
   noiseAlpha: 0.05,
+  noiseHoldFrames: 'auto',
   minSigma: 0.5,
   tile: 16,
   warmupFrames: 8,
@@ -101,6 +108,9 @@ export function winsorCorrection(k: number): number {
   return 1 / (2 * cdf - 1 - 2 * k * phi + 2 * k * k * (1 - cdf));
 }
 
+/** Coded-video detection (noiseHoldFrames 'auto'; native: kCodedBlock, kCodedSampleRows, kCodedRate, kCodedShare, kCodedHoldFrames). */
+export const CODED = { block: 8, sampleRows: 16, rate: 0.1, share: 0.5, holdFrames: 10 } as const;
+
 /** Settings as the native kernel takes them: validated, with derived constants. */
 export type ResolvedMotionParams = MotionParams & { noiseCorrection: number };
 
@@ -118,6 +128,7 @@ export function motionParams(partial: Partial<MotionParams> = {}): MotionParams 
   num('kLow', (v) => v > 0, 'a positive number');
   num('kHigh', (v) => v >= p.kLow, `a number ≥ kLow (${p.kLow})`);
   num('noiseAlpha', (v) => v > 0 && v <= 1, 'a number in (0, 1]');
+  if (p.noiseHoldFrames !== 'auto') num('noiseHoldFrames', (v) => int(v) && v >= 0, "an integer ≥ 0 or 'auto'");
   num('minSigma', (v) => v > 0, 'a positive number');
   num('tile', (v) => int(v) && v >= 4 && v <= 256, 'an integer in [4, 256]');
   num('warmupFrames', (v) => int(v) && v >= 1, 'an integer ≥ 1');
@@ -161,6 +172,8 @@ export interface MotionOutput {
   ghosts?: number;
   /** Blobs whose centroid lies outside the camera's detection mask, left out (kernels/detection-mask.ts). */
   masked?: number;
+  /** The frames look like coded video (noiseHoldFrames 'auto'). */
+  coded?: boolean;
 }
 
 /** Checks a frame's geometry before it reaches a kernel. */

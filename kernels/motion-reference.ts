@@ -4,7 +4,7 @@
  * float, double where it uses double, the same summation order — so both give the same blobs.
  * Single-threaded and slow; for tests and for machines without the addon.
  */
-import { checkFrameSpec, KernelArgumentError, type MotionBlob, type MotionOutput, type MotionParams, motionParams, winsorCorrection } from './motion-params.js';
+import { CODED, checkFrameSpec, KernelArgumentError, type MotionBlob, type MotionOutput, type MotionParams, motionParams, winsorCorrection } from './motion-params.js';
 
 const fr = Math.fround;
 
@@ -35,6 +35,9 @@ export class MotionReference {
   readonly #correction: number;
   /** This frame's pixels that learned a ring's mean, with the background they had before (for the moments). */
   readonly #kept = new Map<number, number>();
+  /** Coded-video detection (native: follow_repeats): the last frame's sampled block rows, and the running share of blocks repeated. */
+  #sampled: Uint8Array | undefined;
+  #repeatShare = 0;
 
   constructor(width: number, height: number, bytesPerPixel: 1 | 2, params: Partial<MotionParams> = {}) {
     checkFrameSpec(width, height, bytesPerPixel);
@@ -48,6 +51,40 @@ export class MotionReference {
     this.#held = new Uint8Array(width * height);
     this.#tileVar = new Float64Array(this.#tw * this.#th).fill(fr(this.#p.minSigma) * fr(this.#p.minSigma));
     this.#correction = winsorCorrection(this.#p.kLow);
+  }
+
+  /** Compares the sampled 8×8 blocks (CODED.sampleRows block rows, flat ones left out) with the last frame's, follows the share repeated exactly, keeps these. */
+  #followRepeats(frame: Uint8Array): void {
+    const B = CODED.block;
+    const bpp = this.bytesPerPixel;
+    const rowBytes = this.width * bpp;
+    const blockBytes = B * bpp;
+    const rows = Math.floor(this.height / B);
+    const bx = Math.floor(this.width / B);
+    const stride = Math.max(1, Math.floor(rows / CODED.sampleRows));
+    const first = this.#sampled === undefined;
+    const keep = (this.#sampled ??= new Uint8Array(Math.ceil(rows / stride) * B * rowBytes));
+    let same = 0;
+    let blocks = 0;
+    for (let r = 0, k = 0; r < rows; r += stride, k++) {
+      const at = k * B * rowBytes;
+      const src = r * B * rowBytes;
+      if (!first) {
+        for (let b = 0; b < bx; b++) {
+          // A flat block (clipped sky, a blank border) repeats whatever the source: not counted.
+          const blk = src + b * blockBytes;
+          let flat = true;
+          for (let y = 0; y < B && flat; y++) for (let i = 0; i < blockBytes && flat; i++) flat = frame[blk + y * rowBytes + i] === frame[blk + (i % bpp)];
+          if (flat) continue;
+          let eq = true;
+          for (let y = 0; y < B && eq; y++) for (let i = 0; i < blockBytes && eq; i++) eq = frame[blk + y * rowBytes + i] === keep[at + y * rowBytes + b * blockBytes + i];
+          if (eq) same++;
+          blocks++;
+        }
+      }
+      keep.set(frame.subarray(src, src + B * rowBytes), at);
+    }
+    if (blocks > 0) this.#repeatShare += CODED.rate * (same / blocks - this.#repeatShare);
   }
 
   #pixel(frame: Uint8Array, i: number): number {
@@ -105,6 +142,8 @@ export class MotionReference {
     const p = this.#p;
     const n = this.#frames++;
     const bg = this.#bg;
+    this.#followRepeats(frame);
+    const coded = this.#repeatShare > CODED.share;
     if (n === 0) {
       // The first frame is the background — but not its stationary point targets: their rings' means.
       const inner = p.stationaryRing - 1;
@@ -115,7 +154,7 @@ export class MotionReference {
         for (const row of pts) for (const [px, u] of row) for (let x = Math.max(0, px - inner); x <= Math.min(w - 1, px + inner); x++) bg[y * w + x] = u;
         pts = pts.slice(1);
       }
-      return { blobs: [], overflow: 0, foregroundPixels: 0, warmingUp: true };
+      return { blobs: [], overflow: 0, foregroundPixels: 0, warmingUp: true, coded };
     }
     const warm = n <= p.warmupFrames;
     const aBg = warm ? Math.max(fr(p.alpha), fr(1 / fr(n + 1))) : fr(p.alpha);
@@ -191,13 +230,19 @@ export class MotionReference {
     }
     // The first difference frame's unwinsorised variance replaces the prior outright.
     const [b, correction] = this.#noiseKnown ? [beta, this.#correction] : [1, 1];
+    // With a hold, the estimate is never below this frame's sample nor its own last value decayed (native: release).
+    const noiseHold = p.noiseHoldFrames !== 'auto' ? p.noiseHoldFrames : coded ? CODED.holdFrames : 0;
+    const release = this.#noiseKnown && noiseHold > 0 ? Math.exp(-1 / noiseHold) : 0;
     for (let t = 0; t < this.#tileVar.length; t++) {
-      if (tileN[t]! > 0) this.#tileVar[t] = (1 - b) * this.#tileVar[t]! + b * (((tileD2[t]! / tileN[t]!) * correction) / this.#diffFactor);
+      if (tileN[t]! === 0) continue;
+      const sample = ((tileD2[t]! / tileN[t]!) * correction) / this.#diffFactor;
+      const mean = (1 - b) * this.#tileVar[t]! + b * sample;
+      this.#tileVar[t] = release > 0 ? Math.max(mean, sample, this.#tileVar[t]! * release) : mean;
     }
     this.#noiseKnown = true;
     this.#bgVar = (1 - aBg) * (1 - aBg) * this.#bgVar + aBg * aBg;
-    if (warm) return { blobs: [], overflow: 0, foregroundPixels: 0, warmingUp: true };
-    return this.#components(frame, runs, aBg, aFg);
+    if (warm) return { blobs: [], overflow: 0, foregroundPixels: 0, warmingUp: true, coded };
+    return { ...this.#components(frame, runs, aBg, aFg), coded };
   }
 
   #components(frame: Uint8Array, runs: Run[], aBg: number, aFg: number): MotionOutput {

@@ -10,7 +10,7 @@ import type { RenderPlan } from './render-plan.js';
 import { checkRays, type RayBatch, type VoxelOutput, type VoxelParams, voxelParams } from './voxel-params.js';
 
 interface NativeMotion {
-  process(frame: Uint8Array): Promise<{ count: number; overflow: number; foregroundPixels: number; warmingUp: boolean; blobs: ArrayBuffer }>;
+  process(frame: Uint8Array): Promise<{ count: number; overflow: number; foregroundPixels: number; warmingUp: boolean; coded: boolean; blobs: ArrayBuffer }>;
   readonly threads: number;
   readonly backend: 'cpu' | 'cuda';
 }
@@ -79,7 +79,7 @@ export class MotionDetector {
     this.height = height;
     this.bytesPerPixel = bytesPerPixel;
     this.params = motionParams(params);
-    this.#impl = new (native().MotionDetector)(width, height, bytesPerPixel, { ...this.params, noiseCorrection: winsorCorrection(this.params.kLow) });
+    this.#impl = new (native().MotionDetector)(width, height, bytesPerPixel, { ...this.params, noiseCorrection: winsorCorrection(this.params.kLow), noiseHoldFrames: this.params.noiseHoldFrames === 'auto' ? -1 : this.params.noiseHoldFrames });
   }
 
   get threads(): number {
@@ -113,7 +113,7 @@ export class MotionDetector {
       const o = i * FLOATS_PER_BLOB;
       blobs.push({ x: f[o]!, y: f[o + 1]!, varX: f[o + 2]!, varY: f[o + 3]!, covXY: f[o + 4]!, flux: f[o + 5]!, area: f[o + 6]!, snr: f[o + 7]!, peak: f[o + 8]!, x0: box[o + 9]!, y0: box[o + 10]!, x1: box[o + 11]!, y1: box[o + 12]! });
     }
-    return { blobs, overflow: r.overflow, foregroundPixels: r.foregroundPixels, warmingUp: r.warmingUp };
+    return { blobs, overflow: r.overflow, foregroundPixels: r.foregroundPixels, warmingUp: r.warmingUp, coded: r.coded };
   }
 }
 

@@ -20,6 +20,7 @@ export const DetectionFrame = defineMessage(
     height: Type.Integer({ minimum: 1 }),
     count: Type.Integer({ minimum: 0 }),
     overflow: Type.Integer({ minimum: 0, description: 'blobs found beyond the cap and not sent' }),
+    coded: Type.Optional(Type.Boolean({ description: "the camera's frames look like coded video (most blocks repeat exactly): its noise estimate holds its peaks" })),
     blobs: Bin(`f32 little-endian, count × ${BLOB_STRIDE} values per blob: ${BLOB_FIELDS.join(', ')}`),
   }),
   (f) =>

@@ -97,7 +97,7 @@ export async function runMotionTask(t: MotionTaskInput, emit: (d: MessageOf<type
           const out = await kernel.run(frame);
           if (k >= t.from && !out.warmingUp) {
             const e = entry(k);
-            emit({ t_ns: e.t_ns, cam: t.cam, seq: e.seq, width, height, count: out.blobs.length, overflow: out.overflow, blobs: packBlobs(out) });
+            emit({ t_ns: e.t_ns, cam: t.cam, seq: e.seq, width, height, count: out.blobs.length, overflow: out.overflow, ...(out.coded ? { coded: true } : {}), blobs: packBlobs(out) });
             emitted++;
           }
         }

@@ -67,6 +67,7 @@ export function motionActor(f: ActorFactoryContext): ActorBehavior<Descriptor> {
           height: d.height,
           count: out.blobs.length,
           overflow: out.overflow,
+          ...(out.coded ? { coded: true } : {}),
           blobs: packBlobs(out),
         });
       } finally {

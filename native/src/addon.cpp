@@ -85,6 +85,7 @@ class MotionWrap : public Napi::ObjectWrap<MotionWrap> {
     p.k_high = num(o, "kHigh", p.k_high);
     p.k_low = num(o, "kLow", p.k_low);
     p.noise_alpha = num(o, "noiseAlpha", p.noise_alpha);
+    p.noise_hold_frames = integer(o, "noiseHoldFrames", p.noise_hold_frames);
     p.min_sigma = num(o, "minSigma", p.min_sigma);
     p.tile = integer(o, "tile", p.tile);
     p.warmup_frames = integer(o, "warmupFrames", p.warmup_frames);
@@ -126,6 +127,7 @@ class MotionWrap : public Napi::ObjectWrap<MotionWrap> {
       out.Set("overflow", Napi::Number::New(env, res->overflow));
       out.Set("foregroundPixels", Napi::Number::New(env, static_cast<double>(res->foreground_pixels)));
       out.Set("warmingUp", Napi::Boolean::New(env, res->warming_up));
+      out.Set("coded", Napi::Boolean::New(env, res->coded));
       out.Set("blobs", buf);
       if (n == 0) delete res;
       return out;

@@ -180,6 +180,15 @@ MotionCudaInfo motion_cuda_info() {
 
 const char* motion_simd_path() { return __builtin_cpu_supports("x86-64-v4") ? "avx512" : __builtin_cpu_supports("avx2") ? "avx2" : "scalar"; }
 
+// Coded-video detection (MotionParams::kAutoHold): 8×8 blocks (a codec's smallest transform
+// block, aligned with larger ones) of about 16 evenly spaced block rows (an 8K frame: 1/34 of
+// it), flat blocks left out; a running share of exactly repeated blocks (rate 0.1 a frame)
+// above one half means coded video.
+constexpr int kCodedBlock = 8;
+constexpr int kCodedSampleRows = 16;
+constexpr double kCodedRate = 0.1;
+constexpr double kCodedShare = 0.5;
+
 struct MotionDetector::Impl {
   int w, h, bpp, tw, th, nthreads;
   MotionParams p;
@@ -196,6 +205,10 @@ struct MotionDetector::Impl {
   std::vector<double> tile_d2;   // this frame's sums, written per stripe
   std::vector<int64_t> tile_n;
   int64_t frame_index = 0;
+  // Coded-video detection: the sampled blocks of the last frame, and the running share of
+  // them the next frame repeated exactly.
+  std::vector<uint8_t> sampled;
+  double repeat_share = 0.0;
   std::vector<uint8_t> aligned;  // a 16-bit frame handed over at an odd address, copied
   // The pixel pass on a GPU (then bg and held live there, not here).
   std::unique_ptr<cuda::MotionPass> gpu;
@@ -230,6 +243,41 @@ struct MotionDetector::Impl {
     const size_t i = static_cast<size_t>(y) * w + x;
     return bpp == 1 ? static_cast<float>(frame[i]) : static_cast<float>(reinterpret_cast<const uint16_t*>(frame)[i]);
   }
+
+  // Compares this frame's sampled 8×8 blocks (kCodedSampleRows block rows) with the last
+  // frame's, follows the share repeated exactly, and keeps this frame's for the next.
+  void follow_repeats(const uint8_t* frame) {
+    const size_t row_bytes = static_cast<size_t>(w) * bpp, block_bytes = static_cast<size_t>(kCodedBlock) * bpp;
+    const int rows = h / kCodedBlock, bx = w / kCodedBlock, stride = std::max(1, rows / kCodedSampleRows);
+    const bool first = sampled.empty();
+    if (first) sampled.resize(static_cast<size_t>((rows + stride - 1) / stride) * kCodedBlock * row_bytes);
+    int64_t same = 0, blocks = 0;
+    for (int r = 0, k = 0; r < rows; r += stride, k++) {
+      uint8_t* keep = sampled.data() + static_cast<size_t>(k) * kCodedBlock * row_bytes;
+      const uint8_t* src = frame + static_cast<size_t>(r) * kCodedBlock * row_bytes;
+      if (!first) {
+        for (int b = 0; b < bx; b++) {
+          // A flat block (clipped sky, a blank border) repeats whatever the source: not counted.
+          const uint8_t* blk = src + b * block_bytes;
+          bool flat = true;
+          for (int y = 0; y < kCodedBlock && flat; y++)
+            for (int i = 0; i < kCodedBlock && flat; i++) flat = std::memcmp(blk + y * row_bytes + i * bpp, blk, bpp) == 0;
+          if (flat) continue;
+          bool eq = true;
+          for (int y = 0; y < kCodedBlock && eq; y++) eq = std::memcmp(blk + y * row_bytes, keep + y * row_bytes + b * block_bytes, block_bytes) == 0;
+          same += eq;
+          blocks++;
+        }
+      }
+      std::memcpy(keep, src, kCodedBlock * row_bytes);
+    }
+    if (blocks > 0) repeat_share += kCodedRate * (static_cast<double>(same) / static_cast<double>(blocks) - repeat_share);
+  }
+
+  bool coded() const { return repeat_share > kCodedShare; }
+
+  // The hold in force: the setting, or under kAutoHold the coded-video one while frames look coded.
+  int hold_frames() const { return p.noise_hold_frames != MotionParams::kAutoHold ? p.noise_hold_frames : coded() ? MotionParams::kCodedHoldFrames : 0; }
 
   // Tile t's noise σ (DN), as every threshold of the frame takes it.
   float tile_sigma(size_t t) const { return static_cast<float>(std::max(static_cast<double>(p.min_sigma), std::sqrt(diff_var(t)))); }
@@ -643,6 +691,7 @@ MotionDetector::MotionDetector(int width, int height, int bytes_per_pixel, const
   if (params.tile < 4 || params.tile > 256) throw std::invalid_argument("tile must be in [4, 256], got " + std::to_string(params.tile));
   if (!(params.k_low > 0 && params.k_high >= params.k_low)) throw std::invalid_argument("need 0 < k_low <= k_high");
   if (params.max_blobs < 0) throw std::invalid_argument("max_blobs must be >= 0");
+  if (params.noise_hold_frames < MotionParams::kAutoHold) throw std::invalid_argument("noise_hold_frames must be >= 0, or kAutoHold (-1), got " + std::to_string(params.noise_hold_frames));
   if (params.stationary_ring < 2 || params.stationary_ring > 16) throw std::invalid_argument("stationary_ring must be in [2, 16], got " + std::to_string(params.stationary_ring));
   Impl& m = *impl_;
   m.w = width;
@@ -696,6 +745,8 @@ MotionResult MotionDetector::process(const uint8_t* frame) {
     m.aligned.assign(frame, frame + static_cast<size_t>(m.w) * m.h * 2);
     frame = m.aligned.data();
   }
+  m.follow_repeats(frame);
+  result.coded = m.coded();
   if (n == 0) {
     m.first_frame(frame);
     result.warming_up = true;
@@ -735,8 +786,14 @@ MotionResult MotionDetector::process(const uint8_t* frame) {
 
   // The first difference frame's unwinsorised variance replaces the prior outright.
   const double b = m.noise_known ? beta : 1.0, correction = m.noise_known ? m.correction : 1.0;
+  // With a hold, the estimate is never below this frame's sample nor its own last value decayed.
+  const int hold = m.hold_frames();
+  const double release = m.noise_known && hold > 0 ? std::exp(-1.0 / hold) : 0.0;
   for (size_t i = 0; i < m.tile_var.size(); i++) {
-    if (m.tile_n[i] > 0) m.tile_var[i] = (1.0 - b) * m.tile_var[i] + b * (m.tile_d2[i] / static_cast<double>(m.tile_n[i]) * correction / m.diff_factor);
+    if (m.tile_n[i] == 0) continue;
+    const double sample = m.tile_d2[i] / static_cast<double>(m.tile_n[i]) * correction / m.diff_factor;
+    const double mean = (1.0 - b) * m.tile_var[i] + b * sample;
+    m.tile_var[i] = release > 0.0 ? std::max({mean, sample, m.tile_var[i] * release}) : mean;
   }
   m.noise_known = true;
   const double a = a_bg;

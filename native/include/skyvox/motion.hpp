@@ -15,6 +15,15 @@ struct MotionParams {
   float k_high = 5.0f;          // a blob needs at least one pixel above k_high·σ
   float k_low = 3.0f;           // and grows over 8-connected pixels above k_low·σ
   float noise_alpha = 0.05f;    // learning rate of the per-tile noise variance
+  // A tile's noise estimate holds the largest of its recent frames' variances, decaying by a
+  // factor e every this many frames (0: the running mean alone). Coded video needs it: between
+  // a codec's refreshes most blocks repeat exactly and the mean falls to min_sigma, then a
+  // refresh moves whole blocks by a few DN at once. kAutoHold (the default): kCodedHoldFrames
+  // while the frames look coded — most sampled 8×8 blocks repeat the last frame exactly, which
+  // sensor noise never does — and 0 otherwise.
+  static constexpr int kAutoHold = -1;
+  static constexpr int kCodedHoldFrames = 10;
+  int noise_hold_frames = kAutoHold;
   // The noise estimate winsorises d² at (k_low·σ)², so a target inflates its own tile's σ
   // little, and divides by E[min(Z², k_low²)] to stay unbiased; 0: computed here with erf.
   double noise_correction = 0.0;
@@ -52,6 +61,7 @@ struct MotionResult {
   int32_t overflow = 0;
   int64_t foreground_pixels = 0;
   bool warming_up = false;
+  bool coded = false;  // the frames look like coded video (noise_hold_frames, kAutoHold)
 };
 
 class MotionDetector {
