@@ -156,6 +156,27 @@ describe('tracker', () => {
     assert.equal(run(1), 2, 'reacquiring on the first missed scan only, a new track takes over');
   });
 
+  it('at 15 scans a second a climb that slows at once, unseen for two scans, keeps its identity', () => {
+    // coast3's climbing drone: 16 m/s up, then 6 m/s from one frame to the next (a waypoint
+    // corner), and no detection in the two scans after it: 2 m off the prediction in the third.
+    const cov = [0.003, 0, 0, 0, 0.003, 0, 0, 0, 0.003];
+    const rng = new Rng(11);
+    const truth = (t: number): [number, number, number] => [0, 400 + 2 * t, t < 3 ? 40 + 16 * t : 88 + 6 * (t - 3)];
+    const run = (reacquireScans: number) => {
+      const tracker = new Tracker({ reacquireScans });
+      const ids = new Set<string>();
+      for (let k = 0; k < 90; k++) {
+        const t = k / 15;
+        const p = truth(t);
+        tracker.step(t, k === 46 || k === 47 ? [] : [{ position: p.map((v) => v + 0.05 * rng.normal()) as [number, number, number], covariance: cov, views: 2 }]);
+        for (const x of tracker.tracks.filter((x) => x.status !== 'tentative')) if (Math.hypot(...position(x).map((v, a) => v - p[a]!)) < 1) ids.add(x.id);
+      }
+      return ids.size;
+    };
+    assert.equal(run(DEFAULT_TRACKER_OPTIONS.reacquireScans), 1);
+    assert.equal(run(2), 2, 'reacquiring in the first two missed scans only, a new track takes over');
+  });
+
   it('keeps one track when the views of one object split into two measurements', () => {
     const tracker = new Tracker();
     const cov = [0.01, 0, 0, 0, 0.01, 0, 0, 0, 0.01];

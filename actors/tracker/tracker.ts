@@ -95,13 +95,13 @@ export interface TrackerOptions {
   /**
    * "Just": within this many seconds of its last hit — time, so a corner that costs a 60 fps
    * track three scans is bridged as at 25 fps — or in its first `reacquireScans` missed scans,
-   * so at 5 fps a detection missed right at the corner does not end it.
+   * so at 5 fps a detection missed right at the corner does not end it, nor at 15 fps two.
    */
   reacquireS: number;
   reacquireScans: number;
 }
 
-export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = { motion: 'imm', imm: DEFAULT_IMM, processNoise: 20, gateChi2: 16.3, confirmM: 3, confirmN: 4, maxCoastS: 1, maxCoastSigmaM: 1, tentativeMisses: 2, maxSpeed: 40, mergeM: 1, mergeMps: 5, association: 'gnn', jpda: DEFAULT_JPDA, reacquireM: 3, reacquireS: 0.1, reacquireScans: 2 };
+export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = { motion: 'imm', imm: DEFAULT_IMM, processNoise: 20, gateChi2: 16.3, confirmM: 3, confirmN: 4, maxCoastS: 1, maxCoastSigmaM: 1, tentativeMisses: 2, maxSpeed: 40, mergeM: 1, mergeMps: 5, association: 'gnn', jpda: DEFAULT_JPDA, reacquireM: 3, reacquireS: 0.1, reacquireScans: 3 };
 
 type Status = (typeof TRACK_STATUSES)[number];
 
