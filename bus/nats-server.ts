@@ -140,18 +140,14 @@ function effectiveConfig(configFile: string, prefix: string, dataDir: string): s
   return out;
 }
 
-/** Starts nats-server on loopback with JetStream in `<dataDir>/jetstream`; resolves once it is ready. */
-export async function startNatsServer(options: NatsServerOptions): Promise<NatsServerHandle> {
-  const binary = findNatsServer();
-  const dataDir = resolve(options.dataDir);
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const credentials = loadOrCreateCredentials(dataDir);
-  const port = await choosePort(options.port, 4222, options.strictPort ?? false, 'NATS port');
-  const wsPort = await choosePort(options.wsPort, port === 4222 ? 4223 : 0, false, 'websocket port');
+/** Times a server whose ports were taken between choosing and binding them is started again. */
+const PORT_ATTEMPTS = 3;
+
+/** Spawns nats-server on these ports and waits until it is ready (or says why not). */
+async function launch(binary: string, dataDir: string, credentials: Credentials, options: NatsServerOptions, port: number, wsPort: number): Promise<ReturnType<typeof spawnGuarded>> {
   const config = effectiveConfig(options.configFile ?? REPO_NATS_CONF, options.prefix ?? DEFAULT_PREFIX, dataDir);
   const env: NodeJS.ProcessEnv = { ...process.env, SKYVOX_WS_PORT: String(wsPort) };
   for (const user of NATS_USERS) env[passwordEnvVar(user)] = credentials[user];
-
   const host = options.host ?? '127.0.0.1';
   const args = ['-c', config, '-a', host, '-p', String(port), '-sd', options.storeDir ?? join(dataDir, 'jetstream')];
   const c = options.cluster;
@@ -189,7 +185,31 @@ export async function startNatsServer(options: NatsServerOptions): Promise<NatsS
       rej(new NatsServerStartError(`nats-server exited (${signal ?? `code ${code}`}) before it was ready: ${tail.join(' | ')}`));
     });
   });
+  return proc;
+}
 
+/** Starts nats-server on loopback with JetStream in `<dataDir>/jetstream`; resolves once it is ready. */
+export async function startNatsServer(options: NatsServerOptions): Promise<NatsServerHandle> {
+  const binary = findNatsServer();
+  const dataDir = resolve(options.dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const credentials = loadOrCreateCredentials(dataDir);
+  // A port found free may be taken before the server binds it (another process, another
+  // test): ports skyvox chose itself are chosen again, a few times; ports asked for are not.
+  const own = (requested: number | undefined) => requested === undefined || requested === 0;
+  const start = async (attempt: number): Promise<{ proc: ReturnType<typeof spawnGuarded>; port: number; wsPort: number }> => {
+    const port = await choosePort(options.port, 4222, options.strictPort ?? false, 'NATS port');
+    const wsPort = await choosePort(options.wsPort, port === 4222 ? 4223 : 0, false, 'websocket port');
+    try {
+      return { proc: await launch(binary, dataDir, credentials, options, port, wsPort), port, wsPort };
+    } catch (err) {
+      const raced = err instanceof NatsServerStartError && /address already in use/.test(err.message) && own(options.port) && own(options.wsPort) && !options.cluster;
+      if (!raced || attempt >= PORT_ATTEMPTS) throw err;
+      return start(attempt + 1);
+    }
+  };
+  const { proc, port, wsPort } = await start(1);
+  const host = options.host ?? '127.0.0.1';
   const url = `nats://${host}:${port}`;
   const stop = async () => {
     await proc.stop();
