@@ -2,9 +2,29 @@ import assert from 'node:assert/strict';
 import { immStart, immWeightedUpdate } from '../actors/tracker/imm.js';
 import { gateClusters, jpdaCluster } from '../actors/tracker/jpda.js';
 import { cvModel, predict, update } from '../actors/tracker/kalman.js';
-import { DEFAULT_TRACKER_OPTIONS, type Measurement, position, Tracker } from '../actors/tracker/tracker.js';
+import { DEFAULT_TRACKER_OPTIONS, type Measurement, position, Tracker, type TrackerOptions } from '../actors/tracker/tracker.js';
 import { add, mat, mul, transpose } from '../geometry/matrix.js';
 import { Rng } from '../sim/rng.js';
+
+type Point = [number, number, number];
+
+/**
+ * How many track IDs follow one drone (within 1 m) through `scans` scans at `fps`, measured at
+ * 5 cm noise by `views` views, except in the scans `lost` says bring no point of it.
+ */
+function idsAlong(options: Partial<TrackerOptions>, o: { fps: number; scans: number; seed: number; views: number; truth: (t: number) => Point; lost: (k: number, t: number) => boolean }): number {
+  const cov = [0.003, 0, 0, 0, 0.003, 0, 0, 0, 0.003];
+  const rng = new Rng(o.seed);
+  const tracker = new Tracker(options);
+  const ids = new Set<string>();
+  for (let k = 0; k < o.scans; k++) {
+    const t = k / o.fps;
+    const p = o.truth(t);
+    tracker.step(t, o.lost(k, t) ? [] : [{ position: p.map((v) => v + 0.05 * rng.normal()) as Point, covariance: cov, views: o.views }]);
+    for (const x of tracker.tracks.filter((x) => x.status !== 'tentative')) if (Math.hypot(...position(x).map((v, a) => v - p[a]!)) < 1) ids.add(x.id);
+  }
+  return ids.size;
+}
 
 const close = (a: number[], b: number[], tol: number) => a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) <= tol, `${v} vs ${b[i]}`));
 
@@ -115,22 +135,9 @@ describe('tracker', () => {
   });
 
   it('at 60 scans a second a corner that costs it a few scans keeps its identity too (reacquisition in seconds)', () => {
-    const cov = [0.003, 0, 0, 0, 0.003, 0, 0, 0, 0.003];
-    const rng = new Rng(6);
-    const truth = (t: number): [number, number, number] => (t < 2 ? [0, 16 * t, 100] : [8 * (t - 2), 32 + 3 * (t - 2), 100 - 5 * (t - 2)]);
-    const run = (reacquireS: number) => {
-      const tracker = new Tracker({ reacquireS, reacquireScans: 1 });
-      const ids = new Set<string>();
-      for (let k = 0; k < 240; k++) {
-        const t = k / 60;
-        const p = truth(t);
-        // The two scans after the corner bring no point of it (its views fell out of the gates).
-        const lost = t >= 2 && t < 2 + 2.5 / 60;
-        tracker.step(t, lost ? [] : [{ position: p.map((v) => v + 0.05 * rng.normal()) as [number, number, number], covariance: cov, views: 3 }]);
-        for (const x of tracker.tracks.filter((x) => x.status !== 'tentative')) if (Math.hypot(...position(x).map((v, a) => v - p[a]!)) < 1) ids.add(x.id);
-      }
-      return ids.size;
-    };
+    const truth = (t: number): Point => (t < 2 ? [0, 16 * t, 100] : [8 * (t - 2), 32 + 3 * (t - 2), 100 - 5 * (t - 2)]);
+    // The two scans after the corner bring no point of it (its views fell out of the gates).
+    const run = (reacquireS: number) => idsAlong({ reacquireS, reacquireScans: 1 }, { fps: 60, scans: 240, seed: 6, views: 3, truth, lost: (_k, t) => t >= 2 && t < 2 + 2.5 / 60 });
     assert.equal(run(DEFAULT_TRACKER_OPTIONS.reacquireS), 1);
     assert.equal(run(0), 2, 'reacquiring on the first missed scan only, a new track takes over');
   });
@@ -138,20 +145,8 @@ describe('tracker', () => {
   it('at 5 scans a second a corner where a detection is missed keeps its identity too', () => {
     // A scan is 0.2 s: the turn takes the drone 3.4 m off the prediction in one, and here the
     // first scan after it brings nothing (a missed detection), the next a point 7 m off.
-    const cov = [0.003, 0, 0, 0, 0.003, 0, 0, 0, 0.003];
-    const rng = new Rng(7);
-    const truth = (t: number): [number, number, number] => (t < 4 ? [0, 12.5 * t, 50 + 10 * t] : [3.3 * (t - 4), 50 + 6.7 * (t - 4), 90 - 5.8 * (t - 4)]);
-    const run = (reacquireScans: number) => {
-      const tracker = new Tracker({ reacquireScans });
-      const ids = new Set<string>();
-      for (let k = 0; k < 50; k++) {
-        const t = k / 5;
-        const p = truth(t);
-        tracker.step(t, k === 21 ? [] : [{ position: p.map((v) => v + 0.05 * rng.normal()) as [number, number, number], covariance: cov, views: 2 }]);
-        for (const x of tracker.tracks.filter((x) => x.status !== 'tentative')) if (Math.hypot(...position(x).map((v, a) => v - p[a]!)) < 1) ids.add(x.id);
-      }
-      return ids.size;
-    };
+    const truth = (t: number): Point => (t < 4 ? [0, 12.5 * t, 50 + 10 * t] : [3.3 * (t - 4), 50 + 6.7 * (t - 4), 90 - 5.8 * (t - 4)]);
+    const run = (reacquireScans: number) => idsAlong({ reacquireScans }, { fps: 5, scans: 50, seed: 7, views: 2, truth, lost: (k) => k === 21 });
     assert.equal(run(DEFAULT_TRACKER_OPTIONS.reacquireScans), 1);
     assert.equal(run(1), 2, 'reacquiring on the first missed scan only, a new track takes over');
   });
@@ -159,20 +154,8 @@ describe('tracker', () => {
   it('at 15 scans a second a climb that slows at once, unseen for two scans, keeps its identity', () => {
     // coast3's climbing drone: 16 m/s up, then 6 m/s from one frame to the next (a waypoint
     // corner), and no detection in the two scans after it: 2 m off the prediction in the third.
-    const cov = [0.003, 0, 0, 0, 0.003, 0, 0, 0, 0.003];
-    const rng = new Rng(11);
-    const truth = (t: number): [number, number, number] => [0, 400 + 2 * t, t < 3 ? 40 + 16 * t : 88 + 6 * (t - 3)];
-    const run = (reacquireScans: number) => {
-      const tracker = new Tracker({ reacquireScans });
-      const ids = new Set<string>();
-      for (let k = 0; k < 90; k++) {
-        const t = k / 15;
-        const p = truth(t);
-        tracker.step(t, k === 46 || k === 47 ? [] : [{ position: p.map((v) => v + 0.05 * rng.normal()) as [number, number, number], covariance: cov, views: 2 }]);
-        for (const x of tracker.tracks.filter((x) => x.status !== 'tentative')) if (Math.hypot(...position(x).map((v, a) => v - p[a]!)) < 1) ids.add(x.id);
-      }
-      return ids.size;
-    };
+    const truth = (t: number): Point => [0, 400 + 2 * t, t < 3 ? 40 + 16 * t : 88 + 6 * (t - 3)];
+    const run = (reacquireScans: number) => idsAlong({ reacquireScans }, { fps: 15, scans: 90, seed: 11, views: 2, truth, lost: (k) => k === 46 || k === 47 });
     assert.equal(run(DEFAULT_TRACKER_OPTIONS.reacquireScans), 1);
     assert.equal(run(2), 2, 'reacquiring in the first two missed scans only, a new track takes over');
   });
