@@ -1,5 +1,6 @@
 /** Connecting to NATS: the embedded server or any existing server or cluster. */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from '../supervisors/log.js';
 import type { NatsUser } from './credentials.js';
 
 export type { NatsConnection };
@@ -40,7 +41,7 @@ export async function connectBus(options: ConnectOptions): Promise<NatsConnectio
 }
 
 /** Logs the connection's disconnects and reconnects (with the server), so a failover is visible in the node's log. */
-export function logConnectionEvents(nc: NatsConnection, log: { info(o: object, msg: string): void; warn(o: object, msg: string): void }): void {
+export function logConnectionEvents(nc: NatsConnection, log: Logger): void {
   void (async () => {
     let since = 0;
     for await (const s of nc.status()) {

@@ -9,7 +9,7 @@
  */
 import { analysisGrid, onAnalysisGrid } from '../../frames/analysis-grid.js';
 import { findRing } from '../../frames/registry.js';
-import { readDetectionMask } from '../../kernels/detection-mask.js';
+import { detectionMaskFile } from '../../kernels/detection-mask.js';
 import type { MotionParams } from '../../kernels/motion-params.js';
 import { type MotionKernel, openMotionKernel, packBlobs } from '../../kernels/motion-kernel.js';
 import { DetectionFrame } from '../../schemas/detections.js';
@@ -27,7 +27,7 @@ export function motionActor(f: ActorFactoryContext): ActorBehavior<Descriptor> {
   if (typeof cam !== 'string') throw new TypeError(`options.camera: expected a camera id, got ${JSON.stringify(cam)}`);
   const params = (f.options.params ?? {}) as Partial<MotionParams>;
   if (f.options.mask !== undefined && typeof f.options.mask !== 'string') throw new TypeError(`options.mask: expected a PGM file, got ${JSON.stringify(f.options.mask)}`);
-  const mask = typeof f.options.mask === 'string' ? readDetectionMask(f.options.mask) : undefined;
+  const mask = typeof f.options.mask === 'string' ? detectionMaskFile(f.options.mask) : undefined;
   let kernel: MotionKernel | undefined;
   const recordDir = f.options.record_video;
   if (recordDir !== undefined && typeof recordDir !== 'string') throw new TypeError(`options.record_video: expected a directory, got ${JSON.stringify(recordDir)}`);

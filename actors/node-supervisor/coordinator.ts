@@ -158,11 +158,10 @@ export function coordinatorBehavior(node: string, settings: CoordinatorSettings)
           }
         });
       }
-      // Lease requests time out within the lease: one lost reply must not hold the coordinator past it.
-      const clusterKv = await openClusterKv(bus.nc, bus.subjects.kv.cluster, settings.replicas, Math.max(100, Math.floor(settings.leaseMs / 2)));
-      // Placement's requests are bounded like the lease's: one hung during an election must not
-      // keep the coordinator from renewing its lease.
+      // Every request (the lease's and placement's) times out within half a lease: one lost reply,
+      // or one hung during an election, must not keep the coordinator from renewing its lease.
       const requestMs = Math.max(100, Math.floor(settings.leaseMs / 2));
+      const clusterKv = await openClusterKv(bus.nc, bus.subjects.kv.cluster, settings.replicas, requestMs);
       nodes = await openNodesKv(bus.nc, bus.subjects.kv.nodes, settings.replicas, requestMs);
       orders = await openAssignKv(bus.nc, bus.subjects.kv.assign, settings.replicas, requestMs);
       lease = new KvLease(clusterKv, 'coordinator', node, settings.leaseMs);
