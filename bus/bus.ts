@@ -10,6 +10,7 @@ import { InvalidMessageError, type MessageType, validate } from '../schemas/mess
 import { nowNs } from '../supervisors/clock.js';
 import { type Logger, silentLogger } from '../supervisors/log.js';
 import { decode, DecodeError, encode } from './codec.js';
+import { RecurringBatch } from './recurring-batch.js';
 import { type Subjects, subjectsFor } from './subjects.js';
 
 /** Counters of what a bus refused, by reason. */
@@ -72,6 +73,11 @@ export class Bus {
   encode<S extends TSchema>(type: MessageType<S>, value: Static<S>): EncodedMessage {
     validate(type, value);
     return { bytes: encode(value) } as EncodedMessage;
+  }
+
+  /** Messages sent again and again with new numbers, each on its own subject, one write a round. */
+  recurring(): RecurringBatch {
+    return new RecurringBatch(this.nc);
   }
 
   /** Publishes a message `encode` validated. */

@@ -249,7 +249,7 @@ function program(run: (p: Promise<number>) => void): Command {
     .argument('[name]', 'one benchmark')
     .option('--actors <n>', 'telemetry: idle actors on the node', integer('--actors', 1, 10_000), 50)
     .option('--rate-hz <r>', 'telemetry: records per second per actor', positive('--rate-hz', 50), 10)
-    .option('--window-s <s>', 'seconds measured per run', positive('--window-s', 600), 4)
+    .option('--window-s <s>', 'seconds measured per run', positive('--window-s', 600), 10)
     .option('--repeats <n>', 'interleaved baseline/floor/telemetry runs (medians reported)', integer('--repeats', 1, 100), 5)
     .action((name: string | undefined, o) => run(bench(name, o)));
 
