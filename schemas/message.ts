@@ -2,10 +2,9 @@
  * One message type = one TypeBox schema: TypeScript type, compiled runtime validator and
  * a JSON Schema export for clients in other languages.
  */
-import { type Static, type TLiteral, type TSchema, type TUnion, Type } from '@sinclair/typebox';
+import { KindGuard, type Static, type TLiteral, type TSchema, type TUnion, Type } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { ValueErrorType } from '@sinclair/typebox/errors';
-import { Value } from '@sinclair/typebox/value';
 
 /** A named message schema with its compiled validator. */
 export interface MessageType<S extends TSchema = TSchema> {
@@ -72,6 +71,39 @@ export function explain(check: TypeCheck<TSchema>, value: unknown): string {
   return `${formatPath(first.path)}: expected ${phrase ?? fallback}, got ${describe(first.value)}`;
 }
 
+/** `value` with safe-integer numbers as bigints where `schema` has a bigint field; the same object when nothing changes. */
+function bigintsFromIntegers(schema: TSchema, value: unknown): unknown {
+  if (KindGuard.IsBigInt(schema)) return typeof value === 'number' && Number.isSafeInteger(value) ? BigInt(value) : value;
+  if (KindGuard.IsObject(schema)) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value) || ArrayBuffer.isView(value)) return value;
+    let out: Record<string, unknown> | undefined;
+    for (const [k, field] of Object.entries(schema.properties)) {
+      const v = (value as Record<string, unknown>)[k];
+      const c = v === undefined ? v : bigintsFromIntegers(field, v);
+      if (c !== v) (out ??= { ...(value as Record<string, unknown>) })[k] = c;
+    }
+    return out ?? value;
+  }
+  if (KindGuard.IsArray(schema) || KindGuard.IsTuple(schema)) {
+    if (!Array.isArray(value)) return value;
+    const itemSchema = (i: number) => (KindGuard.IsArray(schema) ? schema.items : schema.items?.[i]);
+    let out: unknown[] | undefined;
+    value.forEach((v, i) => {
+      const s = itemSchema(i);
+      const c = s ? bigintsFromIntegers(s, v) : v;
+      if (c !== v) (out ??= [...value])[i] = c;
+    });
+    return out ?? value;
+  }
+  if (KindGuard.IsUnion(schema)) {
+    for (const member of schema.anyOf) {
+      const c = bigintsFromIntegers(member, value);
+      if (c !== value) return c;
+    }
+  }
+  return value;
+}
+
 /**
  * Validates `value`; returns the typed value or throws InvalidMessageError naming the first
  * bad field. Integers that other clients send as plain numbers are accepted for 64-bit fields.
@@ -80,9 +112,10 @@ export function validate<S extends TSchema>(type: MessageType<S>, value: unknown
   let ok: Static<S>;
   if (type.check.Check(value)) ok = value;
   else {
-    // Another language's client may send a small uint64 as a plain int: coerce once, re-check.
-    const converted = Value.Convert(type.schema, value);
-    if (!type.check.Check(converted)) throw new InvalidMessageError(type.name, explain(type.check, value));
+    // Another language's client may send a small uint64 as a plain int: that, and only that, is
+    // converted (a general conversion would also take "12" for 12 and truncate 1.5 to 1).
+    const converted = bigintsFromIntegers(type.schema, value);
+    if (converted === value || !type.check.Check(converted)) throw new InvalidMessageError(type.name, explain(type.check, converted));
     ok = converted as Static<S>;
   }
   const why = type.refine?.(ok);

@@ -111,6 +111,15 @@ describe('bus over a real nats-server', () => {
     assert.equal(v.t_ns, 12345n);
   });
 
+  it('converts nothing else: a number as text or a fraction for an integer is refused, naming the field', () => {
+    const Counted = defineMessage('Counted', Type.Object({ t_ns: TimeNs(), n: Type.Integer(), ts: Type.Array(TimeNs()), snr: Type.Number() }));
+    assert.deepEqual(validate(Counted, { t_ns: 1, n: 2, ts: [3, 4n], snr: 0.5 }), { t_ns: 1n, n: 2, ts: [3n, 4n], snr: 0.5 });
+    assert.throws(() => validate(Counted, { t_ns: 1n, n: 2, ts: [], snr: '12' }), /invalid Counted: snr: expected number, got "12"/);
+    assert.throws(() => validate(Counted, { t_ns: 1, n: 2.5, ts: [], snr: 1 }), /invalid Counted: n: expected integer, got 2.5/);
+    assert.throws(() => validate(Counted, { t_ns: 1.5, n: 2, ts: [], snr: 1 }), /invalid Counted: t_ns: expected bigint, got 1.5/);
+    assert.throws(() => validate(Counted, { t_ns: 1n, n: 2, ts: ['7'], snr: 1 }), /invalid Counted: ts\[0\]: expected bigint, got "7"/);
+  });
+
   it('typed request/reply answers invalid requests with an error instead of silence', async () => {
     const Req = defineMessage('Req', Type.Object({ x: Type.Integer() }));
     const Rep = defineMessage('Rep', Type.Object({ ok: Type.Boolean(), y: Type.Optional(Type.Integer()), why: Type.Optional(Type.String()) }));
