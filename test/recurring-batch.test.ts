@@ -128,6 +128,37 @@ describe('recurring batches on a real nats-server', () => {
     batch.send();
   });
 
+  it('falls back to a publish per message on a client without the protocol queue, same messages', async () => {
+    const got: unknown[] = [];
+    const s = sub.subscribe('skyvox.test.fallback.>', { callback: (_e, m) => void got.push([m.subject, decode(m.data)]) });
+    await sub.flush();
+    // The same live connection with the protocol handler hidden, as another client version might have it.
+    const hidden = new Proxy(pub, {
+      get: (t, k) => {
+        if (k === 'protocol') return undefined;
+        const v = Reflect.get(t, k) as unknown;
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    });
+    const batch = new RecurringBatch(hidden);
+    assert.equal(batch.oneWrite, false);
+    const m = ['x', 'y'].map((k) => batch.message(`skyvox.test.fallback.${k}`, new FixedShapeEncoder(Sample)));
+    const rnd = lcg(5);
+    const want: unknown[] = [];
+    for (let round = 0; round < 2; round++) {
+      for (const x of m) {
+        const v = sample(rnd);
+        x.set(v);
+        want.push([x.subject, structuredClone(v)]);
+      }
+      assert.equal(batch.send(), 2);
+    }
+    await pub.flush();
+    await waitFor(() => got.length >= want.length, `${want.length} messages`);
+    s.unsubscribe();
+    assert.deepEqual(got, want);
+  });
+
   it('refuses an invalid value before it reaches the round', () => {
     const batch = new RecurringBatch(pub);
     const m = batch.message('skyvox.test.bad', new FixedShapeEncoder(Sample));
