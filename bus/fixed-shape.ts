@@ -8,6 +8,7 @@
 import { Kind, KindGuard, type Static, type TSchema } from '@sinclair/typebox';
 import { explain, InvalidMessageError, type MessageType } from '../schemas/message.js';
 import type { EncodedMessage } from './bus.js';
+import { encode } from './codec.js';
 
 type Fixed = 'float64' | 'int64' | 'uint64' | 'bigint' | 'bool';
 type Node = { kind: 'object'; keys: readonly string[]; fields: readonly Node[] } | { kind: Fixed | 'string' };
@@ -51,8 +52,6 @@ export interface FixedLayout {
 
 type Patch = (v: unknown, dv: DataView, o: number, at: Int32Array) => void;
 type SameStrings = (v: unknown, s: readonly string[]) => boolean;
-
-const utf8 = new TextEncoder();
 
 /** Lays out and patches messages of one type (see the module comment). */
 export class FixedShapeEncoder<S extends TSchema> {
@@ -116,13 +115,9 @@ export class FixedShapeEncoder<S extends TSchema> {
     const out: number[] = [];
     const at: number[] = [];
     const strings: string[] = [];
+    // Strings (keys too) as the codec writes them: the wire format has one writer.
     const str = (s: string) => {
-      const b = utf8.encode(s);
-      if (b.length < 32) out.push(0xa0 | b.length);
-      else if (b.length < 256) out.push(0xd9, b.length);
-      else if (b.length < 65536) out.push(0xda, b.length >> 8, b.length & 0xff);
-      else out.push(0xdb, b.length >>> 24, (b.length >> 16) & 0xff, (b.length >> 8) & 0xff, b.length & 0xff);
-      for (const x of b) out.push(x);
+      for (const x of encode(s)) out.push(x);
     };
     const walk = (node: Node, v: unknown) => {
       if (node.kind === 'object') {
