@@ -172,11 +172,15 @@ export class MotionReference {
     const hold = Math.min(254, p.foregroundHoldFrames);
     const kHigh = fr(p.kHigh);
     const upd = new Float32Array(w);
+    // Each column's winsorised squared differences down the tile row (float), summed per tile
+    // in column order (double) when the tile row ends (native: column_sums_to_tiles).
+    const colD2 = new Float32Array(w);
     this.#kept.clear();
     const inner = p.stationaryRing - 1;
     let pts = Array.from({ length: 2 * inner }, (_, k) => this.#points(frame, -inner + k));
     for (let y = 0; y < h; y++) {
       const ty = Math.floor(y / T);
+      if (y % T === 0) colD2.fill(0);
       pts = [...pts, this.#points(frame, y + inner)];
       for (let x = 0; x < w; x++) upd[x] = this.#pixel(frame, y * w + x);
       for (const row of pts) {
@@ -192,7 +196,6 @@ export class MotionReference {
         const sigma = this.#noiseKnown ? this.#sigma(ty * tw + tx) : Infinity;
         const lo = fr(kLow * sigma);
         const hi = fr(kHigh * sigma);
-        const lanes = [0, 0, 0, 0];
         let cnt = 0;
         for (let x = tx * T; x < Math.min(w, tx * T + T); x++) {
           const i = y * w + x;
@@ -204,12 +207,18 @@ export class MotionReference {
           bg[i] = fr(bg[i]! + fr((low && held <= hold ? aFg : aBg) * fr(upd[x]! - bg[i]!)));
           d[x] = di;
           mask[x] = (low ? 1 : 0) + (ad > hi ? 1 : 0);
-          // Winsorised at lo², summed in four interleaved lanes, as the native kernel does.
-          lanes[cnt % 4]! += Math.min(fr(di * di), fr(lo * lo));
+          // Winsorised at lo², not truncated: a target adds little to its tile's noise estimate.
+          colD2[x] = fr(colD2[x]! + Math.min(fr(di * di), fr(lo * lo)));
           cnt++;
         }
-        tileD2[ty * tw + tx]! += lanes[0]! + lanes[1]! + (lanes[2]! + lanes[3]!);
         tileN[ty * tw + tx]! += cnt;
+      }
+      if ((y + 1) % T === 0 || y + 1 === h) {
+        for (let tx = 0; tx < tw; tx++) {
+          let sum = 0;
+          for (let x = tx * T; x < Math.min(w, tx * T + T); x++) sum += colD2[x]!;
+          tileD2[ty * tw + tx] = sum;
+        }
       }
       pts = pts.slice(1);
       if (warm) continue;

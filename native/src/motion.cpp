@@ -9,6 +9,7 @@
 #include "skyvox/motion.hpp"
 
 #include "motion_cuda.hpp"
+#include "motion_rows.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -40,131 +41,53 @@ struct Acc {
   int32_t x0 = INT32_MAX, y0 = INT32_MAX, x1 = -1, y1 = -1;
 };
 
-// The pixel pass over one row, reading the frame's pixels (integers, exact as floats). The
-// background learns each pixel itself; where a stationary point target sits it learns the ring's
-// mean instead, patched in afterwards (Impl::patch_points) with the same expression.
-template <typename Pix>
-__attribute__((always_inline)) inline void pixel_row(const Pix* __restrict px, float* __restrict bg, uint8_t* __restrict held, float* __restrict d, float* __restrict d2, uint8_t* __restrict mask, int n, const float* __restrict lo_row, const float* __restrict hi_row, float a_bg, float a_fg, uint8_t hold) {
-  for (int i = 0; i < n; i++) {
-    const float v = static_cast<float>(px[i]);
-    const float di = v - bg[i];
-    const float ad = std::fabs(di);
-    const float lo = lo_row[i];
-    const bool low = ad > lo;
-    const bool high = ad > hi_row[i];
-    // Masked pixels learn slowly, so slow targets are not absorbed — but only for `hold`
-    // frames in a row: what stays different longer (a ghost where a target sat during
-    // start-up, a changed scene) is learned at the normal rate.
-    const uint8_t h = low ? static_cast<uint8_t>(held[i] < 255 ? held[i] + 1 : 255) : 0;
-    held[i] = h;
-    bg[i] = bg[i] + ((low && h <= hold) ? a_fg : a_bg) * (v - bg[i]);
-    d[i] = di;
-    // Winsorised at lo², not truncated: a target adds little to its tile's noise estimate,
-    // and when the noise grows every pixel says so at once.
-    d2[i] = std::min(di * di, lo * lo);
-    mask[i] = static_cast<uint8_t>(low) + static_cast<uint8_t>(high);
-  }
-}
+// Bit x of a row's bits (rows::words).
+inline bool bit(const uint64_t* bits, int x) { return (bits[x >> 6] >> (x & 63)) & 1; }
 
-// target_clones: AVX-512 or AVX2 where the CPU has it, the portable build otherwise, chosen at
-// load time.
-__attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-void pixel_row_u8(const uint8_t* px, float* bg, uint8_t* held, float* d, float* d2, uint8_t* mask, int n, const float* lo_row, const float* hi_row, float a_bg, float a_fg, uint8_t hold) {
-  pixel_row(px, bg, held, d, d2, mask, n, lo_row, hi_row, a_bg, a_fg, hold);
-}
-
-__attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-void pixel_row_u16(const uint16_t* px, float* bg, uint8_t* held, float* d, float* d2, uint8_t* mask, int n, const float* lo_row, const float* hi_row, float a_bg, float a_fg, uint8_t hold) {
-  pixel_row(px, bg, held, d, d2, mask, n, lo_row, hi_row, a_bg, a_fg, hold);
-}
-
-// Stationary point candidates of one row: the pixel differs from the eight ring pixels straight
-// and diagonally across by more than `pre` (¾ of the point threshold) each, all in one sign. Most
-// of the sky stops here, in one vectorised pass over the frame's own integers: for an integer
-// difference, v − q > pre ⇔ v − q > ⌊pre⌋, so `floor_pre` holds ⌊pre⌋ (capped at the largest
-// pixel value) and the float test of the reference is decided exactly. `q` holds the eight
-// neighbour rows, shifted to line up with `c`.
-template <typename Pix>
-__attribute__((always_inline)) inline void candidates(const Pix* __restrict c, const Pix* const* q, const Pix* __restrict floor_pre, uint8_t* __restrict out, int n) {
-  const Pix *__restrict q0 = q[0], *__restrict q1 = q[1], *__restrict q2 = q[2], *__restrict q3 = q[3];
-  const Pix *__restrict q4 = q[4], *__restrict q5 = q[5], *__restrict q6 = q[6], *__restrict q7 = q[7];
-  for (int i = 0; i < n; i++) {
-    const Pix hi = std::max(std::max(std::max(q0[i], q1[i]), std::max(q2[i], q3[i])), std::max(std::max(q4[i], q5[i]), std::max(q6[i], q7[i])));
-    const Pix lo = std::min(std::min(std::min(q0[i], q1[i]), std::min(q2[i], q3[i])), std::min(std::min(q4[i], q5[i]), std::min(q6[i], q7[i])));
-    const Pix above = c[i] > hi ? static_cast<Pix>(c[i] - hi) : 0;
-    const Pix below = lo > c[i] ? static_cast<Pix>(lo - c[i]) : 0;
-    out[i] = static_cast<uint8_t>((above > floor_pre[i]) | (below > floor_pre[i]));
-  }
-}
-
-__attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-void candidates_u8(const uint8_t* c, const uint8_t* const* q, const uint8_t* floor_pre, uint8_t* out, int n) { candidates(c, q, floor_pre, out, n); }
-
-__attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-void candidates_u16(const uint16_t* c, const uint16_t* const* q, const uint16_t* floor_pre, uint8_t* out, int n) { candidates(c, q, floor_pre, out, n); }
-
-// The first index in [x, n) whose byte is not zero, or n: masks and candidate lists are
-// nearly all zeros, so this reads them 64 bytes at a time.
-__attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-int next_nonzero(const uint8_t* v, int x, int n) {
-  for (; x + 64 <= n; x += 64) {
-    uint8_t any = 0;
-    for (int k = 0; k < 64; k++) any |= v[x + k];
-    if (any) break;
-  }
-  while (x < n && v[x] == 0) x++;
-  return x;
-}
-
-// Adds each T-wide tile's sum of v (a row of n) to sums[tile]: four interleaved lanes in double,
-// combined as (l0 + l1) + (l2 + l3) — a fixed order the TypeScript reference repeats exactly,
-// and one the compiler can run four-wide.
-__attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-void add_tile_sums(const float* v, int n, int T, double* sums) {
-  typedef float f4 __attribute__((vector_size(16)));
-  typedef double d4 __attribute__((vector_size(32)));
-  typedef long long i4 __attribute__((vector_size(32)));
-  // Lane k of a tile: its pixels k, k + 4, … in order; the first quad starts the lanes (d2 ≥ 0,
-  // so 0 + q = q exactly).
-  const auto lanes = [&](int x0, d4& l) {
-    f4 q;
-    std::memcpy(&q, v + x0, sizeof q);
-    l = __builtin_convertvector(q, d4);
-    for (int i = x0 + 4; i < x0 + T; i += 4) {
-      std::memcpy(&q, v + i, sizeof q);
-      l += __builtin_convertvector(q, d4);
+// Calls f(x0, x1) for each run [x0, x1) of set bits among the first n (bits past n are clear).
+template <typename F>
+void for_each_run(const uint64_t* bits, int n, F&& f) {
+  const int nw = rows::words(n);
+  for (int k = 0; k < nw; k++) {
+    uint64_t m = bits[k];
+    while (m != 0) {
+      const int b = __builtin_ctzll(m);
+      // The run ends at the first clear bit from b on, in this word or a later one.
+      uint64_t clear = ~bits[k] & (~0ull << b);
+      int e = k;
+      while (clear == 0 && ++e < nw) clear = ~bits[e];
+      if (e == nw) return f(k * 64 + b, n);
+      const int x1 = e * 64 + __builtin_ctzll(clear);
+      f(k * 64 + b, x1);
+      k = e;
+      m = bits[k] & (~0ull << (x1 & 63));
     }
-  };
+  }
+}
+
+// A tile row's noise sums: each tile's column sums (float, down the rows) added in column order
+// in double — an order the TypeScript reference and the CUDA twin repeat exactly.
+void column_sums_to_tiles(const float* col, int n, int T, double* sums) {
+  const int whole = n / T;
   int t = 0;
-  if (T % 4 == 0) {
-    // Four whole tiles at a time: their lanes transposed, so (l0 + l1) + (l2 + l3) is one vector sum.
-    for (; (t + 4) * T <= n; t += 4) {
-      d4 a, b, c, d;
-      lanes(t * T, a), lanes((t + 1) * T, b), lanes((t + 2) * T, c), lanes((t + 3) * T, d);
-      const d4 ab_lo = __builtin_shuffle(a, b, i4{0, 4, 2, 6}), ab_hi = __builtin_shuffle(a, b, i4{1, 5, 3, 7});
-      const d4 cd_lo = __builtin_shuffle(c, d, i4{0, 4, 2, 6}), cd_hi = __builtin_shuffle(c, d, i4{1, 5, 3, 7});
-      // ab_lo = a0 b0 a2 b2, ab_hi = a1 b1 a3 b3: their sum pairs (l0 + l1) and (l2 + l3) per tile.
-      const d4 ab = ab_lo + ab_hi, cd = cd_lo + cd_hi;  // a01 b01 a23 b23, c01 d01 c23 d23
-      const d4 l01 = __builtin_shuffle(ab, cd, i4{0, 1, 4, 5}), l23 = __builtin_shuffle(ab, cd, i4{2, 3, 6, 7});
-      d4 acc;
-      std::memcpy(&acc, sums + t, sizeof acc);
-      acc += l01 + l23;
-      std::memcpy(sums + t, &acc, sizeof acc);
+  // Four tiles side by side, so their sums' latencies overlap.
+  for (; t + 4 <= whole; t += 4) {
+    const float* c = col + static_cast<size_t>(t) * T;
+    double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    for (int k = 0; k < T; k++) {
+      a0 += c[k];
+      a1 += c[T + k];
+      a2 += c[2 * T + k];
+      a3 += c[3 * T + k];
     }
+    sums[t] = a0, sums[t + 1] = a1, sums[t + 2] = a2, sums[t + 3] = a3;
   }
-  for (int x0 = t * T; x0 < n; x0 += T, t++) {
-    const int e = std::min(n, x0 + T);
-    double l[4] = {0, 0, 0, 0};
-    int i = x0;
-    for (; i + 4 <= e; i += 4)
-      for (int k = 0; k < 4; k++) l[k] += v[i + k];
-    for (int k = 0; i < e; i++, k++) l[k] += v[i];
-    sums[t] += (l[0] + l[1]) + (l[2] + l[3]);
+  for (; t * T < n; t++) {
+    double acc = 0;
+    for (int x = t * T; x < std::min(n, t * T + T); x++) acc += col[x];
+    sums[t] = acc;
   }
 }
-
-// Pixels per chunk of the pixel pass: its float rows (≈ 6 × 4 bytes a pixel) stay in L1.
-constexpr int kChunkPixels = 1024;
 
 int hardware_threads() {
   const unsigned n = std::thread::hardware_concurrency();
@@ -178,7 +101,7 @@ MotionCudaInfo motion_cuda_info() {
   return {s.built, s.available, s.device, s.reason};
 }
 
-const char* motion_simd_path() { return __builtin_cpu_supports("x86-64-v4") ? "avx512" : __builtin_cpu_supports("avx2") ? "avx2" : "scalar"; }
+const char* motion_simd_path() { return rows::avx512() ? "avx512" : __builtin_cpu_supports("avx2") ? "avx2" : "scalar"; }
 
 // Coded-video detection (MotionParams::kAutoHold): 8×8 blocks (a codec's smallest transform
 // block, aligned with larger ones) of about 16 evenly spaced block rows (an 8K frame: 1/34 of
@@ -203,7 +126,7 @@ struct MotionDetector::Impl {
   // first seconds after it missed faint targets.
   double bg_var = 1.0, diff_factor = 1.0;
   std::vector<double> tile_d2;   // this frame's sums, written per stripe
-  std::vector<int64_t> tile_n;
+  std::vector<int64_t> tile_n;  // pixels per tile
   int64_t frame_index = 0;
   // Coded-video detection: the sampled blocks of the last frame, and the running share of
   // them the next frame repeated exactly.
@@ -220,8 +143,9 @@ struct MotionDetector::Impl {
   };
 
   struct Scratch {
-    std::vector<float> d, d2, lo, hi;
-    std::vector<uint8_t> mask;
+    std::vector<float> d, col, lo, hi, lo2;  // a row's differences, column sums, thresholds
+    std::vector<uint64_t> low, high;        // a row's masks, as bits (rows::words)
+    std::vector<uint8_t> bytes;             // the row kernels' scratch
     std::vector<Run> runs;
     std::vector<std::vector<Point>> pts;  // rows y − (R − 1) … y + (R − 1)
     std::vector<int> xs;                  // row y's pixels that learn a ring's mean, sorted
@@ -232,7 +156,7 @@ struct MotionDetector::Impl {
     std::vector<uint16_t> floor_pre16;
     std::vector<float> thr;
     int thr_row = -1;
-    std::vector<uint8_t> cand;
+    std::vector<uint64_t> cand;  // candidate bits of pixels R, R + 1, …
     std::vector<std::pair<size_t, float>> kept;  // (pixel, background before this frame's update) where it learned a ring's mean
   };
   // This frame's `kept` of every stripe, by pixel: the moments read the background these had.
@@ -317,15 +241,15 @@ struct MotionDetector::Impl {
     }
   }
 
-  // The candidate pass over row y (rows y − R, y, y + R of the frame) into s.cand[R, w − R).
+  // The candidate pass over row y (rows y − R, y, y + R of the frame): s.cand's bit i is pixel R + i.
   template <typename Pix>
-  void row_candidates(const Pix* f, int y, Scratch& s, const std::vector<Pix>& floor_pre, void (*pass)(const Pix*, const Pix* const*, const Pix*, uint8_t*, int)) const {
+  void row_candidates(const Pix* f, int y, Scratch& s, const std::vector<Pix>& floor_pre) const {
     const int R = p.stationary_ring;
     const Pix* pc = f + static_cast<size_t>(y) * w;
     const Pix* pu = pc - static_cast<size_t>(R) * w;
     const Pix* pd = pc + static_cast<size_t>(R) * w;
     const Pix* q[8] = {pc, pc + 2 * R, pu + R, pd + R, pu, pu + 2 * R, pd, pd + 2 * R};
-    pass(pc + R, q, floor_pre.data() + R, s.cand.data() + R, w - 2 * R);
+    rows::candidates(pc + R, q, floor_pre.data() + R, s.cand.data(), w - 2 * R, s.bytes.data());
   }
 
   // Row y's stationary point targets (MotionParams::k_stationary), in x order. Reads only the
@@ -335,17 +259,20 @@ struct MotionDetector::Impl {
     const int R = p.stationary_ring;
     if (p.k_stationary <= 0 || y < R || y >= h - R) return;
     const int T = p.tile;
-    s.cand.resize(w);
     const bool fresh = s.thr_row != y / T;
     s.thr_row = y / T;
     if (bpp == 1) {
       if (fresh) candidate_thresholds(y / T, s, s.floor_pre8);
-      row_candidates(frame, y, s, s.floor_pre8, candidates_u8);
+      row_candidates(frame, y, s, s.floor_pre8);
     } else {
       if (fresh) candidate_thresholds(y / T, s, s.floor_pre16);
-      row_candidates(reinterpret_cast<const uint16_t*>(frame), y, s, s.floor_pre16, candidates_u16);
+      row_candidates(reinterpret_cast<const uint16_t*>(frame), y, s, s.floor_pre16);
     }
-    for (int x = next_nonzero(s.cand.data(), R, w - R); x < w - R; x = next_nonzero(s.cand.data(), x + 1, w - R)) point_at(frame, x, y, s.thr[x / T], out);
+    for (int k = 0; k < rows::words(w - 2 * R); k++)
+      for (uint64_t m = s.cand[k]; m != 0; m &= m - 1) {
+        const int x = R + 64 * k + __builtin_ctzll(m);
+        point_at(frame, x, y, s.thr[x / T], out);
+      }
   }
 
   // Whether the candidate at (x, y) is a stationary point target (threshold `thr`, k·σ of its
@@ -404,12 +331,12 @@ struct MotionDetector::Impl {
 
   // After the pixel pass, the gathered pixels learn the ring's mean instead, from the background
   // they had and at the rate the pass chose: the pixel pass's own expression, so the same floats.
-  void patch_points(const Scratch& s, float* bgrow, const uint8_t* heldrow, const uint8_t* mask, float a_bg, float a_fg, uint8_t hold) const {
+  void patch_points(const Scratch& s, float* bgrow, const uint8_t* heldrow, float a_bg, float a_fg, uint8_t hold) const {
     const size_t base = s.kept.size() - s.xs.size();
     for (size_t k = 0; k < s.xs.size(); k++) {
       const int x = s.xs[k];
       const float before = s.kept[base + k].second;
-      const bool low = mask[x] != 0;
+      const bool low = bit(s.low.data(), x);
       bgrow[x] = before + ((low && heldrow[x] <= hold) ? a_fg : a_bg) * (s.upd[x] - before);
     }
   }
@@ -481,9 +408,6 @@ struct MotionDetector::Impl {
     const uint8_t hold = static_cast<uint8_t>(std::min(254, p.foreground_hold_frames));
     gpu->frame(lo, hi, a_bg, a_fg, hold, idx, upd, before, tile_d2, detect, out);
     for (size_t i = 0; i < idx.size(); i++) scratch[0].kept.emplace_back(idx[i], before[i]);
-    const int T = p.tile;
-    for (int ty = 0; ty < th; ty++)
-      for (int tx = 0; tx < tw; tx++) tile_n[ty * tw + tx] = static_cast<int64_t>(std::min(T, h - ty * T)) * std::min(T, w - tx * T);
     for (const cuda::RunOut& r : out) scratch[0].runs.push_back(Run{r.y, r.x0, r.x1, r.high != 0, r.peak});
   }
 
@@ -533,23 +457,21 @@ struct MotionDetector::Impl {
           for (int x = tx * T; x < std::min(w, tx * T + T); x++) {
             s.lo[x] = lo;
             s.hi[x] = hi;
+            s.lo2[x] = lo * lo;
           }
         }
+        std::fill(s.col.begin(), s.col.end(), 0.0f);
       }
       const bool points = gather_points(s, y, bgrow);
       const size_t at = static_cast<size_t>(y) * w;
-      // In chunks of whole tiles, so the chunk's differences are still in L1 when its tiles are summed.
-      const int chunk = T * std::max(1, kChunkPixels / T);
-      for (int x0 = 0; x0 < w; x0 += chunk) {
-        const int n = std::min(chunk, w - x0);
-        if (bpp == 1)
-          pixel_row_u8(frame + at + x0, bgrow + x0, heldrow + x0, s.d.data() + x0, s.d2.data() + x0, s.mask.data() + x0, n, s.lo.data() + x0, s.hi.data() + x0, a_bg, a_fg, hold);
-        else
-          pixel_row_u16(reinterpret_cast<const uint16_t*>(frame) + at + x0, bgrow + x0, heldrow + x0, s.d.data() + x0, s.d2.data() + x0, s.mask.data() + x0, n, s.lo.data() + x0, s.hi.data() + x0, a_bg, a_fg, hold);
-        add_tile_sums(s.d2.data() + x0, n, T, tile_d2.data() + ty * tw + x0 / T);
-      }
-      if (points) patch_points(s, bgrow, heldrow, s.mask.data(), a_bg, a_fg, hold);
-      for (int tx = 0; tx < tw; tx++) tile_n[ty * tw + tx] += std::min(T, w - tx * T);
+      const rows::Thresholds thresholds{s.lo.data(), s.hi.data(), s.lo2.data()};
+      const rows::Rates rates{a_bg, a_fg, hold};
+      if (bpp == 1)
+        rows::pixel_pass(frame + at, bgrow, heldrow, s.d.data(), s.col.data(), s.low.data(), s.high.data(), w, thresholds, rates, s.bytes.data());
+      else
+        rows::pixel_pass(reinterpret_cast<const uint16_t*>(frame) + at, bgrow, heldrow, s.d.data(), s.col.data(), s.low.data(), s.high.data(), w, thresholds, rates, s.bytes.data());
+      if (y + 1 == r1 || (y + 1) % T == 0) column_sums_to_tiles(s.col.data(), w, T, tile_d2.data() + static_cast<size_t>(ty) * tw);
+      if (points) patch_points(s, bgrow, heldrow, a_bg, a_fg, hold);
       if (detect) runs_of_row(y, s);
       std::rotate(s.pts.begin(), s.pts.begin() + 1, s.pts.end());
     }
@@ -666,22 +588,15 @@ struct MotionDetector::Impl {
   }
 
   void runs_of_row(int y, Scratch& s) {
-    const uint8_t* m = s.mask.data();
-    for (int x = next_nonzero(m, 0, w); x < w; x = next_nonzero(m, x, w)) {
-      Run r{};
-      r.y = y;
-      r.x0 = x;
-      r.peak = 0.0f;
-      r.high = false;
-      while (x < w && m[x] != 0) {
+    for_each_run(s.low.data(), w, [&](int x0, int x1) {
+      Run r{y, x0, x1 - 1, false, 0.0f};
+      for (int x = x0; x < x1; x++) {
         const float di = s.d[x];
-        r.high = r.high || m[x] == 2;
+        r.high = r.high || bit(s.high.data(), x);
         if (std::fabs(di) > std::fabs(r.peak)) r.peak = di;
-        x++;
       }
-      r.x1 = x - 1;
       s.runs.push_back(r);
-    }
+    });
   }
 };
 
@@ -716,14 +631,20 @@ MotionDetector::MotionDetector(int width, int height, int bytes_per_pixel, const
   if (params.foreground_hold_frames < 0) throw std::invalid_argument("foreground_hold_frames must be >= 0");
   m.tile_var.assign(static_cast<size_t>(m.tw) * m.th, static_cast<double>(params.min_sigma) * params.min_sigma);
   m.tile_d2.assign(m.tile_var.size(), 0.0);
-  m.tile_n.assign(m.tile_var.size(), 0);
+  m.tile_n.resize(m.tile_var.size());
+  for (int ty = 0; ty < m.th; ty++)
+    for (int tx = 0; tx < m.tw; tx++) m.tile_n[ty * m.tw + tx] = static_cast<int64_t>(std::min(params.tile, height - ty * params.tile)) * std::min(params.tile, width - tx * params.tile);
   m.scratch.resize(m.nthreads);
   for (auto& s : m.scratch) {
     s.d.resize(width);
-    s.d2.resize(width);
+    s.col.resize(width);
     s.lo.resize(width);
+    s.lo2.resize(width);
     s.hi.resize(width);
-    s.mask.resize(width);
+    s.low.resize(rows::words(width));
+    s.high.resize(rows::words(width));
+    s.cand.resize(rows::words(width));
+    s.bytes.resize(width);
     s.upd.resize(width);
   }
 }
@@ -759,7 +680,6 @@ MotionResult MotionDetector::process(const uint8_t* frame) {
   const double beta = warm ? std::max(static_cast<double>(m.p.noise_alpha), 1.0 / static_cast<double>(n)) : m.p.noise_alpha;
   m.diff_factor = 1.0 + m.bg_var;
   std::fill(m.tile_d2.begin(), m.tile_d2.end(), 0.0);
-  std::fill(m.tile_n.begin(), m.tile_n.end(), 0);
   for (auto& s : m.scratch) {
     s.runs.clear();
     s.kept.clear();

@@ -95,8 +95,8 @@ __global__ void patch_kernel(const uint32_t* __restrict idx, const float* __rest
   bg[p] = before + ((low && held[p] <= hold) ? a_fg : a_bg) * (upd[i] - before);
 }
 
-// motion.cpp's add_tile_sums over a tile's rows, one thread per tile: per row four lanes
-// (pixels k, k + 4, … in order), (l0 + l1) + (l2 + l3), added to the tile's sum row by row.
+// motion.cpp's tile sums, one thread per tile: each column's min(d², lo²) summed down the tile's
+// rows in float, the columns' sums added in column order in double.
 __global__ void tile_kernel(const float* __restrict d, const float* __restrict lo_tile, double* __restrict sums, int w, int h, int tile, int tw, int th) {
   const int t = blockIdx.x * blockDim.x + threadIdx.x;
   if (t >= tw * th) return;
@@ -105,15 +105,14 @@ __global__ void tile_kernel(const float* __restrict d, const float* __restrict l
   const float lo2 = lo * lo;
   const int x0 = tx * tile, x1 = min(w, x0 + tile), y0 = ty * tile, y1 = min(h, y0 + tile);
   double acc = 0;
-  for (int y = y0; y < y1; y++) {
-    const float* row = d + static_cast<size_t>(y) * w;
-    double l[4] = {0, 0, 0, 0};
-    for (int x = x0; x < x1; x++) {
-      const float di = row[x];
+  for (int x = x0; x < x1; x++) {
+    float col = 0.0f;
+    for (int y = y0; y < y1; y++) {
+      const float di = d[static_cast<size_t>(y) * w + x];
       const float sq = di * di;
-      l[(x - x0) & 3] += (lo2 < sq) ? lo2 : sq;  // std::min(di², lo²)
+      col = col + ((lo2 < sq) ? lo2 : sq);  // std::min(di², lo²)
     }
-    acc += (l[0] + l[1]) + (l[2] + l[3]);
+    acc += col;
   }
   sums[t] = acc;
 }

@@ -1,0 +1,47 @@
+// Row kernels of the motion pixel pass (motion.cpp): the per-pixel work of one row, in a
+// portable version (auto-vectorised, AVX2 or plain x86-64 chosen at load time) and an AVX-512
+// one written by hand. Both do the same float operations in the same order, so their outputs
+// are identical bit for bit; masks come out as bits, 64 pixels a word (bit b of word k: pixel
+// 64k + b), so the sparse foreground is found a word at a time.
+#pragma once
+
+#include <cstdint>
+
+namespace skyvox::rows {
+
+// Per-pixel thresholds of a row: the mask's low and high, and low² (the winsorisation).
+struct Thresholds {
+  const float* lo;
+  const float* hi;
+  const float* lo2;
+};
+
+// The pass's learning rates and the hold (frames a masked pixel learns slowly).
+struct Rates {
+  float a_bg, a_fg;
+  uint8_t hold;
+};
+
+// The pixel pass over n pixels of one row: difference d = frame − background, the masks
+// |d| > lo (low) and |d| > hi (high) as bits, the hold counts, the background update, and
+// each column's winsorised squared difference added to `col`. `bytes`: n bytes of scratch.
+void pixel_pass(const uint8_t* px, float* bg, uint8_t* held, float* d, float* col, uint64_t* low, uint64_t* high, int n, Thresholds t, Rates r, uint8_t* bytes);
+void pixel_pass(const uint16_t* px, float* bg, uint8_t* held, float* d, float* col, uint64_t* low, uint64_t* high, int n, Thresholds t, Rates r, uint8_t* bytes);
+
+// Stationary point candidates of n pixels: c[i] differs from each q[k][i] (the eight ring
+// pixels, rows lined up with c) by more than floor_pre[i], all in one sign; as bits in `out`.
+void candidates(const uint8_t* c, const uint8_t* const* q, const uint8_t* floor_pre, uint64_t* out, int n, uint8_t* bytes);
+void candidates(const uint16_t* c, const uint16_t* const* q, const uint16_t* floor_pre, uint64_t* out, int n, uint8_t* bytes);
+
+// Whether the hand-written AVX-512 kernels run (the CPU has AVX-512 BW/VL/DQ and they are not
+// turned off).
+bool avx512();
+
+// Turns the AVX-512 kernels off (true) or back on where the CPU has them: the standalone test
+// compares the two paths.
+void force_portable(bool on);
+
+// Words holding n bits.
+constexpr int words(int n) { return (n + 63) / 64; }
+
+}  // namespace skyvox::rows
