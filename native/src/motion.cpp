@@ -241,33 +241,33 @@ struct MotionDetector::Impl {
     }
   }
 
-  // The candidate pass over row y (rows y − R, y, y + R of the frame): s.cand's bit i is pixel R + i.
   template <typename Pix>
-  void row_candidates(const Pix* f, int y, Scratch& s, const std::vector<Pix>& floor_pre) const {
-    const int R = p.stationary_ring;
-    const Pix* pc = f + static_cast<size_t>(y) * w;
-    const Pix* pu = pc - static_cast<size_t>(R) * w;
-    const Pix* pd = pc + static_cast<size_t>(R) * w;
-    const Pix* q[8] = {pc, pc + 2 * R, pu + R, pd + R, pu, pu + 2 * R, pd, pd + 2 * R};
-    rows::candidates(pc + R, q, floor_pre.data() + R, s.cand.data(), w - 2 * R, s.bytes.data());
+  static std::vector<Pix>& floor_pre_of(Scratch& s) {
+    if constexpr (sizeof(Pix) == 1) return s.floor_pre8;
+    else return s.floor_pre16;
   }
 
-  // Row y's stationary point targets (MotionParams::k_stationary), in x order. Reads only the
-  // frame and the noise of the previous frames, so any stripe may look at any row.
-  void points_of_row(const uint8_t* frame, int y, Scratch& s, std::vector<Point>& out) const {
-    out.clear();
+  // Sets up row y's candidate pass (rows y − R, y, y + R of the frame; bit i of s.cand is pixel
+  // R + i) with its tile row's thresholds. False where the row has none (the protection off, or
+  // the ring would leave the frame).
+  template <typename Pix>
+  bool candidate_row(const uint8_t* frame, int y, Scratch& s, rows::CandidateRow<Pix>& cr) const {
     const int R = p.stationary_ring;
-    if (p.k_stationary <= 0 || y < R || y >= h - R) return;
+    if (p.k_stationary <= 0 || y < R || y >= h - R) return false;
     const int T = p.tile;
-    const bool fresh = s.thr_row != y / T;
+    std::vector<Pix>& floor_pre = floor_pre_of<Pix>(s);
+    if (s.thr_row != y / T) candidate_thresholds(y / T, s, floor_pre);
     s.thr_row = y / T;
-    if (bpp == 1) {
-      if (fresh) candidate_thresholds(y / T, s, s.floor_pre8);
-      row_candidates(frame, y, s, s.floor_pre8);
-    } else {
-      if (fresh) candidate_thresholds(y / T, s, s.floor_pre16);
-      row_candidates(reinterpret_cast<const uint16_t*>(frame), y, s, s.floor_pre16);
-    }
+    const Pix* pc = reinterpret_cast<const Pix*>(frame) + static_cast<size_t>(y) * w;
+    const Pix* pu = pc - static_cast<size_t>(R) * w;
+    const Pix* pd = pc + static_cast<size_t>(R) * w;
+    cr = rows::CandidateRow<Pix>{pc + R, {pc, pc + 2 * R, pu + R, pd + R, pu, pu + 2 * R, pd, pd + 2 * R}, floor_pre.data() + R, s.cand.data(), w - 2 * R};
+    return true;
+  }
+
+  // Row y's stationary point targets among its candidates (s.cand, set up by candidate_row), in x order.
+  void judge_candidates(const uint8_t* frame, int y, const Scratch& s, std::vector<Point>& out) const {
+    const int R = p.stationary_ring, T = p.tile;
     for (int k = 0; k < rows::words(w - 2 * R); k++)
       for (uint64_t m = s.cand[k]; m != 0; m &= m - 1) {
         const int x = R + 64 * k + __builtin_ctzll(m);
@@ -275,32 +275,59 @@ struct MotionDetector::Impl {
       }
   }
 
+  // Row y's stationary point targets (MotionParams::k_stationary), in x order. Reads only the
+  // frame and the noise of the previous frames, so any stripe may look at any row.
+  void points_of_row(const uint8_t* frame, int y, Scratch& s, std::vector<Point>& out) const {
+    out.clear();
+    if (bpp == 1) {
+      rows::CandidateRow<uint8_t> cr;
+      if (!candidate_row(frame, y, s, cr)) return;
+      rows::candidates(cr, s.bytes.data());
+    } else {
+      rows::CandidateRow<uint16_t> cr;
+      if (!candidate_row(frame, y, s, cr)) return;
+      rows::candidates(cr, s.bytes.data());
+    }
+    judge_candidates(frame, y, s, out);
+  }
+
   // Whether the candidate at (x, y) is a stationary point target (threshold `thr`, k·σ of its
   // tile); if so it joins `out` with its ring's mean.
   void point_at(const uint8_t* frame, int x, int y, float thr, std::vector<Point>& out) const {
+    if (bpp == 1) point_at_as(frame, x, y, thr, out);
+    else point_at_as(reinterpret_cast<const uint16_t*>(frame), x, y, thr, out);
+  }
+
+  // The pixels are integers, so their sums are exact in any order (the reference's pairwise
+  // double sums included), and the largest (smallest) ring pixel minus the mean is the largest
+  // (smallest) of the ring's differences to it, as the reference takes them one by one.
+  template <typename Pix>
+  void point_at_as(const Pix* f, int x, int y, float thr, std::vector<Point>& out) const {
     const int R = p.stationary_ring;
-    const auto px = [&](int xx, int yy) { return pixel(frame, xx, yy); };
-    float ringv[8 * 16];
-    const double vc = px(x, y);
-    const double sgn = vc > px(x - R, y) ? 1.0 : -1.0;
-    // The ring: top and bottom rows, then the sides (the reference sums in this order).
-    int nr = 0;
-    for (int k = -R; k <= R; k++) ringv[nr++] = px(x + k, y - R), ringv[nr++] = px(x + k, y + R);
-    for (int k = -R + 1; k <= R - 1; k++) ringv[nr++] = px(x - R, y + k), ringv[nr++] = px(x + R, y + k);
-    double ring = 0;
-    for (int k = 0; k < nr; k += 2) ring += (static_cast<double>(ringv[k]) + ringv[k + 1]);
-    const double mean = ring / (8 * R);
+    const Pix* row = f + static_cast<size_t>(y) * w;
+    const Pix *top = row - static_cast<size_t>(R) * w, *bottom = row + static_cast<size_t>(R) * w;
+    int64_t sum = 0;
+    int32_t hi = 0, lo = std::numeric_limits<int32_t>::max();
+    const auto take = [&](int32_t q) {
+      sum += q;
+      hi = std::max(hi, q);
+      lo = std::min(lo, q);
+    };
+    for (int k = -R; k <= R; k++) take(top[x + k]), take(bottom[x + k]);
+    for (int k = -R + 1; k <= R - 1; k++) take(row[static_cast<ptrdiff_t>(k) * w + x - R]), take(row[static_cast<ptrdiff_t>(k) * w + x + R]);
+    const double vc = row[x];
+    const double sgn = row[x] > row[x - R] ? 1.0 : -1.0;
+    const double mean = static_cast<double>(sum) / (8 * R);
     const double c = sgn * (vc - mean);
     if (c <= thr) return;
     // Not an edge: no ring pixel halfway up to the centre.
-    double spread = -1e300;
-    for (int k = 0; k < nr; k++) spread = std::max(spread, sgn * (ringv[k] - mean));
+    const double spread = sgn * ((sgn > 0 ? hi : lo) - mean);
     if (spread >= 0.5 * c) return;
     // Not a lone hot pixel: its 3×3 carries a share of the contrast, as a PSF does.
-    double inner = 0;
+    int32_t inner = 0;
     for (int dy = -1; dy <= 1; dy++)
-      for (int dx = -1; dx <= 1; dx++) inner += px(x + dx, y + dy);
-    if (sgn * (inner / 9 - mean) < static_cast<double>(p.stationary_compactness) * c) return;
+      for (int dx = -1; dx <= 1; dx++) inner += row[static_cast<ptrdiff_t>(dy) * w + x + dx];
+    if (sgn * (inner / 9.0 - mean) < static_cast<double>(p.stationary_compactness) * c) return;
     out.push_back({x, static_cast<float>(mean)});
   }
 
@@ -438,14 +465,19 @@ struct MotionDetector::Impl {
 
   // Rows [r0, r1) — whole tile rows — of one frame.
   void stripe(const uint8_t* frame, int r0, int r1, Scratch& s, float a_bg, float a_fg, bool detect) {
+    if (bpp == 1) stripe_as<uint8_t>(frame, r0, r1, s, a_bg, a_fg, detect);
+    else stripe_as<uint16_t>(frame, r0, r1, s, a_bg, a_fg, detect);
+  }
+
+  template <typename Pix>
+  void stripe_as(const uint8_t* frame, int r0, int r1, Scratch& s, float a_bg, float a_fg, bool detect) {
     const int T = p.tile;
     const int in = std::max(0, p.stationary_ring - 1);
     const uint8_t hold = static_cast<uint8_t>(std::min(254, p.foreground_hold_frames));
     s.pts.resize(2 * in + 1);
     s.thr_row = -1;  // a new frame: new noise
-    for (int k = 0; k < 2 * in; k++) points_of_row(frame, r0 - in + k, s, s.pts[k]);
+    for (int k = 0; k <= 2 * in; k++) points_of_row(frame, r0 - in + k, s, s.pts[k]);
     for (int y = r0; y < r1; y++) {
-      points_of_row(frame, y + in, s, s.pts[2 * in]);
       const int ty = y / T;
       float* bgrow = bg.data() + static_cast<size_t>(y) * w;
       uint8_t* heldrow = held.data() + static_cast<size_t>(y) * w;
@@ -466,14 +498,17 @@ struct MotionDetector::Impl {
       const size_t at = static_cast<size_t>(y) * w;
       const rows::Thresholds thresholds{s.lo.data(), s.hi.data(), s.lo2.data()};
       const rows::Rates rates{a_bg, a_fg, hold};
-      if (bpp == 1)
-        rows::pixel_pass(frame + at, bgrow, heldrow, s.d.data(), s.col.data(), s.low.data(), s.high.data(), w, thresholds, rates, s.bytes.data());
-      else
-        rows::pixel_pass(reinterpret_cast<const uint16_t*>(frame) + at, bgrow, heldrow, s.d.data(), s.col.data(), s.low.data(), s.high.data(), w, thresholds, rates, s.bytes.data());
+      // The next row's newest row of points: its candidates found within this row's pass.
+      const int next = y + 1 + in;
+      rows::CandidateRow<Pix> cr;
+      const bool fused = y + 1 < r1 && candidate_row(frame, next, s, cr);
+      rows::pixel_pass(reinterpret_cast<const Pix*>(frame) + at, bgrow, heldrow, s.d.data(), s.col.data(), s.low.data(), s.high.data(), w, thresholds, rates, fused ? &cr : nullptr, s.bytes.data());
       if (y + 1 == r1 || (y + 1) % T == 0) column_sums_to_tiles(s.col.data(), w, T, tile_d2.data() + static_cast<size_t>(ty) * tw);
       if (points) patch_points(s, bgrow, heldrow, a_bg, a_fg, hold);
       if (detect) runs_of_row(y, s);
       std::rotate(s.pts.begin(), s.pts.begin() + 1, s.pts.end());
+      s.pts[2 * in].clear();
+      if (fused) judge_candidates(frame, next, s, s.pts[2 * in]);
     }
   }
 

@@ -107,6 +107,16 @@ void portable_row(const uint16_t* px, float* bg, uint8_t* held, float* d, float*
 void portable_candidates(const uint8_t* c, const uint8_t* const* q, const uint8_t* f, uint8_t* out, int n) { candidate_row_u8(c, q, f, out, n); }
 void portable_candidates(const uint16_t* c, const uint16_t* const* q, const uint16_t* f, uint8_t* out, int n) { candidate_row_u16(c, q, f, out, n); }
 
+// A candidate row's pixels from `from` (a multiple of 64) on, portable, into its bits.
+template <typename Pix>
+void portable_candidates_from(const CandidateRow<Pix>& cr, int from, uint8_t* bytes) {
+  if (from >= cr.n) return;
+  const Pix* q[8];
+  for (int k = 0; k < 8; k++) q[k] = cr.q[k] + from;
+  portable_candidates(cr.c + from, q, cr.floor_pre + from, bytes, cr.n - from);
+  pack_bits(bytes, cr.n - from, cr.out + from / 64, nullptr);
+}
+
 #define SKYVOX_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
 // GCC 12 warns inside its own intrinsics (their _mm512_undefined_* pass-through operands).
 #pragma GCC diagnostic push
@@ -119,15 +129,61 @@ SKYVOX_AVX512 inline __m512 load16(const Pix* p) {
   else return _mm512_cvtepi32_ps(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))));
 }
 
+// 64 bytes of p from element i; with `lanes` (elements, fewer than a vector's) only those are
+// read, the rest zero (a row's last word: nothing past its end is touched).
+template <typename Pix>
+SKYVOX_AVX512 inline __m512i load512(const Pix* p, int i, int lanes) {
+  if (lanes >= static_cast<int>(64 / sizeof(Pix))) return _mm512_loadu_si512(p + i);
+  if constexpr (sizeof(Pix) == 1) return _mm512_maskz_loadu_epi8((1ull << lanes) - 1, p + i);
+  else return _mm512_maskz_loadu_epi16(static_cast<__mmask32>((1u << lanes) - 1), p + i);
+}
+
+// candidate_row over one vector (64 8-bit or 32 16-bit pixels from i, or `lanes` of them):
+// saturating differences to the ring's maximum and minimum.
+template <typename Pix>
+SKYVOX_AVX512 inline uint64_t candidate_step(const Pix* c, const Pix* const* q, const Pix* f, int i, int lanes) {
+  __m512i v[8];
+  for (int k = 0; k < 8; k++) v[k] = load512(q[k], i, lanes);
+  const __m512i x = load512(c, i, lanes), fl = load512(f, i, lanes);
+  if constexpr (sizeof(Pix) == 1) {
+    const __m512i hi = _mm512_max_epu8(_mm512_max_epu8(_mm512_max_epu8(v[0], v[1]), _mm512_max_epu8(v[2], v[3])), _mm512_max_epu8(_mm512_max_epu8(v[4], v[5]), _mm512_max_epu8(v[6], v[7])));
+    const __m512i lo = _mm512_min_epu8(_mm512_min_epu8(_mm512_min_epu8(v[0], v[1]), _mm512_min_epu8(v[2], v[3])), _mm512_min_epu8(_mm512_min_epu8(v[4], v[5]), _mm512_min_epu8(v[6], v[7])));
+    return _cvtmask64_u64(_kor_mask64(_mm512_cmpgt_epu8_mask(_mm512_subs_epu8(x, hi), fl), _mm512_cmpgt_epu8_mask(_mm512_subs_epu8(lo, x), fl)));
+  } else {
+    const __m512i hi = _mm512_max_epu16(_mm512_max_epu16(_mm512_max_epu16(v[0], v[1]), _mm512_max_epu16(v[2], v[3])), _mm512_max_epu16(_mm512_max_epu16(v[4], v[5]), _mm512_max_epu16(v[6], v[7])));
+    const __m512i lo = _mm512_min_epu16(_mm512_min_epu16(_mm512_min_epu16(v[0], v[1]), _mm512_min_epu16(v[2], v[3])), _mm512_min_epu16(_mm512_min_epu16(v[4], v[5]), _mm512_min_epu16(v[6], v[7])));
+    return _cvtmask32_u32(_kor_mask32(_mm512_cmpgt_epu16_mask(_mm512_subs_epu16(x, hi), fl), _mm512_cmpgt_epu16_mask(_mm512_subs_epu16(lo, x), fl)));
+  }
+}
+
+// A candidate row's word at pixel i (a multiple of 64), of its `lanes` pixels from there.
+template <typename Pix>
+SKYVOX_AVX512 inline uint64_t candidate_word(const CandidateRow<Pix>& cr, int i, int lanes = 64) {
+  if constexpr (sizeof(Pix) == 1) return candidate_step(cr.c, cr.q, cr.floor_pre, i, lanes);
+  else {
+    const uint64_t first = candidate_step(cr.c, cr.q, cr.floor_pre, i, lanes);
+    return lanes > 32 ? first | (candidate_step(cr.c, cr.q, cr.floor_pre, i + 32, lanes - 32) << 32) : first;
+  }
+}
+
+// A candidate row's words from pixel `from` (a multiple of 64) on.
+template <typename Pix>
+SKYVOX_AVX512 void candidates_from(const CandidateRow<Pix>& cr, int from) {
+  int i = from;
+  for (; i + 64 <= cr.n; i += 64) cr.out[i / 64] = candidate_word(cr, i);
+  if (i < cr.n) cr.out[i / 64] = candidate_word(cr, i, cr.n - i);
+}
+
 // pixel_row, 64 pixels a step. Per pixel the same operations: v − bg; |·| > lo, > hi (ordered
 // compares, as C's >); the hold count's saturating +1; bg + rate·(v − bg) as a multiply and an
 // add; min(lo², d²) chooses lo² only when it is smaller, as std::min(d², lo²) does.
 template <typename Pix>
-SKYVOX_AVX512 void pixel_row_avx512(const Pix* __restrict px, float* __restrict bg, uint8_t* __restrict held, float* __restrict d, float* __restrict col, uint64_t* __restrict lowbits, uint64_t* __restrict highbits, int n, Thresholds t, Rates r, uint8_t* bytes) {
+SKYVOX_AVX512 void pixel_row_avx512(const Pix* __restrict px, float* __restrict bg, uint8_t* __restrict held, float* __restrict d, float* __restrict col, uint64_t* __restrict lowbits, uint64_t* __restrict highbits, int n, Thresholds t, Rates r, const CandidateRow<Pix>* also, uint8_t* bytes) {
   const __m512 vbg = _mm512_set1_ps(r.a_bg), vfg = _mm512_set1_ps(r.a_fg);
   const __m512i one = _mm512_set1_epi8(1), vhold = _mm512_set1_epi8(static_cast<char>(r.hold));
   int i = 0;
   for (; i + 64 <= n; i += 64) {
+    if (also && i + 64 <= also->n) also->out[i / 64] = candidate_word(*also, i);
     __m512 di[4];
     __mmask16 lo[4], hi[4];
     for (int k = 0; k < 4; k++) {
@@ -140,8 +196,10 @@ SKYVOX_AVX512 void pixel_row_avx512(const Pix* __restrict px, float* __restrict 
       _mm512_storeu_ps(col + j, _mm512_add_ps(_mm512_loadu_ps(col + j), _mm512_min_ps(_mm512_loadu_ps(t.lo2 + j), _mm512_mul_ps(di[k], di[k]))));
     }
     const __mmask64 low = _mm512_kunpackd(_mm512_kunpackw(lo[3], lo[2]), _mm512_kunpackw(lo[1], lo[0]));
-    const __m512i h = _mm512_maskz_adds_epu8(low, _mm512_loadu_si512(held + i), one);
-    _mm512_storeu_si512(held + i, h);
+    const __m512i was = _mm512_loadu_si512(held + i);
+    const __m512i h = _mm512_maskz_adds_epu8(low, was, one);
+    // Most of the sky's counts stay 0: a line left unwritten is not written back to memory.
+    _mm512_mask_storeu_epi8(held + i, _mm512_cmpneq_epu8_mask(h, was), h);
     const __mmask64 slow = _kand_mask64(low, _mm512_cmple_epu8_mask(h, vhold));
     for (int k = 0; k < 4; k++) {
       const int j = i + 16 * k;
@@ -156,40 +214,7 @@ SKYVOX_AVX512 void pixel_row_avx512(const Pix* __restrict px, float* __restrict 
     portable_row(px + i, bg + i, held + i, d + i, col + i, bytes, n - i, Thresholds{t.lo + i, t.hi + i, t.lo2 + i}, r);
     pack_bits(bytes, n - i, lowbits + i / 64, highbits + i / 64);
   }
-}
-
-template <typename Pix>
-SKYVOX_AVX512 inline __m512i load512(const Pix* p, int i) { return _mm512_loadu_si512(p + i); }
-
-// candidate_row, 64 pixels a step: saturating differences to the ring's maximum and minimum.
-template <typename Pix>
-SKYVOX_AVX512 inline uint64_t candidate_step(const Pix* c, const Pix* const* q, const Pix* f, int i) {
-  if constexpr (sizeof(Pix) == 1) {
-    const __m512i hi = _mm512_max_epu8(_mm512_max_epu8(_mm512_max_epu8(load512(q[0], i), load512(q[1], i)), _mm512_max_epu8(load512(q[2], i), load512(q[3], i))), _mm512_max_epu8(_mm512_max_epu8(load512(q[4], i), load512(q[5], i)), _mm512_max_epu8(load512(q[6], i), load512(q[7], i))));
-    const __m512i lo = _mm512_min_epu8(_mm512_min_epu8(_mm512_min_epu8(load512(q[0], i), load512(q[1], i)), _mm512_min_epu8(load512(q[2], i), load512(q[3], i))), _mm512_min_epu8(_mm512_min_epu8(load512(q[4], i), load512(q[5], i)), _mm512_min_epu8(load512(q[6], i), load512(q[7], i))));
-    const __m512i v = load512(c, i), fl = load512(f, i);
-    return _cvtmask64_u64(_kor_mask64(_mm512_cmpgt_epu8_mask(_mm512_subs_epu8(v, hi), fl), _mm512_cmpgt_epu8_mask(_mm512_subs_epu8(lo, v), fl)));
-  } else {
-    const __m512i hi = _mm512_max_epu16(_mm512_max_epu16(_mm512_max_epu16(load512(q[0], i), load512(q[1], i)), _mm512_max_epu16(load512(q[2], i), load512(q[3], i))), _mm512_max_epu16(_mm512_max_epu16(load512(q[4], i), load512(q[5], i)), _mm512_max_epu16(load512(q[6], i), load512(q[7], i))));
-    const __m512i lo = _mm512_min_epu16(_mm512_min_epu16(_mm512_min_epu16(load512(q[0], i), load512(q[1], i)), _mm512_min_epu16(load512(q[2], i), load512(q[3], i))), _mm512_min_epu16(_mm512_min_epu16(load512(q[4], i), load512(q[5], i)), _mm512_min_epu16(load512(q[6], i), load512(q[7], i))));
-    const __m512i v = load512(c, i), fl = load512(f, i);
-    return _cvtmask32_u32(_kor_mask32(_mm512_cmpgt_epu16_mask(_mm512_subs_epu16(v, hi), fl), _mm512_cmpgt_epu16_mask(_mm512_subs_epu16(lo, v), fl)));
-  }
-}
-
-template <typename Pix>
-SKYVOX_AVX512 void candidates_avx512(const Pix* c, const Pix* const* q, const Pix* f, uint64_t* out, int n, uint8_t* bytes) {
-  int i = 0;
-  for (; i + 64 <= n; i += 64) {
-    if constexpr (sizeof(Pix) == 1) out[i / 64] = candidate_step(c, q, f, i);
-    else out[i / 64] = candidate_step(c, q, f, i) | (candidate_step(c, q, f, i + 32) << 32);
-  }
-  if (i < n) {
-    const Pix* qt[8];
-    for (int k = 0; k < 8; k++) qt[k] = q[k] + i;
-    portable_candidates(c + i, qt, f + i, bytes, n - i);
-    pack_bits(bytes, n - i, out + i / 64, nullptr);
-  }
+  if (also) candidates_from(*also, std::min(i, also->n / 64 * 64));
 }
 
 #pragma GCC diagnostic pop
@@ -202,17 +227,17 @@ bool cpu_has_avx512() {
 }
 
 template <typename Pix>
-void pass_of(const Pix* px, float* bg, uint8_t* held, float* d, float* col, uint64_t* low, uint64_t* high, int n, Thresholds t, Rates r, uint8_t* bytes) {
-  if (avx512()) return pixel_row_avx512(px, bg, held, d, col, low, high, n, t, r, bytes);
+void pass_of(const Pix* px, float* bg, uint8_t* held, float* d, float* col, uint64_t* low, uint64_t* high, int n, Thresholds t, Rates r, const CandidateRow<Pix>* also, uint8_t* bytes) {
+  if (avx512()) return pixel_row_avx512(px, bg, held, d, col, low, high, n, t, r, also, bytes);
   portable_row(px, bg, held, d, col, bytes, n, t, r);
   pack_bits(bytes, n, low, high);
+  if (also) portable_candidates_from(*also, 0, bytes);
 }
 
 template <typename Pix>
-void candidates_of(const Pix* c, const Pix* const* q, const Pix* f, uint64_t* out, int n, uint8_t* bytes) {
-  if (avx512()) return candidates_avx512(c, q, f, out, n, bytes);
-  portable_candidates(c, q, f, bytes, n);
-  pack_bits(bytes, n, out, nullptr);
+void candidates_of(const CandidateRow<Pix>& row, uint8_t* bytes) {
+  if (avx512()) return candidates_from(row, 0);
+  portable_candidates_from(row, 0, bytes);
 }
 
 }  // namespace
@@ -224,9 +249,9 @@ bool avx512() {
 
 void force_portable(bool on) { portable_forced.store(on); }
 
-void pixel_pass(const uint8_t* px, float* bg, uint8_t* held, float* d, float* col, uint64_t* low, uint64_t* high, int n, Thresholds t, Rates r, uint8_t* bytes) { pass_of(px, bg, held, d, col, low, high, n, t, r, bytes); }
-void pixel_pass(const uint16_t* px, float* bg, uint8_t* held, float* d, float* col, uint64_t* low, uint64_t* high, int n, Thresholds t, Rates r, uint8_t* bytes) { pass_of(px, bg, held, d, col, low, high, n, t, r, bytes); }
-void candidates(const uint8_t* c, const uint8_t* const* q, const uint8_t* f, uint64_t* out, int n, uint8_t* bytes) { candidates_of(c, q, f, out, n, bytes); }
-void candidates(const uint16_t* c, const uint16_t* const* q, const uint16_t* f, uint64_t* out, int n, uint8_t* bytes) { candidates_of(c, q, f, out, n, bytes); }
+void pixel_pass(const uint8_t* px, float* bg, uint8_t* held, float* d, float* col, uint64_t* low, uint64_t* high, int n, Thresholds t, Rates r, const CandidateRow<uint8_t>* also, uint8_t* bytes) { pass_of(px, bg, held, d, col, low, high, n, t, r, also, bytes); }
+void pixel_pass(const uint16_t* px, float* bg, uint8_t* held, float* d, float* col, uint64_t* low, uint64_t* high, int n, Thresholds t, Rates r, const CandidateRow<uint16_t>* also, uint8_t* bytes) { pass_of(px, bg, held, d, col, low, high, n, t, r, also, bytes); }
+void candidates(const CandidateRow<uint8_t>& row, uint8_t* bytes) { candidates_of(row, bytes); }
+void candidates(const CandidateRow<uint16_t>& row, uint8_t* bytes) { candidates_of(row, bytes); }
 
 }  // namespace skyvox::rows

@@ -22,16 +22,28 @@ struct Rates {
   uint8_t hold;
 };
 
+// One row's stationary point candidates: pixel c[i] differs from each q[k][i] (the eight ring
+// pixels, rows lined up with c) by more than floor_pre[i], all in one sign; bit i of `out`.
+template <typename Pix>
+struct CandidateRow {
+  const Pix* c;
+  const Pix* q[8];
+  const Pix* floor_pre;
+  uint64_t* out;
+  int n;
+};
+
 // The pixel pass over n pixels of one row: difference d = frame − background, the masks
 // |d| > lo (low) and |d| > hi (high) as bits, the hold counts, the background update, and
-// each column's winsorised squared difference added to `col`. `bytes`: n bytes of scratch.
-void pixel_pass(const uint8_t* px, float* bg, uint8_t* held, float* d, float* col, uint64_t* low, uint64_t* high, int n, Thresholds t, Rates r, uint8_t* bytes);
-void pixel_pass(const uint16_t* px, float* bg, uint8_t* held, float* d, float* col, uint64_t* low, uint64_t* high, int n, Thresholds t, Rates r, uint8_t* bytes);
+// each column's winsorised squared difference added to `col`. `also` (or null): another row's
+// candidate pass, done in the same loop so that its arithmetic overlaps this pass's memory
+// traffic. `bytes`: n bytes of scratch.
+void pixel_pass(const uint8_t* px, float* bg, uint8_t* held, float* d, float* col, uint64_t* low, uint64_t* high, int n, Thresholds t, Rates r, const CandidateRow<uint8_t>* also, uint8_t* bytes);
+void pixel_pass(const uint16_t* px, float* bg, uint8_t* held, float* d, float* col, uint64_t* low, uint64_t* high, int n, Thresholds t, Rates r, const CandidateRow<uint16_t>* also, uint8_t* bytes);
 
-// Stationary point candidates of n pixels: c[i] differs from each q[k][i] (the eight ring
-// pixels, rows lined up with c) by more than floor_pre[i], all in one sign; as bits in `out`.
-void candidates(const uint8_t* c, const uint8_t* const* q, const uint8_t* floor_pre, uint64_t* out, int n, uint8_t* bytes);
-void candidates(const uint16_t* c, const uint16_t* const* q, const uint16_t* floor_pre, uint64_t* out, int n, uint8_t* bytes);
+// A candidate pass on its own. `bytes`: row.n bytes of scratch.
+void candidates(const CandidateRow<uint8_t>& row, uint8_t* bytes);
+void candidates(const CandidateRow<uint16_t>& row, uint8_t* bytes);
 
 // Whether the hand-written AVX-512 kernels run (the CPU has AVX-512 BW/VL/DQ and they are not
 // turned off).
