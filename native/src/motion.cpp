@@ -30,19 +30,31 @@ namespace {
 struct Run {
   int32_t y, x0, x1;
   bool high;
+  bool above;  // it may touch a run of the row above (false: no masked pixel there, 8-connected)
   float peak;  // the signed difference of largest magnitude
 };
 
-// A component: its runs' union.
+// A component with a high pixel: its runs' union.
 struct Acc {
   float peak = 0;
   int64_t area = 0;
-  bool high = false;
   int32_t x0 = INT32_MAX, y0 = INT32_MAX, x1 = -1, y1 = -1;
 };
 
 // Bit x of a row's bits (rows::words).
 inline bool bit(const uint64_t* bits, int x) { return (bits[x >> 6] >> (x & 63)) & 1; }
+
+// Whether any of bits [a, b) is set.
+inline bool any_bit(const uint64_t* bits, int a, int b) {
+  if (a >= b) return false;
+  const int ka = a >> 6, kb = (b - 1) >> 6;
+  const uint64_t first = ~0ull << (a & 63), last = ~0ull >> (63 - ((b - 1) & 63));
+  if (ka == kb) return (bits[ka] & first & last) != 0;
+  if (bits[ka] & first) return true;
+  for (int k = ka + 1; k < kb; k++)
+    if (bits[k]) return true;
+  return (bits[kb] & last) != 0;
+}
 
 // Calls f(x0, x1) for each run [x0, x1) of set bits among the first n (bits past n are clear).
 template <typename F>
@@ -145,6 +157,7 @@ struct MotionDetector::Impl {
   struct Scratch {
     std::vector<float> d, col, lo, hi, lo2;  // a row's differences, column sums, thresholds
     std::vector<uint64_t> low, high;        // a row's masks, as bits (rows::words)
+    std::vector<uint64_t> low_above;        // the row above's low bits (none: all set)
     std::vector<uint8_t> bytes;             // the row kernels' scratch
     std::vector<Run> runs;
     std::vector<std::vector<Point>> pts;  // rows y − (R − 1) … y + (R − 1)
@@ -161,6 +174,7 @@ struct MotionDetector::Impl {
   };
   // This frame's `kept` of every stripe, by pixel: the moments read the background these had.
   std::vector<std::pair<size_t, float>> kept;
+  std::vector<int32_t> slot;  // each run's component's blob slot, or −1 (kept to reuse its memory)
   std::vector<Scratch> scratch;
 
   float pixel(const uint8_t* frame, int x, int y) const {
@@ -435,7 +449,7 @@ struct MotionDetector::Impl {
     const uint8_t hold = static_cast<uint8_t>(std::min(254, p.foreground_hold_frames));
     gpu->frame(lo, hi, a_bg, a_fg, hold, idx, upd, before, tile_d2, detect, out);
     for (size_t i = 0; i < idx.size(); i++) scratch[0].kept.emplace_back(idx[i], before[i]);
-    for (const cuda::RunOut& r : out) scratch[0].runs.push_back(Run{r.y, r.x0, r.x1, r.high != 0, r.peak});
+    for (const cuda::RunOut& r : out) scratch[0].runs.push_back(Run{r.y, r.x0, r.x1, r.high != 0, true, r.peak});
   }
 
   void first_frame(const uint8_t* frame) {
@@ -477,6 +491,8 @@ struct MotionDetector::Impl {
     s.pts.resize(2 * in + 1);
     s.thr_row = -1;  // a new frame: new noise
     for (int k = 0; k <= 2 * in; k++) points_of_row(frame, r0 - in + k, s, s.pts[k]);
+    // The row above the stripe is another stripe's: its runs may touch any of the first row's.
+    std::fill(s.low_above.begin(), s.low_above.end(), ~0ull);
     for (int y = r0; y < r1; y++) {
       const int ty = y / T;
       float* bgrow = bg.data() + static_cast<size_t>(y) * w;
@@ -506,6 +522,7 @@ struct MotionDetector::Impl {
       if (y + 1 == r1 || (y + 1) % T == 0) column_sums_to_tiles(s.col.data(), w, T, tile_d2.data() + static_cast<size_t>(ty) * tw);
       if (points) patch_points(s, bgrow, heldrow, a_bg, a_fg, hold);
       if (detect) runs_of_row(y, s);
+      std::swap(s.low, s.low_above);
       std::rotate(s.pts.begin(), s.pts.begin() + 1, s.pts.end());
       s.pts[2 * in].clear();
       if (fused) judge_candidates(frame, next, s, s.pts[2 * in]);
@@ -624,7 +641,7 @@ struct MotionDetector::Impl {
 
   void runs_of_row(int y, Scratch& s) {
     for_each_run(s.low.data(), w, [&](int x0, int x1) {
-      Run r{y, x0, x1 - 1, false, 0.0f};
+      Run r{y, x0, x1 - 1, false, any_bit(s.low_above.data(), std::max(0, x0 - 1), std::min(w, x1 + 1)), 0.0f};
       for (int x = x0; x < x1; x++) {
         const float di = s.d[x];
         r.high = r.high || bit(s.high.data(), x);
@@ -677,6 +694,7 @@ MotionDetector::MotionDetector(int width, int height, int bytes_per_pixel, const
     s.lo2.resize(width);
     s.hi.resize(width);
     s.low.resize(rows::words(width));
+    s.low_above.resize(rows::words(width));
     s.high.resize(rows::words(width));
     s.cand.resize(rows::words(width));
     s.bytes.resize(width);
@@ -771,10 +789,11 @@ MotionResult MotionDetector::process(const uint8_t* frame) {
     size_t j = i;
     while (j < runs.size() && runs[j].y == y) j++;
     if (prev_end > prev_begin && runs[prev_begin].y == y - 1) {
-      size_t a = prev_begin;
       for (size_t b = i; b < j; b++) {
-        while (a < prev_end && runs[a].x1 < runs[b].x0 - 1) a++;
-        for (size_t c = a; c < prev_end && runs[c].x0 <= runs[b].x1 + 1; c++) {
+        // Most runs (the sky's noise) touch nothing above: runs_of_row looked at its bits.
+        if (!runs[b].above) continue;
+        const auto first = std::lower_bound(runs.begin() + prev_begin, runs.begin() + prev_end, runs[b].x0 - 1, [](const Run& r, int32_t x) { return r.x1 < x; });
+        for (size_t c = first - runs.begin(); c < prev_end && runs[c].x0 <= runs[b].x1 + 1; c++) {
           const int32_t ra = find(static_cast<int32_t>(c)), rb = find(static_cast<int32_t>(b));
           if (ra != rb) parent[std::max(ra, rb)] = std::min(ra, rb);
         }
@@ -785,13 +804,25 @@ MotionResult MotionDetector::process(const uint8_t* frame) {
     i = j;
   }
 
-  std::vector<Acc> acc(runs.size());
+  // Only components with a high pixel become blobs: their roots (each component's smallest
+  // run index), in increasing order, get a slot; every run counts towards the foreground.
+  std::vector<int32_t>& slot = m.slot;
+  slot.assign(runs.size(), -1);
+  std::vector<int32_t> roots;
+  for (size_t r = 0; r < runs.size(); r++)
+    if (runs[r].high) roots.push_back(find(static_cast<int32_t>(r)));
+  std::sort(roots.begin(), roots.end());
+  roots.erase(std::unique(roots.begin(), roots.end()), roots.end());
+  for (size_t k = 0; k < roots.size(); k++) slot[roots[k]] = static_cast<int32_t>(k);
+  std::vector<Acc> acc(roots.size());
   for (size_t r = 0; r < runs.size(); r++) {
     const Run& run = runs[r];
-    Acc& a = acc[find(static_cast<int32_t>(r))];
+    result.foreground_pixels += run.x1 - run.x0 + 1;
+    const int32_t k = slot[find(static_cast<int32_t>(r))];
+    if (k < 0) continue;
+    Acc& a = acc[k];
     if (std::fabs(run.peak) > std::fabs(a.peak)) a.peak = run.peak;
     a.area += run.x1 - run.x0 + 1;
-    a.high = a.high || run.high;
     a.x0 = std::min(a.x0, run.x0);
     a.x1 = std::max(a.x1, run.x1);
     a.y0 = std::min(a.y0, run.y);
@@ -801,11 +832,7 @@ MotionResult MotionDetector::process(const uint8_t* frame) {
   std::vector<size_t> row_start(static_cast<size_t>(m.h) + 1, runs.size());
   for (size_t r = runs.size(); r-- > 0;) row_start[runs[r].y] = r;
   for (int y = m.h - 1; y >= 0; y--) row_start[y] = std::min(row_start[y], row_start[y + 1]);
-  for (size_t r = 0; r < runs.size(); r++) {
-    if (find(static_cast<int32_t>(r)) != static_cast<int32_t>(r)) continue;
-    const Acc& a = acc[r];
-    result.foreground_pixels += a.area;
-    if (!a.high) continue;
+  for (const Acc& a : acc) {
     Blob b{};
     if (!m.window_moments(frame, a.x0, a.y0, a.x1, a.y1, a.peak < 0 ? -1.0f : 1.0f, runs, row_start, a_bg, a_fg, b)) continue;
     b.area = static_cast<float>(a.area);
