@@ -131,6 +131,7 @@ struct MotionDetector::Impl {
   std::vector<uint8_t> held;  // frames in a row each pixel has been masked (saturating)
   double correction = 1.0;    // 1 / E[min(Z², k_low²)] for a standard normal Z
   std::vector<double> tile_var;  // the pixels' noise variance (DN²) per tile
+  std::vector<double> tile_sd;   // max(min_sigma, √(tile_var·diff_factor)) per tile (refresh_sigmas)
   bool noise_known = false;      // set by the first difference frame
   // The background's variance over the pixels' (1 while it is one frame, 1/(n+1) as the mean
   // of n+1, α/(2−α) once it runs at α), and this frame's 1 + that: a difference's noise. Without
@@ -217,8 +218,16 @@ struct MotionDetector::Impl {
   // The hold in force: the setting, or under kAutoHold the coded-video one while frames look coded.
   int hold_frames() const { return p.noise_hold_frames != MotionParams::kAutoHold ? p.noise_hold_frames : coded() ? MotionParams::kCodedHoldFrames : 0; }
 
-  // Tile t's noise σ (DN), as every threshold of the frame takes it.
-  float tile_sigma(size_t t) const { return static_cast<float>(std::max(static_cast<double>(p.min_sigma), std::sqrt(diff_var(t)))); }
+  // Tile t's noise σ (DN), as every threshold of the frame takes it (refresh_sigmas).
+  float tile_sigma(size_t t) const { return static_cast<float>(tile_sd[t]); }
+
+  // Every tile's σ of frame − background, from the noise and diff_factor now in force: once a
+  // frame, in one vectorised loop, rather than a square root per tile for each threshold.
+  void refresh_sigmas() {
+    tile_sd.resize(tile_var.size());
+    const double floor = p.min_sigma, factor = diff_factor;
+    for (size_t t = 0; t < tile_var.size(); t++) tile_sd[t] = std::max(floor, std::sqrt(tile_var[t] * factor));
+  }
 
   // Variance of frame − background in tile t: the pixels' own noise plus the background's.
   double diff_var(size_t t) const { return tile_var[t] * diff_factor; }
@@ -722,6 +731,7 @@ MotionResult MotionDetector::process(const uint8_t* frame) {
   m.follow_repeats(frame);
   result.coded = m.coded();
   if (n == 0) {
+    m.refresh_sigmas();
     m.first_frame(frame);
     result.warming_up = true;
     return result;
@@ -732,6 +742,7 @@ MotionResult MotionDetector::process(const uint8_t* frame) {
   const float a_fg = warm ? a_bg : m.p.alpha_foreground;
   const double beta = warm ? std::max(static_cast<double>(m.p.noise_alpha), 1.0 / static_cast<double>(n)) : m.p.noise_alpha;
   m.diff_factor = 1.0 + m.bg_var;
+  m.refresh_sigmas();
   std::fill(m.tile_d2.begin(), m.tile_d2.end(), 0.0);
   for (auto& s : m.scratch) {
     s.runs.clear();
