@@ -391,12 +391,6 @@ struct MotionDetector::Impl {
     }
   }
 
-  // The background before this frame's update where a pixel learned a ring's mean, if it did.
-  const float* kept_bg(size_t i) const {
-    auto it = std::lower_bound(kept.begin(), kept.end(), std::make_pair(i, -std::numeric_limits<float>::infinity()));
-    return it != kept.end() && it->first == i ? &it->second : nullptr;
-  }
-
   // The first frame is the background — but not its stationary point targets: their rings' means.
   // Every row's stationary-target lessons, as sorted pixel indices and what they learn (GPU
   // pass): the rows' points from `row_points(y, out)`, asked for in increasing y, gathered as
@@ -538,14 +532,6 @@ struct MotionDetector::Impl {
     }
   }
 
-  bool masked(int x, int y, const std::vector<Run>& runs, const std::vector<size_t>& row_start) const {
-    for (size_t r = row_start[y]; r < row_start[y + 1]; r++) {
-      if (runs[r].x0 > x) return false;
-      if (x <= runs[r].x1) return true;
-    }
-    return false;
-  }
-
   // Moments over the blob's box grown by `window_margin` pixels, from every pixel's difference to the
   // background before this frame's update (recovered exactly as the update was applied), in
   // the blob's sign: the mask decides what is a blob, not which pixels weigh in its centroid.
@@ -553,6 +539,7 @@ struct MotionDetector::Impl {
   mutable std::vector<double> sigma2_;
   mutable std::vector<float> win_bg_;
   mutable std::vector<uint8_t> win_held_;
+  mutable std::vector<double> gx_, gy_;
 
   bool window_moments(const uint8_t* frame, int bx0, int by0, int bx1, int by1, float sign, const std::vector<Run>& runs, const std::vector<size_t>& row_start, float a_bg, float a_fg, Blob& b) const {
     const int m = p.window_margin;
@@ -576,16 +563,29 @@ struct MotionDetector::Impl {
     const float keep_bg = 1.0f - a_bg, keep_fg = 1.0f - a_fg;
     double sw = 0, swx = 0, swy = 0, s2 = 0, s2x = 0, s2y = 0, s2xx = 0, s2yy = 0, s2xy = 0, flux = 0;
     for (int y = y0; y <= y1; y++) {
+      // Cursors along the row, which the pixels visit in x order: its runs (which pixels are
+      // masked), the pixels that learned a ring's mean (kept, by index), the noise tile.
+      size_t run = row_start[y];
+      const size_t run_end = row_start[y + 1];
+      auto k = std::lower_bound(kept.begin(), kept.end(), std::make_pair(static_cast<size_t>(y) * w + x0, -std::numeric_limits<float>::infinity()));
+      int tile = -1;
+      double v = 0;
       for (int x = x0; x <= x1; x++) {
         const size_t i = static_cast<size_t>(y) * w + x;
         const float f = pixel(frame, x, y);
         const size_t j = static_cast<size_t>(y - y0) * cols + (x - x0);
-        const bool slow = masked(x, y, runs, row_start) && win_held_[j] <= std::min(254, p.foreground_hold_frames);
-        const float* before = kept_bg(i);
+        while (run < run_end && runs[run].x1 < x) run++;
+        const bool masked = run < run_end && runs[run].x0 <= x;
+        const bool slow = masked && win_held_[j] <= std::min(254, p.foreground_hold_frames);
+        while (k != kept.end() && k->first < i) k++;
+        const float* before = k != kept.end() && k->first == i ? &k->second : nullptr;
         const float d = before ? f - *before : (f - win_bg_[j]) / (slow ? keep_fg : keep_bg);
         const double wgt = static_cast<double>(sign * d);
-        const double sg = std::max(static_cast<double>(p.min_sigma), std::sqrt(diff_var(static_cast<size_t>(y / T) * tw + x / T)));
-        const double v = sg * sg;
+        if (x / T != tile) {
+          tile = x / T;
+          const double sg = std::max(static_cast<double>(p.min_sigma), std::sqrt(diff_var(static_cast<size_t>(y / T) * tw + tile)));
+          v = sg * sg;
+        }
         diff_[static_cast<size_t>(y - y0) * (x1 - x0 + 1) + (x - x0)] = d;
         sigma2_[static_cast<size_t>(y - y0) * (x1 - x0 + 1) + (x - x0)] = v;
         sw += wgt;
@@ -609,13 +609,18 @@ struct MotionDetector::Impl {
     // the box is dominated by the noise of its outer pixels.
     const double sw2 = 1.0 / (2.0 * p.psf_sigma * p.psf_sigma);
     double gw = 0, vxx = 0, vyy = 0, vxy = 0;
+    gx_.resize(cols);
+    gy_.resize(static_cast<size_t>(y1 - y0 + 1));
     for (int it = 0; it < p.centroid_iterations; it++) {
       double sg = 0, sgx = 0, sgy = 0;
       gw = vxx = vyy = vxy = 0;
+      // The Gaussian is separable: a row's and a column's factors, (w + h) exponentials, not w·h.
+      for (int x = x0; x <= x1; x++) gx_[x - x0] = std::exp(-(x - cx) * (x - cx) * sw2);
+      for (int y = y0; y <= y1; y++) gy_[y - y0] = std::exp(-(y - cy) * (y - cy) * sw2);
       for (int y = y0; y <= y1; y++) {
         for (int x = x0; x <= x1; x++) {
           const double dx = x - cx, dy = y - cy;
-          const double g = std::exp(-(dx * dx + dy * dy) * sw2);
+          const double g = gy_[y - y0] * gx_[x - x0];
           const double wd = g * sign * diff_[static_cast<size_t>(y - y0) * (x1 - x0 + 1) + (x - x0)];
           const double sgm = sigma2_[static_cast<size_t>(y - y0) * (x1 - x0 + 1) + (x - x0)];
           sg += wd;
