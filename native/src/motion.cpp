@@ -156,7 +156,7 @@ struct MotionDetector::Impl {
   };
 
   struct Scratch {
-    std::vector<float> d, col, lo, hi, lo2;  // a row's differences, column sums, thresholds
+    std::vector<float> d, col, lo, hi, lo2;  // a row's masked pixels' differences, column sums, thresholds
     std::vector<uint64_t> low, high;        // a row's masks, as bits (rows::words)
     std::vector<uint64_t> low_above;        // the row above's low bits (none: all set)
     std::vector<uint8_t> bytes;             // the row kernels' scratch
@@ -653,14 +653,14 @@ struct MotionDetector::Impl {
     return b.snr >= p.k_low;
   }
 
+  // Row y's runs; s.d holds its masked pixels' differences in x order, so each run takes the
+  // next run-length of them.
   void runs_of_row(int y, Scratch& s) {
+    const float* d = s.d.data();
     for_each_run(s.low.data(), w, [&](int x0, int x1) {
-      Run r{y, x0, x1 - 1, false, any_bit(s.low_above.data(), std::max(0, x0 - 1), std::min(w, x1 + 1)), 0.0f};
-      for (int x = x0; x < x1; x++) {
-        const float di = s.d[x];
-        r.high = r.high || bit(s.high.data(), x);
-        if (std::fabs(di) > std::fabs(r.peak)) r.peak = di;
-      }
+      Run r{y, x0, x1 - 1, any_bit(s.high.data(), x0, x1), any_bit(s.low_above.data(), std::max(0, x0 - 1), std::min(w, x1 + 1)), 0.0f};
+      for (int x = x0; x < x1; x++, d++)
+        if (std::fabs(*d) > std::fabs(r.peak)) r.peak = *d;
       s.runs.push_back(r);
     });
   }

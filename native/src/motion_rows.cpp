@@ -50,6 +50,15 @@ void pixel_row_u16(const uint16_t* px, float* bg, uint8_t* held, float* d, float
   pixel_row(px, bg, held, d, col, mask, n, lo_row, hi_row, lo2_row, a_bg, a_fg, hold);
 }
 
+// Keeps the d of the n pixels whose low bit is set, in order, from d[0] on (in place: the
+// k-th kept comes from at or after index k); returns how many.
+int keep_masked(float* d, const uint64_t* low, int n) {
+  int k = 0;
+  for (int w = 0; w * 64 < n; w++)
+    for (uint64_t m = low[w]; m != 0; m &= m - 1) d[k++] = d[w * 64 + __builtin_ctzll(m)];
+  return k;
+}
+
 // Bytes to bits: `low` where a byte is not zero, `high` (if given) where it is 2. Eight bytes
 // (0, 1 or 2 each) at a time: their low bits gathered into one byte by a multiplication.
 inline uint64_t gather8(uint64_t ones) { return (ones * 0x0102040810204080ull) >> 56; }
@@ -182,10 +191,10 @@ SKYVOX_AVX512 void candidates_from(const CandidateRow<Pix>& cr, int from) {
 // compares, as C's >); the hold count's saturating +1; bg + rate·(v − bg) as a multiply and an
 // add; min(lo², d²) chooses lo² only when it is smaller, as std::min(d², lo²) does.
 template <typename Pix>
-SKYVOX_AVX512 void pixel_row_avx512(const Pix* __restrict px, float* __restrict bg, uint8_t* __restrict held, float* __restrict d, float* __restrict col, uint64_t* __restrict lowbits, uint64_t* __restrict highbits, int n, Thresholds t, Rates r, const CandidateRow<Pix>* also, uint8_t* bytes) {
+SKYVOX_AVX512 int pixel_row_avx512(const Pix* __restrict px, float* __restrict bg, uint8_t* __restrict held, float* __restrict d, float* __restrict col, uint64_t* __restrict lowbits, uint64_t* __restrict highbits, int n, Thresholds t, Rates r, const CandidateRow<Pix>* also, uint8_t* bytes) {
   const __m512 vbg = _mm512_set1_ps(r.a_bg), vfg = _mm512_set1_ps(r.a_fg);
   const __m512i one = _mm512_set1_epi8(1), vhold = _mm512_set1_epi8(static_cast<char>(r.hold));
-  int i = 0;
+  int i = 0, kept = 0;
   for (; i + 64 <= n; i += 64) {
     if (also && i + 64 <= also->n) also->out[i / 64] = candidate_word(*also, i);
     // The hardware prefetcher stops at each 4 KiB page (a thousand pixels of background);
@@ -200,7 +209,10 @@ SKYVOX_AVX512 void pixel_row_avx512(const Pix* __restrict px, float* __restrict 
       const __m512 ad = _mm512_abs_ps(di[k]);
       lo[k] = _mm512_cmp_ps_mask(ad, _mm512_loadu_ps(t.lo + j), _CMP_GT_OQ);
       hi[k] = _mm512_cmp_ps_mask(ad, _mm512_loadu_ps(t.hi + j), _CMP_GT_OQ);
-      _mm512_storeu_ps(d + j, di[k]);
+      if (lo[k] != 0) {
+        _mm512_mask_compressstoreu_ps(d + kept, lo[k], di[k]);
+        kept += __builtin_popcount(lo[k]);
+      }
       _mm512_storeu_ps(col + j, _mm512_add_ps(_mm512_loadu_ps(col + j), _mm512_min_ps(_mm512_loadu_ps(t.lo2 + j), _mm512_mul_ps(di[k], di[k]))));
     }
     const __mmask64 low = _mm512_kunpackd(_mm512_kunpackw(lo[3], lo[2]), _mm512_kunpackw(lo[1], lo[0]));
@@ -219,10 +231,13 @@ SKYVOX_AVX512 void pixel_row_avx512(const Pix* __restrict px, float* __restrict 
     highbits[i / 64] = _cvtmask64_u64(_kand_mask64(low, _mm512_kunpackd(_mm512_kunpackw(hi[3], hi[2]), _mm512_kunpackw(hi[1], hi[0]))));
   }
   if (i < n) {
-    portable_row(px + i, bg + i, held + i, d + i, col + i, bytes, n - i, Thresholds{t.lo + i, t.hi + i, t.lo2 + i}, r);
+    // The tail's d go after those kept (kept ≤ i: there is room), then are thinned in place.
+    portable_row(px + i, bg + i, held + i, d + kept, col + i, bytes, n - i, Thresholds{t.lo + i, t.hi + i, t.lo2 + i}, r);
     pack_bits(bytes, n - i, lowbits + i / 64, highbits + i / 64);
+    kept += keep_masked(d + kept, lowbits + i / 64, n - i);
   }
   if (also) candidates_from(*also, std::min(i, also->n / 64 * 64));
+  return kept;
 }
 
 #pragma GCC diagnostic pop
@@ -235,11 +250,13 @@ bool cpu_has_avx512() {
 }
 
 template <typename Pix>
-void pass_of(const Pix* px, float* bg, uint8_t* held, float* d, float* col, uint64_t* low, uint64_t* high, int n, Thresholds t, Rates r, const CandidateRow<Pix>* also, uint8_t* bytes) {
+int pass_of(const Pix* px, float* bg, uint8_t* held, float* d, float* col, uint64_t* low, uint64_t* high, int n, Thresholds t, Rates r, const CandidateRow<Pix>* also, uint8_t* bytes) {
   if (avx512()) return pixel_row_avx512(px, bg, held, d, col, low, high, n, t, r, also, bytes);
   portable_row(px, bg, held, d, col, bytes, n, t, r);
   pack_bits(bytes, n, low, high);
+  const int kept = keep_masked(d, low, n);
   if (also) portable_candidates_from(*also, 0, bytes);
+  return kept;
 }
 
 template <typename Pix>
@@ -257,8 +274,8 @@ bool avx512() {
 
 void force_portable(bool on) { portable_forced.store(on); }
 
-void pixel_pass(const uint8_t* px, float* bg, uint8_t* held, float* d, float* col, uint64_t* low, uint64_t* high, int n, Thresholds t, Rates r, const CandidateRow<uint8_t>* also, uint8_t* bytes) { pass_of(px, bg, held, d, col, low, high, n, t, r, also, bytes); }
-void pixel_pass(const uint16_t* px, float* bg, uint8_t* held, float* d, float* col, uint64_t* low, uint64_t* high, int n, Thresholds t, Rates r, const CandidateRow<uint16_t>* also, uint8_t* bytes) { pass_of(px, bg, held, d, col, low, high, n, t, r, also, bytes); }
+int pixel_pass(const uint8_t* px, float* bg, uint8_t* held, float* d, float* col, uint64_t* low, uint64_t* high, int n, Thresholds t, Rates r, const CandidateRow<uint8_t>* also, uint8_t* bytes) { return pass_of(px, bg, held, d, col, low, high, n, t, r, also, bytes); }
+int pixel_pass(const uint16_t* px, float* bg, uint8_t* held, float* d, float* col, uint64_t* low, uint64_t* high, int n, Thresholds t, Rates r, const CandidateRow<uint16_t>* also, uint8_t* bytes) { return pass_of(px, bg, held, d, col, low, high, n, t, r, also, bytes); }
 void candidates(const CandidateRow<uint8_t>& row, uint8_t* bytes) { candidates_of(row, bytes); }
 void candidates(const CandidateRow<uint16_t>& row, uint8_t* bytes) { candidates_of(row, bytes); }
 

@@ -33,13 +33,14 @@ struct CandidateRow {
   int n;
 };
 
-// The pixel pass over n pixels of one row: difference d = frame − background, the masks
+// The pixel pass over n pixels of one row: differences d = frame − background, the masks
 // |d| > lo (low) and |d| > hi (high) as bits, the hold counts, the background update, and
-// each column's winsorised squared difference added to `col`. `also` (or null): another row's
-// candidate pass, done in the same loop so that its arithmetic overlaps this pass's memory
-// traffic. `bytes`: n bytes of scratch.
-void pixel_pass(const uint8_t* px, float* bg, uint8_t* held, float* d, float* col, uint64_t* low, uint64_t* high, int n, Thresholds t, Rates r, const CandidateRow<uint8_t>* also, uint8_t* bytes);
-void pixel_pass(const uint16_t* px, float* bg, uint8_t* held, float* d, float* col, uint64_t* low, uint64_t* high, int n, Thresholds t, Rates r, const CandidateRow<uint16_t>* also, uint8_t* bytes);
+// each column's winsorised squared difference added to `col`. Only the masked pixels' d are
+// kept, in x order (room for n floats): the pass returns how many. `also` (or null): another
+// row's candidate pass, done in the same loop so that its arithmetic overlaps this pass's
+// memory traffic. `bytes`: n bytes of scratch.
+int pixel_pass(const uint8_t* px, float* bg, uint8_t* held, float* d, float* col, uint64_t* low, uint64_t* high, int n, Thresholds t, Rates r, const CandidateRow<uint8_t>* also, uint8_t* bytes);
+int pixel_pass(const uint16_t* px, float* bg, uint8_t* held, float* d, float* col, uint64_t* low, uint64_t* high, int n, Thresholds t, Rates r, const CandidateRow<uint16_t>* also, uint8_t* bytes);
 
 // A candidate pass on its own. `bytes`: row.n bytes of scratch.
 void candidates(const CandidateRow<uint8_t>& row, uint8_t* bytes);
