@@ -157,6 +157,7 @@ struct MotionDetector::Impl {
 
   struct Scratch {
     std::vector<float> d, col, lo, hi, lo2;  // a row's masked pixels' differences, column sums, thresholds
+    std::vector<float> per16;                // the thresholds once per 16 pixels (rows::Thresholds)
     std::vector<uint64_t> low, high;        // a row's masks, as bits (rows::words)
     std::vector<uint64_t> low_above;        // the row above's low bits (none: all set)
     std::vector<uint8_t> bytes;             // the row kernels' scratch
@@ -511,11 +512,17 @@ struct MotionDetector::Impl {
             s.lo2[x] = lo * lo;
           }
         }
+        if (T % 16 == 0)
+          for (int v = 0; v < w / 16; v++) {
+            s.per16[3 * v] = s.lo[16 * v];
+            s.per16[3 * v + 1] = s.hi[16 * v];
+            s.per16[3 * v + 2] = s.lo2[16 * v];
+          }
         std::fill(s.col.begin(), s.col.end(), 0.0f);
       }
       const bool points = gather_points(s, y, bgrow);
       const size_t at = static_cast<size_t>(y) * w;
-      const rows::Thresholds thresholds{s.lo.data(), s.hi.data(), s.lo2.data()};
+      const rows::Thresholds thresholds{s.lo.data(), s.hi.data(), s.lo2.data(), T % 16 == 0 ? s.per16.data() : nullptr};
       const rows::Rates rates{a_bg, a_fg, hold};
       // The next row's newest row of points: its candidates found within this row's pass.
       const int next = y + 1 + in;
@@ -706,6 +713,7 @@ MotionDetector::MotionDetector(int width, int height, int bytes_per_pixel, const
     s.col.resize(width);
     s.lo.resize(width);
     s.lo2.resize(width);
+    s.per16.resize(3 * static_cast<size_t>(width / 16));
     s.hi.resize(width);
     s.low.resize(rows::words(width));
     s.low_above.resize(rows::words(width));

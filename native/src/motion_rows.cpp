@@ -207,13 +207,17 @@ SKYVOX_AVX512 int pixel_row_avx512(const Pix* __restrict px, float* __restrict b
       const int j = i + 16 * k;
       di[k] = _mm512_sub_ps(load16(px + j), _mm512_loadu_ps(bg + j));
       const __m512 ad = _mm512_abs_ps(di[k]);
-      lo[k] = _mm512_cmp_ps_mask(ad, _mm512_loadu_ps(t.lo + j), _CMP_GT_OQ);
-      hi[k] = _mm512_cmp_ps_mask(ad, _mm512_loadu_ps(t.hi + j), _CMP_GT_OQ);
+      const float* v16 = t.per16 ? t.per16 + 3 * (j >> 4) : nullptr;
+      const __m512 tlo = v16 ? _mm512_set1_ps(v16[0]) : _mm512_loadu_ps(t.lo + j);
+      const __m512 thi = v16 ? _mm512_set1_ps(v16[1]) : _mm512_loadu_ps(t.hi + j);
+      const __m512 tlo2 = v16 ? _mm512_set1_ps(v16[2]) : _mm512_loadu_ps(t.lo2 + j);
+      lo[k] = _mm512_cmp_ps_mask(ad, tlo, _CMP_GT_OQ);
+      hi[k] = _mm512_cmp_ps_mask(ad, thi, _CMP_GT_OQ);
       if (lo[k] != 0) {
         _mm512_mask_compressstoreu_ps(d + kept, lo[k], di[k]);
         kept += __builtin_popcount(lo[k]);
       }
-      _mm512_storeu_ps(col + j, _mm512_add_ps(_mm512_loadu_ps(col + j), _mm512_min_ps(_mm512_loadu_ps(t.lo2 + j), _mm512_mul_ps(di[k], di[k]))));
+      _mm512_storeu_ps(col + j, _mm512_add_ps(_mm512_loadu_ps(col + j), _mm512_min_ps(tlo2, _mm512_mul_ps(di[k], di[k]))));
     }
     const __mmask64 low = _mm512_kunpackd(_mm512_kunpackw(lo[3], lo[2]), _mm512_kunpackw(lo[1], lo[0]));
     const __m512i was = _mm512_loadu_si512(held + i);
@@ -232,7 +236,7 @@ SKYVOX_AVX512 int pixel_row_avx512(const Pix* __restrict px, float* __restrict b
   }
   if (i < n) {
     // The tail's d go after those kept (kept ≤ i: there is room), then are thinned in place.
-    portable_row(px + i, bg + i, held + i, d + kept, col + i, bytes, n - i, Thresholds{t.lo + i, t.hi + i, t.lo2 + i}, r);
+    portable_row(px + i, bg + i, held + i, d + kept, col + i, bytes, n - i, Thresholds{t.lo + i, t.hi + i, t.lo2 + i, nullptr}, r);
     pack_bits(bytes, n - i, lowbits + i / 64, highbits + i / 64);
     kept += keep_masked(d + kept, lowbits + i / 64, n - i);
   }

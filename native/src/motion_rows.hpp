@@ -14,6 +14,9 @@ struct Thresholds {
   const float* lo;
   const float* hi;
   const float* lo2;
+  // Or null: the same, once per 16 pixels (lo, hi, lo² of pixels 16v … 16v + 15 at 3v), where
+  // noise tiles are a multiple of 16 pixels wide.
+  const float* per16;
 };
 
 // The pass's learning rates and the hold (frames a masked pixel learns slowly).
