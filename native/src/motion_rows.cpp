@@ -13,28 +13,38 @@
 namespace skyvox::rows {
 namespace {
 
+// How far ahead of the pixel pass the background and hold counts are fetched: 2 KiB of
+// background (256–1024 pixels measured alike on an 8K frame). The hardware prefetcher stops at
+// every 4 KiB page — a thousand pixels of background. A prefetch past the frame's end is
+// harmless: it never faults.
+constexpr int kPrefetchPixels = 512;
+
 // The pixel pass over one row (portable), with the mask as bytes: 0, 1 (low) or 2 (high).
 // The background learns each pixel itself; where a stationary point target sits it learns the
 // ring's mean instead, patched in afterwards by the caller with the same expression.
 template <typename Pix>
 __attribute__((always_inline)) inline void pixel_row(const Pix* __restrict px, float* __restrict bg, uint8_t* __restrict held, float* __restrict d, float* __restrict col, uint8_t* __restrict mask, int n, const float* __restrict lo_row, const float* __restrict hi_row, const float* __restrict lo2_row, float a_bg, float a_fg, uint8_t hold) {
-  for (int i = 0; i < n; i++) {
-    const float v = static_cast<float>(px[i]);
-    const float di = v - bg[i];
-    const float ad = std::fabs(di);
-    const bool low = ad > lo_row[i];
-    const bool high = ad > hi_row[i];
-    // Masked pixels learn slowly, so slow targets are not absorbed — but only for `hold`
-    // frames in a row: what stays different longer (a ghost where a target sat during
-    // start-up, a changed scene) is learned at the normal rate.
-    const uint8_t h = low ? static_cast<uint8_t>(held[i] < 255 ? held[i] + 1 : 255) : 0;
-    held[i] = h;
-    bg[i] = bg[i] + ((low && h <= hold) ? a_fg : a_bg) * (v - bg[i]);
-    d[i] = di;
-    // Winsorised at lo², not truncated: a target adds little to its tile's noise estimate,
-    // and when the noise grows every pixel says so at once.
-    col[i] = col[i] + std::min(di * di, lo2_row[i]);
-    mask[i] = static_cast<uint8_t>(low) + static_cast<uint8_t>(high);
+  for (int b = 0; b < n; b += 64) {
+    for (int k = 0; k < 64; k += 16) __builtin_prefetch(bg + b + kPrefetchPixels + k);
+    __builtin_prefetch(held + b + kPrefetchPixels);
+    for (int i = b; i < std::min(n, b + 64); i++) {
+      const float v = static_cast<float>(px[i]);
+      const float di = v - bg[i];
+      const float ad = std::fabs(di);
+      const bool low = ad > lo_row[i];
+      const bool high = ad > hi_row[i];
+      // Masked pixels learn slowly, so slow targets are not absorbed — but only for `hold`
+      // frames in a row: what stays different longer (a ghost where a target sat during
+      // start-up, a changed scene) is learned at the normal rate.
+      const uint8_t h = low ? static_cast<uint8_t>(held[i] < 255 ? held[i] + 1 : 255) : 0;
+      held[i] = h;
+      bg[i] = bg[i] + ((low && h <= hold) ? a_fg : a_bg) * (v - bg[i]);
+      d[i] = di;
+      // Winsorised at lo², not truncated: a target adds little to its tile's noise estimate,
+      // and when the noise grows every pixel says so at once.
+      col[i] = col[i] + std::min(di * di, lo2_row[i]);
+      mask[i] = static_cast<uint8_t>(low) + static_cast<uint8_t>(high);
+    }
   }
 }
 
@@ -126,10 +136,6 @@ void portable_candidates_from(const CandidateRow<Pix>& cr, int from, uint8_t* by
   pack_bits(bytes, cr.n - from, cr.out + from / 64, nullptr);
 }
 
-// How far ahead of the pixel pass the background is fetched: 2 KiB of it (256–1024 pixels
-// measured alike on an 8K frame). A prefetch past the frame's end is harmless: it never faults.
-constexpr int kPrefetchPixels = 512;
-
 #define SKYVOX_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
 // GCC 12 warns inside its own intrinsics (their _mm512_undefined_* pass-through operands).
 #pragma GCC diagnostic push
@@ -197,8 +203,6 @@ SKYVOX_AVX512 int pixel_row_avx512(const Pix* __restrict px, float* __restrict b
   int i = 0, kept = 0;
   for (; i + 64 <= n; i += 64) {
     if (also && i + 64 <= also->n) also->out[i / 64] = candidate_word(*also, i);
-    // The hardware prefetcher stops at each 4 KiB page (a thousand pixels of background);
-    // asking for the background and the hold counts kPrefetchPixels ahead keeps them streaming.
     for (int k = 0; k < 4; k++) _mm_prefetch(reinterpret_cast<const char*>(bg + i + kPrefetchPixels + 16 * k), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(held + i + kPrefetchPixels), _MM_HINT_T0);
     __m512 di[4];
