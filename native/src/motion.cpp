@@ -162,6 +162,8 @@ struct MotionDetector::Impl {
     std::vector<uint64_t> low_above;        // the row above's low bits (none: all set)
     std::vector<uint8_t> bytes;             // the row kernels' scratch
     std::vector<Run> runs;
+    size_t last_row_runs = 0;  // where the last row's runs begin in `runs`
+    int64_t lone_area = 0;     // pixels of the runs left out (runs_of_row)
     std::vector<std::vector<Point>> pts;  // rows y − (R − 1) … y + (R − 1)
     std::vector<int> xs;                  // row y's pixels that learn a ring's mean, sorted
     std::vector<float> upd;               // ... and that mean, at those pixels only
@@ -548,7 +550,7 @@ struct MotionDetector::Impl {
   mutable std::vector<uint8_t> win_held_;
   mutable std::vector<double> gx_, gy_;
 
-  bool window_moments(const uint8_t* frame, int bx0, int by0, int bx1, int by1, float sign, const std::vector<Run>& runs, const std::vector<size_t>& row_start, float a_bg, float a_fg, Blob& b) const {
+  bool window_moments(const uint8_t* frame, int bx0, int by0, int bx1, int by1, float sign, float a_bg, float a_fg, Blob& b) const {
     const int m = p.window_margin;
     const int x0 = std::max(0, bx0 - m), x1 = std::min(w - 1, bx1 + m), y0 = std::max(0, by0 - m), y1 = std::min(h - 1, by1 + m);
     const size_t cols = static_cast<size_t>(x1 - x0 + 1);
@@ -570,10 +572,8 @@ struct MotionDetector::Impl {
     const float keep_bg = 1.0f - a_bg, keep_fg = 1.0f - a_fg;
     double sw = 0, swx = 0, swy = 0, s2 = 0, s2x = 0, s2y = 0, s2xx = 0, s2yy = 0, s2xy = 0, flux = 0;
     for (int y = y0; y <= y1; y++) {
-      // Cursors along the row, which the pixels visit in x order: its runs (which pixels are
-      // masked), the pixels that learned a ring's mean (kept, by index), the noise tile.
-      size_t run = row_start[y];
-      const size_t run_end = row_start[y + 1];
+      // Cursors along the row, which the pixels visit in x order: the pixels that learned a
+      // ring's mean (kept, by index), the noise tile.
       auto k = std::lower_bound(kept.begin(), kept.end(), std::make_pair(static_cast<size_t>(y) * w + x0, -std::numeric_limits<float>::infinity()));
       int tile = -1;
       double v = 0;
@@ -581,9 +581,8 @@ struct MotionDetector::Impl {
         const size_t i = static_cast<size_t>(y) * w + x;
         const float f = pixel(frame, x, y);
         const size_t j = static_cast<size_t>(y - y0) * cols + (x - x0);
-        while (run < run_end && runs[run].x1 < x) run++;
-        const bool masked = run < run_end && runs[run].x0 <= x;
-        const bool slow = masked && win_held_[j] <= std::min(254, p.foreground_hold_frames);
+        // Masked this frame exactly where the hold count (after the update) is not 0.
+        const bool slow = win_held_[j] != 0 && win_held_[j] <= std::min(254, p.foreground_hold_frames);
         while (k != kept.end() && k->first < i) k++;
         const float* before = k != kept.end() && k->first == i ? &k->second : nullptr;
         const float d = before ? f - *before : (f - win_bg_[j]) / (slow ? keep_fg : keep_bg);
@@ -661,8 +660,18 @@ struct MotionDetector::Impl {
   }
 
   // Row y's runs; s.d holds its masked pixels' differences in x order, so each run takes the
-  // next run-length of them.
+  // next run-length of them. The row above's runs are complete now: one with no high pixel
+  // that touches nothing above or below is a component of its own that never becomes a blob —
+  // most of the sky's noise — so only its pixels are counted.
   void runs_of_row(int y, Scratch& s) {
+    size_t keep = s.last_row_runs;
+    for (size_t r = s.last_row_runs; r < s.runs.size(); r++) {
+      const Run& q = s.runs[r];
+      if (q.high || q.above || any_bit(s.low.data(), std::max(0, q.x0 - 1), std::min(w, q.x1 + 2))) s.runs[keep++] = q;
+      else s.lone_area += q.x1 - q.x0 + 1;
+    }
+    s.runs.resize(keep);
+    s.last_row_runs = keep;
     const float* d = s.d.data();
     for_each_run(s.low.data(), w, [&](int x0, int x1) {
       Run r{y, x0, x1 - 1, any_bit(s.high.data(), x0, x1), any_bit(s.low_above.data(), std::max(0, x0 - 1), std::min(w, x1 + 1)), 0.0f};
@@ -759,6 +768,8 @@ MotionResult MotionDetector::process(const uint8_t* frame) {
   std::fill(m.tile_d2.begin(), m.tile_d2.end(), 0.0);
   for (auto& s : m.scratch) {
     s.runs.clear();
+    s.last_row_runs = 0;
+    s.lone_area = 0;
     s.kept.clear();
   }
 
@@ -800,7 +811,10 @@ MotionResult MotionDetector::process(const uint8_t* frame) {
 
   // Runs in row order (stripes are in row order), then 8-connected union-find across rows.
   std::vector<Run> runs;
-  for (auto& s : m.scratch) runs.insert(runs.end(), s.runs.begin(), s.runs.end());
+  for (auto& s : m.scratch) {
+    runs.insert(runs.end(), s.runs.begin(), s.runs.end());
+    result.foreground_pixels += s.lone_area;
+  }
   std::vector<int32_t> parent(runs.size());
   std::iota(parent.begin(), parent.end(), 0);
   auto find = [&](int32_t a) {
@@ -852,13 +866,9 @@ MotionResult MotionDetector::process(const uint8_t* frame) {
     a.y0 = std::min(a.y0, run.y);
     a.y1 = std::max(a.y1, run.y);
   }
-  // Rows' first runs, to tell masked pixels (learned at alpha_foreground) from the rest.
-  std::vector<size_t> row_start(static_cast<size_t>(m.h) + 1, runs.size());
-  for (size_t r = runs.size(); r-- > 0;) row_start[runs[r].y] = r;
-  for (int y = m.h - 1; y >= 0; y--) row_start[y] = std::min(row_start[y], row_start[y + 1]);
   for (const Acc& a : acc) {
     Blob b{};
-    if (!m.window_moments(frame, a.x0, a.y0, a.x1, a.y1, a.peak < 0 ? -1.0f : 1.0f, runs, row_start, a_bg, a_fg, b)) continue;
+    if (!m.window_moments(frame, a.x0, a.y0, a.x1, a.y1, a.peak < 0 ? -1.0f : 1.0f, a_bg, a_fg, b)) continue;
     b.area = static_cast<float>(a.area);
     b.peak = a.peak;
     b.x0 = a.x0;
