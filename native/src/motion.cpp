@@ -80,19 +80,15 @@ void for_each_run(const uint64_t* bits, int n, F&& f) {
 // A tile row's noise sums: each tile's column sums (float, down the rows) added in column order
 // in double — an order the TypeScript reference and the CUDA twin repeat exactly.
 void column_sums_to_tiles(const float* col, int n, int T, double* sums) {
+  constexpr int kSide = 8;  // tiles side by side, so their sums' latencies overlap
   const int whole = n / T;
   int t = 0;
-  // Four tiles side by side, so their sums' latencies overlap.
-  for (; t + 4 <= whole; t += 4) {
+  for (; t + kSide <= whole; t += kSide) {
     const float* c = col + static_cast<size_t>(t) * T;
-    double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-    for (int k = 0; k < T; k++) {
-      a0 += c[k];
-      a1 += c[T + k];
-      a2 += c[2 * T + k];
-      a3 += c[3 * T + k];
-    }
-    sums[t] = a0, sums[t + 1] = a1, sums[t + 2] = a2, sums[t + 3] = a3;
+    double a[kSide] = {};
+    for (int k = 0; k < T; k++)
+      for (int j = 0; j < kSide; j++) a[j] += c[j * T + k];
+    for (int j = 0; j < kSide; j++) sums[t + j] = a[j];
   }
   for (; t * T < n; t++) {
     double acc = 0;
