@@ -1,8 +1,9 @@
 // Motion extraction. The pixel pass — per row (threads over stripes of whole noise tiles):
 // stationary-target candidates, difference to the background, background update, hysteresis
-// mask, noise-tile sums, and runs of masked pixels — runs here on the CPU, or on a CUDA device
-// (motion_cuda.cu, the same arithmetic). Then, serially and only over the sparse runs:
-// 8-connected union-find across rows (stripe seams included) and blob moments.
+// mask, noise-tile sums, and runs of masked pixels — runs here on the CPU (its row loops in
+// motion_rows.cpp), or on a CUDA device (motion_cuda.cu, the same arithmetic). Then, serially
+// and only over the sparse runs: 8-connected union-find across rows (stripe seams included)
+// and blob moments.
 //
 // Arithmetic is float32 where the TypeScript reference (kernels/motion-reference.ts) uses
 // Math.fround, and double for sums, so both give the same blobs bit for bit on the same input.
