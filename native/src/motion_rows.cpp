@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 
 namespace skyvox::rows {
@@ -19,14 +20,21 @@ namespace {
 // harmless: it never faults.
 constexpr int kPrefetchPixels = 512;
 
+// The address n elements past p, for a prefetch: reckoned as an integer, since near the frame's
+// end it lies past the array, where pointer arithmetic is not defined.
+template <typename T>
+inline const void* ahead(const T* p, int n) {
+  return reinterpret_cast<const void*>(reinterpret_cast<uintptr_t>(p) + sizeof(T) * static_cast<size_t>(n));
+}
+
 // The pixel pass over one row (portable), with the mask as bytes: 0, 1 (low) or 2 (high).
 // The background learns each pixel itself; where a stationary point target sits it learns the
 // ring's mean instead, patched in afterwards by the caller with the same expression.
 template <typename Pix>
 __attribute__((always_inline)) inline void pixel_row(const Pix* __restrict px, float* __restrict bg, uint8_t* __restrict held, float* __restrict d, float* __restrict col, uint8_t* __restrict mask, int n, const float* __restrict lo_row, const float* __restrict hi_row, const float* __restrict lo2_row, float a_bg, float a_fg, uint8_t hold) {
   for (int b = 0; b < n; b += 64) {
-    for (int k = 0; k < 64; k += 16) __builtin_prefetch(bg + b + kPrefetchPixels + k);
-    __builtin_prefetch(held + b + kPrefetchPixels);
+    for (int k = 0; k < 64; k += 16) __builtin_prefetch(ahead(bg, b + kPrefetchPixels + k));
+    __builtin_prefetch(ahead(held, b + kPrefetchPixels));
     for (int i = b; i < std::min(n, b + 64); i++) {
       const float v = static_cast<float>(px[i]);
       const float di = v - bg[i];
@@ -203,8 +211,8 @@ SKYVOX_AVX512 int pixel_row_avx512(const Pix* __restrict px, float* __restrict b
   int i = 0, kept = 0;
   for (; i + 64 <= n; i += 64) {
     if (also && i + 64 <= also->n) also->out[i / 64] = candidate_word(*also, i);
-    for (int k = 0; k < 4; k++) _mm_prefetch(reinterpret_cast<const char*>(bg + i + kPrefetchPixels + 16 * k), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(held + i + kPrefetchPixels), _MM_HINT_T0);
+    for (int k = 0; k < 4; k++) _mm_prefetch(static_cast<const char*>(ahead(bg, i + kPrefetchPixels + 16 * k)), _MM_HINT_T0);
+    _mm_prefetch(static_cast<const char*>(ahead(held, i + kPrefetchPixels)), _MM_HINT_T0);
     __m512 di[4];
     __mmask16 lo[4], hi[4];
     for (int k = 0; k < 4; k++) {
