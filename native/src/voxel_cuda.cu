@@ -57,8 +57,7 @@ __global__ void walk_kernel(const DeviceRay* __restrict rays, int n, walk::Grid 
           ray_of[at + k] = static_cast<uint32_t>(r);
         }
         k++;
-      },
-      [] {});
+      });
   if (!fill) counts[r] = k;
 }
 
