@@ -129,6 +129,7 @@ export async function nativeMotionThroughput(minMs: number): Promise<Record<stri
     cuda: info.cuda,
     cuda_reason: info.reason,
     copy_bandwidth_bytes_per_s: bandwidth,
+    copy_buffer_bytes: COPY_BYTES,
     results: rows,
     typescript_reference_1080p_ms: refMs,
     ratio_native_1thread_to_reference_1080p: refMs / native1080.ms,
