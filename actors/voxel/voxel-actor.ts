@@ -18,9 +18,9 @@ import { type Fused, VoxelStage, type VoxelStageOptions } from './voxel-stage.js
 type Input = { kind: 'fused'; fused: Fused } | { kind: 'tracks'; tracks: MessageOf<typeof Tracks> };
 
 /**
- * Factory for the `voxel` actor kind: options `{scenario, tolerance_ms?, max_wait_ms?}` plus
- * the stage's (VoxelStageOptions: min_score, voxel, association, track_aided, process_noise,
- * max_track_age_s, duplicate_m, max_speed_mps).
+ * Factory for the `voxel` actor kind: options `{scenario, tolerance_ms?, max_wait_ms?,
+ * track_wait_ms?}` plus the stage's (VoxelStageOptions: min_score, voxel, association,
+ * track_aided, process_noise, max_track_age_s, duplicate_m, max_speed_mps).
  */
 export function voxelActor(f: ActorFactoryContext): ActorBehavior<Input> {
   const o = f.options as Record<string, unknown>;
@@ -30,8 +30,39 @@ export function voxelActor(f: ActorFactoryContext): ActorBehavior<Input> {
   let sets: FramesetAssembler<Fused>;
   let timer: TimerHandle | undefined;
   let busy: Promise<void> = Promise.resolve();
+  const trackWaitMs = o.track_wait_ms ?? 20;
+  if (typeof trackWaitMs !== 'number' || !(trackWaitMs >= 0)) throw new TypeError(`options.track_wait_ms: expected a number of milliseconds ≥ 0, got ${JSON.stringify(o.track_wait_ms)}`);
+  // The instants of the last two framesets processed, the newest tracks message's, and the
+  // frameset waiting for the tracker's answer to an instant (woken when it comes).
+  let processed: bigint[] = [];
+  let answered: bigint | undefined;
+  let answer: { t_ns: bigint; wake: () => void } | undefined;
+
+  /**
+   * Waits (at most track_wait_ms) for the tracker's answer to the previous instant when it has
+   * answered every one before: each frameset is then associated with the tracks of the instant
+   * just before it however the run is timed, as `skyvox process` does, and a replay at any
+   * speed gives the live run's measurements. A tracker that is down or behind is not waited for.
+   */
+  const trackerAnswer = async (ctx: ActorContext<Input>) => {
+    const [before, previous] = processed.length === 2 ? processed : [undefined, processed[0]];
+    if (!stage.trackAided || trackWaitMs === 0 || previous === undefined) return;
+    if (answered !== undefined && answered >= previous) return;
+    if (before !== undefined && (answered === undefined || answered < before)) return;
+    await new Promise<void>((resolve) => {
+      const wake = () => {
+        ctx.clock.clearTimeout(deadline);
+        answer = undefined;
+        resolve();
+      };
+      const deadline = ctx.clock.setTimeout(wake, trackWaitMs);
+      answer = { t_ns: previous, wake };
+    });
+  };
 
   const process = async (ctx: ActorContext<Input>, set: Frameset<Fused>) => {
+    await trackerAnswer(ctx);
+    processed = [...processed.slice(-1), set.t_ns];
     const { meas, info } = await stage.process(set);
     ctx.log.debug({ age_ms: Number(nowNs() - set.t_ns) / 1e6, ...info }, 'frameset');
     const s = ctx.bus!.subjects;
@@ -76,7 +107,12 @@ export function voxelActor(f: ActorFactoryContext): ActorBehavior<Input> {
       ctx.signal.addEventListener('abort', () => timer && ctx.clock.clearTimeout(timer), { once: true });
     },
     handle(m, ctx) {
-      if (m.kind === 'tracks') return stage.setTracks(m.tracks);
+      if (m.kind === 'tracks') {
+        stage.setTracks(m.tracks);
+        if (answered === undefined || m.tracks.t_ns > answered) answered = m.tracks.t_ns;
+        if (answer && answered >= answer.t_ns) answer.wake();
+        return;
+      }
       emit(ctx, sets.add(m.fused.pair, m.fused.t_ns, m.fused, ctx.clock.now()));
     },
     async stop() {
