@@ -44,13 +44,14 @@ describe('batch processing', function () {
       this.timeout(120_000);
       // A short pixel-mode run, recorded with its videos, slowly enough that every stage keeps up
       // (at half speed a 2-vCPU VM dropped frames while four ffmpeg encoders ran beside the run),
-      // and with framesets that wait for every view: a camera's first frames come late while its
-      // kernel and encoder start, and a live instant without them is not the recording's.
+      // with framesets that wait for every view (a camera's first frames come late while its
+      // kernel and encoder start, and a live instant without them is not the recording's), and
+      // each waiting for the tracker's answer to the one before, as the batch's do.
       root = mkdtempSync(join(tmpdir(), 'skyvox-process-'));
       const scenario = join(root, 'q4.yaml');
       writeFileSync(scenario, stringify({ ...JSON.parse(JSON.stringify(loadScenario('quick'))), duration_s: 4 }));
       const options = join(root, 'wait-for-every-view.yaml');
-      writeFileSync(options, stringify({ fusion: { max_wait_ms: 1000 }, voxel: { max_wait_ms: 1000 } }));
+      writeFileSync(options, stringify({ fusion: { max_wait_ms: 1000 }, voxel: { max_wait_ms: 1000, track_wait_ms: 1000 } }));
       rec = join(root, 'rec');
       const live = await skyvoxRun(['up', '--scenario', scenario, '--options', options, '--speed', '0.25', '--record', rec, '--record-video', '--record-detections', '--nats-port', '0', '--ws-port', '0', '--data-dir', join(root, 'live')]);
       assert.equal(live.code, 0, live.stderr);

@@ -15,7 +15,12 @@ describe('skyvox replay', function () {
 
   it('re-runs a recording at another speed and gets the run it recorded; bad lines are dead-lettered, not fatal', async () => {
     const scenario = quickInDetectionMode(dir);
-    const common = ['--nats-port', '0', '--ws-port', '0', '--data-dir', join(dir, 'data')];
+    // Live and replay alike, each instant waits for the tracker's answer to the one before (the
+    // default 20 ms is not always enough on a loaded 2-vCPU machine): the same tracks then aid
+    // the same association, however either run is timed.
+    const options = join(dir, 'track-wait.yaml');
+    writeFileSync(options, 'voxel:\n  track_wait_ms: 1000\n');
+    const common = ['--nats-port', '0', '--ws-port', '0', '--data-dir', join(dir, 'data'), '--options', options];
     const rec = join(dir, 'rec');
     const live = await skyvoxRun(['up', '--scenario', scenario, '--duration', '4', '--record', rec, '--record-detections', '--report', join(dir, 'live.json'), ...common]);
     assert.equal(live.code, 0, live.stderr);

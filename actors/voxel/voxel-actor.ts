@@ -32,37 +32,41 @@ export function voxelActor(f: ActorFactoryContext): ActorBehavior<Input> {
   let busy: Promise<void> = Promise.resolve();
   const trackWaitMs = o.track_wait_ms ?? 20;
   if (typeof trackWaitMs !== 'number' || !(trackWaitMs >= 0)) throw new TypeError(`options.track_wait_ms: expected a number of milliseconds ≥ 0, got ${JSON.stringify(o.track_wait_ms)}`);
-  // The instants of the last two framesets processed, the newest tracks message's, and the
-  // frameset waiting for the tracker's answer to an instant (woken when it comes).
-  let processed: bigint[] = [];
+  // The instant of the last frameset processed, the newest tracks message's, the frameset
+  // waiting for the tracker's answer to an instant (woken when it comes), and the instant whose
+  // answer last came too late (no more waits until the tracker has answered it).
+  let previous: bigint | undefined;
   let answered: bigint | undefined;
   let answer: { t_ns: bigint; wake: () => void } | undefined;
+  let missed: bigint | undefined;
 
   /**
-   * Waits (at most track_wait_ms) for the tracker's answer to the previous instant when it has
-   * answered every one before: each frameset is then associated with the tracks of the instant
-   * just before it however the run is timed, as `skyvox process` does, and a replay at any
-   * speed gives the live run's measurements. A tracker that is down or behind is not waited for.
+   * Waits (at most track_wait_ms) for the tracker's answer to the previous instant: each
+   * frameset is then associated with the tracks of the instant just before it however the run
+   * is timed, as `skyvox process` does, and a replay at any speed gives the live run's
+   * measurements. Once an answer misses its wait (a tracker down or far behind), none is waited
+   * for until the tracker has answered that instant.
    */
   const trackerAnswer = async (ctx: ActorContext<Input>) => {
-    const [before, previous] = processed.length === 2 ? processed : [undefined, processed[0]];
     if (!stage.trackAided || trackWaitMs === 0 || previous === undefined) return;
     if (answered !== undefined && answered >= previous) return;
-    if (before !== undefined && (answered === undefined || answered < before)) return;
-    await new Promise<void>((resolve) => {
-      const wake = () => {
+    if (missed !== undefined && (answered === undefined || answered < missed)) return;
+    const waitingFor = previous;
+    const came = await new Promise<boolean>((resolve) => {
+      const wake = (ok: boolean) => {
         ctx.clock.clearTimeout(deadline);
         answer = undefined;
-        resolve();
+        resolve(ok);
       };
-      const deadline = ctx.clock.setTimeout(wake, trackWaitMs);
-      answer = { t_ns: previous, wake };
+      const deadline = ctx.clock.setTimeout(() => wake(false), trackWaitMs);
+      answer = { t_ns: waitingFor, wake: () => wake(true) };
     });
+    missed = came ? undefined : waitingFor;
   };
 
   const process = async (ctx: ActorContext<Input>, set: Frameset<Fused>) => {
     await trackerAnswer(ctx);
-    processed = [...processed.slice(-1), set.t_ns];
+    previous = set.t_ns;
     const { meas, info } = await stage.process(set);
     ctx.log.debug({ age_ms: Number(nowNs() - set.t_ns) / 1e6, ...info }, 'frameset');
     const s = ctx.bus!.subjects;
