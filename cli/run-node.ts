@@ -5,7 +5,7 @@ import { stringify as stringifyYaml } from 'yaml';
 import { hostname } from 'node:os';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { crlbFor } from '../eval/crlb.js';
 import { observableFor } from '../eval/observable.js';
 import { warmUp } from './warm-up.js';
@@ -24,6 +24,7 @@ import { stageOptions } from './stage-options.js';
 import { nowNs } from '../supervisors/clock.js';
 import { UsageError } from './errors.js';
 import { NodeSupervisor } from '../actors/node-supervisor/node.js';
+import type { ActorView } from '../actors/node-supervisor/view.js';
 import type { Logger } from '../supervisors/log.js';
 import { actorRegistry } from './registry.js';
 import { Shutdown } from './shutdown.js';
@@ -155,6 +156,13 @@ function watchFrameDrops(node: NodeSupervisor, log: Logger, shutdown: Shutdown):
   shutdown.add('frame-drop watch', () => clearInterval(timer));
 }
 
+/** Each actor's counters at the end of a recorded run, as `actors.json` beside its records. */
+function writeActorTotals(file: string, actors: ActorView[]): void {
+  const totals = actors.map((a) => ({ name: a.name, kind: a.kind, restarts: a.restarts, msgs_in: a.stats?.msgsIn ?? 0, msgs_out: a.stats?.msgsOut ?? 0, dropped: a.stats?.dropped ?? 0, invalid: a.stats?.invalid ?? 0, errors: a.stats?.errors ?? 0 }));
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(totals, null, 2)}\n`);
+}
+
 /** The embedded site also serves the site clock; a node joining a cluster does not. */
 function siteActors(o: RunNodeOptions): ActorConfig[] {
   return o.embedded && !o.nats ? [{ name: 'clock-server', kind: 'clock-server', restart: 'permanent' }] : [];
@@ -280,7 +288,12 @@ export async function runNode(o: RunNodeOptions, log: Logger): Promise<number> {
       },
     });
     await node.start();
+    // A recording says what each actor dropped, refused or restarted on the way: counted after
+    // the actors stop (the counters outlive them), listed before (the list does not).
+    let actors: ActorView[] = [];
+    if (o.record) shutdown.add('actor totals', () => writeActorTotals(join(o.record!, 'actors.json'), actors));
     shutdown.add('node supervisor', () => node.stop());
+    if (o.record) shutdown.add('actor list', () => void (actors = node.list()));
     if (o.scenario && !o.replay) {
       // Scenario time zero once the stages are up; the scene is built before it is chosen.
       sceneObjects(loadScenario(o.scenario));

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { motionParams } from '../kernels/motion-params.js';
 import { pairFramesetSettings } from '../actors/fusion/pair-framesets.js';
+import { voxelTimingSettings } from '../actors/voxel/voxel-settings.js';
 import { Tracker } from '../actors/tracker/tracker.js';
 import { UsageError } from './errors.js';
 
@@ -32,6 +33,7 @@ export function stageOptions(file: string | undefined): StageOptions {
   }
   try {
     pairFramesetSettings((raw as StageOptions).fusion ?? {});
+    voxelTimingSettings((raw as StageOptions).voxel ?? {});
   } catch (err) {
     throw new UsageError(`${file}: ${(err as Error).message}`);
   }

@@ -63,6 +63,7 @@ export class FramesetAssembler<T> {
   readonly #cams: Set<string>;
   #pending: Pending<T>[] = [];
   #lastEmitted: bigint | undefined;
+  #lostTaken = 0;
 
   constructor(options: FramesetOptions) {
     if (options.cameras.length === 0) throw new RangeError('Expected at least one camera for a frameset');
@@ -135,6 +136,14 @@ export class FramesetAssembler<T> {
     for (const p of this.#pending) if (p.openedMs === undefined) this.stats.unpaired += p.views.size;
     this.#pending = [];
     return open.map((p) => this.#emit(p));
+  }
+
+  /** Views lost (late or unpaired) since the last call: what an actor adds to its dropped count. */
+  takeLost(): number {
+    const lost = this.stats.late + this.stats.unpaired;
+    const fresh = lost - this.#lostTaken;
+    this.#lostTaken = lost;
+    return fresh;
   }
 
   #emit(p: Pending<T>): Frameset<T> {

@@ -35,6 +35,7 @@ describe('framesets', () => {
     assert.ok(sets.every((s, i) => i === 0 || s.t > sets[i - 1]!.t), 'in time order');
     assert.equal(asm.stats.missing, dropped + 6, 'every dropped or late view is missing from its set');
     assert.equal(asm.stats.late, 6);
+    assert.deepEqual([asm.takeLost(), asm.takeLost()], [6, 0], 'lost views are handed over once');
     assert.equal(asm.stats.complete, sets.filter((s) => s.n === 4).length);
     assert.ok(sets.every((s) => s.n + s.missing.length === 4));
   });

@@ -20,13 +20,14 @@ import { pairFramesets, pairFramesetSettings, type PairFramesetSettings } from '
 import type { TrackerOptions } from '../tracker/tracker.js';
 import { type TrackEventMessage, TrackerStage, type TracksMessage } from '../tracker/tracker-stage.js';
 import { type Fused, VoxelStage, type VoxelStageOptions } from '../voxel/voxel-stage.js';
+import { voxelTimingSettings, type VoxelTimingSettings } from '../voxel/voxel-settings.js';
 
 type Detections = MessageOf<typeof DetectionFrame>;
 
 /** The live actors' settings that shape the output (their defaults when absent). */
 export interface OfflineOptions {
   fusion?: Partial<PairFramesetSettings> & { fuse?: Partial<FuseOptions> };
-  voxel?: VoxelStageOptions & { tolerance_ms?: number; max_wait_ms?: number };
+  voxel?: VoxelStageOptions & Partial<VoxelTimingSettings>;
   tracker?: Partial<TrackerOptions>;
 }
 
@@ -66,7 +67,6 @@ export class OfflinePipeline {
   constructor(scenario: Scenario, o: OfflineOptions = {}, relay: Relay = handOver) {
     this.#relay = relay;
     const rig = rigOf(scenario);
-    const tol = (v: number | undefined, d: number) => BigInt(Math.round((v ?? d) * 1e6));
     const grouping = pairFramesetSettings(o.fusion ?? {});
     // As live: one fusion per pair, fusing both cameras or passing on the one there is.
     for (const p of rigPairs(rig)) {
@@ -79,7 +79,8 @@ export class OfflinePipeline {
     }
     this.#fuse = { ...DEFAULT_FUSE_OPTIONS, ...o.fusion?.fuse };
     this.#voxel = new VoxelStage(scenario, o.voxel);
-    this.#voxelSets = new FramesetAssembler<Fused>({ cameras: this.#voxel.pairs, toleranceNs: tol(o.voxel?.tolerance_ms, 10), maxWaitMs: o.voxel?.max_wait_ms ?? 80 });
+    const timing = voxelTimingSettings(o.voxel ?? {});
+    this.#voxelSets = new FramesetAssembler<Fused>({ cameras: this.#voxel.pairs, toleranceNs: BigInt(Math.round(timing.tolerance_ms * 1e6)), maxWaitMs: timing.max_wait_ms });
     this.#tracker = new TrackerStage(o.tracker);
   }
 

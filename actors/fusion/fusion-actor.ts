@@ -63,13 +63,11 @@ export function fusionActor(f: ActorFactoryContext): ActorBehavior<Detections> {
   const grouping = pairFramesetSettings(o);
   let sets: FramesetAssembler<Detections>;
   let timer: TimerHandle | undefined;
-  let lost = 0;
   const emit = (ctx: ActorContext<Detections>, ready: Frameset<Detections>[]) => {
-    const nowLost = sets.stats.late + sets.stats.unpaired;
-    if (nowLost > lost) {
-      if (lost === 0) ctx.log.warn({ late: sets.stats.late, unpaired: sets.stats.unpaired }, 'detection frames lost before fusion (counted as dropped)');
-      ctx.stats.dropped += nowLost - lost;
-      lost = nowLost;
+    const lost = sets.takeLost();
+    if (lost > 0) {
+      if (ctx.stats.dropped === 0) ctx.log.warn({ late: sets.stats.late, unpaired: sets.stats.unpaired }, 'detection frames lost before fusion (counted as dropped)');
+      ctx.stats.dropped += lost;
     }
     for (const s of ready) {
       const m = s.views.get(mono);

@@ -14,12 +14,13 @@ import { nowNs, type TimerHandle } from '../../supervisors/clock.js';
 import type { ActorFactoryContext } from '../../supervisors/registry.js';
 import { loadScenario } from '../../sim/scenario.js';
 import { type Fused, VoxelStage, type VoxelStageOptions } from './voxel-stage.js';
+import { voxelTimingSettings } from './voxel-settings.js';
 
 type Input = { kind: 'fused'; fused: Fused } | { kind: 'tracks'; tracks: MessageOf<typeof Tracks> };
 
 /**
- * Factory for the `voxel` actor kind: options `{scenario, tolerance_ms?, max_wait_ms?,
- * track_wait_ms?}` plus the stage's (VoxelStageOptions: min_score, voxel, association,
+ * Factory for the `voxel` actor kind: options `{scenario}`, the timing settings
+ * (voxel-settings.ts: tolerance_ms, max_wait_ms, track_wait_ms, queue) and the stage's (VoxelStageOptions: min_score, voxel, association,
  * track_aided, process_noise, max_track_age_s, duplicate_m, max_speed_mps).
  */
 export function voxelActor(f: ActorFactoryContext): ActorBehavior<Input> {
@@ -30,8 +31,8 @@ export function voxelActor(f: ActorFactoryContext): ActorBehavior<Input> {
   let sets: FramesetAssembler<Fused>;
   let timer: TimerHandle | undefined;
   let busy: Promise<void> = Promise.resolve();
-  const trackWaitMs = o.track_wait_ms ?? 20;
-  if (typeof trackWaitMs !== 'number' || !(trackWaitMs >= 0)) throw new TypeError(`options.track_wait_ms: expected a number of milliseconds ≥ 0, got ${JSON.stringify(o.track_wait_ms)}`);
+  const timing = voxelTimingSettings(o);
+  const { track_wait_ms: trackWaitMs, queue } = timing;
   // The instant of the last frameset processed, the newest tracks message's, the frameset
   // waiting for the tracker's answer to an instant (woken when it comes), and the instant whose
   // answer last came too late (no more waits until the tracker has answered it).
@@ -72,27 +73,34 @@ export function voxelActor(f: ActorFactoryContext): ActorBehavior<Input> {
     const s = ctx.bus!.subjects;
     ctx.publish(Measurements, meas.shard ? s.measShard(meas.shard.index) : s.meas, meas);
   };
-  // One frameset in flight at a time; while it runs only the newest waiting one is kept, the
-  // older ones are dropped and counted: measurements stay current instead of queueing up.
+  // One frameset in flight at a time; while it runs at most `queue` (default 1) wait, the
+  // oldest beyond that dropped and counted: measurements stay current instead of queueing up.
   let inFlight = false;
-  let waiting: Frameset<Fused> | undefined;
+  const waiting: Frameset<Fused>[] = [];
   const run = (ctx: ActorContext<Input>, set: Frameset<Fused>) => {
     inFlight = true;
     busy = process(ctx, set)
       .catch((err: Error) => ctx.fail(err))
       .finally(() => {
         inFlight = false;
-        const next = waiting;
-        waiting = undefined;
+        const next = waiting.shift();
         if (next && !ctx.signal.aborted) run(ctx, next);
       });
   };
   const emit = (ctx: ActorContext<Input>, ready: Frameset<Fused>[]) => {
+    const late = sets.takeLost();
+    if (late > 0) {
+      if (ctx.stats.dropped === 0) ctx.log.warn({ late: sets.stats.late }, 'fused views came after their instant went on (counted as dropped)');
+      ctx.stats.dropped += late;
+    }
     for (const s of ready) {
       if (!inFlight) run(ctx, s);
       else {
-        if (waiting) ctx.stats.dropped++;
-        waiting = s;
+        waiting.push(s);
+        if (waiting.length > queue) {
+          waiting.shift();
+          ctx.stats.dropped++;
+        }
       }
     }
   };
@@ -100,7 +108,7 @@ export function voxelActor(f: ActorFactoryContext): ActorBehavior<Input> {
     start(ctx) {
       stage = new VoxelStage(scenario, o as VoxelStageOptions);
       const pairs = stage.pairs;
-      sets = new FramesetAssembler<Fused>({ cameras: pairs, toleranceNs: BigInt(Math.round(Number(o.tolerance_ms ?? 10) * 1e6)), maxWaitMs: Number(o.max_wait_ms ?? 80) });
+      sets = new FramesetAssembler<Fused>({ cameras: pairs, toleranceNs: BigInt(Math.round(timing.tolerance_ms * 1e6)), maxWaitMs: timing.max_wait_ms });
       for (const pair of pairs) ctx.subscribe(FusedFrame, ctx.bus!.subjects.fused(pair), (fused) => ({ kind: 'fused', fused }));
       if (stage.trackAided) ctx.subscribe(Tracks, ctx.bus!.subjects.tracks, (tracks) => ({ kind: 'tracks', tracks }));
       const tick = () => {

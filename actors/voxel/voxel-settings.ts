@@ -1,0 +1,32 @@
+/**
+ * How the voxel actor groups and paces its instants — the options around the voxel stage, not
+ * the stage's own — checked in one place for the live actor, batch work and `--options` files.
+ */
+
+/** The voxel actor's timing settings (options of the `voxel` stage). */
+export interface VoxelTimingSettings {
+  /** The pairs' views within this much of each other are one instant (ms). */
+  tolerance_ms: number;
+  /** How long an instant waits for its missing pairs (ms). */
+  max_wait_ms: number;
+  /** How long an instant waits for the tracker's answer to the one before (ms; 0 = never). */
+  track_wait_ms: number;
+  /** How many framesets may wait while one is processed; older ones are dropped and counted. */
+  queue: number;
+}
+
+export const DEFAULT_VOXEL_TIMING: VoxelTimingSettings = { tolerance_ms: 10, max_wait_ms: 80, track_wait_ms: 20, queue: 1 };
+
+/** The timing settings in `options` (voxel stage options), checked; defaults for those absent. */
+export function voxelTimingSettings(options: object): VoxelTimingSettings {
+  const out = { ...DEFAULT_VOXEL_TIMING };
+  for (const k of Object.keys(DEFAULT_VOXEL_TIMING) as (keyof VoxelTimingSettings)[]) {
+    const v = (options as Record<string, unknown>)[k];
+    if (v === undefined) continue;
+    if (k === 'queue') {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new TypeError(`voxel.queue: expected an integer >= 1 (framesets that may wait while one is processed), got ${JSON.stringify(v)}`);
+    } else if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new TypeError(`voxel.${k}: expected a number of milliseconds >= 0, got ${JSON.stringify(v)}`);
+    out[k] = v;
+  }
+  return out;
+}
