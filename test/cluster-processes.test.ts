@@ -59,6 +59,11 @@ async function threeNodes(dir: string, urls: string[], config: object): Promise<
   return nodes;
 }
 
+/** SKYVOX_TEST_STORY=DIR keeps the nodes' logs (DIR/<test>-<node>.log), to read how a failover went. */
+function keepStory(nodes: Map<string, Cli>, test: string): void {
+  if (process.env.SKYVOX_TEST_STORY) for (const [n, c] of nodes) writeFileSync(join(process.env.SKYVOX_TEST_STORY, `${test}-${n}.log`), c.stderr());
+}
+
 /** What the nodes logged about placement and the tracker, for a failure message. */
 const story = (nodes: Map<string, Cli>) =>
   [...nodes]
@@ -156,8 +161,7 @@ describe('cluster of processes (3 NATS servers, 3 nodes)', function () {
         // (The election after a server loss can outlast the wait above: PLATFORM.md says 1–8 s.)
         const rev0 = (await withJetStreamRetry(() => lease.get('coordinator')))!.revision;
         await waitFor(async () => (await withJetStreamRetry(() => lease.get('coordinator')))!.revision > rev0, 'a lease renewal after the server died', 10_000);
-        // SKYVOX_TEST_STORY=DIR keeps the nodes' logs, to read how a failover went.
-        if (process.env.SKYVOX_TEST_STORY) for (const [n, c] of nodes) writeFileSync(join(process.env.SKYVOX_TEST_STORY, `${n}.log`), c.stderr());
+        keepStory(nodes, 'processes');
         process.stderr.write(`    node kill -9 → tracks again after ${Math.round(resumeMs)} ms; longest live gap after the server kill ${Math.round(Math.max(...gaps))} ms\n`);
       } finally {
         clearInterval(feed);
@@ -220,6 +224,7 @@ describe('cluster of processes (3 NATS servers, 3 nodes)', function () {
       const scored = evaluate(readJsonLines<TruthScan>(join(rec, 'truth.jsonl')), readJsonLines<TrackScan>(join(rec, 'tracks.jsonl')), DEFAULT_EVAL_OPTIONS);
       process.stderr.write(`    ${JSON.stringify({ mota: scored.mota, idf1: scored.idf1, id_switches: scored.id_switches, detection_rate: scored.detection_rate, false_track_rate: scored.false_track_rate, latency_ms: scored.latency_ms })}\n`);
     } finally {
+      keepStory(nodes, 'ring10');
       await nc.close();
     }
   });

@@ -136,17 +136,42 @@ export function coordinatorBehavior(node: string, settings: CoordinatorSettings)
   let lastMove = performance.now();
   /** Since when the cluster's buckets have not answered, if they do not. */
   let unreachableSince: number | undefined;
+  let renewing: Promise<boolean> | undefined;
+  /** Whether the store answered the last renewal. */
+  let renewed = false;
+  /**
+   * Renews, takes or observes the lease (true when the store answered). One at a time, and on
+   * its own timer besides the placement's ticks: a placement that writes many orders to a slow
+   * store (seconds on a loaded machine) must not outlast the lease and hand it to another node.
+   */
+  const renew = (ctx: ActorContext<'tick'>): Promise<boolean> =>
+    (renewing ??= (async () => {
+      try {
+        await lease.tick();
+        return (renewed = true);
+      } catch (err) {
+        storeDown(ctx, err as Error);
+        return (renewed = false);
+      } finally {
+        if (lease.held !== wasHeld) ctx.log.info({ term: lease.term }, lease.held ? 'coordinator: took the lease' : 'coordinator: lost the lease');
+        if (lease.held && !wasHeld) heldSince = performance.now();
+        wasHeld = lease.held;
+        renewing = undefined;
+      }
+    })());
   return {
     async start(ctx) {
       const bus = ctx.bus!;
       const now = performance.now();
+      // One abort listener for every watch's subscriptions (one each made Node warn of a leak past ten).
+      const subs: ReturnType<typeof bus.nc.subscribe>[] = [];
       for (const a of settings.plan) {
         if (!a.liveness) continue;
         const w: Watch = { actor: a.name, silenceMs: a.liveness.silence_ms ?? 500, lastIn: -Infinity, lastOut: now, placedAt: now, spoke: false, suspected: false };
         watches.set(a.name, w);
-        const subs = [bus.nc.subscribe(a.liveness.input, { callback: () => void (w.lastIn = performance.now()) }), bus.nc.subscribe(a.liveness.output, { callback: () => void Object.assign(w, { lastOut: performance.now(), spoke: true, keptSince: undefined }) })];
-        ctx.signal.addEventListener('abort', () => subs.forEach((s) => s.unsubscribe()), { once: true });
+        subs.push(bus.nc.subscribe(a.liveness.input, { callback: () => void (w.lastIn = performance.now()) }), bus.nc.subscribe(a.liveness.output, { callback: () => void Object.assign(w, { lastOut: performance.now(), spoke: true, keptSince: undefined }) }));
       }
+      ctx.signal.addEventListener('abort', () => subs.forEach((s) => s.unsubscribe()), { once: true });
       if (watches.size > 0) {
         every(ctx, Math.max(10, Math.min(100, ...[...watches.values()].map((w) => w.silenceMs / 5))), () => {
           const t = performance.now();
@@ -165,20 +190,15 @@ export function coordinatorBehavior(node: string, settings: CoordinatorSettings)
       nodes = await openNodesKv(bus.nc, bus.subjects.kv.nodes, settings.replicas, requestMs);
       orders = await openAssignKv(bus.nc, bus.subjects.kv.assign, settings.replicas, requestMs);
       lease = new KvLease(clusterKv, 'coordinator', node, settings.leaseMs);
+      const period = Math.max(20, Math.floor(Math.min(settings.leaseMs / 3, settings.heartbeatMs)));
+      void renew(ctx);
+      every(ctx, period, () => void renew(ctx));
       ctx.send('tick');
-      every(ctx, Math.max(20, Math.floor(Math.min(settings.leaseMs / 3, settings.heartbeatMs))), () => ctx.send('tick'));
+      every(ctx, period, () => ctx.send('tick'));
     },
     async handle(_tick, ctx) {
-      let reachable = true;
-      try {
-        await lease.tick();
-      } catch (err) {
-        reachable = false;
-        storeDown(ctx, err as Error);
-      }
-      if (lease.held !== wasHeld) ctx.log.info({ term: lease.term }, lease.held ? 'coordinator: took the lease' : 'coordinator: lost the lease');
-      if (lease.held && !wasHeld) heldSince = performance.now();
-      wasHeld = lease.held;
+      // The lease as the renewal loop left it (waiting for one in flight).
+      let reachable = renewing ? await renewing : renewed;
       if (lease.held && reachable) {
         try {
           await assign(ctx);
@@ -190,6 +210,8 @@ export function coordinatorBehavior(node: string, settings: CoordinatorSettings)
       if (reachable) storeUp(ctx);
     },
     async stop() {
+      // A renewal in flight could otherwise take the lease back after it is given up.
+      await renewing;
       await lease?.release();
     },
   };
@@ -244,6 +266,9 @@ export function coordinatorBehavior(node: string, settings: CoordinatorSettings)
       const w = watches.get(spec.name);
       if (w && cur?.node !== want) Object.assign(w, { placedAt: performance.now(), lastOut: performance.now(), spoke: false, suspected: false, keptSince: undefined });
       if (cur?.node !== want) ctx.log.info({ actor: spec.name, node: want, from: cur?.node, term }, 'coordinator: placed');
+      // A failover's moves count as moves: the cluster settles a rebalance period before a
+      // planned one (which right after a failover moved the restarted tracker again).
+      if (cur && cur.node !== want) lastMove = performance.now();
     }
     await rebalance(ctx, members, target);
   }
