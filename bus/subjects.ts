@@ -112,3 +112,14 @@ export function resolveAlias(s: Subjects, nameOrSubject: string): string {
       return nameOrSubject;
   }
 }
+
+/** Whether NATS would deliver `subject` (or every subject `subject` stands for, if a pattern) to a subscription on `pattern` (`*` one token, `>` the rest). */
+export function subjectMatches(pattern: string, subject: string): boolean {
+  const p = pattern.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === '>') return s.length > i;
+    if (i >= s.length || s[i] === '>' || (p[i] !== '*' && p[i] !== s[i]) || (p[i] === '*' && s[i] === '>')) return false;
+  }
+  return p.length === s.length;
+}

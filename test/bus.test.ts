@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox';
 import { Bus } from '../bus/bus.js';
 import { decode, encode } from '../bus/codec.js';
 import { ensureKv, ensureStream } from '../bus/jetstream.js';
+import { subjectMatches } from '../bus/subjects.js';
 import { DeadLetter } from '../schemas/dead-letter.js';
 import { defineMessage, InvalidMessageError, TimeNs, validate } from '../schemas/message.js';
 import { Actor } from '../supervisors/actor.js';
@@ -29,6 +30,21 @@ describe('bus over a real nats-server', () => {
     await waitFor(() => got.length === 1, 'the message');
     assert.deepEqual(got[0], { t_ns: 1_795_000_000_000_000_001n, cam: 'cam1', snr: 12.5 });
     sub.unsubscribe();
+  });
+
+  it('subjectMatches says what the server delivers to a pattern', async () => {
+    const patterns = ['skyvox.fused.*', 'skyvox.fused.p1', 'skyvox.>', 'skyvox.*.p1', 'skyvox.meas', 'skyvox.meas.shard.*'];
+    const subjects = ['skyvox.fused.p1', 'skyvox.fused.p2', 'skyvox.fused', 'skyvox.meas', 'skyvox.meas.shard.0', 'skyvox.det.p1', 'skyvox.fused.p1.x'];
+    const got = new Map(patterns.map((p) => [p, new Set<string>()]));
+    const subs = patterns.map((p) => nc.subscribe(p, { callback: (_e, m) => void got.get(p)!.add(m.subject) }));
+    for (const subject of subjects) nc.publish(subject, new Uint8Array(0));
+    nc.publish('skyvox.done', new Uint8Array(0));
+    await waitFor(() => got.get('skyvox.>')!.has('skyvox.done'), 'the last message');
+    for (const p of patterns) assert.deepEqual([...got.get(p)!].filter((x) => x !== 'skyvox.done').sort(), subjects.filter((x) => subjectMatches(p, x)).sort(), p);
+    subs.forEach((x) => x.unsubscribe());
+    // A pattern covers another when it matches every subject the other does.
+    assert.ok(subjectMatches('skyvox.fused.*', 'skyvox.fused.p1') && !subjectMatches('skyvox.fused.p1', 'skyvox.fused.*'));
+    assert.ok(subjectMatches('skyvox.>', 'skyvox.meas.shard.*') && !subjectMatches('skyvox.*', 'skyvox.>'));
   });
 
   it('refuses to publish an invalid message, naming the field', () => {

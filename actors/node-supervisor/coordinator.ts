@@ -9,6 +9,7 @@ import type { KV } from '@nats-io/kv';
 import { decode, encode } from '../../bus/codec.js';
 import { ensureKv } from '../../bus/jetstream.js';
 import { KvLease } from '../../bus/lease.js';
+import { subjectMatches } from '../../bus/subjects.js';
 import { Assignment } from '../../schemas/cluster.js';
 import { CtlReply, CtlRequest } from '../../schemas/ctl.js';
 import { type MessageOf, validate } from '../../schemas/message.js';
@@ -163,14 +164,28 @@ export function coordinatorBehavior(node: string, settings: CoordinatorSettings)
     async start(ctx) {
       const bus = ctx.bus!;
       const now = performance.now();
-      // One abort listener for every watch's subscriptions (one each made Node warn of a leak past ten).
-      const subs: ReturnType<typeof bus.nc.subscribe>[] = [];
+      const patterns = new Set<string>();
+      const watched: { w: Watch; input: string; output: string }[] = [];
       for (const a of settings.plan) {
         if (!a.liveness) continue;
         const w: Watch = { actor: a.name, silenceMs: a.liveness.silence_ms ?? 500, lastIn: -Infinity, lastOut: now, placedAt: now, spoke: false, suspected: false };
         watches.set(a.name, w);
-        subs.push(bus.nc.subscribe(a.liveness.input, { callback: () => void (w.lastIn = performance.now()) }), bus.nc.subscribe(a.liveness.output, { callback: () => void Object.assign(w, { lastOut: performance.now(), spoke: true, keptSince: undefined }) }));
+        watched.push({ w, ...a.liveness });
+        patterns.add(a.liveness.input).add(a.liveness.output);
       }
+      // One subscription per subject the watches need, none for one another covers: each watch
+      // on its own subscription had every node receive each fused message three times and each
+      // shard's measurements twice, on top of the pipeline's own traffic.
+      const covered = (p: string) => [...patterns].some((q) => q !== p && subjectMatches(q, p) && !(subjectMatches(p, q) && q > p));
+      const bySubject = new Map<string, { ins: Watch[]; outs: Watch[] }>();
+      const seen = (subject: string) => {
+        let hit = bySubject.get(subject);
+        if (!hit) bySubject.set(subject, (hit = { ins: watched.filter((x) => subjectMatches(x.input, subject)).map((x) => x.w), outs: watched.filter((x) => subjectMatches(x.output, subject)).map((x) => x.w) }));
+        const t = performance.now();
+        for (const w of hit.ins) w.lastIn = t;
+        for (const w of hit.outs) Object.assign(w, { lastOut: t, spoke: true, keptSince: undefined });
+      };
+      const subs = [...patterns].filter((p) => !covered(p)).map((p) => bus.nc.subscribe(p, { callback: (_e, m) => seen(m.subject) }));
       ctx.signal.addEventListener('abort', () => subs.forEach((s) => s.unsubscribe()), { once: true });
       if (watches.size > 0) {
         every(ctx, Math.max(10, Math.min(100, ...[...watches.values()].map((w) => w.silenceMs / 5))), () => {

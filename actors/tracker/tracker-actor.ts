@@ -6,7 +6,7 @@
  */
 import { type ArchiveOptions, ArchiveWriter, ensureArchiveStream } from '../../bus/archive.js';
 import { decode, encode } from '../../bus/codec.js';
-import { ensureKv } from '../../bus/jetstream.js';
+import { ensureKv, withJetStreamRetry } from '../../bus/jetstream.js';
 import type { KV } from '@nats-io/kv';
 import { Measurements } from '../../schemas/measurement.js';
 import type { MessageOf, MessageType } from '../../schemas/message.js';
@@ -77,6 +77,8 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Input> {
   let handover: string | undefined = f.handoverFrom;
   let skipUpTo: bigint | undefined;
   let saving: Promise<void> | undefined;
+  /** Checkpoints not written since the last one that was. */
+  let unwritten = 0;
   let lastT: bigint | undefined;
   /** Continues from a checkpoint: its tracks, time origin, and the scan after its last. */
   const resume = (cp: Checkpoint) => {
@@ -90,8 +92,10 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Input> {
     const cp: Checkpoint = { tracker: stage.tracker.snapshot(), t0: stage.t0 ?? null, scan: stage.scan - 1, t_ns: lastT, final, node: f.node, ...(session === undefined ? {} : { session }) };
     try {
       await state.put(f.name, encode(cp));
+      if (unwritten > 0) ctx.log.info({ unwritten }, 'tracker: checkpoints written again');
+      unwritten = 0;
     } catch (err) {
-      ctx.log.warn({ err: (err as Error).message }, 'tracker: checkpoint not written');
+      if (unwritten++ === 0) ctx.log.warn({ err: (err as Error).message }, 'tracker: checkpoint not written (said once until one is)');
     }
   };
   let stage: TrackerStage;
@@ -116,8 +120,12 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Input> {
     async start(ctx) {
       stage = new TrackerStage(options);
       if (checkpointMs > 0) {
-        state = await ensureKv(ctx.bus!.nc, ctx.bus!.subjects.kv.state, { history: 1, replicas });
-        const e = await state.get(f.name);
+        // A put that hangs (a loaded or electing JetStream) gives up after two checkpoint periods
+        // (1 s at least) instead of the client's 5 s: one checkpoint in flight at a time, so a
+        // hung one held back every later one, and a failover found state seconds old.
+        state = await ensureKv(ctx.bus!.nc, ctx.bus!.subjects.kv.state, { history: 1, replicas }, Math.max(1000, 2 * checkpointMs));
+        const kv = state;
+        const e = await withJetStreamRetry(() => kv.get(f.name));
         if (e && e.operation === 'PUT' && e.length > 0) {
           try {
             pending = decode(e.value) as Checkpoint;
