@@ -155,7 +155,9 @@ export function coordinatorBehavior(node: string, settings: CoordinatorSettings)
         return (renewed = false);
       } finally {
         if (lease.held !== wasHeld) ctx.log.info({ term: lease.term }, lease.held ? 'coordinator: took the lease' : 'coordinator: lost the lease');
-        if (lease.held && !wasHeld) heldSince = performance.now();
+        // A new holder settles a rebalance period before a planned move: another holder may
+        // have just moved actors (a failover), and moving them again at once undoes its work.
+        if (lease.held && !wasHeld) heldSince = lastMove = performance.now();
         wasHeld = lease.held;
         renewing = undefined;
       }

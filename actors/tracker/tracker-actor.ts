@@ -87,7 +87,9 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Input> {
     stage.scan = cp.scan + 1;
   };
   const save = async (ctx: ActorContext<Input>, final = false) => {
-    if (!state || lastT === undefined) return;
+    // Fenced (paused past the lease, orders not re-read): another incarnation may own the
+    // checkpoint now, and this one's older state must not overwrite it.
+    if (!state || lastT === undefined || (f.mayAct && !f.mayAct())) return;
     lastCheckpoint = performance.now();
     const cp: Checkpoint = { tracker: stage.tracker.snapshot(), t0: stage.t0 ?? null, scan: stage.scan - 1, t_ns: lastT, final, node: f.node, ...(session === undefined ? {} : { session }) };
     try {
