@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { stringify } from 'yaml';
@@ -22,6 +22,8 @@ import { readJsonLines } from '../eval/read.js';
 import { Measurements } from '../schemas/measurement.js';
 import { Tracks } from '../schemas/tracks.js';
 import { nowNs } from '../supervisors/clock.js';
+import { rigOf, rigPairs } from '../sim/rig.js';
+import { loadScenario } from '../sim/scenario.js';
 import { type Cli, killAll, skyvox } from './helpers/cli.js';
 import { sleep, startTestNats, waitFor } from './helpers/nats.js';
 
@@ -174,17 +176,23 @@ describe('cluster of processes (3 NATS servers, 3 nodes)', function () {
     }
   });
 
-  it('ring10 on the cluster (fusion per pair, two voxel shards, the tracker — all placed): kill -9 the tracker\'s node, tracks resume elsewhere with their IDs and the archive loses nothing', async function () {
+  // ring10 on three servers, three nodes and its cameras needs more than two cores: on a
+  // 2-vCPU VM the seven processes asked for 190–204 % of 200 % all run, the tracker fell
+  // seconds behind, JetStream answered seconds late, and half the runs failed on the
+  // scheduler's account. There the same test runs tri3 (three pairs, 30 drones, 15 birds).
+  const big = availableParallelism() >= 4;
+  const SCENARIO = big ? 'ring10' : 'tri3';
+  it(`${SCENARIO} on the cluster (fusion per pair, two voxel shards, the tracker — all placed): kill -9 the tracker's node, tracks resume elsewhere with their IDs and the archive loses nothing`, async function () {
     this.timeout(150_000);
-    dir = mkdtempSync(join(tmpdir(), 'skyvox-ring10-'));
+    dir = mkdtempSync(join(tmpdir(), `skyvox-${SCENARIO}-`));
     const creds = loadOrCreateCredentials(dir);
     const { urls } = await threeServers(dir);
-    const nodes = await threeNodes(dir, urls, { cluster: { replicas: 3, pipeline: { scenario: 'ring10', voxel_shards: 2, tracker: { checkpoint_ms: 200 } } } });
+    const nodes = await threeNodes(dir, urls, { cluster: { replicas: 3, pipeline: { scenario: SCENARIO, voxel_shards: 2, tracker: { checkpoint_ms: 200 } } } });
     const nc = await connectBus({ servers: urls, user: 'node', pass: creds.node, name: 'test' });
     try {
       const bus = new Bus(nc, { receiver: 'test' });
       const orders = await openAssignKv(nc, bus.subjects.kv.assign, 3);
-      const planned = ['tracker', 'voxel-1', 'voxel-2', ...Array.from({ length: 10 }, (_, i) => `fusion-p0${i}`)];
+      const planned = ['tracker', 'voxel-1', 'voxel-2', ...rigPairs(rigOf(loadScenario(SCENARIO))).map((p) => `fusion-${p.name}`)];
       await waitFor(async () => {
         const o = await readOrders(orders);
         return planned.every((a) => o.has(a));
@@ -192,13 +200,15 @@ describe('cluster of processes (3 NATS servers, 3 nodes)', function () {
       assert.deepEqual([...(await readOrders(orders)).keys()].sort(), [...planned].sort());
       // Nodes up at about the same time share the first placement; one up later is given work by rebalancing.
       await waitFor(async () => new Set([...(await readOrders(orders)).values()].map((o) => o.node)).size === 3, 'the pipeline spread over the three nodes', 30_000);
-      // The cameras: a fourth process plays ring10's simulator, and records its truth and the cluster's tracks.
+      // The cameras: a fourth process plays the scenario's simulator, and records its truth and the cluster's tracks.
       const rec = join(dir, 'rec');
-      const feed = skyvox(['node', '--nats', urls.join(','), '--name', 'cameras', '--data-dir', dir, '--scenario', 'ring10', '--sources-only', '--duration', '40', '--record', rec]);
+      const feed = skyvox(['node', '--nats', urls.join(','), '--name', 'cameras', '--data-dir', dir, '--scenario', SCENARIO, '--sources-only', '--duration', '40', '--record', rec]);
       const live: LiveScan[] = [];
       // Confirmed tracks and those coasting through a missed scan: every track not tentative.
       bus.subscribe(Tracks, bus.subjects.tracks, (t) => void live.push({ at: performance.now(), t_ns: t.t_ns, ids: t.tracks.filter((x) => x.status !== 'tentative').map((x) => x.id) }));
-      await waitFor(() => (live.at(-1)?.ids.length ?? 0) >= 100, 'a hundred confirmed tracks', 40_000).catch((err: Error) => {
+      // Half the scenario's drones confirmed (ring10: 100 of 200; tri3: 15 of 30).
+      const drones = loadScenario(SCENARIO).targets.reduce((n, t) => n + ('count' in t ? t.count : 1), 0);
+      await waitFor(() => (live.at(-1)?.ids.length ?? 0) >= drones / 2, `${drones / 2} confirmed tracks`, 40_000).catch((err: Error) => {
         throw new Error(`${err.message} (last scan: ${live.at(-1)?.ids.length ?? 'none'} confirmed)\n${story(nodes)}\n${feed.stderr().slice(-2000)}`);
       });
       await sleep(4000);
@@ -208,7 +218,7 @@ describe('cluster of processes (3 NATS servers, 3 nodes)', function () {
       const { host, killedAt, resumeMs } = await killTrackerNode(nodes, orders, live, 30, 15_000);
       // A second on, the tracks confirmed before the kill go on under their IDs — as many as
       // over a span as long before the kill, when nothing failed (some end in any span of
-      // ring10); a tracker restarted from scratch would keep none.
+      // the scenario); a tracker restarted from scratch would keep none.
       await sleep(1000);
       const share = (from: readonly string[], to: readonly string[]) => from.filter((id) => new Set(to).has(id)).length / from.length;
       const kept = share(ids, live.at(-1)!.ids);
@@ -216,7 +226,7 @@ describe('cluster of processes (3 NATS servers, 3 nodes)', function () {
       const earlier = live.findLast((x) => x.at <= killedAt - span) ?? live[0]!;
       // (Before the tracks were up, there is nothing to compare with: then 90 % must continue.)
       const usual = earlier.ids.length >= 20 ? share(earlier.ids, ids) : 1;
-      process.stderr.write(`    ring10 on 3 nodes: kill -9 ${host} (${lost.join(' ')}) → tracks again after ${Math.round(resumeMs)} ms; ${Math.round(kept * 100)} % of ${ids.length} confirmed IDs continue ${Math.round(span)} ms after the kill (${Math.round(usual * 100)} % over as long before it)\n`);
+      process.stderr.write(`    ${SCENARIO} on 3 nodes: kill -9 ${host} (${lost.join(' ')}) → tracks again after ${Math.round(resumeMs)} ms; ${Math.round(kept * 100)} % of ${ids.length} confirmed IDs continue ${Math.round(span)} ms after the kill (${Math.round(usual * 100)} % over as long before it)\n`);
       assert.ok(kept >= usual - 0.1, `${Math.round(kept * 100)} % of the ${ids.length} tracks confirmed before the kill continue under their IDs, ${Math.round(usual * 100)} % over as long before\n${story(nodes)}`);
       await feed.exited;
       await sleep(2000);
@@ -224,7 +234,7 @@ describe('cluster of processes (3 NATS servers, 3 nodes)', function () {
       const scored = evaluate(readJsonLines<TruthScan>(join(rec, 'truth.jsonl')), readJsonLines<TrackScan>(join(rec, 'tracks.jsonl')), DEFAULT_EVAL_OPTIONS);
       process.stderr.write(`    ${JSON.stringify({ mota: scored.mota, idf1: scored.idf1, id_switches: scored.id_switches, detection_rate: scored.detection_rate, false_track_rate: scored.false_track_rate, latency_ms: scored.latency_ms })}\n`);
     } finally {
-      keepStory(nodes, 'ring10');
+      keepStory(nodes, SCENARIO);
       await nc.close();
     }
   });
