@@ -119,7 +119,7 @@ export function subjectMatches(pattern: string, subject: string): boolean {
   const s = subject.split('.');
   for (let i = 0; i < p.length; i++) {
     if (p[i] === '>') return s.length > i;
-    if (i >= s.length || s[i] === '>' || (p[i] !== '*' && p[i] !== s[i]) || (p[i] === '*' && s[i] === '>')) return false;
+    if (i >= s.length || s[i] === '>' || (p[i] !== '*' && p[i] !== s[i])) return false;
   }
   return p.length === s.length;
 }
