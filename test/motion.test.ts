@@ -337,6 +337,33 @@ describe('motion kernel: ghosts', () => {
     assert.ok(off.hover + off.dim <= 9, `without the protection the background learns them: ${JSON.stringify(off)}`);
   });
 
+  it('stationary targets with any ring, inside the frame and at its right and bottom edges: native = reference', async () => {
+    // The native judge reads an 8-bit ring a window row at a time where the row holds 16 bytes
+    // from x − R on and R ≤ 7, and pixel by pixel elsewhere: both, bright and dark, ring 2 to 9.
+    const [w, h] = [120, 90];
+    for (const stationaryRing of [2, 3, 5, 7, 9]) {
+      const rng = new Rng(40 + stationaryRing);
+      const R = stationaryRing;
+      const spots = [
+        { u: 30.4, v: 40.6, flux: 320, sigma: 0.9 },
+        { u: 60.2, v: 20.3, flux: -200, sigma: 0.8 },
+        { u: w - R - 1.6, v: 50.5, flux: 300, sigma: 0.9 },
+        { u: w - R - 6.3, v: 70.2, flux: -220, sigma: 0.8 },
+        { u: 80.5, v: h - R - 1.4, flux: 280, sigma: 0.9 },
+      ];
+      const nat = new MotionDetector(w, h, 1, { warmupFrames: 4, stationaryRing, threads: 2 });
+      const ref = new MotionReference(w, h, 1, { warmupFrames: 4, stationaryRing });
+      let found = 0;
+      for (let i = 0; i < 20; i++) {
+        const f = frame(w, h, rng, spots, 2, 100);
+        const out = await nat.process(f);
+        assertSame(out, ref.process(f), `ring ${R}, frame ${i}`);
+        if (i >= 5) found += spots.filter((s) => out.blobs.some((b) => Math.hypot(b.x - s.u, b.y - s.v) < 1.5)).length;
+      }
+      assert.ok(found >= 0.9 * 15 * spots.length, `ring ${R}: ${found} of ${15 * spots.length} hovering spot-frames found`);
+    }
+  });
+
   it('an object that was there from the start and leaves is not reported where it was; a new one is', async () => {
     const [w, h] = [160, 120];
     // Hovering from the first frame: the background learns it (with the stationary-target

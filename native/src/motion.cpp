@@ -12,6 +12,8 @@
 #include "motion_cuda.hpp"
 #include "motion_rows.hpp"
 
+#include <emmintrin.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -145,6 +147,22 @@ struct MotionDetector::Impl {
   std::vector<uint8_t> aligned;  // a 16-bit frame handed over at an odd address, copied
   // The pixel pass on a GPU (then bg and held live there, not here).
   std::unique_ptr<cuda::MotionPass> gpu;
+  // ring_at_u8's byte masks over a window row from x − R: the ring's top and bottom rows (bytes
+  // 0 … 2R), its sides (0 and 2R), the 3×3 (R − 1 … R + 1).
+  __m128i ring_rows_, ring_sides_, ring_inner_;
+
+  void set_ring_masks() {
+    const int R = p.stationary_ring;
+    alignas(16) uint8_t rows[16] = {}, sides[16] = {}, inner[16] = {};
+    for (int i = 0; i < 16; i++) {
+      rows[i] = i <= 2 * R ? 0xff : 0;
+      sides[i] = i == 0 || i == 2 * R ? 0xff : 0;
+      inner[i] = i >= R - 1 && i <= R + 1 ? 0xff : 0;
+    }
+    ring_rows_ = _mm_load_si128(reinterpret_cast<const __m128i*>(rows));
+    ring_sides_ = _mm_load_si128(reinterpret_cast<const __m128i*>(sides));
+    ring_inner_ = _mm_load_si128(reinterpret_cast<const __m128i*>(inner));
+  }
 
   // A stationary point target's pixel and what it teaches the background (its ring's mean).
   struct Point {
@@ -314,6 +332,64 @@ struct MotionDetector::Impl {
     judge_candidates(frame, y, s, out);
   }
 
+  // A candidate's ring: the sum, largest and smallest of its 8R pixels, and the sum of its 3×3.
+  struct Ring {
+    int64_t sum;
+    int32_t hi, lo, inner;
+  };
+
+  // The pixels are integers, so their sums are exact in any order (the reference's pairwise
+  // double sums included), and the largest (smallest) ring pixel minus the mean is the largest
+  // (smallest) of the ring's differences to it, as the reference takes them one by one.
+  template <typename Pix>
+  Ring ring_at(const Pix* f, int x, int y) const {
+    const int R = p.stationary_ring;
+    if constexpr (sizeof(Pix) == 1)
+      if (R <= 7 && x - R + 16 <= w) return ring_at_u8(f, x, y);
+    const Pix* row = f + static_cast<size_t>(y) * w;
+    const Pix *top = row - static_cast<size_t>(R) * w, *bottom = row + static_cast<size_t>(R) * w;
+    Ring r{0, 0, std::numeric_limits<int32_t>::max(), 0};
+    const auto take = [&](int32_t q) {
+      r.sum += q;
+      r.hi = std::max(r.hi, q);
+      r.lo = std::min(r.lo, q);
+    };
+    for (int k = -R; k <= R; k++) take(top[x + k]), take(bottom[x + k]);
+    for (int k = -R + 1; k <= R - 1; k++) take(row[static_cast<ptrdiff_t>(k) * w + x - R]), take(row[static_cast<ptrdiff_t>(k) * w + x + R]);
+    for (int dy = -1; dy <= 1; dy++)
+      for (int dx = -1; dx <= 1; dx++) r.inner += row[static_cast<ptrdiff_t>(dy) * w + x + dx];
+    return r;
+  }
+
+  // ring_at for 8-bit pixels, a row of the (2R + 1)² window per 16-byte load (R ≤ 7, and the
+  // loads end within the row): the noise's candidates are many (tens of thousands an 8K frame),
+  // and one by one their 8R + 9 scattered bytes cost a tenth of the pixel pass.
+  Ring ring_at_u8(const uint8_t* f, int x, int y) const {
+    const int R = p.stationary_ring;
+    const uint8_t* at = f + static_cast<size_t>(y) * w + (x - R);
+    const __m128i zero = _mm_setzero_si128();
+    __m128i sum = zero, inner = zero, hi = zero, lo = _mm_set1_epi8(static_cast<char>(-1));
+    for (int dy = -R; dy <= R; dy++) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at + static_cast<ptrdiff_t>(dy) * w));
+      const __m128i keep = dy == -R || dy == R ? ring_rows_ : ring_sides_;
+      const __m128i in = _mm_and_si128(v, keep);
+      sum = _mm_add_epi64(sum, _mm_sad_epu8(in, zero));
+      hi = _mm_max_epu8(hi, in);
+      lo = _mm_min_epu8(lo, _mm_or_si128(v, _mm_andnot_si128(keep, _mm_set1_epi8(static_cast<char>(-1)))));
+      if (dy >= -1 && dy <= 1) inner = _mm_add_epi64(inner, _mm_sad_epu8(_mm_and_si128(v, ring_inner_), zero));
+    }
+    hi = _mm_max_epu8(hi, _mm_srli_si128(hi, 8));
+    lo = _mm_min_epu8(lo, _mm_srli_si128(lo, 8));
+    hi = _mm_max_epu8(hi, _mm_srli_si128(hi, 4));
+    lo = _mm_min_epu8(lo, _mm_srli_si128(lo, 4));
+    hi = _mm_max_epu8(hi, _mm_srli_si128(hi, 2));
+    lo = _mm_min_epu8(lo, _mm_srli_si128(lo, 2));
+    hi = _mm_max_epu8(hi, _mm_srli_si128(hi, 1));
+    lo = _mm_min_epu8(lo, _mm_srli_si128(lo, 1));
+    const auto total = [](__m128i v) { return _mm_cvtsi128_si64(v) + _mm_cvtsi128_si64(_mm_unpackhi_epi64(v, v)); };
+    return Ring{total(sum), _mm_cvtsi128_si32(hi) & 0xff, _mm_cvtsi128_si32(lo) & 0xff, static_cast<int32_t>(total(inner))};
+  }
+
   // Whether the candidate at (x, y) is a stationary point target (threshold `thr`, k·σ of its
   // tile); if so it joins `out` with its ring's mean.
   void point_at(const uint8_t* frame, int x, int y, float thr, std::vector<Point>& out) const {
@@ -321,36 +397,21 @@ struct MotionDetector::Impl {
     else point_at_as(reinterpret_cast<const uint16_t*>(frame), x, y, thr, out);
   }
 
-  // The pixels are integers, so their sums are exact in any order (the reference's pairwise
-  // double sums included), and the largest (smallest) ring pixel minus the mean is the largest
-  // (smallest) of the ring's differences to it, as the reference takes them one by one.
   template <typename Pix>
   void point_at_as(const Pix* f, int x, int y, float thr, std::vector<Point>& out) const {
     const int R = p.stationary_ring;
     const Pix* row = f + static_cast<size_t>(y) * w;
-    const Pix *top = row - static_cast<size_t>(R) * w, *bottom = row + static_cast<size_t>(R) * w;
-    int64_t sum = 0;
-    int32_t hi = 0, lo = std::numeric_limits<int32_t>::max();
-    const auto take = [&](int32_t q) {
-      sum += q;
-      hi = std::max(hi, q);
-      lo = std::min(lo, q);
-    };
-    for (int k = -R; k <= R; k++) take(top[x + k]), take(bottom[x + k]);
-    for (int k = -R + 1; k <= R - 1; k++) take(row[static_cast<ptrdiff_t>(k) * w + x - R]), take(row[static_cast<ptrdiff_t>(k) * w + x + R]);
+    const Ring r = ring_at(f, x, y);
     const double vc = row[x];
     const double sgn = row[x] > row[x - R] ? 1.0 : -1.0;
-    const double mean = static_cast<double>(sum) / (8 * R);
+    const double mean = static_cast<double>(r.sum) / (8 * R);
     const double c = sgn * (vc - mean);
     if (c <= thr) return;
     // Not an edge: no ring pixel halfway up to the centre.
-    const double spread = sgn * ((sgn > 0 ? hi : lo) - mean);
+    const double spread = sgn * ((sgn > 0 ? r.hi : r.lo) - mean);
     if (spread >= 0.5 * c) return;
     // Not a lone hot pixel: its 3×3 carries a share of the contrast, as a PSF does.
-    int32_t inner = 0;
-    for (int dy = -1; dy <= 1; dy++)
-      for (int dx = -1; dx <= 1; dx++) inner += row[static_cast<ptrdiff_t>(dy) * w + x + dx];
-    if (sgn * (inner / 9.0 - mean) < static_cast<double>(p.stationary_compactness) * c) return;
+    if (sgn * (r.inner / 9.0 - mean) < static_cast<double>(p.stationary_compactness) * c) return;
     out.push_back({x, static_cast<float>(mean)});
   }
 
@@ -692,6 +753,7 @@ MotionDetector::MotionDetector(int width, int height, int bytes_per_pixel, const
   m.h = height;
   m.bpp = bytes_per_pixel;
   m.p = params;
+  m.set_ring_masks();
   m.tw = (width + params.tile - 1) / params.tile;
   m.th = (height + params.tile - 1) / params.tile;
   const int want = params.threads > 0 ? params.threads : hardware_threads();
