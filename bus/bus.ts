@@ -26,6 +26,12 @@ export interface BusOptions {
   log?: Logger;
 }
 
+/** Told of each message a bus's subscriptions receive and each it publishes, by subject. */
+export interface BusTraffic {
+  received(subject: string): void;
+  sent(subject: string): void;
+}
+
 declare const validated: unique symbol;
 /** A message validated against its type and encoded once, to go out on several subjects. */
 export interface EncodedMessage {
@@ -49,6 +55,7 @@ export class Bus {
   readonly stats: BoundaryStats = { invalid: 0, byReason: new Map() };
   #log: Logger;
   #onInvalid?: () => void;
+  #traffic?: BusTraffic;
 
   constructor(nc: NatsConnection, options: BusOptions) {
     this.nc = nc;
@@ -57,10 +64,11 @@ export class Bus {
     this.#log = options.log ?? silentLogger;
   }
 
-  /** A bus on the same connection that reports refusals as another receiver (one per actor). */
-  forReceiver(receiver: string, log?: Logger, onInvalid?: () => void): Bus {
+  /** A bus on the same connection that reports refusals as another receiver (one per actor), and its traffic to `traffic`. */
+  forReceiver(receiver: string, log?: Logger, onInvalid?: () => void, traffic?: BusTraffic): Bus {
     const bus = new Bus(this.nc, { prefix: this.subjects.prefix, receiver, log: log ?? this.#log });
     bus.#onInvalid = onInvalid;
+    bus.#traffic = traffic;
     return bus;
   }
 
@@ -83,6 +91,7 @@ export class Bus {
   /** Publishes a message `encode` validated. */
   publishEncoded(subject: string, message: EncodedMessage): void {
     this.nc.publish(subject, message.bytes);
+    this.#traffic?.sent(subject);
   }
 
   /** Decodes and validates a payload; returns undefined (after dead-lettering) if it is refused. */
@@ -112,6 +121,8 @@ export class Bus {
           this.#log.error({ err, subject }, 'subscription error');
           return;
         }
+        // Before validation: an invalid message still shows that input flows.
+        this.#traffic?.received(msg.subject);
         const value = this.receive(type, msg);
         if (value !== undefined) handler(value, msg);
       },

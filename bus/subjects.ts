@@ -57,6 +57,9 @@ export function subjectsFor(prefix: string = DEFAULT_PREFIX) {
     telemetryActor: (node: string, actor: string) =>
       `${p}.telemetry.${assertToken('node', node)}.${assertToken('actor', actor)}`,
     ctl: (node: string) => `${p}.ctl.${assertToken('node', node)}`,
+    /** What a node's watched actors last received and sent (NodePulse): the coordinators' liveness feed. */
+    pulse: (node: string) => `${p}.pulse.${assertToken('node', node)}`,
+    pulseAll: `${p}.pulse.*`,
     frame: (cam: string) => `${p}.frame.${assertToken('camera', cam)}`,
     det: (cam: string) => `${p}.det.${assertToken('camera', cam)}`,
     fused: (pair: string) => `${p}.fused.${assertToken('pair', pair)}`,

@@ -58,3 +58,26 @@ export const Assignment = defineMessage(
     handover_from: Type.Optional(Type.String({ description: 'a planned move: the node it runs on now, which stops it once the new one stands by' })),
   }),
 );
+
+const AgeMs = (description: string) => Type.Union([Type.Number({ minimum: 0 }), Type.Null()], { description });
+
+/**
+ * `<prefix>.pulse.<node>`, several times a liveness silence period: for each watched actor the
+ * node runs (a cluster actor with `liveness`), how long ago a message last arrived on its input
+ * subject and left on its output subject. Coordinators judge liveness from these instead of
+ * receiving the data subjects themselves.
+ */
+export const NodePulse = defineMessage(
+  'NodePulse',
+  Type.Object({
+    t_ns: TimeNs(),
+    node: Type.String(),
+    actors: Type.Array(
+      Type.Object({
+        name: Type.String(),
+        input_age_ms: AgeMs('since a message last arrived on its liveness input (null: none yet)'),
+        output_age_ms: AgeMs('since it last published on its liveness output (null: not yet)'),
+      }),
+    ),
+  }),
+);

@@ -11,5 +11,6 @@ import { FusedFrame } from './fused.js';
 import { Measurements } from './measurement.js';
 import { TrackEvent, Tracks } from './tracks.js';
 import { BatchRecord, BatchTask } from './batch.js';
+import { NodePulse } from './cluster.js';
 
-export const MESSAGE_TYPES: readonly MessageType[] = [DeadLetter, ActorTelemetry, NodeTelemetry, CtlRequest, CtlReply, DetectionFrame, SimTruth, FrameDescriptor, ClockRequest, ClockReply, FusedFrame, Measurements, Tracks, TrackEvent, BatchTask, BatchRecord];
+export const MESSAGE_TYPES: readonly MessageType[] = [DeadLetter, ActorTelemetry, NodeTelemetry, CtlRequest, CtlReply, DetectionFrame, SimTruth, FrameDescriptor, ClockRequest, ClockReply, FusedFrame, Measurements, Tracks, TrackEvent, BatchTask, BatchRecord, NodePulse];

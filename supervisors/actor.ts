@@ -23,6 +23,10 @@ export class ActorStats {
   invalid = 0;
   /** Wall time spent in `handle` (ms): the actor's measured cost, for placement. */
   busyMs = 0;
+  /** When (performance.now()) a message last arrived on each subject its subscriptions hold: liveness. */
+  readonly lastReceived = new Map<string, number>();
+  /** When it last published on each subject. */
+  readonly lastSent = new Map<string, number>();
   readonly latency = new LatencyWindow();
 }
 
@@ -101,7 +105,11 @@ export class Actor<M = unknown> implements Supervisable {
     this.#clock = options.clock ?? realClock;
     this.#log = (options.log ?? silentLogger).child({ actor: options.name });
     this.stats = options.stats ?? new ActorStats();
-    this.#bus = options.bus?.forReceiver(options.name, this.#log, () => this.stats.invalid++);
+    const stats = this.stats;
+    this.#bus = options.bus?.forReceiver(options.name, this.#log, () => stats.invalid++, {
+      received: (subject) => stats.lastReceived.set(subject, performance.now()),
+      sent: (subject) => stats.lastSent.set(subject, performance.now()),
+    });
     this.#ctx = this.#makeContext();
   }
 

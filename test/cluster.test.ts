@@ -308,6 +308,58 @@ describe('cluster', () => {
     }
   });
 
+  it("liveness from the nodes' pulses: the other node receives none of the tracker's traffic; a tracker silent past the death period while its input flows is moved anyway", async function () {
+    this.timeout(30_000);
+    const cluster = { actors: [{ name: 'tracker', kind: 'tracker', options: { checkpoint_ms: 100, archive: false }, liveness: { input: 'skyvox.meas', output: 'skyvox.tracks' } }] };
+    const nodes = new Map<string, { node: NodeSupervisor; bus: Bus }>();
+    for (const name of ['n1', 'n2']) nodes.set(name, await startClusterNode(nats, name, cluster));
+    const test = new Bus(await nats.connect('node'), { receiver: 'test' });
+    const orders = await openAssignKv(test.nc, test.subjects.kv.assign);
+    let host = '';
+    await waitFor(async () => {
+      host = (await readOrders(orders)).get('tracker')?.node ?? '';
+      return host !== '' && nodes.get(host)!.node.list().some((a) => a.name === 'tracker' && a.status === 'running');
+    }, 'the tracker placed and running', 10_000);
+    const other = [...nodes.keys()].find((n) => n !== host)!;
+    const scans: string[][] = [];
+    const sub = test.subscribe(Tracks, test.subjects.tracks, (t) => void scans.push(t.tracks.filter((x) => x.status !== 'tentative').map((x) => x.id)));
+    const t0 = nowNs();
+    let k = 0;
+    let garbage = false;
+    // Eight measurement sets every 20 ms: 400 a second in, as many tracks messages out.
+    const feed = setInterval(() => {
+      for (let j = 0; j < 8; j++, k++) {
+        if (garbage) test.nc.publish(test.subjects.meas, new Uint8Array([0xc1, 0xc1]));
+        else test.publish(Measurements, test.subjects.meas, { t_ns: t0 + BigInt(k) * 2_500_000n, count: 1, pairs: ['p1', 'p2'], points: f64ToBin([0.025 * k, 0, 100, 0.01, 0, 0, 0, 0.01, 0, 0, 0, 0.01, 2, 2]) });
+      }
+    }, 20);
+    try {
+      await waitFor(() => scans.some((s) => s.length === 1), 'a confirmed track', 5000);
+      // Both nodes may coordinate; neither subscribes to the watched subjects, so the node
+      // without the tracker receives pulses and cluster state, not every measurement and tracks message.
+      const conn = nodes.get(other)!.bus.nc;
+      const [msgs0, k0, scans0] = [conn.stats().inMsgs, k, scans.length];
+      await sleep(2000);
+      const [received, sent, published] = [conn.stats().inMsgs - msgs0, k - k0, scans.length - scans0];
+      process.stderr.write(`    ${other} (not running the tracker) received ${received} messages in 2 s while ${sent} measurements went in and ${published} tracks came out\n`);
+      assert.ok(published >= 100, `the tracker kept up: ${published} tracks messages in 2 s`);
+      assert.ok(received < sent / 2, `${other} received ${received} messages while ${sent} measurements went to the tracker (and ${published} tracks came out)`);
+      // Input flows, the tracker (its node alive and answering) says nothing: kept for the
+      // death period (3 heartbeats), then moved — with its tracks, from the checkpoint.
+      const ids = scans.at(-1)!;
+      garbage = true;
+      await waitFor(async () => (await readOrders(orders)).get('tracker')?.node === other, 'the silent tracker moved', 8000);
+      garbage = false;
+      const moved = scans.length;
+      await waitFor(() => scans.length > moved + 20, 'tracks from the new node', 5000);
+      assert.deepEqual(scans.at(-1), ids, 'the same track continues');
+    } finally {
+      clearInterval(feed);
+      sub.unsubscribe();
+      for (const { node } of nodes.values()) await node.stop();
+    }
+  });
+
   it('a node joining mid-run takes over work: a planned move hands the tracker over with no scan lost or doubled', async function () {
     this.timeout(30_000);
     const cluster = {

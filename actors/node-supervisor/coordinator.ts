@@ -9,14 +9,14 @@ import type { KV } from '@nats-io/kv';
 import { decode, encode } from '../../bus/codec.js';
 import { ensureKv } from '../../bus/jetstream.js';
 import { KvLease } from '../../bus/lease.js';
-import { subjectMatches } from '../../bus/subjects.js';
-import { Assignment } from '../../schemas/cluster.js';
+import { Assignment, NodePulse } from '../../schemas/cluster.js';
 import { CtlReply, CtlRequest } from '../../schemas/ctl.js';
 import { type MessageOf, validate } from '../../schemas/message.js';
 import { type ActorBehavior, type ActorContext, every } from '../../supervisors/actor.js';
 import { nowNs } from '../../supervisors/clock.js';
 import { aliveByOwnBeat, openNodesKv, readMembers } from './membership.js';
 import { cameraOf, place, type PlacementStrategy, type PlannedActor } from './placement.js';
+import { DEFAULT_SILENCE_MS } from './pulse.js';
 
 export type Order = MessageOf<typeof Assignment>;
 
@@ -57,14 +57,18 @@ export async function readOrders(kv: KV): Promise<Map<string, Order>> {
 }
 
 /**
- * Data-plane liveness of one placed actor: its output stopped while its input flows means it
- * is gone (crashed, or its node died), long before `missed` heartbeats lapse.
+ * Data-plane liveness of one placed actor, from its node's pulses (pulse.ts): its output
+ * stopped while its input flows, or its node stopped pulsing for it, means it is gone
+ * (crashed, wedged, or its node died), long before `missed` heartbeats lapse.
  */
 interface Watch {
   actor: string;
   silenceMs: number;
+  /** When (performance.now() here) a message last reached its input, as its node reported. */
   lastIn: number;
   lastOut: number;
+  /** When a pulse last reported it (undefined: none since it was placed). */
+  lastPulse?: number;
   /** When it was last (re)placed: a grace period for it to start. */
   placedAt: number;
   /** It has published since it was placed: silence now means it stopped, not that it is still starting. */
@@ -83,8 +87,13 @@ const STARTUP_GRACE_SILENCES = 20;
 /** How long the coordinator waits for a suspected actor's node to answer (ms; at most half its silence). */
 const CONFIRM_TIMEOUT_MS = 250;
 
-const isSilent = (w: Watch, now: number) =>
-  now - w.lastIn < w.silenceMs / 2 && now - w.lastOut > w.silenceMs && now - w.placedAt > (w.spoke ? 2 : STARTUP_GRACE_SILENCES) * w.silenceMs;
+/** Its output has stopped while its input flows. */
+const outputStopped = (w: Watch, now: number) => now - w.lastIn < w.silenceMs / 2 && now - w.lastOut > w.silenceMs;
+
+/** Its node has stopped reporting it: dead, cut off or stalled (the node's answer to `list` tells which). */
+const unheard = (w: Watch, now: number) => w.lastPulse !== undefined && now - w.lastPulse > w.silenceMs;
+
+const isSilent = (w: Watch, now: number) => (outputStopped(w, now) || unheard(w, now)) && now - w.placedAt > (w.spoke ? 2 : STARTUP_GRACE_SILENCES) * w.silenceMs;
 
 type MemberLoad = { node: string; alive: boolean; cpu_percent: number; cores: number; actors: { name: string; cost: number }[] };
 
@@ -166,32 +175,35 @@ export function coordinatorBehavior(node: string, settings: CoordinatorSettings)
     async start(ctx) {
       const bus = ctx.bus!;
       const now = performance.now();
-      const patterns = new Set<string>();
-      const watched: { w: Watch; input: string; output: string }[] = [];
       for (const a of settings.plan) {
         if (!a.liveness) continue;
-        const w: Watch = { actor: a.name, silenceMs: a.liveness.silence_ms ?? 500, lastIn: -Infinity, lastOut: now, placedAt: now, spoke: false, suspected: false };
-        watches.set(a.name, w);
-        watched.push({ w, ...a.liveness });
-        patterns.add(a.liveness.input).add(a.liveness.output);
+        watches.set(a.name, { actor: a.name, silenceMs: a.liveness.silence_ms ?? DEFAULT_SILENCE_MS, lastIn: -Infinity, lastOut: now, placedAt: now, spoke: false, suspected: false });
       }
-      // One subscription per subject the watches need, none for one another covers: each watch
-      // on its own subscription had every node receive each fused message three times and each
-      // shard's measurements twice, on top of the pipeline's own traffic.
-      const covered = (p: string) => [...patterns].some((q) => q !== p && subjectMatches(q, p) && !(subjectMatches(p, q) && q > p));
-      const bySubject = new Map<string, { ins: Watch[]; outs: Watch[] }>();
-      const seen = (subject: string) => {
-        let hit = bySubject.get(subject);
-        if (!hit) bySubject.set(subject, (hit = { ins: watched.filter((x) => subjectMatches(x.input, subject)).map((x) => x.w), outs: watched.filter((x) => subjectMatches(x.output, subject)).map((x) => x.w) }));
+      /** A node's pulse: what its watched actors last received and published. */
+      const heard = (pulse: MessageOf<typeof NodePulse>) => {
         const t = performance.now();
-        for (const w of hit.ins) w.lastIn = t;
-        for (const w of hit.outs) Object.assign(w, { lastOut: t, spoke: true, keptSince: undefined });
+        for (const a of pulse.actors) {
+          const w = watches.get(a.name);
+          if (!w) continue;
+          w.lastPulse = t;
+          if (a.input_age_ms !== null) w.lastIn = Math.max(w.lastIn, t - a.input_age_ms);
+          // Kept in place while silent: once it speaks, or its input stops (idle, not wedged), a later silence starts afresh.
+          if (a.output_age_ms !== null && t - a.output_age_ms > w.lastOut) Object.assign(w, { lastOut: t - a.output_age_ms, spoke: true, keptSince: undefined });
+          if (t - w.lastIn >= w.silenceMs / 2) w.keptSince = undefined;
+        }
       };
-      const subs = [...patterns].filter((p) => !covered(p)).map((p) => bus.nc.subscribe(p, { callback: (_e, m) => seen(m.subject) }));
-      ctx.signal.addEventListener('abort', () => subs.forEach((s) => s.unsubscribe()), { once: true });
       if (watches.size > 0) {
-        every(ctx, Math.max(10, Math.min(100, ...[...watches.values()].map((w) => w.silenceMs / 5))), () => {
+        const sub = bus.subscribe(NodePulse, bus.subjects.pulseAll, heard);
+        ctx.signal.addEventListener('abort', () => sub.unsubscribe(), { once: true });
+        const checkMs = Math.max(10, Math.min(100, ...[...watches.values()].map((w) => w.silenceMs / 5)));
+        let checkedAt = performance.now();
+        every(ctx, checkMs, () => {
           const t = performance.now();
+          // This process itself was held up (a collection, a starved CPU): the pulses that came
+          // meanwhile are still queued behind this timer, so silence now says nothing.
+          const late = t - checkedAt > Math.min(...[...watches.values()].map((w) => w.silenceMs)) / 2;
+          checkedAt = t;
+          if (late) return;
           for (const w of watches.values()) {
             if (!w.suspected && isSilent(w, t)) {
               w.suspected = true;
@@ -264,7 +276,9 @@ export function coordinatorBehavior(node: string, settings: CoordinatorSettings)
       const on = current.get(w.actor)?.node;
       if (!w.suspected || on === undefined) continue;
       if (await keepOn(ctx, w, on)) continue;
-      ctx.log.warn({ actor: w.actor, node: on, silent_ms: Math.round(performance.now() - w.lastOut), kept_ms: w.keptSince === undefined ? undefined : Math.round(performance.now() - w.keptSince) }, 'coordinator: output silent while input flows; moving it');
+      const t = performance.now();
+      const why = unheard(w, t) ? `its node has not reported it for ${Math.round(t - w.lastPulse!)} ms` : 'output silent while input flows';
+      ctx.log.warn({ actor: w.actor, node: on, silent_ms: Math.round(t - w.lastOut), kept_ms: w.keptSince === undefined ? undefined : Math.round(t - w.keptSince) }, `coordinator: ${why}; moving it`);
       stay.delete(w.actor);
       avoid.set(w.actor, on);
     }
@@ -281,7 +295,7 @@ export function coordinatorBehavior(node: string, settings: CoordinatorSettings)
       const order: Order = { actor: spec.name, node: want, term, t_ns: nowNs(), spec: { name: spec.name, kind: spec.kind, ...(spec.restart ? { restart: spec.restart } : {}), ...(spec.options ? { options: spec.options } : {}) } };
       await orders.put(spec.name, encode(validate(Assignment, order)));
       const w = watches.get(spec.name);
-      if (w && cur?.node !== want) Object.assign(w, { placedAt: performance.now(), lastOut: performance.now(), spoke: false, suspected: false, keptSince: undefined });
+      if (w && cur?.node !== want) Object.assign(w, { placedAt: performance.now(), lastOut: performance.now(), lastPulse: undefined, spoke: false, suspected: false, keptSince: undefined });
       if (cur?.node !== want) ctx.log.info({ actor: spec.name, node: want, from: cur?.node, term }, 'coordinator: placed');
       // A failover's moves count as moves: the cluster settles a rebalance period before a
       // planned one (which right after a failover moved the restarted tracker again).
@@ -309,7 +323,7 @@ export function coordinatorBehavior(node: string, settings: CoordinatorSettings)
     if (!runs) return false;
     if (w.keptSince === undefined) ctx.log.info({ actor: w.actor, node, silent_ms: Math.round(now - w.lastOut) }, 'coordinator: output silent but its node runs it; leaving it there for now');
     // Suspected again after another silence period, if it stays silent.
-    Object.assign(w, { keptSince: w.keptSince ?? now, suspected: false, lastOut: now });
+    Object.assign(w, { keptSince: w.keptSince ?? now, suspected: false, lastOut: now, lastPulse: w.lastPulse === undefined ? undefined : now });
     return true;
   }
 
@@ -325,7 +339,7 @@ export function coordinatorBehavior(node: string, settings: CoordinatorSettings)
     await orders.put(spec.name, encode(validate(Assignment, order)));
     lastMove = performance.now();
     const w = watches.get(spec.name);
-    if (w) Object.assign(w, { placedAt: performance.now(), lastOut: performance.now(), spoke: false, suspected: false, keptSince: undefined });
+    if (w) Object.assign(w, { placedAt: performance.now(), lastOut: performance.now(), lastPulse: undefined, spoke: false, suspected: false, keptSince: undefined });
     ctx.log.info({ ...move, term }, 'coordinator: rebalancing (planned move with handover)');
   }
 }

@@ -19,6 +19,7 @@ import { telemetryBehavior } from './telemetry.js';
 import { type AssignedActors, assignmentsBehavior } from './assignments.js';
 import { coordinatorBehavior } from './coordinator.js';
 import { membershipBehavior } from './membership.js';
+import { pulseBehavior } from './pulse.js';
 import { nativeInfo } from '../../kernels/native.js';
 import { PauseFence } from '../../supervisors/pause-fence.js';
 import type { ActorView } from './view.js';
@@ -81,7 +82,7 @@ export class NodeSupervisor {
     const cluster = config.cluster;
     const clusterSpecs: ChildSpec[] = [];
     if (cluster) {
-      for (const name of ['membership', 'coordinator', 'assignments', 'assigned']) {
+      for (const name of ['membership', 'coordinator', 'assignments', 'assigned', 'pulse']) {
         if (config.actors.some((a) => a.name === name) || cluster.actors.some((a) => a.name === name)) throw new ConfigError(`actors: the name "${name}" is reserved for the node's own actor`);
       }
       // Unknown kinds in the plan are refused here, before any node runs them.
@@ -108,6 +109,7 @@ export class NodeSupervisor {
         },
         this.#own('assignments', 'assignments', bus, () => assignmentsBehavior(node, host, cluster.replicas)),
       );
+      if (cluster.actors.some((a) => a.liveness)) clusterSpecs.push(this.#own('pulse', 'pulse', bus, () => pulseBehavior(node, cluster.actors, () => this.list())));
       if (cluster.coordinator) clusterSpecs.push(this.#own('coordinator', 'coordinator', bus, () => coordinatorBehavior(node, { leaseMs: cluster.lease_ms, heartbeatMs: cluster.heartbeat_ms, missed: cluster.missed, strategy: cluster.strategy, plan: cluster.actors.map((a) => ({ ...a, handover: registry.handsOver(a.kind) })), replicas: cluster.replicas, rebalanceMs: cluster.rebalance_ms, overloadShare: cluster.overload_share })));
     }
     this.root = new Supervisor(
