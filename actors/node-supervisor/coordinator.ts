@@ -321,7 +321,7 @@ export function coordinatorBehavior(node: string, settings: CoordinatorSettings)
       return false;
     }
     if (!runs) return false;
-    if (w.keptSince === undefined) ctx.log.info({ actor: w.actor, node, silent_ms: Math.round(now - w.lastOut) }, 'coordinator: output silent but its node runs it; leaving it there for now');
+    if (w.keptSince === undefined) ctx.log.info({ actor: w.actor, node, silent_ms: Math.round(now - w.lastOut) }, `coordinator: ${unheard(w, now) ? 'not reported by its node' : 'output silent'} but its node runs it; leaving it there for now`);
     // Suspected again after another silence period, if it stays silent.
     Object.assign(w, { keptSince: w.keptSince ?? now, suspected: false, lastOut: now, lastPulse: w.lastPulse === undefined ? undefined : now });
     return true;
