@@ -225,6 +225,8 @@ describe('cluster', () => {
     assert.deepEqual(rows.map((r) => r.nats_server.split(':').at(-1)), rows.map(() => new URL(nats.server.url).port), 'each node says which NATS server it uses');
     assert.equal(rows.filter((r) => r.coordinator).length, 1, 'one coordinator');
     assert.deepEqual(rows.find((r) => r.node === host)!.placed, ['tracker']);
+    // Each node's pulse: the tracker's host reports it, with no input or output yet; the other reports nothing.
+    assert.deepEqual(rows.map((r) => [r.node, (r as { watched?: unknown }).watched]), rows.map((r) => [r.node, r.node === host ? { tracker: { input_age_ms: null, output_age_ms: null } } : undefined]));
     const scans: { at: number; ids: string[] }[] = [];
     const sub = test.subscribe(Tracks, test.subjects.tracks, (t) => void scans.push({ at: performance.now(), ids: t.tracks.filter((x) => x.status !== 'tentative').map((x) => x.id) }));
     const t0 = nowNs();
@@ -349,6 +351,11 @@ describe('cluster', () => {
       process.stderr.write(`    ${other} (not running the tracker) received ${received} messages in 2 s (${quiet} before any input) while ${sent} measurements went in and ${published} tracks came out\n`);
       assert.ok(published >= 100, `the tracker kept up: ${published} tracks messages in 2 s`);
       assert.ok(received - quiet < (sent + published) / 8, `${other} received ${received} messages (${quiet} with no input) while ${sent} measurements went to the tracker and ${published} tracks came out`);
+      // `skyvox nodes` shows the same: the tracker's input and output moved moments ago.
+      const listed = await skyvoxRun(['nodes', '--json', '--nats', nats.server.url], { env: { SKYVOX_ADMIN_PASSWORD: nats.server.credentials.admin } });
+      assert.equal(listed.code, 0, listed.stderr);
+      const watched = (JSON.parse(listed.stdout.trim().split('\n').find((l) => l.includes(`"node":"${host}"`))!) as { watched?: { tracker?: { input_age_ms: number; output_age_ms: number } } }).watched?.tracker;
+      assert.ok(watched && watched.input_age_ms < 1000 && watched.output_age_ms < 1000, `skyvox nodes: ${listed.stdout}`);
       // Input flows, the tracker (its node alive and answering) says nothing: kept for the
       // death period (3 heartbeats), then moved — with its tracks, from the checkpoint.
       const ids = scans.at(-1)!;
