@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { stringify } from 'yaml';
@@ -176,12 +176,11 @@ describe('cluster of processes (3 NATS servers, 3 nodes)', function () {
     }
   });
 
-  // ring10 on three servers, three nodes and its cameras needs more than two cores: on a
-  // 2-vCPU VM the seven processes asked for 190–204 % of 200 % all run, the tracker fell
-  // seconds behind, JetStream answered seconds late, and half the runs failed on the
-  // scheduler's account. There the same test runs tri3 (three pairs, 30 drones, 15 birds).
-  const big = availableParallelism() >= 4;
-  const SCENARIO = big ? 'ring10' : 'tri3';
+  // ring10 on three servers, three nodes and its cameras fills a 2-vCPU VM (190–204 % of 200 %).
+  // While every coordinator node also received the whole pipeline's traffic to watch liveness,
+  // nine of nineteen runs there missed the bounds; with liveness from pulses, thirteen of
+  // thirteen passed (README, Cluster).
+  const SCENARIO = 'ring10';
   it(`${SCENARIO} on the cluster (fusion per pair, two voxel shards, the tracker — all placed): kill -9 the tracker's node, tracks resume elsewhere with their IDs and the archive loses nothing`, async function () {
     this.timeout(150_000);
     dir = mkdtempSync(join(tmpdir(), `skyvox-${SCENARIO}-`));
@@ -206,7 +205,7 @@ describe('cluster of processes (3 NATS servers, 3 nodes)', function () {
       const live: LiveScan[] = [];
       // Confirmed tracks and those coasting through a missed scan: every track not tentative.
       bus.subscribe(Tracks, bus.subjects.tracks, (t) => void live.push({ at: performance.now(), t_ns: t.t_ns, ids: t.tracks.filter((x) => x.status !== 'tentative').map((x) => x.id) }));
-      // Half the scenario's drones confirmed (ring10: 100 of 200; tri3: 15 of 30).
+      // Half the scenario's drones confirmed (ring10: 100 of 200).
       const drones = loadScenario(SCENARIO).targets.reduce((n, t) => n + ('count' in t ? t.count : 1), 0);
       await waitFor(() => (live.at(-1)?.ids.length ?? 0) >= drones / 2, `${drones / 2} confirmed tracks`, 40_000).catch((err: Error) => {
         throw new Error(`${err.message} (last scan: ${live.at(-1)?.ids.length ?? 'none'} confirmed)\n${story(nodes)}\n${feed.stderr().slice(-2000)}`);
