@@ -49,6 +49,24 @@ async function startClusterNode(nats: TestNats, name: string, cluster: object): 
   return { node, bus };
 }
 
+/**
+ * Two in-process nodes whose coordinator places a tracker watched for liveness (default
+ * timings, checkpoints every 100 ms); resolves once it runs on `host`.
+ */
+async function twoNodesWithTracker(nats: TestNats): Promise<{ nodes: Map<string, { node: NodeSupervisor; bus: Bus }>; test: Bus; orders: Awaited<ReturnType<typeof openAssignKv>>; host: string }> {
+  const cluster = { actors: [{ name: 'tracker', kind: 'tracker', options: { checkpoint_ms: 100, archive: false }, liveness: { input: 'skyvox.meas', output: 'skyvox.tracks' } }] };
+  const nodes = new Map<string, { node: NodeSupervisor; bus: Bus }>();
+  for (const name of ['n1', 'n2']) nodes.set(name, await startClusterNode(nats, name, cluster));
+  const test = new Bus(await nats.connect('node'), { receiver: 'test' });
+  const orders = await openAssignKv(test.nc, test.subjects.kv.assign);
+  let host = '';
+  await waitFor(async () => {
+    host = (await readOrders(orders)).get('tracker')?.node ?? '';
+    return host !== '' && nodes.get(host)!.node.list().some((a) => a.name === 'tracker' && a.status === 'running');
+  }, 'the tracker placed and running', 10_000);
+  return { nodes, test, orders, host };
+}
+
 describe('cluster', () => {
   let nats: TestNats;
   beforeEach(async () => {
@@ -206,18 +224,10 @@ describe('cluster', () => {
     this.timeout(20_000);
     // Default heartbeat (1 s × 3 missed) and lease (1 s): the tracker's silent output is what
     // gives the death away, long before its heartbeats lapse.
-    const cluster = { actors: [{ name: 'tracker', kind: 'tracker', options: { checkpoint_ms: 100, archive: false }, liveness: { input: 'skyvox.meas', output: 'skyvox.tracks' } }] };
-    const nodes = new Map<string, { node: NodeSupervisor; bus: Bus }>();
-    for (const name of ['n1', 'n2']) nodes.set(name, await startClusterNode(nats, name, cluster));
-    const test = new Bus(await nats.connect('node'), { receiver: 'test' });
+    const { nodes, test, orders, host: placedOn } = await twoNodesWithTracker(nats);
+    let host = placedOn;
     const kvNodes = await openNodesKv(test.nc, test.subjects.kv.nodes);
     await waitFor(async () => (await readMembers(kvNodes)).filter((m) => m.alive).length === 2, 'two live members');
-    const orders = await openAssignKv(test.nc, test.subjects.kv.assign);
-    let host = '';
-    await waitFor(async () => {
-      host = (await readOrders(orders)).get('tracker')?.node ?? '';
-      return host !== '' && nodes.get(host)!.node.list().some((a) => a.name === 'tracker' && a.status === 'running');
-    }, 'the tracker placed and running', 10_000);
     const listed = await skyvoxRun(['nodes', '--json', '--nats', nats.server.url], { env: { SKYVOX_ADMIN_PASSWORD: nats.server.credentials.admin } });
     assert.equal(listed.code, 0, listed.stderr);
     const rows = listed.stdout.trim().split('\n').map((l) => JSON.parse(l) as { node: string; alive: boolean; coordinator: boolean; placed: string[]; nats_server: string });
@@ -273,15 +283,7 @@ describe('cluster', () => {
 
   it('a silent tracker whose node answers that it runs it is left in place (invalid input, not a death): no move, same IDs', async function () {
     this.timeout(20_000);
-    const cluster = { actors: [{ name: 'tracker', kind: 'tracker', options: { checkpoint_ms: 100, archive: false }, liveness: { input: 'skyvox.meas', output: 'skyvox.tracks' } }] };
-    const nodes = [await startClusterNode(nats, 'n1', cluster), await startClusterNode(nats, 'n2', cluster)];
-    const test = new Bus(await nats.connect('node'), { receiver: 'test' });
-    const orders = await openAssignKv(test.nc, test.subjects.kv.assign);
-    let host = '';
-    await waitFor(async () => {
-      host = (await readOrders(orders)).get('tracker')?.node ?? '';
-      return host !== '' && nodes.some((n) => n.node.list().some((a) => a.name === 'tracker' && a.status === 'running'));
-    }, 'the tracker placed and running', 10_000);
+    const { nodes, test, orders, host } = await twoNodesWithTracker(nats);
     const scans: string[][] = [];
     const sub = test.subscribe(Tracks, test.subjects.tracks, (t) => void scans.push(t.tracks.filter((x) => x.status !== 'tentative').map((x) => x.id)));
     const t0 = nowNs();
@@ -306,22 +308,13 @@ describe('cluster', () => {
     } finally {
       clearInterval(feed);
       sub.unsubscribe();
-      for (const { node } of nodes) await node.stop();
+      for (const { node } of nodes.values()) await node.stop();
     }
   });
 
   it("liveness from the nodes' pulses: the other node receives none of the tracker's traffic; a tracker silent past the death period while its input flows is moved anyway", async function () {
     this.timeout(30_000);
-    const cluster = { actors: [{ name: 'tracker', kind: 'tracker', options: { checkpoint_ms: 100, archive: false }, liveness: { input: 'skyvox.meas', output: 'skyvox.tracks' } }] };
-    const nodes = new Map<string, { node: NodeSupervisor; bus: Bus }>();
-    for (const name of ['n1', 'n2']) nodes.set(name, await startClusterNode(nats, name, cluster));
-    const test = new Bus(await nats.connect('node'), { receiver: 'test' });
-    const orders = await openAssignKv(test.nc, test.subjects.kv.assign);
-    let host = '';
-    await waitFor(async () => {
-      host = (await readOrders(orders)).get('tracker')?.node ?? '';
-      return host !== '' && nodes.get(host)!.node.list().some((a) => a.name === 'tracker' && a.status === 'running');
-    }, 'the tracker placed and running', 10_000);
+    const { nodes, test, orders, host } = await twoNodesWithTracker(nats);
     const other = [...nodes.keys()].find((n) => n !== host)!;
     // What the other node receives anyway (pulses, cluster state) over 2 s before any input.
     const conn = nodes.get(other)!.bus.nc;
