@@ -7,8 +7,7 @@ import { subjectsFor } from '../bus/subjects.js';
 import { readOrders } from '../actors/node-supervisor/coordinator.js';
 import { readMembers } from '../actors/node-supervisor/membership.js';
 import { NodePulse } from '../schemas/cluster.js';
-import type { MessageOf } from '../schemas/message.js';
-import { validate } from '../schemas/message.js';
+import { type MessageOf, validate } from '../schemas/message.js';
 import type { Logger } from '../supervisors/log.js';
 import { natsTarget } from './nats-target.js';
 
