@@ -67,6 +67,27 @@ async function twoNodesWithTracker(nats: TestNats): Promise<{ nodes: Map<string,
   return { nodes, test, orders, host };
 }
 
+/**
+ * Feeds the tracker one target moving along x — `perTick` measurement sets every `everyMs`,
+ * `spacingMs` apart in time — or, while `garbage` is set, undecodable bytes on the same subject
+ * (input flows, the tracker dead-letters it and says nothing); collects each scan's
+ * non-tentative track IDs.
+ */
+function feedTracker(test: Bus, o: { everyMs: number; perTick: number; spacingMs: number }) {
+  const scans: string[][] = [];
+  const sub = test.subscribe(Tracks, test.subjects.tracks, (t) => void scans.push(t.tracks.filter((x) => x.status !== 'tentative').map((x) => x.id)));
+  const t0 = nowNs();
+  const state = { sent: 0, garbage: false };
+  const timer = setInterval(() => {
+    for (let j = 0; j < o.perTick; j++, state.sent++) {
+      const k = state.sent;
+      if (state.garbage) test.nc.publish(test.subjects.meas, new Uint8Array([0xc1, 0xc1]));
+      else test.publish(Measurements, test.subjects.meas, { t_ns: t0 + BigInt(k * o.spacingMs * 1_000_000), count: 1, pairs: ['p1', 'p2'], points: f64ToBin([(10 * k * o.spacingMs) / 1000, 0, 100, 0.01, 0, 0, 0, 0.01, 0, 0, 0, 0.01, 2, 2]) });
+    }
+  }, o.everyMs);
+  return { scans, state, stop: () => (clearInterval(timer), sub.unsubscribe()) };
+}
+
 describe('cluster', () => {
   let nats: TestNats;
   beforeEach(async () => {
@@ -284,30 +305,20 @@ describe('cluster', () => {
   it('a silent tracker whose node answers that it runs it is left in place (invalid input, not a death): no move, same IDs', async function () {
     this.timeout(20_000);
     const { nodes, test, orders, host } = await twoNodesWithTracker(nats);
-    const scans: string[][] = [];
-    const sub = test.subscribe(Tracks, test.subjects.tracks, (t) => void scans.push(t.tracks.filter((x) => x.status !== 'tentative').map((x) => x.id)));
-    const t0 = nowNs();
-    let k = 0;
-    let garbage = false;
-    const feed = setInterval(() => {
-      // Undecodable bytes on the input subject: input flows, the tracker dead-letters it and says nothing.
-      if (garbage) test.nc.publish(test.subjects.meas, new Uint8Array([0xc1, 0xc1]));
-      else test.publish(Measurements, test.subjects.meas, { t_ns: t0 + BigInt(k) * 40_000_000n, count: 1, pairs: ['p1', 'p2'], points: f64ToBin([0.4 * k, 0, 100, 0.01, 0, 0, 0, 0.01, 0, 0, 0, 0.01, 2, 2]) });
-      k++;
-    }, 40);
+    const feed = feedTracker(test, { everyMs: 40, perTick: 1, spacingMs: 40 });
+    const { scans } = feed;
     try {
       await waitFor(() => scans.some((s) => s.length === 1), 'a confirmed track', 5000);
       const ids = scans.at(-1)!;
-      garbage = true;
+      feed.state.garbage = true;
       await sleep(1500); // three silence periods, within the death period (3 heartbeats)
       const during = scans.length;
-      garbage = false;
+      feed.state.garbage = false;
       await waitFor(() => scans.length > during + 5, 'tracks again', 5000);
       assert.equal((await readOrders(orders)).get('tracker')?.node, host, 'the tracker was not moved');
       assert.deepEqual(scans.at(-1), ids, 'the same track continues');
     } finally {
-      clearInterval(feed);
-      sub.unsubscribe();
+      feed.stop();
       for (const { node } of nodes.values()) await node.stop();
     }
   });
@@ -321,26 +332,17 @@ describe('cluster', () => {
     const quiet0 = conn.stats().inMsgs;
     await sleep(2000);
     const quiet = conn.stats().inMsgs - quiet0;
-    const scans: string[][] = [];
-    const sub = test.subscribe(Tracks, test.subjects.tracks, (t) => void scans.push(t.tracks.filter((x) => x.status !== 'tentative').map((x) => x.id)));
-    const t0 = nowNs();
-    let k = 0;
-    let garbage = false;
     // Eight measurement sets every 20 ms: 400 a second in, as many tracks messages out.
-    const feed = setInterval(() => {
-      for (let j = 0; j < 8; j++, k++) {
-        if (garbage) test.nc.publish(test.subjects.meas, new Uint8Array([0xc1, 0xc1]));
-        else test.publish(Measurements, test.subjects.meas, { t_ns: t0 + BigInt(k) * 2_500_000n, count: 1, pairs: ['p1', 'p2'], points: f64ToBin([0.025 * k, 0, 100, 0.01, 0, 0, 0, 0.01, 0, 0, 0, 0.01, 2, 2]) });
-      }
-    }, 20);
+    const feed = feedTracker(test, { everyMs: 20, perTick: 8, spacingMs: 2.5 });
+    const { scans } = feed;
     try {
       await waitFor(() => scans.some((s) => s.length === 1), 'a confirmed track', 5000);
       // Both nodes may coordinate; neither subscribes to the watched subjects, so the node
       // without the tracker receives what it received before the input began (pulses, cluster
       // state), not every measurement and tracks message besides.
-      const [msgs0, k0, scans0] = [conn.stats().inMsgs, k, scans.length];
+      const [msgs0, k0, scans0] = [conn.stats().inMsgs, feed.state.sent, scans.length];
       await sleep(2000);
-      const [received, sent, published] = [conn.stats().inMsgs - msgs0, k - k0, scans.length - scans0];
+      const [received, sent, published] = [conn.stats().inMsgs - msgs0, feed.state.sent - k0, scans.length - scans0];
       process.stderr.write(`    ${other} (not running the tracker) received ${received} messages in 2 s (${quiet} before any input) while ${sent} measurements went in and ${published} tracks came out\n`);
       assert.ok(published >= 100, `the tracker kept up: ${published} tracks messages in 2 s`);
       assert.ok(received - quiet < (sent + published) / 8, `${other} received ${received} messages (${quiet} with no input) while ${sent} measurements went to the tracker and ${published} tracks came out`);
@@ -352,15 +354,14 @@ describe('cluster', () => {
       // Input flows, the tracker (its node alive and answering) says nothing: kept for the
       // death period (3 heartbeats), then moved — with its tracks, from the checkpoint.
       const ids = scans.at(-1)!;
-      garbage = true;
+      feed.state.garbage = true;
       await waitFor(async () => (await readOrders(orders)).get('tracker')?.node === other, 'the silent tracker moved', 8000);
-      garbage = false;
+      feed.state.garbage = false;
       const moved = scans.length;
       await waitFor(() => scans.length > moved + 20, 'tracks from the new node', 5000);
       assert.deepEqual(scans.at(-1), ids, 'the same track continues');
     } finally {
-      clearInterval(feed);
-      sub.unsubscribe();
+      feed.stop();
       for (const { node } of nodes.values()) await node.stop();
     }
   });
