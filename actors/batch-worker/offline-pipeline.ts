@@ -61,11 +61,18 @@ export class OfflinePipeline {
   readonly #fuse: FuseOptions;
   readonly #relay: Relay;
   #last: bigint | undefined;
+  /** Scans whose tracks still reach the voxel stage too late for the next frameset. */
+  #lateScans: number;
   /** Detections that came out of time order (beyond the framesets' tolerance they are late). */
   unordered = 0;
 
-  constructor(scenario: Scenario, o: OfflineOptions = {}, relay: Relay = handOver) {
+  /**
+   * `lateScans`: the first scans' tracks miss the next frameset, as live at a cold start, when
+   * the tracker's first scans take longer than a frame (the warm-up meets that path this way).
+   */
+  constructor(scenario: Scenario, o: OfflineOptions = {}, relay: Relay = handOver, lateScans = 0) {
     this.#relay = relay;
+    this.#lateScans = lateScans;
     const rig = rigOf(scenario);
     const grouping = pairFramesetSettings(o.fusion ?? {});
     // As live: one fusion per pair, fusing both cameras or passing on the one there is.
@@ -124,7 +131,11 @@ export class OfflinePipeline {
     for (const set of sets) {
       const meas = this.#relay(Measurements, (await this.#voxel.process(set)).meas);
       const { tracks, events } = this.#tracker.step(meas, () => meas.t_ns);
-      if (this.#voxel.trackAided) this.#voxel.setTracks(this.#relay(Tracks, tracks));
+      if (this.#voxel.trackAided) {
+        const known = this.#relay(Tracks, tracks);
+        if (this.#lateScans > 0) this.#lateScans--;
+        else this.#voxel.setTracks(known);
+      }
       out.push({ tracks, events, fused: [...set.views.values()] });
     }
     return out;
