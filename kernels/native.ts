@@ -16,6 +16,7 @@ interface NativeMotion {
 }
 interface NativeVoxel {
   setCameras(centres: Float64Array): void;
+  preallocate(): Promise<void>;
   process(o: Float64Array, d: Float64Array, w: Float32Array, c: Int32Array): Promise<{ peaks: ArrayBuffer; rays: ArrayBuffer; steps: number; bricks: number; bytes: number; evicted: number; lost: number }>;
   readonly backend: 'cpu' | 'cuda';
 }
@@ -121,10 +122,15 @@ export class MotionDetector {
 export class VoxelGrid {
   readonly params: VoxelParams;
   readonly #impl: NativeVoxel;
+  /** The memory budget being taken on a worker thread (`preallocate`): settles with its error, if any. */
+  #taking: Promise<Error | undefined> | undefined;
 
   constructor(params: Partial<VoxelParams> = {}) {
     this.params = voxelParams(params);
     this.#impl = new (native().VoxelGrid)({ ...this.params, worldBox: Float64Array.from(this.params.worldBox) });
+    // Off the event loop: touching the budget's pages takes 15–250 ms (more on a VM), which
+    // would stall every actor of the process — a voxel actor restarted beside a tracker.
+    if (this.params.preallocate) this.#taking = this.#impl.preallocate().then(() => undefined, (err: unknown) => err as Error);
   }
 
   /** Where the cast and peak test run: `cuda` or `cpu`. */
@@ -141,6 +147,12 @@ export class VoxelGrid {
   /** Decays older votes, casts this frameset's rays, and returns the refined peaks. */
   async process(rays: RayBatch): Promise<VoxelOutput> {
     checkRays(rays);
+    if (this.#taking) {
+      const err = await this.#taking;
+      this.#taking = undefined;
+      // Not fatal: the grid then takes bricks as frames need them.
+      if (err) throw new Error(`voxel grid could not take its memory budget (${this.params.memoryBudget} bytes): ${err.message}`, { cause: err });
+    }
     const r = await this.#impl.process(rays.origins, rays.dirs, rays.weights, rays.cameras);
     const v = new Float64Array(r.peaks);
     const list = new Int32Array(r.rays);

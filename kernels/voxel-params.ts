@@ -23,7 +23,7 @@ export interface VoxelParams {
   raySigmaRad: number;
   /** Bytes of bricks at most; the least recently hit are evicted. */
   memoryBudget: number;
-  /** Allocate the whole budget's bricks at construction, so no frame waits for memory (the native grid). */
+  /** Take the whole budget's bricks at construction (on a worker thread; the first frame waits for it), so no later frame waits for memory (the native grid). */
   preallocate: boolean;
   /**
    * Where the native cast and peak test run: `auto` on a CUDA device when the addon was built

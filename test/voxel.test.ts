@@ -78,6 +78,22 @@ describe('voxel voting (native)', function () {
     assert.ok(evicted > 0, 'bricks were evicted');
   });
 
+  it('takes a preallocated budget on a worker thread: the constructor returns at once, the first frame waits for it', async function () {
+    const { nativeInfo } = await import('../kernels/native.js');
+    if (nativeInfo().cuda) this.skip(); // on a GPU the bricks live there
+    const budget = 1024 * 1024 * 1024;
+    const before = process.memoryUsage().rss;
+    const grid = new VoxelGrid({ worldBox: box, memoryBudget: budget, preallocate: true });
+    // Read at once: touching 1 GiB takes the worker tens of milliseconds at the least (the
+    // constructor that touched it itself returned with all of it resident).
+    const atReturn = process.memoryUsage().rss - before;
+    grid.setCameras(cams); // allowed meanwhile: cameras never touch the bricks
+    await grid.process(rays([[0, 0, 200]], new Rng(8), 0, 5));
+    const atFirstFrame = process.memoryUsage().rss - before;
+    assert.ok(atReturn < budget / 2, `${(atReturn / 2 ** 20).toFixed(0)} MiB resident when the constructor returned`);
+    assert.ok(atFirstFrame >= budget * 0.9, `${(atFirstFrame / 2 ** 20).toFixed(0)} MiB resident after the first frame`);
+  });
+
   it('runs where it says, and a backend it cannot have is an error saying why', async () => {
     const { nativeInfo } = await import('../kernels/native.js');
     const info = nativeInfo();

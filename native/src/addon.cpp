@@ -170,7 +170,7 @@ double dnum(const Napi::Object& o, const char* key, double fallback) {
 class VoxelWrap : public Napi::ObjectWrap<VoxelWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "VoxelGrid", {InstanceMethod("setCameras", &VoxelWrap::SetCameras), InstanceMethod("process", &VoxelWrap::Process), InstanceAccessor("backend", &VoxelWrap::Backend, nullptr)});
+    return DefineClass(env, "VoxelGrid", {InstanceMethod("setCameras", &VoxelWrap::SetCameras), InstanceMethod("process", &VoxelWrap::Process), InstanceMethod("preallocate", &VoxelWrap::Preallocate), InstanceAccessor("backend", &VoxelWrap::Backend, nullptr)});
   }
 
   explicit VoxelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<VoxelWrap>(info) {
@@ -191,7 +191,8 @@ class VoxelWrap : public Napi::ObjectWrap<VoxelWrap> {
     p.min_weight = dnum(o, "minWeight", p.min_weight);
     p.ray_sigma_rad = dnum(o, "raySigmaRad", p.ray_sigma_rad);
     p.memory_budget = static_cast<size_t>(dnum(o, "memoryBudget", static_cast<double>(p.memory_budget)));
-    p.preallocate = o.Has("preallocate") && o.Get("preallocate").ToBoolean().Value();
+    // Never here: touching the budget's pages blocks the event loop; `preallocate()` does it on a worker.
+    p.preallocate = false;
     p.backend = backend_of(o);
     grid_ = js_errors(info.Env(), [&] { return std::make_shared<skyvox::VoxelGrid>(p); });
     busy_ = std::make_shared<std::atomic<bool>>(false);
@@ -248,7 +249,36 @@ class VoxelWrap : public Napi::ObjectWrap<VoxelWrap> {
     skyvox::VoxelStats stats_;
   };
 
+  // Takes the memory budget's bricks on a worker thread (page faults over hundreds of MB).
+  class PrepareWorker : public PromiseWorker {
+   public:
+    PrepareWorker(Napi::Env env, std::shared_ptr<skyvox::VoxelGrid> g, std::shared_ptr<std::atomic<bool>> busy) : PromiseWorker(env, std::move(busy)), grid_(std::move(g)) {}
+    void Execute() override {
+      try {
+        grid_->preallocate();
+      } catch (const std::exception& e) {
+        SetError(e.what());
+      }
+    }
+
+   protected:
+    Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
+
+   private:
+    std::shared_ptr<skyvox::VoxelGrid> grid_;
+  };
+
   Napi::Value Backend(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), grid_->backend()); }
+
+  // Camera changes touch the level map, never the bricks, so they may run while these are taken.
+  Napi::Value Preallocate(const Napi::CallbackInfo& info) {
+    bool idle = false;
+    if (!preparing_->compare_exchange_strong(idle, true)) throw Napi::Error::New(info.Env(), "this grid is already taking its memory budget");
+    auto* worker = new PrepareWorker(info.Env(), grid_, preparing_);
+    Napi::Promise promise = worker->Promise();
+    worker->Queue();
+    return promise;
+  }
 
   Napi::Value SetCameras(const Napi::CallbackInfo& info) {
     const Napi::Float64Array c = info[0].As<Napi::Float64Array>();
@@ -269,6 +299,7 @@ class VoxelWrap : public Napi::ObjectWrap<VoxelWrap> {
     const size_t n = w.ElementLength();
     std::vector<skyvox::Ray> rays(n);
     for (size_t i = 0; i < n; i++) rays[i] = {{o[3 * i], o[3 * i + 1], o[3 * i + 2]}, {d[3 * i], d[3 * i + 1], d[3 * i + 2]}, w[i], c[i]};
+    if (preparing_->load()) throw Napi::Error::New(env, "this grid is still taking its memory budget; await preallocate()");
     bool idle = false;
     if (!busy_->compare_exchange_strong(idle, true)) throw Napi::Error::New(env, "this grid is already processing a frame; await the previous call");
     auto* worker = new Worker(env, grid_, busy_, std::move(rays));
@@ -279,6 +310,7 @@ class VoxelWrap : public Napi::ObjectWrap<VoxelWrap> {
 
   std::shared_ptr<skyvox::VoxelGrid> grid_;
   std::shared_ptr<std::atomic<bool>> busy_;
+  std::shared_ptr<std::atomic<bool>> preparing_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 // The renderer's pixel loops for one camera: geometry comes from TypeScript, pixels go

@@ -440,7 +440,7 @@ VoxelGrid::VoxelGrid(const VoxelParams& params) : impl_(new Impl) {
   m.max_bricks = std::max<size_t>(1, params.memory_budget / kBrickBytes);
   for (double w = 1.0; w > 1e-6 && m.decay_pow.size() < 64; w *= params.decay) m.decay_pow.push_back(w);
   m.gpu = cuda::make_pass<cuda::VoxelPass>(params.backend, m.grid, m.level_map.size(), m.max_bricks, m.decay_pow);
-  if (params.preallocate && !m.gpu) m.pool.grow_to(m.max_bricks);
+  if (params.preallocate) preallocate();
   m.candidate_cameras = std::min(2, params.min_cameras);
   set_cameras({});
 }
@@ -477,6 +477,12 @@ void VoxelGrid::next_frame() {
   impl_->frame++;
   impl_->cached_key = ~uint64_t{0};
   impl_->candidates.clear();
+}
+
+void VoxelGrid::preallocate() {
+  Impl& m = *impl_;
+  // On a GPU the bricks live there, taken with the pass.
+  if (!m.gpu) m.pool.grow_to(m.max_bricks);
 }
 
 void VoxelGrid::cast(const std::vector<Ray>& rays) {

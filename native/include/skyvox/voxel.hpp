@@ -68,6 +68,9 @@ class VoxelGrid {
 
   // Camera centres decide the level of detail: voxel size grows with range from the nearest.
   void set_cameras(const std::vector<std::array<double, 3>>& centres);
+  // Takes the whole budget's bricks now, as `preallocate` does at construction (a caller on an
+  // event loop runs it on a worker thread: touching hundreds of MB takes 15–250 ms).
+  void preallocate();
   // Starts a new frame: older votes decay.
   void next_frame();
   // Casts a batch of rays into the grid.
