@@ -75,10 +75,29 @@ const story = (nodes: Map<string, Cli>) =>
 type LiveScan = { at: number; t_ns: bigint; ids: string[] };
 
 /**
+ * Waits until no actor has moved for `quietMs` (at most `maxMs`), so a kill meets a settled
+ * cluster: on two loaded cores a node can stall past the death period, and a kill during the
+ * moves that follow (a coordinator, say, just taking over) measures two failovers, not one.
+ */
+async function quietPlacement(orders: Awaited<ReturnType<typeof openAssignKv>>, quietMs: number, maxMs: number): Promise<void> {
+  const signature = async () => JSON.stringify([...(await readOrders(orders))].map(([actor, o]) => [actor, o.node]).sort());
+  const start = performance.now();
+  let last = await signature();
+  let since = start;
+  while (performance.now() - since < quietMs && performance.now() - start < maxMs) {
+    await sleep(250);
+    const now = await signature();
+    if (now !== last) [last, since] = [now, performance.now()];
+  }
+  if (performance.now() - since < quietMs) process.stderr.write(`    (placement still moving after ${maxMs} ms; killing anyway)\n`);
+}
+
+/**
  * `kill -9` of the node the tracker is placed on; waits for `scans` more scans and asserts they
  * resumed from another tracker (after a silence: never two publishing) within 2 s.
  */
 async function killTrackerNode(nodes: Map<string, Cli>, orders: Awaited<ReturnType<typeof openAssignKv>>, live: LiveScan[], scans: number, timeoutMs: number): Promise<{ host: string; killedAt: number; before: number; resumeMs: number }> {
+  await quietPlacement(orders, 3000, 20_000);
   const host = (await readOrders(orders)).get('tracker')!.node;
   nodes.get(host)!.child.kill('SIGKILL');
   const killedAt = performance.now();
