@@ -138,6 +138,11 @@ export class VoxelGrid {
     return this.#impl.backend;
   }
 
+  /** Settles once a preallocated budget is taken (at once without one); a failure to take it is the first process() call's error. */
+  async ready(): Promise<void> {
+    await this.#taking;
+  }
+
   /** Camera centres (ENU m) set the level of detail: voxels grow with range from the nearest. */
   setCameras(centres: readonly (readonly [number, number, number])[]): void {
     if (!centres.every((c) => c.length === 3 && c.every(Number.isFinite))) throw new KernelArgumentError('Expected finite [x, y, z] camera centres');

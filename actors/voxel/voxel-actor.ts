@@ -106,8 +106,11 @@ export function voxelActor(f: ActorFactoryContext): ActorBehavior<Input> {
     }
   };
   return {
-    start(ctx) {
+    async start(ctx) {
       stage = new VoxelStage(scenario, o as VoxelStageOptions);
+      // Up once its memory is taken: a scenario's sources start when every stage is up, and
+      // framesets that waited for the grid's pages would queue and be dropped.
+      await stage.ready();
       const pairs = stage.pairs;
       sets = new FramesetAssembler<Fused>({ cameras: pairs, toleranceNs: BigInt(Math.round(timing.tolerance_ms * 1e6)), maxWaitMs: timing.max_wait_ms });
       for (const pair of pairs) ctx.subscribe(FusedFrame, ctx.bus!.subjects.fused(pair), (fused) => ({ kind: 'fused', fused }));

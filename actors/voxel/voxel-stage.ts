@@ -159,6 +159,11 @@ export class VoxelStage {
     this.#grid.setCameras([...this.#views.values()].map((c) => c.center));
   }
 
+  /** Settles once the voxel grid has taken its memory budget (on a worker thread), so no frameset waits for it. */
+  ready(): Promise<void> {
+    return this.#grid.ready();
+  }
+
   /** Takes the tracker's latest output; an older one than held is ignored. */
   setTracks(m: MessageOf<typeof Tracks>): void {
     if (this.#known && m.t_ns < this.#known.t_ns) return;
