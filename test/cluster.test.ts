@@ -228,13 +228,20 @@ describe('cluster', () => {
       const orders = await openAssignKv(bus.nc, bus.subjects.kv.assign);
       const cluster = await openClusterKv(bus.nc, bus.subjects.kv.cluster);
       await cluster.put('coordinator', encode({ holder: 'x', term: 5, renewed_ns: nowNs(), lease_ms: 300 }));
-      const order = (term: number) => encode(validate(Assignment, { actor: 'clock', node: 'n1', term, t_ns: nowNs(), spec: { name: 'clock', kind: 'clock-server' } }));
+      const order = (term: number, on = 'n1') => encode(validate(Assignment, { actor: 'clock', node: on, term, t_ns: nowNs(), spec: { name: 'clock', kind: 'clock-server' } }));
+      const runs = () => node.list().some((a) => a.name === 'clock' && a.status === 'running');
       await orders.put('clock', order(4));
       await sleep(300);
       assert.ok(!node.list().some((a) => a.name === 'clock'), 'a term-4 order after seeing term 5 is refused');
       await orders.put('clock', order(5));
-      await waitFor(() => node.list().some((a) => a.name === 'clock' && a.status === 'running'), 'the current order to be obeyed');
-      await orders.put('clock', encode(validate(Assignment, { actor: 'clock', node: 'n2', term: 6, t_ns: nowNs(), spec: { name: 'clock', kind: 'clock-server' } })));
+      await waitFor(runs, 'the current order to be obeyed');
+      // A term-4 order read late that places it elsewhere (written before its coordinator was
+      // deposed, maybe the latest word on it): leaving is obeyed, so two never run.
+      await orders.put('clock', order(4, 'n2'));
+      await waitFor(() => !node.list().some((a) => a.name === 'clock'), 'the actor to leave on an older order placing it elsewhere');
+      await orders.put('clock', order(5));
+      await waitFor(runs, 'the current coordinator\'s re-issued order to be obeyed');
+      await orders.put('clock', order(6, 'n2'));
       await waitFor(() => !node.list().some((a) => a.name === 'clock'), 'the actor to leave when placed elsewhere');
     } finally {
       await node.stop();

@@ -1,8 +1,9 @@
 /**
  * The assignments actor: watches the coordinator's orders (`<prefix>_assign`) and the lease,
  * and starts on this node the actors ordered here, stopping those ordered elsewhere. An order
- * whose term is older than the newest term seen is refused and counted: a deposed
- * coordinator's late orders have no effect.
+ * whose term is older than the newest term seen starts nothing (refused and counted): a deposed
+ * coordinator's late orders cannot add an incarnation. It still stops the actor here, since it
+ * may be the last word on it that this node read late.
  */
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import { ensureKv, withJetStreamRetry } from '../../bus/jetstream.js';
@@ -136,6 +137,15 @@ export function assignmentsBehavior(node: string, host: AssignedActors, replicas
       // its writer. Orders are rare; one read each is cheap.
       await readLease(ctx);
       if (order.term < newestTerm) {
+        // An older term may still be the latest word on this actor: written before its writer
+        // was deposed and read late (this node was stalled). Leaving obeys it at no risk — two
+        // incarnations are worse than a gap the current coordinator closes on its next tick,
+        // when it re-issues every order under its own term — but starting on it is refused.
+        if (order.node !== node && host.running().includes(order.actor)) {
+          ctx.log.warn({ actor: order.actor, node: order.node, term: order.term, newest: newestTerm }, 'assignments: an older term places this actor elsewhere; stopping it here');
+          await drive(ctx, order.actor, { type: 'ORDER_ELSEWHERE' });
+          return;
+        }
         ctx.stats.dropped++;
         ctx.log.warn({ actor: order.actor, node: order.node, term: order.term, newest: newestTerm }, 'assignments: order from a deposed coordinator refused');
         return;
