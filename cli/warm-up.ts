@@ -38,8 +38,9 @@ const LATE_SCANS = 3;
  * The second round is the live start again: empty skies, no tracks yet, the first births. Code
  * compiled over the first round's later scans meets those shapes and paths afresh, and V8 would
  * drop it again ("wrong map", "insufficient type feedback") in the live run's first second.
+ * Then it waits for the compiler to finish what the rounds queued (`compilerSettled`).
  */
-export async function warmUp(scenario: Scenario, options: OfflineOptions, seconds: number, budgetMs: number): Promise<{ frames: number; scans: number; ms: number }> {
+export async function warmUp(scenario: Scenario, options: OfflineOptions, seconds: number, budgetMs: number): Promise<{ frames: number; scans: number; ms: number; settle_ms: number }> {
   const start = performance.now();
   let [frames, scans] = [0, 0];
   for (const [share, late] of [[1, 0], [0.5, LATE_SCANS]] as const) {
@@ -60,5 +61,32 @@ export async function warmUp(scenario: Scenario, options: OfflineOptions, second
       }
     }
   }
-  return { frames, scans, ms: performance.now() - start };
+  const settle = await compilerSettled(COMPILER_SETTLE_MAX_MS);
+  return { frames, scans, ms: performance.now() - start, settle_ms: Math.round(settle) };
+}
+
+/** The longest the warm-up waits for the background compiler after its rounds (ms). */
+const COMPILER_SETTLE_MAX_MS = 1500;
+/** A sampling window of the process's CPU time while this thread sleeps (ms). */
+const SETTLE_WINDOW_MS = 25;
+/** Below this share of one core the process's other threads are taken to be idle. */
+const SETTLE_IDLE_SHARE = 0.15;
+
+/**
+ * Waits (this thread idle) until the process's other threads — V8's compiler above all — have
+ * gone quiet for two windows in a row, at most `maxMs`; returns how long it waited. The rounds'
+ * last scans leave functions marked for optimization and compile jobs queued (one worker
+ * thread); compiled now, they would otherwise compete with the live run's first frames.
+ */
+export async function compilerSettled(maxMs: number): Promise<number> {
+  const start = performance.now();
+  let quiet = 0;
+  while (performance.now() - start < maxMs && quiet < 2) {
+    const [cpu, t] = [process.cpuUsage(), performance.now()];
+    await new Promise((r) => setTimeout(r, SETTLE_WINDOW_MS));
+    const used = process.cpuUsage(cpu);
+    const share = (used.user + used.system) / 1000 / (performance.now() - t);
+    quiet = share < SETTLE_IDLE_SHARE ? quiet + 1 : 0;
+  }
+  return performance.now() - start;
 }

@@ -13,6 +13,7 @@
  * whose primary view never comes (a dropped frame: the primary's later view arrived first, as
  * one camera's views arrive in order) are unpaired, dropped and counted.
  */
+import { mapPacked } from '../util/packed-array.js';
 
 export interface FramesetOptions {
   cameras: readonly string[];
@@ -147,7 +148,7 @@ export class FramesetAssembler<T> {
   }
 
   #emit(p: Pending<T>): Frameset<T> {
-    const times = [...p.views.values()].map((v) => v.t);
+    const times = mapPacked([...p.views.values()], (v) => v.t);
     const t_ns = times.reduce((a, b) => a + b, 0n) / BigInt(times.length);
     const missing = [...this.#cams].filter((c) => !p.views.has(c));
     this.stats.sets++;

@@ -49,7 +49,12 @@ export interface ScanOutput {
 /** A pair with both cameras, fused; or with one, passed on (`single`). */
 type Pair = { name: string } & ({ mono: string; thermal: string; mapping: PairMapping; sets: FramesetAssembler<Detections> } | { single: { cam: string; band: 'mono' | 'thermal' } });
 
-const ms = (t: bigint) => Number(t / 1_000_000n);
+/**
+ * The detections' clock in milliseconds, fractional as the live actors' performance.now() is:
+ * whole milliseconds would be small integers to V8, and the frameset code compiled on them
+ * (the warm-up) would deopt on the live run's first doubles.
+ */
+const ms = (t: bigint) => Number(t) / 1e6;
 
 /** Detections (in time order) to tracks, the way the live fusion, voxel and tracker actors do it. */
 export class OfflinePipeline {

@@ -6,6 +6,7 @@
  */
 import { add, mat, type Mat, mul, sub, symmetrize, transpose } from '../../geometry/matrix.js';
 import { type Gaussian, innovation, mahalanobis2, predict, update, updateWith } from './kalman.js';
+import { fromPacked, mapPacked } from '../../util/packed-array.js';
 
 export interface ImmModel {
   /** Acceleration spectral density (m²/s³). */
@@ -35,7 +36,7 @@ export interface ImmOptions {
 export const DEFAULT_IMM: ImmOptions = { models: [{ q: 1 }, { q: 60 }], stayPerSecond: 0.8 };
 
 /** A new IMM state from one Gaussian, equally likely in every mode. */
-export const immStart = (g: Gaussian, o: ImmOptions): ImmState => ({ models: o.models.map(() => g), mu: o.models.map(() => 1 / o.models.length) });
+export const immStart = (g: Gaussian, o: ImmOptions): ImmState => ({ models: mapPacked(o.models, () => g), mu: fromPacked(o.models.length, () => 1 / o.models.length) });
 
 /**
  * Moment-matched single Gaussian of the mixture (written out: the IMM's innermost loop). The
@@ -70,10 +71,10 @@ function transition(o: ImmOptions, dt: number): number[][] {
 export function immPredict(s: ImmState, dt: number, o: ImmOptions): ImmState {
   const n = o.models.length;
   const T = transition(o, dt);
-  const cbar = Array.from({ length: n }, (_, j) => s.mu.reduce((acc, m, i) => acc + T[i]![j]! * m, 0));
-  const models = Array.from({ length: n }, (_, j) => {
+  const cbar = fromPacked(n, (j) => s.mu.reduce((acc, m, i) => acc + T[i]![j]! * m, 0));
+  const models = fromPacked(n, (j) => {
     // Mixed initial condition for model j.
-    const w = s.mu.map((m, i) => (T[i]![j]! * m) / Math.max(1e-300, cbar[j]!));
+    const w = mapPacked(s.mu, (m, i) => (T[i]![j]! * m) / Math.max(1e-300, cbar[j]!));
     const mixed = combine({ models: s.models, mu: w });
     return predict(mixed, dt, o.models[j]!.q);
   });
@@ -83,15 +84,15 @@ export function immPredict(s: ImmState, dt: number, o: ImmOptions): ImmState {
 /** Update with a position measurement; undefined if no model can take it. */
 export function immUpdate(s: ImmState, z: Mat, R: Mat): ImmState | undefined {
   const lik: number[] = [];
-  const models = s.models.map((g) => {
+  const models = mapPacked(s.models, (g) => {
     const inn = innovation(g, z, R);
     lik.push(inn && inn.detS > 0 ? Math.exp(-0.5 * mahalanobis2(inn.nu, inn.Sinv)) / Math.sqrt((2 * Math.PI) ** 3 * inn.detS) : 0);
     return inn ? updateWith(g, inn, R) : g;
   });
-  const un = s.mu.map((m, i) => m * lik[i]!);
+  const un = mapPacked(s.mu, (m, i) => m * lik[i]!);
   const total = un.reduce((a, b) => a + b, 0);
   if (!(total > 0)) return { models, mu: s.mu };
-  return { models, mu: un.map((v) => v / total) };
+  return { models, mu: mapPacked(un, (v) => v / total) };
 }
 
 /**
@@ -102,8 +103,8 @@ export function immUpdate(s: ImmState, z: Mat, R: Mat): ImmState | undefined {
 export function immWeightedUpdate(s: ImmState, zs: readonly { z: Mat; R: Mat; w: number }[], none: number): ImmState {
   const sum = none + zs.reduce((a, m) => a + m.w, 0);
   if (!(sum > 0) || zs.length === 0) return s;
-  const lik = s.models.map(() => 0);
-  const models = s.models.map((g, i) => {
+  const lik = mapPacked(s.models, () => 0);
+  const models = mapPacked(s.models, (g, i) => {
     const parts: { g: Gaussian; w: number }[] = [{ g, w: none / sum }];
     for (const { z, R, w } of zs) {
       const inn = innovation(g, z, R);
@@ -119,7 +120,7 @@ export function immWeightedUpdate(s: ImmState, zs: readonly { z: Mat; R: Mat; w:
     }
     return { x, P: symmetrize(P) };
   });
-  const un = s.mu.map((m, i) => m * lik[i]!);
+  const un = mapPacked(s.mu, (m, i) => m * lik[i]!);
   const total = un.reduce((a, b) => a + b, 0);
-  return { models, mu: total > 0 ? un.map((v) => v / total) : s.mu };
+  return { models, mu: total > 0 ? mapPacked(un, (v) => v / total) : s.mu };
 }

@@ -13,6 +13,7 @@ import type { TRACK_EVENTS, TRACK_STATUSES } from '../../schemas/tracks.js';
 import { type Gaussian, innovation, mahalanobis2 } from './kalman.js';
 import { combine, DEFAULT_IMM, type ImmOptions, immPredict, type ImmState, immStart, immUpdate, immWeightedUpdate } from './imm.js';
 import { DEFAULT_JPDA, type Gated, gateClusters, jpdaCluster, type JpdaOptions } from './jpda.js';
+import { mapPacked } from '../../util/packed-array.js';
 
 /** What a scan gives one track: one measurement, or (JPDA) each with a probability. */
 type Decision = { m: number } | { beta: { m: number; p: number }[]; none: number };
@@ -197,7 +198,7 @@ export class Tracker {
     this.#time = time;
     const events: TrackerEvent[] = [];
     const models = this.#immOptions();
-    const predicted = this.#tracks.map((t) => {
+    const predicted = mapPacked(this.#tracks, (t) => {
       const filter = dt > 0 ? immPredict(t.filter, dt, models) : t.filter;
       return { ...t, filter, state: combine(filter) };
     });

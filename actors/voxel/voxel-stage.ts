@@ -23,6 +23,7 @@ import type { MessageOf } from '../../schemas/message.js';
 import { rigOf, rigPairs } from '../../sim/rig.js';
 import { type Box, parseShardSpec, shardRegion, type ShardRegion, type ShardSpec } from './shard-region.js';
 import type { Scenario } from '../../sim/scenario.js';
+import { mapPacked } from '../../util/packed-array.js';
 
 export type Fused = MessageOf<typeof FusedFrame>;
 type Meas = MessageOf<typeof Measurements>;
@@ -207,7 +208,7 @@ export class VoxelStage {
     if (this.trackAided && !aided && last) {
       const dt = Number(set.t_ns - last.t_ns) / 1e9;
       const spread = (this.#maxSpeed * dt) ** 2;
-      if (dt > 0 && dt <= this.#maxTrackAge) for (const p of last.points) hyps.push({ position: p.position, covariance: p.covariance.map((v, k) => (k % 4 === 0 ? v + spread : v)) as unknown as Mat3, singleView: false });
+      if (dt > 0 && dt <= this.#maxTrackAge) for (const p of last.points) hyps.push({ position: p.position, covariance: mapPacked(p.covariance, (v, k) => (k % 4 === 0 ? v + spread : v)) as unknown as Mat3, singleView: false });
     }
     // Every shard claims the detections of every track alike, so none votes twice; each
     // triangulates only the hypotheses in its own slab.
@@ -234,7 +235,7 @@ export class VoxelStage {
     const out = await grid.process({ origins: Float64Array.from(origins), dirs: Float64Array.from(dirs), weights: Float32Array.from(weights), cameras: Int32Array.from(cams) });
     const info: VoxelStageInfo = { cast_ms: performance.now() - castStart, tracks: hyps.length, track_points: points.length, leftover_rays: weights.length, steps: out.steps, bricks: out.bricks, lost: out.lost, peaks: out.peaks.length, ghosts: 0 };
     const minViews = this.#association.minViews ?? DEFAULT_ASSOCIATION.minViews;
-    const peaks: Hypothesis[] = selectPeaks(out.peaks, minViews).map((i) => {
+    const peaks: Hypothesis[] = mapPacked(selectPeaks(out.peaks, minViews), (i) => {
       const p = out.peaks[i]!;
       // The peak is known to its voxel at best: half a voxel of spread on each axis at least.
       const floor = (grid.params.minVoxel * 2 ** p.level) ** 2 / 4;
@@ -272,7 +273,7 @@ export class VoxelStage {
       const r = detectionRay(d, v.detection, floor);
       rays.push(...r.origin, ...r.dir, r.angleVar, r.weight);
     }
-    this.#last = { t_ns: set.t_ns, points: points.map((p) => ({ position: p.position, covariance: p.covariance })) };
+    this.#last = { t_ns: set.t_ns, points: mapPacked(points, (p) => ({ position: p.position, covariance: p.covariance })) };
     const values = points.flatMap((p) => [...p.position, ...p.covariance, p.weight, p.views]);
     const shardOf = this.shard ? { shard: { index: this.shard.index, count: this.shard.count, axis: this.shard.region.axis, cuts: this.shard.region.cuts } } : {};
     const rayPart = rays.length ? { ray_count: rays.length / RAY_STRIDE, rays: f64ToBin(rays) } : {};
