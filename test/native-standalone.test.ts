@@ -23,6 +23,7 @@ interface Report {
   ok: boolean;
   checks: { name: string; pass: boolean }[];
   motion_cpu: unknown[];
+  voxel_cpu: { ray_length_m: number; rays: number; steps_per_s: number; votes_lost_share: number }[];
   cuda: { built: boolean; available: boolean; device: string; reason: string; parity?: Parity[]; voxel_parity?: VoxelParity[] };
 }
 
@@ -34,6 +35,9 @@ describe('native standalone program (no Node)', function () {
     assert.equal(out.result.ok, true);
     assert.ok(out.result.checks.every((c) => c.pass));
     assert.equal(out.result.motion_cpu.length, 12, '1080p, 4K, 8K × one thread and all × with and without the stationary protection');
+    // Voxel casting from 100 m to 5 km, each row with every timed step voting (else fewer rays).
+    assert.deepEqual(out.result.voxel_cpu.map((v) => v.ray_length_m), [100, 500, 1000, 2000, 5000]);
+    for (const v of out.result.voxel_cpu) assert.ok(v.votes_lost_share === 0 && v.rays >= 4 && v.steps_per_s > 0, JSON.stringify(v));
     const cuda = out.result.cuda;
     if (cuda.available) assert.ok(cuda.parity!.every((p) => p.pass) && cuda.voxel_parity!.every((p) => p.pass), JSON.stringify(cuda));
     else assert.ok(cuda.reason.length > 10, 'says why there is no GPU path');

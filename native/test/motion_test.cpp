@@ -258,6 +258,61 @@ void cuda_timings(std::mt19937& rng, bool quick, std::string& out) {
   }
 }
 
+// Voxel casting, peak search included, as `skyvox bench native` measures it: rays of 100 m to
+// 5 km from four cameras into a box that holds them. Every timed step votes: where one frame
+// of the rays needs more bricks than the budget holds, fewer rays are cast (lost votes touch
+// no voxel memory and would flatter the rate). A device gets more rays and a larger budget: a
+// few hundred rays leave it idle.
+void voxel_timings(int backend, size_t budget, int rays0, bool quick, std::string& out) {
+  for (const double length : {100.0, 500.0, 1000.0, 2000.0, 5000.0}) {
+    const double half = length * 0.75;
+    const std::vector<std::array<double, 3>> cams = {{-half * 0.9, -half * 0.9, 1}, {half * 0.9, -half * 0.9, 1}, {half * 0.9, half * 0.9, 1}, {-half * 0.9, half * 0.9, 1}};
+    VoxelParams p;
+    p.world_min = {-half, -half, 0};
+    p.world_max = {half, half, length};
+    p.max_range = length;
+    p.memory_budget = budget;
+    p.backend = backend;
+    int n = rays0;
+    std::unique_ptr<VoxelGrid> grid;
+    std::vector<Ray> rays;
+    for (int attempt = 0;; attempt++) {
+      std::mt19937 r(2);
+      std::uniform_real_distribution<double> u(-1, 1), up(0.2, 1);
+      rays.assign(static_cast<size_t>(n), Ray{});
+      for (int i = 0; i < n; i++) {
+        const double v[3] = {u(r), u(r), up(r)};
+        const double m = std::sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+        rays[i] = Ray{cams[i % 4], {v[0] / m, v[1] / m, v[2] / m}, 1.0f, i % 4};
+      }
+      grid = std::make_unique<VoxelGrid>(p);
+      grid->set_cameras(cams);
+      grid->next_frame();
+      grid->cast(rays);
+      grid->peaks(rays);
+      const VoxelStats st = grid->stats();
+      if (st.lost == 0 || attempt == 5 || n <= 4) break;
+      n = std::max(4, static_cast<int>(n * (1.0 - static_cast<double>(st.lost) / static_cast<double>(st.steps)) * 0.9));
+    }
+    const int64_t lost0 = grid->stats().lost;
+    const int frames = quick ? 3 : 10;
+    int64_t steps = 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int k = 0; k < frames; k++) {
+      grid->next_frame();
+      grid->cast(rays);
+      grid->peaks(rays);
+      steps += grid->stats().steps;
+    }
+    const double dt = seconds_since(t0);
+    const VoxelStats st = grid->stats();
+    char buf[320];
+    std::snprintf(buf, sizeof buf, "%s{\"backend\":\"%s\",\"ray_length_m\":%.0f,\"rays\":%d,\"steps_per_s\":%.4g,\"rays_per_s\":%.4g,\"votes_lost_share\":%.4g,\"bricks\":%lld}", out.empty() ? "" : ",", grid->backend(), length, n, steps / dt, n * frames / dt,
+                  static_cast<double>(st.lost - lost0) / static_cast<double>(std::max<int64_t>(1, steps)), static_cast<long long>(st.bricks));
+    out += buf;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -340,7 +395,10 @@ int main(int argc, char** argv) {
       timings += buf;
     }
   }
-  // 4. The CUDA twin, where a device answers: the same blobs as the CPU pass, and timings.
+  // 4. Voxel casting on one CPU thread.
+  std::string voxel_cpu;
+  voxel_timings(VoxelParams::kCpu, size_t{500} << 20, 200, quick, voxel_cpu);
+  // 5. The CUDA twin, where a device answers: the same blobs as the CPU pass, and timings.
   const MotionCudaInfo gpu = motion_cuda_info();
   std::string cuda = "{\"built\":" + std::string(gpu.built ? "true" : "false") + ",\"available\":" + (gpu.available ? "true" : "false") + ",\"device\":\"" + gpu.device + "\",\"reason\":\"" + gpu.reason + "\"";
   if (gpu.available) {
@@ -356,9 +414,12 @@ int main(int argc, char** argv) {
     if (gpu.device != "host emulation") {
       cuda_timings(rng, quick, gtimes);
       cuda += ",\"motion_cuda\":[" + gtimes + "]";
+      std::string vtimes;
+      voxel_timings(VoxelParams::kCuda, size_t{8} << 30, 3200, quick, vtimes);
+      cuda += ",\"voxel_cuda\":[" + vtimes + "]";
     }
   }
   cuda += "}";
-  std::printf("{\"simd\":\"%s\",\"checks\":[%s],\"motion_cpu\":[%s],\"cuda\":%s,\"ok\":%s}\n", motion_simd_path(), checks.c_str(), timings.c_str(), cuda.c_str(), ok ? "true" : "false");
+  std::printf("{\"simd\":\"%s\",\"checks\":[%s],\"motion_cpu\":[%s],\"voxel_cpu\":[%s],\"cuda\":%s,\"ok\":%s}\n", motion_simd_path(), checks.c_str(), timings.c_str(), voxel_cpu.c_str(), cuda.c_str(), ok ? "true" : "false");
   return ok ? 0 : 1;
 }
