@@ -38,7 +38,8 @@ const LATE_SCANS = 3;
  * The second round is the live start again: empty skies, no tracks yet, the first births. Code
  * compiled over the first round's later scans meets those shapes and paths afresh, and V8 would
  * drop it again ("wrong map", "insufficient type feedback") in the live run's first second.
- * Then it waits for the compiler to finish what the rounds queued (`compilerSettled`).
+ * Then it waits, at most COMPILER_SETTLE_MAX_MS more, for the compiler to finish what the
+ * rounds queued (`compilerSettled`).
  */
 export async function warmUp(scenario: Scenario, options: OfflineOptions, seconds: number, budgetMs: number): Promise<{ frames: number; scans: number; ms: number; settle_ms: number }> {
   const start = performance.now();
