@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { motionParams } from '../kernels/motion-params.js';
 import { pairFramesetSettings } from '../actors/fusion/pair-framesets.js';
-import { voxelTimingSettings } from '../actors/voxel/voxel-settings.js';
+import { voxelStageGrid, voxelTimingSettings } from '../actors/voxel/voxel-settings.js';
 import { Tracker } from '../actors/tracker/tracker.js';
 import { UsageError } from './errors.js';
 
@@ -34,6 +34,9 @@ export function stageOptions(file: string | undefined): StageOptions {
   try {
     pairFramesetSettings((raw as StageOptions).fusion ?? {});
     voxelTimingSettings((raw as StageOptions).voxel ?? {});
+    const grid = (raw as StageOptions).voxel?.voxel;
+    if (grid !== undefined && (grid === null || typeof grid !== 'object' || Array.isArray(grid))) throw new TypeError(`voxel.voxel: expected a map of voxel grid settings, got ${JSON.stringify(grid)}`);
+    voxelStageGrid(grid ?? {});
   } catch (err) {
     throw new UsageError(`${file}: ${(err as Error).message}`);
   }

@@ -132,6 +132,11 @@ describe('skyvox command', function () {
     const badFusion = await skyvoxRun(['up', '--scenario', 'quick', '--options', options]);
     assert.equal(badFusion.code, 2);
     assert.match(badFusion.stderr, /stages\.yaml: fusion\.hold_ms: expected a number of milliseconds >= 0, got "soon"/);
+    // The voxel stage's grid: a misspelt setting is named, not silently left at its default.
+    writeFileSync(options, 'voxel:\n  voxel:\n    memoryBuget: 268435456\n');
+    const badGrid = await skyvoxRun(['up', '--scenario', 'quick', '--options', options]);
+    assert.equal(badGrid.code, 2);
+    assert.match(badGrid.stderr, /stages\.yaml: voxel\.voxel: Expected one of minVoxel, .*memoryBudget.* but received the setting memoryBuget/);
     const gridInDetectionMode = await skyvoxRun(['up', '--scenario', 'ring10', '--analysis-fps', '5']);
     assert.equal(gridInDetectionMode.code, 2);
     assert.match(gridInDetectionMode.stderr, /--analysis-fps needs a pixel-mode scenario/);

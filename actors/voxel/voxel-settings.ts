@@ -1,7 +1,24 @@
 /**
- * How the voxel actor groups and paces its instants — the options around the voxel stage, not
- * the stage's own — checked in one place for the live actor, batch work and `--options` files.
+ * How the voxel actor groups and paces its instants — the options around the voxel stage — and
+ * the stage's voxel grid defaults, checked in one place for the live actor, batch work and
+ * `--options` files.
  */
+import { type VoxelParams, voxelParams } from '../../kernels/voxel-params.js';
+
+/**
+ * The voxel stage's grid (its `voxel` option overrides any of these): coarse voxels, since here
+ * the grid only says which leftover detections belong together, and a budget taken at start.
+ */
+export const VOXEL_STAGE_GRID: Partial<VoxelParams> = { lodRatio: 0.01, minVoxel: 2, maxVoxel: 16, memoryBudget: 128 * 1024 * 1024, preallocate: true };
+
+/** The stage's grid settings with `overrides` (the stage's `voxel` option), checked; the world box is the stage's unless given. */
+export function voxelStageGrid(overrides: object = {}): VoxelParams {
+  try {
+    return voxelParams({ ...VOXEL_STAGE_GRID, ...(overrides as Partial<VoxelParams>) });
+  } catch (err) {
+    throw new TypeError(`voxel.voxel: ${(err as Error).message}`);
+  }
+}
 
 /** The voxel actor's timing settings (options of the `voxel` stage). */
 export interface VoxelTimingSettings {

@@ -10,6 +10,7 @@ import { binToF32, binToF64, f64ToBin } from '../../bus/codec.js';
 import type { Camera } from '../../geometry/camera.js';
 import type { Frameset } from '../../frames/frameset.js';
 import { VoxelGrid } from '../../kernels/native.js';
+import { voxelStageGrid } from './voxel-settings.js';
 import type { VoxelParams } from '../../kernels/voxel-params.js';
 import { FUSED_STRIDE, type FusedFrame } from '../../schemas/fused.js';
 import type { Tracks } from '../../schemas/tracks.js';
@@ -156,7 +157,7 @@ export class VoxelStage {
     const box = (o.voxel?.worldBox as Box | undefined) ?? scenarioBox(scenario, 100);
     this.shard = shard && { ...shard, region: shardRegion(box, shard) };
     // The budget is taken at start: a cold start's first frameset fills it at once.
-    this.#grid = new VoxelGrid({ lodRatio: 0.01, minVoxel: 2, maxVoxel: 16, memoryBudget: 128 * 1024 * 1024, preallocate: true, ...o.voxel, worldBox: this.shard?.region.workBox ?? box });
+    this.#grid = new VoxelGrid({ ...voxelStageGrid(o.voxel ?? {}), worldBox: this.shard?.region.workBox ?? box });
     this.#grid.setCameras([...this.#views.values()].map((c) => c.center));
   }
 
