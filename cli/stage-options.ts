@@ -34,9 +34,7 @@ export function stageOptions(file: string | undefined): StageOptions {
   try {
     pairFramesetSettings((raw as StageOptions).fusion ?? {});
     voxelTimingSettings((raw as StageOptions).voxel ?? {});
-    const grid = (raw as StageOptions).voxel?.voxel;
-    if (grid !== undefined && (grid === null || typeof grid !== 'object' || Array.isArray(grid))) throw new TypeError(`voxel.voxel: expected a map of voxel grid settings, got ${JSON.stringify(grid)}`);
-    voxelStageGrid(grid ?? {});
+    voxelStageGrid((raw as StageOptions).voxel?.voxel ?? {});
   } catch (err) {
     throw new UsageError(`${file}: ${(err as Error).message}`);
   }

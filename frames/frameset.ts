@@ -13,7 +13,6 @@
  * whose primary view never comes (a dropped frame: the primary's later view arrived first, as
  * one camera's views arrive in order) are unpaired, dropped and counted.
  */
-import { mapPacked } from '../util/packed-array.js';
 
 export interface FramesetOptions {
   cameras: readonly string[];
@@ -148,7 +147,9 @@ export class FramesetAssembler<T> {
   }
 
   #emit(p: Pending<T>): Frameset<T> {
-    const times = mapPacked([...p.views.values()], (v) => v.t);
+    // Grown by push: packed whether or not this is optimized (util/packed-array.ts says why).
+    const times: bigint[] = [];
+    for (const v of p.views.values()) times.push(v.t);
     const t_ns = times.reduce((a, b) => a + b, 0n) / BigInt(times.length);
     const missing = [...this.#cams].filter((c) => !p.views.has(c));
     this.stats.sets++;

@@ -53,7 +53,7 @@ export const DEFAULT_VOXEL_PARAMS: VoxelParams = {
 export function voxelParams(partial: Partial<VoxelParams> = {}): VoxelParams {
   // A misspelt setting would otherwise be ignored and its default used without a word.
   for (const k of Object.keys(partial)) {
-    if (!(k in DEFAULT_VOXEL_PARAMS)) throw new KernelArgumentError(`Expected one of ${Object.keys(DEFAULT_VOXEL_PARAMS).join(', ')} but received the setting ${k}`);
+    if (!Object.hasOwn(DEFAULT_VOXEL_PARAMS, k)) throw new KernelArgumentError(`Expected one of ${Object.keys(DEFAULT_VOXEL_PARAMS).join(', ')} but received the setting ${k}`);
   }
   const p = { ...DEFAULT_VOXEL_PARAMS, ...partial };
   const num = (k: keyof VoxelParams, ok: (v: number) => boolean, what: string) => {

@@ -102,6 +102,7 @@ describe('voxel voting (native)', function () {
     if (!info.cuda) assert.throws(() => new VoxelGrid({ worldBox: box, backend: 'cuda' }), (e: Error) => e.message.startsWith('backend cuda: ') && e.message.length > 20);
     assert.throws(() => new VoxelGrid({ worldBox: box, backend: 'gpu' as never }), /Expected auto, cpu or cuda for backend but received gpu/);
     assert.throws(() => new VoxelGrid({ worldBox: box, memoryBuget: 1 << 20 } as never), /but received the setting memoryBuget/);
+    assert.throws(() => new VoxelGrid({ worldBox: box, constructor: 1 } as never), /but received the setting constructor/, 'an inherited name is no setting either');
   });
 
   it('refuses bad rays and settings with the field and the value', async () => {

@@ -12,7 +12,8 @@ import { type VoxelParams, voxelParams } from '../../kernels/voxel-params.js';
 export const VOXEL_STAGE_GRID: Partial<VoxelParams> = { lodRatio: 0.01, minVoxel: 2, maxVoxel: 16, memoryBudget: 128 * 1024 * 1024, preallocate: true };
 
 /** The stage's grid settings with `overrides` (the stage's `voxel` option), checked; the world box is the stage's unless given. */
-export function voxelStageGrid(overrides: object = {}): VoxelParams {
+export function voxelStageGrid(overrides: unknown = {}): VoxelParams {
+  if (overrides === null || typeof overrides !== 'object' || Array.isArray(overrides)) throw new TypeError(`voxel.voxel: expected a map of voxel grid settings, got ${JSON.stringify(overrides)}`);
   try {
     return voxelParams({ ...VOXEL_STAGE_GRID, ...(overrides as Partial<VoxelParams>) });
   } catch (err) {
