@@ -90,7 +90,7 @@ async function voxelThroughput(minMs: number, backends: readonly ('cpu' | 'cuda'
     let n = VOXEL_BENCH_RAYS;
     const fit = async () => {
       for (let attempt = 0; ; attempt++) {
-        const grid = new VoxelGrid({ worldBox: [-half, -half, 0, half, half, length], maxRange: length, memoryBudget: 500 * 1024 * 1024, backend });
+        const grid = new VoxelGrid({ worldBox: [-half, -half, 0, half, half, length], maxRange: length, memoryBudget: 500 * 1024 * 1024, backend, threads: 1 });
         grid.setCameras(cams);
         const batch = benchRays(cams, n);
         const first = await grid.process(batch);
@@ -113,6 +113,39 @@ async function voxelThroughput(minMs: number, backends: readonly ('cpu' | 'cuda'
     rows.push({ backend: grid.backend, ray_length_m: length, rays: n, rays_per_s: (n * k) / s, steps_per_s: steps / s, votes_lost_share: (last.lost - first.lost) / steps, bricks: last.bricks, bytes: last.bytes, dense_float_grid_bytes: dense, ratio_to_dense: last.bytes / dense });
   }
   return rows;
+}
+
+/**
+ * A cold start's frame: nothing guides the association, so every detection's ray votes — rays
+ * from four cameras to 400 objects, plus clutter — and the peak search visits thousands of
+ * candidate voxels. Timed on one thread and on every core (`threads`), same peaks either way.
+ */
+async function voxelCrowdedFrame(minMs: number) {
+  const rng = new Rng(21);
+  const cams: [number, number, number][] = [[-600, -600, 3], [600, -600, 3], [600, 600, 3], [-600, 600, 3]];
+  const targets = Array.from({ length: 400 }, () => [rng.uniform(-450, 450), rng.uniform(-450, 450), rng.uniform(80, 450)]);
+  const o: number[] = [];
+  const d: number[] = [];
+  const c: number[] = [];
+  cams.forEach((cam, i) => {
+    const dirs = [...targets.map((t) => t.map((v, a) => v - cam[a]! + rng.normal() * 0.1)), ...Array.from({ length: 40 }, () => [rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(0.1, 0.8)])];
+    for (const v of dirs) {
+      const m = Math.hypot(...v);
+      o.push(...cam);
+      d.push(...v.map((x) => x / m));
+      c.push(i);
+    }
+  });
+  const batch = { origins: Float64Array.from(o), dirs: Float64Array.from(d), weights: new Float32Array(c.length).fill(1), cameras: Int32Array.from(c) };
+  const timed = async (threads: number) => {
+    const grid = new VoxelGrid({ worldBox: [-700, -700, 0, 700, 700, 600], minCameras: 2, lodRatio: 0.01, minVoxel: 2, maxVoxel: 16, memoryBudget: 128 * 1024 * 1024, backend: 'cpu', threads });
+    grid.setCameras(cams);
+    const first = await grid.process(batch);
+    return { ms: await timeAsync(() => grid.process(batch), minMs), peaks: first.peaks.length, steps: first.steps };
+  };
+  const one = await timed(1);
+  const all = await timed(cpus().length);
+  return { rays: c.length, steps: one.steps, peaks: one.peaks, ms_1_thread: one.ms, threads: cpus().length, ms_all_threads: all.ms, ratio_1_thread_to_all: one.ms / all.ms };
 }
 
 /** Runs the benchmark; returns a JSON-ready report. */
@@ -153,5 +186,6 @@ export async function nativeMotionThroughput(minMs: number): Promise<Record<stri
     typescript_reference_1080p_ms: refMs,
     ratio_native_1thread_to_reference_1080p: refMs / native1080.ms,
     voxel: await voxelThroughput(minMs, info.cuda ? ['cpu', 'cuda'] : ['cpu']),
+    voxel_crowded_frame: await voxelCrowdedFrame(minMs),
   };
 }

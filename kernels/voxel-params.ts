@@ -31,6 +31,11 @@ export interface VoxelParams {
    * `cuda` (an error, saying why, without one). Both give the same peaks.
    */
   backend: 'auto' | 'cpu' | 'cuda';
+  /**
+   * Threads for the peak search of a frame with thousands of candidate voxels (a cold start's,
+   * when every ray votes; a steady frame's stays on one); 0: every core. Same peaks for any count.
+   */
+  threads: number;
 }
 
 export const DEFAULT_VOXEL_PARAMS: VoxelParams = {
@@ -47,6 +52,7 @@ export const DEFAULT_VOXEL_PARAMS: VoxelParams = {
   memoryBudget: 500 * 1024 * 1024,
   preallocate: false,
   backend: 'auto',
+  threads: 0,
 };
 
 /** Fills defaults and checks every field. */
@@ -80,6 +86,7 @@ export function voxelParams(partial: Partial<VoxelParams> = {}): VoxelParams {
   num('raySigmaRad', (v) => v > 0, 'a positive number');
   num('memoryBudget', (v) => Number.isInteger(v) && v >= 1 << 20, 'an integer number of bytes ≥ 1 MiB');
   if (typeof p.preallocate !== 'boolean') throw new KernelArgumentError(`Expected true or false for preallocate but received ${String(p.preallocate)}`);
+  num('threads', (v) => Number.isInteger(v) && v >= 0 && v <= 256, 'an integer in [0, 256] (0: every core)');
   if (!['auto', 'cpu', 'cuda'].includes(p.backend as string)) throw new KernelArgumentError(`Expected auto, cpu or cuda for backend but received ${String(p.backend)}`);
   return p;
 }

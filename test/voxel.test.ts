@@ -105,6 +105,26 @@ describe('voxel voting (native)', function () {
     assert.throws(() => new VoxelGrid({ worldBox: box, constructor: 1 } as never), /but received the setting constructor/, 'an inherited name is no setting either');
   });
 
+  it('searches a crowded frame on several threads and finds exactly the one-thread peaks', async () => {
+    // Every ray votes, as at a cold start: thousands of candidate voxels, enough for the
+    // search to split across threads (native/src/voxel.cpp, kParallelCandidates).
+    const rng = new Rng(21);
+    const targets: V3[] = Array.from({ length: 400 }, () => [rng.uniform(-450, 450), rng.uniform(-450, 450), rng.uniform(80, 450)]);
+    const frames = [rays(targets, rng, 1e-4, 40), rays(targets, rng, 1e-4, 40)];
+    const run = async (threads: number) => {
+      const grid = new VoxelGrid({ worldBox: box, minCameras: 2, lodRatio: 0.01, minVoxel: 2, maxVoxel: 16, threads });
+      grid.setCameras(cams);
+      const out = [];
+      for (const f of frames) out.push((await grid.process(f)).peaks);
+      return out;
+    };
+    const one = await run(1);
+    assert.ok(one[0]!.length > 2048, `a frame this crowded has thousands of peaks (${one[0]!.length})`);
+    for (const threads of [2, 3, 0]) assert.deepEqual(await run(threads), one, `threads: ${threads}`);
+    assert.throws(() => new VoxelGrid({ worldBox: box, threads: -1 }), /Expected an integer in \[0, 256\] \(0: every core\) for threads but received -1/);
+    assert.throws(() => new VoxelGrid({ worldBox: box, threads: 1.5 }), /for threads but received 1.5/);
+  });
+
   it('refuses bad rays and settings with the field and the value', async () => {
     const grid = new VoxelGrid({ worldBox: box });
     const ok = { origins: new Float64Array(3), dirs: Float64Array.of(0, 0, 1), weights: Float32Array.of(1), cameras: Int32Array.of(0) };

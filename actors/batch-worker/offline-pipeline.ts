@@ -19,7 +19,7 @@ import { DEFAULT_FUSE_OPTIONS, fuse, type FuseOptions, passThrough } from '../fu
 import { pairFramesets, pairFramesetSettings, type PairFramesetSettings } from '../fusion/pair-framesets.js';
 import type { TrackerOptions } from '../tracker/tracker.js';
 import { type TrackEventMessage, TrackerStage, type TracksMessage } from '../tracker/tracker-stage.js';
-import { type Fused, VoxelStage, type VoxelStageOptions } from '../voxel/voxel-stage.js';
+import { type Fused, VoxelStage, type VoxelStageInfo, type VoxelStageOptions } from '../voxel/voxel-stage.js';
 import { voxelTimingSettings, type VoxelTimingSettings } from '../voxel/voxel-settings.js';
 
 type Detections = MessageOf<typeof DetectionFrame>;
@@ -44,6 +44,8 @@ export interface ScanOutput {
   tracks: TracksMessage;
   events: TrackEventMessage[];
   fused: Fused[];
+  /** The voxel stage's account of the frameset, and how long it took (ms of wall time). */
+  voxel: VoxelStageInfo & { ms: number };
 }
 
 /** A pair with both cameras, fused; or with one, passed on (`single`). */
@@ -96,6 +98,11 @@ export class OfflinePipeline {
     this.#tracker = new TrackerStage(o.tracker);
   }
 
+  /** Settles once the voxel stage has taken its grid's memory budget (its first frameset waits for it otherwise). */
+  ready(): Promise<void> {
+    return this.#voxel.ready();
+  }
+
   /** Takes the next detection frame (in time order); returns the scans it completed. */
   async push(det: Detections): Promise<ScanOutput[]> {
     if (this.#last !== undefined && det.t_ns < this.#last) this.unordered++;
@@ -134,14 +141,17 @@ export class OfflinePipeline {
     if (Number.isFinite(now)) sets.push(...this.#voxelSets.poll(now));
     if (end) sets.push(...this.#voxelSets.flush());
     for (const set of sets) {
-      const meas = this.#relay(Measurements, (await this.#voxel.process(set)).meas);
+      const start = performance.now();
+      const voted = await this.#voxel.process(set);
+      const voxel = { ...voted.info, ms: performance.now() - start };
+      const meas = this.#relay(Measurements, voted.meas);
       const { tracks, events } = this.#tracker.step(meas, () => meas.t_ns);
       if (this.#voxel.trackAided) {
         const known = this.#relay(Tracks, tracks);
         if (this.#lateScans > 0) this.#lateScans--;
         else this.#voxel.setTracks(known);
       }
-      out.push({ tracks, events, fused: [...set.views.values()] });
+      out.push({ tracks, events, fused: [...set.views.values()], voxel });
     }
     return out;
   }

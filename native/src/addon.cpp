@@ -191,6 +191,7 @@ class VoxelWrap : public Napi::ObjectWrap<VoxelWrap> {
     p.min_weight = dnum(o, "minWeight", p.min_weight);
     p.ray_sigma_rad = dnum(o, "raySigmaRad", p.ray_sigma_rad);
     p.memory_budget = static_cast<size_t>(dnum(o, "memoryBudget", static_cast<double>(p.memory_budget)));
+    p.threads = integer(o, "threads", p.threads);
     // Never here: touching the budget's pages blocks the event loop; `preallocate()` does it on a worker.
     p.preallocate = false;
     p.backend = backend_of(o);

@@ -12,12 +12,13 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <limits>
 #include <map>
 #include <new>
 #include <stdexcept>
 #include <string>
-#include <unordered_map>
+#include <thread>
 
 #include <sys/mman.h>
 
@@ -29,6 +30,10 @@ constexpr int BV = B * B * B;
 // Frame stamps start here, past the decay horizon: a zeroed stamp is old enough to weigh nothing.
 constexpr uint32_t kFirstFrame = 1000;
 constexpr uint32_t kNone = ~uint32_t{0};
+// A peak search over fewer candidates than this stays on one thread: starting another costs
+// tens of microseconds, more than it would save (a steady frame has tens of candidates, a
+// cold start's every-ray vote thousands).
+constexpr size_t kParallelCandidates = 2048;
 
 // A voxel's weight, frame stamp and cameras side by side: a ray's step reads and writes all
 // three, so they share a cache line.
@@ -109,6 +114,10 @@ class BrickTable {
       if (keys_[i] == key) return ids_[i];
       if (keys_[i] == kEmpty) return kNone;
     }
+  }
+  // Grows now to the size n keys need, so inserting them never rehashes.
+  void reserve(size_t n) {
+    while (keys_.size() < 2 * n) grow();
   }
   void insert(uint64_t key, uint32_t id) {
     if ((count_ + 1) * 2 > keys_.size()) grow();
@@ -227,6 +236,7 @@ struct VoxelGrid::Impl {
   std::vector<double> decay_pow;
   VoxelStats st;
   size_t max_bricks;
+  size_t threads = 1;  // for the peak search of a large frame
 
   double size(int level) const { return p.min_voxel * std::ldexp(1.0, level); }
 
@@ -442,6 +452,8 @@ VoxelGrid::VoxelGrid(const VoxelParams& params) : impl_(new Impl) {
   m.gpu = cuda::make_pass<cuda::VoxelPass>(params.backend, m.grid, m.level_map.size(), m.max_bricks, m.decay_pow);
   if (params.preallocate) preallocate();
   m.candidate_cameras = std::min(2, params.min_cameras);
+  if (params.threads < 0) throw std::invalid_argument("threads must be 0 (every hardware thread) or more");
+  m.threads = params.threads > 0 ? static_cast<size_t>(params.threads) : std::max(1u, std::thread::hardware_concurrency());
   set_cameras({});
 }
 
@@ -483,6 +495,11 @@ void VoxelGrid::preallocate() {
   Impl& m = *impl_;
   // On a GPU the bricks live there, taken with the pass.
   if (!m.gpu) m.pool.grow_to(m.max_bricks);
+  // The books the budget's bricks will need, too: a cold start's first frame creates them
+  // all, and growing them then (a rehash at each doubling, fresh pages) cost it ≈ 3 ms.
+  m.table.reserve(m.max_bricks);
+  for (auto* v : {&m.born_of, &m.last_frame_of, &m.lru_prev, &m.lru_next}) v->reserve(m.max_bricks);
+  m.key_of.reserve(m.max_bricks);
 }
 
 void VoxelGrid::cast(const std::vector<Ray>& rays) {
@@ -502,121 +519,154 @@ std::vector<Peak> VoxelGrid::peaks(const std::vector<Ray>& rays) const {
   std::sort(order.begin(), order.end());
   std::vector<cuda::CandidateTest> tests;
   if (m.gpu) m.gpu->test(order, m.table.slot_keys(), m.table.slot_ids(), m.table.shift(), m.key_of, m.frame, tests);
-  for (size_t c0 = 0, c1 = 0; c0 < order.size(); c0 = c1) {
-    const uint32_t id = static_cast<uint32_t>(order[c0] >> 9);
-    c1 = c0 + 1;
-    while (c1 < order.size() && (order[c1] >> 9) == id) c1++;
-    const uint64_t key = m.key_of[id];
-    const int level = static_cast<int>(key >> 60);
-    const auto unpack = [](uint64_t v) { return static_cast<int64_t>(v & 0x80000 ? v | ~uint64_t{0xFFFFF} : v); };
-    const int64_t bx = unpack((key >> 40) & 0xFFFFF), by = unpack((key >> 20) & 0xFFFFF), bz = unpack(key & 0xFFFFF);
-    // The 27 bricks around this one, looked up once for all its voxels, when first needed.
-    uint32_t around[27];
-    bool looked = false;
-    const auto neighbour = [&](int64_t x, int64_t y, int64_t z, uint64_t* mask) -> float {
-      if (!looked) {
-        for (int dz = -1; dz <= 1; dz++)
-          for (int dy = -1; dy <= 1; dy++)
-            for (int dx = -1; dx <= 1; dx++) {
-              const uint32_t f = m.table.find(brick_key(level, bx + dx, by + dy, bz + dz));
-              around[(dz + 1) * 9 + (dy + 1) * 3 + (dx + 1)] = f;
-            }
-        looked = true;
-      }
-      const uint32_t nb = around[((z >> 3) - bz + 1) * 9 + ((y >> 3) - by + 1) * 3 + ((x >> 3) - bx + 1)];
-      if (nb == kNone) {
-        *mask = 0;
-        return 0.0f;
-      }
-      const int nv = static_cast<int>(((z & 7) * B + (y & 7)) * B + (x & 7));
-      const Voxel& n = m.pool[nb]->v[nv];
-      *mask = n.frame == m.frame ? n.mask : 0;
-      return m.decayed(n, m.born_of[nb]);
-    };
-    for (size_t q = c0; q < c1; q++) {
-      const int v = static_cast<int>(order[q] & 511);
-      const int64_t ix = bx * B + (v % B), iy = by * B + ((v / B) % B), iz = bz * B + v / (B * B);
-      float w;
-      bool peak = true;
-      uint64_t near;
-      if (m.gpu) {
-        // Tested on the device (voxel_cuda.cu), as below.
-        w = tests[q].weight;
-        if (w < m.p.min_weight) continue;
-        peak = tests[q].peak != 0;
-        near = tests[q].near;
-      } else {
-        const Voxel& self = m.pool[id]->v[v];
-        w = self.w;
-        // A peak is crossed by rays of two cameras at least itself (more may pass next door), so
-        // only candidates are visited: not the many voxels a single ray passes through.
-        if (w < m.p.min_weight) continue;
-        // A local maximum among its 26 neighbours at this level (ties go to the lowest index),
-        // seen by K cameras in its neighbourhood: a ray with pixel noise may pass one voxel over.
-        near = self.mask;
-        for (int dz = -1; dz <= 1 && peak; dz++)
-          for (int dy = -1; dy <= 1 && peak; dy++)
-            for (int dx = -1; dx <= 1 && peak; dx++) {
-              if (!dx && !dy && !dz) continue;
-              uint64_t nm = 0;
-              const float n = neighbour(ix + dx, iy + dy, iz + dz, &nm);
-              near |= nm;
-              const bool before = dz < 0 || (dz == 0 && (dy < 0 || (dy == 0 && dx < 0)));
-              if (n > w || (before && n == w)) peak = false;
-            }
-      }
-      const int cams = __builtin_popcountll(near);
-      if (!peak || cams < m.p.min_cameras) continue;
-      const double s = m.size(level);
-      const std::array<double, 3> c{m.p.world_min[0] + (ix + 0.5) * s, m.p.world_min[1] + (iy + 0.5) * s, m.p.world_min[2] + (iz + 0.5) * s};
-      // Per camera, the ray of this batch passing nearest the voxel (within two diagonals; ties
-      // to the lowest index).
-      std::array<int, 64> best;
-      std::array<double, 64> bestd;
-      best.fill(-1);
-      bestd.fill(std::numeric_limits<double>::infinity());
-      index.near(c, 2 * s * 1.7320508075688772, [&](int k, double d) {
-        const int cam = rays[k].camera;
-        if (d < bestd[cam] || (d == bestd[cam] && k < best[cam])) {
-          bestd[cam] = d;
-          best[cam] = k;
+  // Tests the candidates [from, to) (whole bricks), refining each peak found into `found`.
+  const auto search = [&](size_t from, size_t to, std::vector<Peak>& found) {
+    for (size_t c0 = from, c1 = from; c0 < to; c0 = c1) {
+      const uint32_t id = static_cast<uint32_t>(order[c0] >> 9);
+      c1 = c0 + 1;
+      while (c1 < to && (order[c1] >> 9) == id) c1++;
+      const uint64_t key = m.key_of[id];
+      const int level = static_cast<int>(key >> 60);
+      const auto unpack = [](uint64_t v) { return static_cast<int64_t>(v & 0x80000 ? v | ~uint64_t{0xFFFFF} : v); };
+      const int64_t bx = unpack((key >> 40) & 0xFFFFF), by = unpack((key >> 20) & 0xFFFFF), bz = unpack(key & 0xFFFFF);
+      // The 27 bricks around this one, looked up once for all its voxels, when first needed.
+      uint32_t around[27];
+      bool looked = false;
+      const auto neighbour = [&](int64_t x, int64_t y, int64_t z, uint64_t* mask) -> float {
+        if (!looked) {
+          for (int dz = -1; dz <= 1; dz++)
+            for (int dy = -1; dy <= 1; dy++)
+              for (int dx = -1; dx <= 1; dx++) {
+                const uint32_t f = m.table.find(brick_key(level, bx + dx, by + dy, bz + dz));
+                around[(dz + 1) * 9 + (dy + 1) * 3 + (dx + 1)] = f;
+              }
+          looked = true;
         }
-      });
-      // Least squares: the point nearest every chosen ray, each weighted by 1/(σ_θ·range)².
-      double A[9] = {0}, bv[3] = {0};
-      int used = 0;
-      for (int cam = 0; cam < 64; cam++) {
-        if (best[cam] < 0) continue;
-        const Ray& r = rays[best[cam]];
-        const double rng = std::sqrt((c[0] - r.origin[0]) * (c[0] - r.origin[0]) + (c[1] - r.origin[1]) * (c[1] - r.origin[1]) + (c[2] - r.origin[2]) * (c[2] - r.origin[2]));
-        const double wt = 1.0 / ((m.p.ray_sigma_rad * rng) * (m.p.ray_sigma_rad * rng));
-        for (int i = 0; i < 3; i++)
-          for (int j = 0; j < 3; j++) {
-            const double pij = (i == j ? 1.0 : 0.0) - r.dir[i] * r.dir[j];
-            A[i * 3 + j] += wt * pij;
-            bv[i] += wt * pij * r.origin[j];
+        const uint32_t nb = around[((z >> 3) - bz + 1) * 9 + ((y >> 3) - by + 1) * 3 + ((x >> 3) - bx + 1)];
+        if (nb == kNone) {
+          *mask = 0;
+          return 0.0f;
+        }
+        const int nv = static_cast<int>(((z & 7) * B + (y & 7)) * B + (x & 7));
+        const Voxel& n = m.pool[nb]->v[nv];
+        *mask = n.frame == m.frame ? n.mask : 0;
+        return m.decayed(n, m.born_of[nb]);
+      };
+      for (size_t q = c0; q < c1; q++) {
+        const int v = static_cast<int>(order[q] & 511);
+        const int64_t ix = bx * B + (v % B), iy = by * B + ((v / B) % B), iz = bz * B + v / (B * B);
+        float w;
+        bool peak = true;
+        uint64_t near;
+        if (m.gpu) {
+          // Tested on the device (voxel_cuda.cu), as below.
+          w = tests[q].weight;
+          if (w < m.p.min_weight) continue;
+          peak = tests[q].peak != 0;
+          near = tests[q].near;
+        } else {
+          const Voxel& self = m.pool[id]->v[v];
+          w = self.w;
+          // A peak is crossed by rays of two cameras at least itself (more may pass next door), so
+          // only candidates are visited: not the many voxels a single ray passes through.
+          if (w < m.p.min_weight) continue;
+          // A local maximum among its 26 neighbours at this level (ties go to the lowest index),
+          // seen by K cameras in its neighbourhood: a ray with pixel noise may pass one voxel over.
+          near = self.mask;
+          for (int dz = -1; dz <= 1 && peak; dz++)
+            for (int dy = -1; dy <= 1 && peak; dy++)
+              for (int dx = -1; dx <= 1 && peak; dx++) {
+                if (!dx && !dy && !dz) continue;
+                uint64_t nm = 0;
+                const float n = neighbour(ix + dx, iy + dy, iz + dz, &nm);
+                near |= nm;
+                const bool before = dz < 0 || (dz == 0 && (dy < 0 || (dy == 0 && dx < 0)));
+                if (n > w || (before && n == w)) peak = false;
+              }
+        }
+        const int cams = __builtin_popcountll(near);
+        if (!peak || cams < m.p.min_cameras) continue;
+        const double s = m.size(level);
+        const std::array<double, 3> c{m.p.world_min[0] + (ix + 0.5) * s, m.p.world_min[1] + (iy + 0.5) * s, m.p.world_min[2] + (iz + 0.5) * s};
+        // Per camera, the ray of this batch passing nearest the voxel (within two diagonals; ties
+        // to the lowest index).
+        std::array<int, 64> best;
+        std::array<double, 64> bestd;
+        best.fill(-1);
+        bestd.fill(std::numeric_limits<double>::infinity());
+        index.near(c, 2 * s * 1.7320508075688772, [&](int k, double d) {
+          const int cam = rays[k].camera;
+          if (d < bestd[cam] || (d == bestd[cam] && k < best[cam])) {
+            bestd[cam] = d;
+            best[cam] = k;
           }
-        used++;
+        });
+        // Least squares: the point nearest every chosen ray, each weighted by 1/(σ_θ·range)².
+        double A[9] = {0}, bv[3] = {0};
+        int used = 0;
+        for (int cam = 0; cam < 64; cam++) {
+          if (best[cam] < 0) continue;
+          const Ray& r = rays[best[cam]];
+          const double rng = std::sqrt((c[0] - r.origin[0]) * (c[0] - r.origin[0]) + (c[1] - r.origin[1]) * (c[1] - r.origin[1]) + (c[2] - r.origin[2]) * (c[2] - r.origin[2]));
+          const double wt = 1.0 / ((m.p.ray_sigma_rad * rng) * (m.p.ray_sigma_rad * rng));
+          for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 3; j++) {
+              const double pij = (i == j ? 1.0 : 0.0) - r.dir[i] * r.dir[j];
+              A[i * 3 + j] += wt * pij;
+              bv[i] += wt * pij * r.origin[j];
+            }
+          used++;
+        }
+        Peak pk{};
+        pk.weight = w;
+        pk.cameras = cams;
+        pk.level = level;
+        pk.voxel = {ix, iy, iz};
+        for (int cam = 0; cam < 64; cam++)
+          if (best[cam] >= 0) pk.rays.push_back(best[cam]);
+        pk.position = c;
+        pk.covariance = {s * s / 12, 0, 0, 0, s * s / 12, 0, 0, 0, s * s / 12};
+        const double det = A[0] * (A[4] * A[8] - A[5] * A[7]) - A[1] * (A[3] * A[8] - A[5] * A[6]) + A[2] * (A[3] * A[7] - A[4] * A[6]);
+        if (used >= 2 && std::fabs(det) > 1e-300) {
+          const double inv[9] = {(A[4] * A[8] - A[5] * A[7]) / det, (A[2] * A[7] - A[1] * A[8]) / det, (A[1] * A[5] - A[2] * A[4]) / det,
+                                 (A[5] * A[6] - A[3] * A[8]) / det, (A[0] * A[8] - A[2] * A[6]) / det, (A[2] * A[3] - A[0] * A[5]) / det,
+                                 (A[3] * A[7] - A[4] * A[6]) / det, (A[1] * A[6] - A[0] * A[7]) / det, (A[0] * A[4] - A[1] * A[3]) / det};
+          for (int i = 0; i < 3; i++) pk.position[i] = inv[i * 3] * bv[0] + inv[i * 3 + 1] * bv[1] + inv[i * 3 + 2] * bv[2];
+          for (int i = 0; i < 9; i++) pk.covariance[i] = inv[i];
+        }
+        found.push_back(std::move(pk));
       }
-      Peak pk{};
-      pk.weight = w;
-      pk.cameras = cams;
-      pk.level = level;
-      pk.voxel = {ix, iy, iz};
-      for (int cam = 0; cam < 64; cam++)
-        if (best[cam] >= 0) pk.rays.push_back(best[cam]);
-      pk.position = c;
-      pk.covariance = {s * s / 12, 0, 0, 0, s * s / 12, 0, 0, 0, s * s / 12};
-      const double det = A[0] * (A[4] * A[8] - A[5] * A[7]) - A[1] * (A[3] * A[8] - A[5] * A[6]) + A[2] * (A[3] * A[7] - A[4] * A[6]);
-      if (used >= 2 && std::fabs(det) > 1e-300) {
-        const double inv[9] = {(A[4] * A[8] - A[5] * A[7]) / det, (A[2] * A[7] - A[1] * A[8]) / det, (A[1] * A[5] - A[2] * A[4]) / det,
-                               (A[5] * A[6] - A[3] * A[8]) / det, (A[0] * A[8] - A[2] * A[6]) / det, (A[2] * A[3] - A[0] * A[5]) / det,
-                               (A[3] * A[7] - A[4] * A[6]) / det, (A[1] * A[6] - A[0] * A[7]) / det, (A[0] * A[4] - A[1] * A[3]) / det};
-        for (int i = 0; i < 3; i++) pk.position[i] = inv[i * 3] * bv[0] + inv[i * 3 + 1] * bv[1] + inv[i * 3 + 2] * bv[2];
-        for (int i = 0; i < 9; i++) pk.covariance[i] = inv[i];
-      }
-      out.push_back(pk);
     }
+  };
+  // A cold start's frameset (every ray votes) has thousands of candidates: the search is read
+  // only, so threads take whole bricks' runs of them, and their peaks join in candidate order.
+  const size_t nthreads = order.size() >= kParallelCandidates ? std::min<size_t>(m.threads, order.size() / (kParallelCandidates / 2)) : 1;
+  if (nthreads <= 1) {
+    search(0, order.size(), out);
+  } else {
+    std::vector<size_t> cut(nthreads + 1, order.size());
+    cut[0] = 0;
+    for (size_t i = 1; i < nthreads; i++) {
+      size_t c = std::max(cut[i - 1], order.size() * i / nthreads);
+      while (c > 0 && c < order.size() && (order[c] >> 9) == (order[c - 1] >> 9)) c++;
+      cut[i] = c;
+    }
+    std::vector<std::vector<Peak>> parts(nthreads);
+    std::vector<std::thread> pool;
+    std::vector<std::exception_ptr> failed(nthreads);
+    const auto part = [&](size_t i) {
+      try {
+        search(cut[i], cut[i + 1], parts[i]);
+      } catch (...) {
+        failed[i] = std::current_exception();
+      }
+    };
+    for (size_t i = 1; i < nthreads; i++) pool.emplace_back(part, i);
+    part(0);
+    for (auto& t : pool) t.join();
+    for (auto& e : failed)
+      if (e) std::rethrow_exception(e);
+    for (auto& part : parts) out.insert(out.end(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));
   }
   std::sort(out.begin(), out.end(), [](const Peak& a, const Peak& b) {
     if (a.weight != b.weight) return a.weight > b.weight;
@@ -625,34 +675,50 @@ std::vector<Peak> VoxelGrid::peaks(const std::vector<Ray>& rays) const {
     return a.voxel < b.voxel;
   });
   // Neighbouring voxels of one plateau refine to the same point: keep the first of each. A
-  // duplicate lies within the larger voxel diagonal, so only the neighbouring cells of a grid
-  // that coarse hold one.
-  double cell = 0;
-  for (const Peak& pk : out) cell = std::max(cell, m.size(pk.level) * 1.7320508075688772);
-  std::unordered_map<uint64_t, std::vector<int>> near_kept;
-  const auto cell_of = [&](const std::array<double, 3>& q, int a) { return static_cast<int64_t>(std::floor(q[a] / cell)); };
+  // duplicate lies within the larger voxel diagonal (`lim`, at most the largest diagonal of any
+  // peak): on a grid of cells twice that, the ball of radius lim about a point lies in the two
+  // cells nearest it on each axis, so eight cells hold every kept point it could duplicate.
+  double diag = 0;
+  for (const Peak& pk : out) diag = std::max(diag, m.size(pk.level) * 1.7320508075688772);
+  const double cell = 2 * diag * (1 + 1e-9);
+  // Cell → the last point kept in it (its list runs through `next_in_cell`): a flat table,
+  // where a node-based map with a vector per cell took a cold start's frame 4 ms.
+  size_t slots = 16;
+  while (slots < 2 * out.size()) slots *= 2;
+  std::vector<uint64_t> cell_keys(slots, ~uint64_t{0});
+  std::vector<int> cell_head(slots, -1);
+  std::vector<int> next_in_cell;
   const auto cell_key = [](int64_t x, int64_t y, int64_t z) { return (static_cast<uint64_t>(x & 0x1FFFFF) << 42) | (static_cast<uint64_t>(y & 0x1FFFFF) << 21) | static_cast<uint64_t>(z & 0x1FFFFF); };
+  const auto slot_of = [&](uint64_t key) {
+    size_t i = static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> 32) & (slots - 1);
+    while (cell_keys[i] != key && cell_keys[i] != ~uint64_t{0}) i = (i + 1) & (slots - 1);
+    return i;
+  };
   std::vector<Peak> kept;
+  kept.reserve(out.size());
+  next_in_cell.reserve(out.size());
   for (Peak& pk : out) {
-    const int64_t cx = cell_of(pk.position, 0), cy = cell_of(pk.position, 1), cz = cell_of(pk.position, 2);
+    int64_t home[3], side[3];
+    for (int a = 0; a < 3; a++) {
+      const double u = pk.position[a] / cell;
+      home[a] = static_cast<int64_t>(std::floor(u));
+      side[a] = u - static_cast<double>(home[a]) < 0.5 ? -1 : 1;
+    }
     bool dup = false;
-    for (int64_t dz = -1; dz <= 1 && !dup; dz++)
-      for (int64_t dy = -1; dy <= 1 && !dup; dy++)
-        for (int64_t dx = -1; dx <= 1 && !dup; dx++) {
-          auto it = near_kept.find(cell_key(cx + dx, cy + dy, cz + dz));
-          if (it == near_kept.end()) continue;
-          for (const int ki : it->second) {
-            const Peak& k = kept[ki];
-            const double lim = std::max(m.size(pk.level), m.size(k.level)) * 1.7320508075688772;
-            const double ex = pk.position[0] - k.position[0], ey = pk.position[1] - k.position[1], ez = pk.position[2] - k.position[2];
-            if (ex * ex + ey * ey + ez * ez <= lim * lim) {
-              dup = true;
-              break;
-            }
-          }
-        }
+    for (int corner = 0; corner < 8 && !dup; corner++) {
+      const size_t at = slot_of(cell_key(home[0] + (corner & 1 ? side[0] : 0), home[1] + (corner & 2 ? side[1] : 0), home[2] + (corner & 4 ? side[2] : 0)));
+      for (int ki = cell_head[at]; ki >= 0 && !dup; ki = next_in_cell[ki]) {
+        const Peak& k = kept[ki];
+        const double lim = std::max(m.size(pk.level), m.size(k.level)) * 1.7320508075688772;
+        const double ex = pk.position[0] - k.position[0], ey = pk.position[1] - k.position[1], ez = pk.position[2] - k.position[2];
+        dup = ex * ex + ey * ey + ez * ez <= lim * lim;
+      }
+    }
     if (dup) continue;
-    near_kept[cell_key(cx, cy, cz)].push_back(static_cast<int>(kept.size()));
+    const size_t at = slot_of(cell_key(home[0], home[1], home[2]));
+    cell_keys[at] = cell_key(home[0], home[1], home[2]);
+    next_in_cell.push_back(cell_head[at]);
+    cell_head[at] = static_cast<int>(kept.size());
     kept.push_back(std::move(pk));
   }
   return kept;

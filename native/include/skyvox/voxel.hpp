@@ -29,6 +29,9 @@ struct VoxelParams {
   // one answers (the whole budget's bricks then live there), else here; kCuda insists.
   enum Backend { kAuto = 0, kCpu = 1, kCuda = 2 };
   int backend = kAuto;
+  // Threads for the peak search of a frame with thousands of candidates (a cold start's, when
+  // every ray votes); 0: every hardware thread. Results are the same for any count.
+  int threads = 0;
 };
 
 struct Ray {
