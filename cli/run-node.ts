@@ -304,7 +304,8 @@ export async function runNode(o: RunNodeOptions, log: Logger): Promise<number> {
       const remove = writeRuntimeInfo(dataDir, { url: server.url, ws_url: server.wsUrl, pid: server.pid, prefix: config.prefix, node: config.name });
       shutdown.add('runtime file', remove);
     }
-    log.info({ node: config.name, actors: node.list().length, ctl: bus.subjects.ctl(config.name) }, 'node up');
+    // time_origin_ms: when this process started (epoch ms), so a V8 trace's times (ms since then) line up with the scans.
+    log.info({ node: config.name, actors: node.list().length, ctl: bus.subjects.ctl(config.name), time_origin_ms: performance.timeOrigin }, 'node up');
     process.stdout.write(
       `skyvox: node ${config.name} up on ${servers.join(',')}${server ? ` (websocket ${server.wsUrl})` : ''}; ` +
         `telemetry on ${bus.subjects.telemetryAll} at ${config.telemetry.rate_hz} Hz; Ctrl-C stops\n`,
