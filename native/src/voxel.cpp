@@ -437,6 +437,7 @@ VoxelGrid::VoxelGrid(const VoxelParams& params) : impl_(new Impl) {
   }
   if (m.cells[0] * m.cells[1] * m.cells[2] > (int64_t{1} << 28)) throw std::invalid_argument("world box too large for its level map; raise cell");
   if (params.min_cameras < 1 || params.min_cameras > 64) throw std::invalid_argument("min_cameras must be in [1, 64]");
+  if (params.threads < 0) throw std::invalid_argument("threads must be 0 (every hardware thread) or more");
   m.level_map.assign(static_cast<size_t>(m.cells[0] * m.cells[1] * m.cells[2]), 0);
   for (int a = 0; a < 3; a++) {
     m.grid.world_min[a] = params.world_min[a];
@@ -452,7 +453,6 @@ VoxelGrid::VoxelGrid(const VoxelParams& params) : impl_(new Impl) {
   m.gpu = cuda::make_pass<cuda::VoxelPass>(params.backend, m.grid, m.level_map.size(), m.max_bricks, m.decay_pow);
   if (params.preallocate) preallocate();
   m.candidate_cameras = std::min(2, params.min_cameras);
-  if (params.threads < 0) throw std::invalid_argument("threads must be 0 (every hardware thread) or more");
   m.threads = params.threads > 0 ? static_cast<size_t>(params.threads) : std::max(1u, std::thread::hardware_concurrency());
   set_cameras({});
 }
@@ -496,7 +496,7 @@ void VoxelGrid::preallocate() {
   // On a GPU the bricks live there, taken with the pass.
   if (!m.gpu) m.pool.grow_to(m.max_bricks);
   // The books the budget's bricks will need, too: a cold start's first frame creates them
-  // all, and growing them then (a rehash at each doubling, fresh pages) cost it ≈ 3 ms.
+  // all, and growing them then (a rehash at each doubling, fresh pages) cost it milliseconds.
   m.table.reserve(m.max_bricks);
   for (auto* v : {&m.born_of, &m.last_frame_of, &m.lru_prev, &m.lru_next}) v->reserve(m.max_bricks);
   m.key_of.reserve(m.max_bricks);
