@@ -31,7 +31,7 @@ struct VoxelParams {
   int backend = kAuto;
   // Threads for the peak search of a frame with thousands of candidates (a cold start's, when
   // every ray votes); 0: every hardware thread. Results are the same for any count.
-  int threads = 0;
+  int threads = 1;
 };
 
 struct Ray {
