@@ -209,13 +209,19 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Input> {
       const gapS = Number(m.t_ns - BigInt(cp.t_ns)) / 1e9;
       // A run that names itself continues only its own checkpoints: a run started seconds after
       // another (back-to-back `up`s on one data directory) must not inherit its tracks.
-      if (gapS >= 0 && gapS <= restoreMaxGapS && cp.session === session) {
+      // A checkpoint newer than this first measurement was written by the incarnation this one
+      // replaced while it still ran (its node too starved to be heard, its tracker moved): it
+      // is continued, and the instants it had already tracked are skipped — refused, the
+      // tracker started empty and every track took a new ID.
+      if (gapS >= -restoreMaxGapS && gapS <= restoreMaxGapS && cp.session === session) {
         resume(cp);
+        if (gapS < 0) skipUpTo = BigInt(cp.t_ns);
         // Nobody tracked since the checkpoint: that time is not a sensor's miss, so it does not
         // count against the tracks' coasting (a failover of up to maxCoastS + gap keeps them).
         stage.tracker.holdCoast(gapS);
         ctx.log.info({ tracks: stage.tracker.tracks.length, scan: cp.scan, gap_s: gapS }, 'tracker: continuing from checkpoint');
       } else ctx.log.info({ gap_s: gapS, max_gap_s: restoreMaxGapS, session, checkpoint_session: cp.session }, 'tracker: checkpoint from another session, starting empty');
+      if (skipUpTo !== undefined && m.t_ns <= skipUpTo) return;
     }
     const { tracks, events } = stage.step(m, nowNs, observed);
     const s = ctx.bus!.subjects;
