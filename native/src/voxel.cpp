@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -56,6 +57,9 @@ constexpr size_t kBrickBytes = sizeof(Brick) + kBrickOverhead;
 // Bricks come in 2 MiB slabs the kernel may back with one huge page each (madvise): a cast
 // touches a voxel per step across hundreds of megabytes, and with 4 KiB pages many of those
 // steps also missed the TLB (huge pages made casts 5–15 % faster on the development VM).
+// Full slabs are mapped, not taken from malloc: freeing one returns its pages to the system at
+// once, where glibc would keep them resident for its next allocations (its mmap threshold
+// rises after each large free), and a freed grid's budget would stay in the process.
 class BrickPool {
  public:
   static constexpr size_t kSlabBytes = size_t{2} << 20;
@@ -65,7 +69,10 @@ class BrickPool {
   BrickPool(const BrickPool&) = delete;
   BrickPool& operator=(const BrickPool&) = delete;
   ~BrickPool() {
-    for (void* s : slabs_) std::free(s);
+    for (const Slab& s : slabs_) {
+      if (s.mapped) munmap(s.at, s.bytes);
+      else std::free(s.at);
+    }
   }
   Brick* operator[](uint32_t id) const { return bricks_[id]; }
   size_t size() const { return bricks_.size(); }
@@ -74,19 +81,39 @@ class BrickPool {
     while (bricks_.size() < n) {
       const size_t k = std::min(kPerSlab, n - bricks_.size());
       const size_t bytes = k * sizeof(Brick);
-      void* s = std::aligned_alloc(k == kPerSlab ? kSlabBytes : alignof(Brick), bytes);
+      const bool full = k == kPerSlab;
+      void* s = full ? map_aligned_slab() : std::aligned_alloc(alignof(Brick), bytes);
       if (!s) throw std::bad_alloc();
-      slabs_.push_back(s);
+      slabs_.push_back({s, full ? kSlabBytes : bytes, full});
 #ifdef MADV_HUGEPAGE
-      if (k == kPerSlab) madvise(s, kSlabBytes, MADV_HUGEPAGE);
+      if (full) madvise(s, kSlabBytes, MADV_HUGEPAGE);
 #endif
+      // Mapped pages read as zero already; writing them makes them resident now, which is
+      // what a preallocated budget asks for.
       std::memset(s, 0, bytes);
       for (size_t i = 0; i < k; i++) bricks_.push_back(static_cast<Brick*>(s) + i);
     }
   }
 
  private:
-  std::vector<void*> slabs_;
+  struct Slab {
+    void* at;
+    size_t bytes;
+    bool mapped;
+  };
+  // One slab on a 2 MiB boundary, so one huge page can back it: twice the size is mapped and
+  // the unaligned ends are given back.
+  static void* map_aligned_slab() {
+    void* raw = mmap(nullptr, 2 * kSlabBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) return nullptr;
+    const uintptr_t base = reinterpret_cast<uintptr_t>(raw);
+    const uintptr_t aligned = (base + kSlabBytes - 1) & ~(uintptr_t{kSlabBytes} - 1);
+    if (aligned > base) munmap(raw, aligned - base);
+    const uintptr_t end = base + 2 * kSlabBytes;
+    if (end > aligned + kSlabBytes) munmap(reinterpret_cast<void*>(aligned + kSlabBytes), end - aligned - kSlabBytes);
+    return reinterpret_cast<void*>(aligned);
+  }
+  std::vector<Slab> slabs_;
   std::vector<Brick*> bricks_;
 };
 
