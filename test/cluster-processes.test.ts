@@ -74,31 +74,57 @@ const story = (nodes: Map<string, Cli>) =>
 
 type LiveScan = { at: number; t_ns: bigint; ids: string[] };
 
+/** Actor states in which a node still answers for an actor (as the pulse actor counts them). */
+const HOSTING = new Set(['starting', 'running', 'crashed', 'restarting']);
+
 /**
- * Waits until no actor has moved for `quietMs` (at most `maxMs`), so a kill meets a settled
+ * Waits until no actor has moved for `quietMs` and every node's heartbeat (written after the
+ * last move) hosts exactly the actors ordered to it (at most `maxMs`), so a kill meets a settled
  * cluster: on two loaded cores a node can stall past the death period, and a kill during the
- * moves that follow (a coordinator, say, just taking over) measures two failovers, not one.
+ * moves that follow (a coordinator, say, just taking over) measures two failovers, not one; a
+ * starved node can also read an order to leave seconds late, and until it does the old
+ * incarnation still publishes beside the new one.
  */
-async function quietPlacement(orders: Awaited<ReturnType<typeof openAssignKv>>, quietMs: number, maxMs: number): Promise<void> {
-  const signature = async () => JSON.stringify([...(await readOrders(orders))].map(([actor, o]) => [actor, o.node]).sort());
+async function quietPlacement(nc: Awaited<ReturnType<typeof connectBus>>, bus: Bus, orders: Awaited<ReturnType<typeof openAssignKv>>, quietMs: number, maxMs: number): Promise<void> {
+  const members = await openNodesKv(nc, bus.subjects.kv.nodes, 3);
+  const placement = async () => new Map([...(await readOrders(orders))].map(([actor, o]) => [actor, o.node]));
+  const signature = (p: Map<string, string>) => JSON.stringify([...p].sort());
+  /** Whether every live node's beat, newer than `sinceNs`, hosts exactly what is ordered to it. */
+  const obeyed = async (p: Map<string, string>, sinceNs: bigint) => {
+    for (const m of (await readMembers(members)).filter((x) => x.alive)) {
+      if (m.t_ns < sinceNs) return false;
+      const hosts = m.actors.filter((a) => p.has(a.name) && HOSTING.has(a.status)).map((a) => a.name).sort();
+      const ordered = [...p].filter(([, n]) => n === m.node).map(([a]) => a).sort();
+      if (JSON.stringify(hosts) !== JSON.stringify(ordered)) return false;
+    }
+    return true;
+  };
   const start = performance.now();
-  let last = await signature();
+  let last = await placement();
   let since = start;
-  while (performance.now() - since < quietMs && performance.now() - start < maxMs) {
+  let sinceNs = nowNs();
+  let settled = false;
+  while (performance.now() - start < maxMs) {
     await sleep(250);
-    const now = await signature();
-    if (now !== last) [last, since] = [now, performance.now()];
+    const now = await placement();
+    if (signature(now) !== signature(last)) [last, since, sinceNs] = [now, performance.now(), nowNs()];
+    else if (performance.now() - since >= quietMs && (await withJetStreamRetry(() => obeyed(now, sinceNs)))) {
+      settled = true;
+      break;
+    }
   }
-  if (performance.now() - since < quietMs) process.stderr.write(`    (placement still moving after ${maxMs} ms; killing anyway)\n`);
+  if (!settled) process.stderr.write(`    (placement not settled after ${maxMs} ms; killing anyway)\n`);
 }
 
 /**
  * `kill -9` of the node the tracker is placed on; waits for `scans` more scans and asserts they
  * resumed from another tracker (after a silence: never two publishing) within 2 s.
  */
-async function killTrackerNode(nodes: Map<string, Cli>, orders: Awaited<ReturnType<typeof openAssignKv>>, live: LiveScan[], scans: number, timeoutMs: number): Promise<{ host: string; killedAt: number; before: number; resumeMs: number }> {
-  await quietPlacement(orders, 3000, 20_000);
-  const host = (await readOrders(orders)).get('tracker')!.node;
+async function killTrackerNode(nc: Awaited<ReturnType<typeof connectBus>>, bus: Bus, nodes: Map<string, Cli>, orders: Awaited<ReturnType<typeof openAssignKv>>, live: LiveScan[], scans: number, timeoutMs: number): Promise<{ host: string; killedAt: number; before: number; resumeMs: number; lost: string[] }> {
+  await quietPlacement(nc, bus, orders, 3000, 20_000);
+  const placed = await readOrders(orders);
+  const host = placed.get('tracker')!.node;
+  const lost = [...placed.values()].filter((o) => o.node === host).map((o) => o.actor);
   nodes.get(host)!.child.kill('SIGKILL');
   const killedAt = performance.now();
   const before = live.length;
@@ -110,7 +136,7 @@ async function killTrackerNode(nodes: Map<string, Cli>, orders: Awaited<ReturnTy
   assert.ok(gap > 0, `tracks went silent when their node died (else two trackers were publishing); killed ${host}\n${story(nodes)}`);
   const resumeMs = after[gap]!.at - killedAt;
   assert.ok(resumeMs < 2000, `tracks resumed ${Math.round(resumeMs)} ms after kill -9 of ${host}\n${story(nodes)}`);
-  return { host, killedAt, before, resumeMs };
+  return { host, killedAt, before, resumeMs, lost };
 }
 
 /** Every scan seen live is in the durable archive, once. */
@@ -163,7 +189,7 @@ describe('cluster of processes (3 NATS servers, 3 nodes)', function () {
         await waitFor(() => live.some((s) => s.ids.length === 1), 'a confirmed track', 20_000);
         await sleep(500);
         const ids = live.at(-1)!.ids;
-        const { host, before, resumeMs } = await killTrackerNode(nodes, orders, live, 10, 10_000);
+        const { host, before, resumeMs } = await killTrackerNode(nc, bus, nodes, orders, live, 10, 10_000);
         assert.deepEqual(live.at(-1)!.ids, ids, 'same track IDs after the failover');
         const newHost = (await readOrders(orders)).get('tracker')!.node;
         assert.notEqual(newHost, host);
@@ -230,10 +256,9 @@ describe('cluster of processes (3 NATS servers, 3 nodes)', function () {
         throw new Error(`${err.message} (last scan: ${live.at(-1)?.ids.length ?? 'none'} confirmed)\n${story(nodes)}\n${feed.stderr().slice(-2000)}`);
       });
       await sleep(4000);
-      const ids = live.at(-1)!.ids;
-      const onHost = (await readOrders(orders)).get('tracker')!.node;
-      const lost = [...(await readOrders(orders)).values()].filter((o) => o.node === onHost).map((o) => o.actor);
-      const { host, killedAt, resumeMs } = await killTrackerNode(nodes, orders, live, 30, 15_000);
+      const { host, killedAt, before, resumeMs, lost } = await killTrackerNode(nc, bus, nodes, orders, live, 30, 15_000);
+      // The tracks confirmed in the last scan before the kill.
+      const ids = live[before - 1]!.ids;
       // A second on, the tracks confirmed before the kill go on under their IDs — as many as
       // over a span as long before the kill, when nothing failed (some end in any span of
       // the scenario); a tracker restarted from scratch would keep none.
