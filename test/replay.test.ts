@@ -8,6 +8,18 @@ import { startTestNats } from './helpers/nats.js';
 import { assertSameTracks, assertStagesDroppedNothing, type Scan as TrackScan } from './helpers/tracks.js';
 import { readJsonLines } from '../eval/read.js';
 
+/**
+ * Stage settings under which a live run and its replay take the same decisions, however either
+ * is timed: each instant waits for the tracker's answer to the one before (the default 20 ms is
+ * not always enough on a loaded 2-vCPU machine), and no frameset is dropped while the voxel
+ * stage is busy — the same tracks then aid the same association.
+ */
+function deterministicStages(dir: string): string {
+  const file = join(dir, 'track-wait.yaml');
+  writeFileSync(file, 'voxel:\n  track_wait_ms: 1000\n  queue: 1000\n');
+  return file;
+}
+
 describe('skyvox replay', function () {
   this.timeout(60_000);
   let dir = '';
@@ -15,12 +27,7 @@ describe('skyvox replay', function () {
 
   it('re-runs a recording at another speed and gets the run it recorded; bad lines are dead-lettered, not fatal', async () => {
     const scenario = quickInDetectionMode(dir);
-    // Live and replay alike, each instant waits for the tracker's answer to the one before (the
-    // default 20 ms is not always enough on a loaded 2-vCPU machine), and no frameset is dropped
-    // while the voxel stage is busy: the same tracks then aid the same association, however
-    // either run is timed.
-    const options = join(dir, 'track-wait.yaml');
-    writeFileSync(options, 'voxel:\n  track_wait_ms: 1000\n  queue: 1000\n');
+    const options = deterministicStages(dir);
     const common = ['--nats-port', '0', '--ws-port', '0', '--data-dir', join(dir, 'data'), '--options', options];
     const rec = join(dir, 'rec');
     const live = await skyvoxRun(['up', '--scenario', scenario, '--duration', '4', '--record', rec, '--record-detections', '--report', join(dir, 'live.json'), ...common]);
@@ -58,10 +65,11 @@ describe('skyvox replay', function () {
     try {
       const scenario = quickInDetectionMode(dir);
       const rec = join(dir, 'rec');
-      const live = await skyvoxRun(['up', '--nats', site.server.url, '--data-dir', site.dataDir, '--scenario', scenario, '--duration', '4', '--archive-detections', '--record', rec]);
+      const options = deterministicStages(dir);
+      const live = await skyvoxRun(['up', '--nats', site.server.url, '--data-dir', site.dataDir, '--scenario', scenario, '--duration', '4', '--archive-detections', '--record', rec, '--options', options]);
       assert.equal(live.code, 0, live.stderr);
       const out = join(dir, 'out');
-      const res = await skyvoxRun(['replay', 'stream', '--source-nats', site.server.url, '--data-dir', site.dataDir, '--since', 'start', '--scenario', scenario, '--record', out, '--nats-port', '0', '--ws-port', '0']);
+      const res = await skyvoxRun(['replay', 'stream', '--source-nats', site.server.url, '--data-dir', site.dataDir, '--since', 'start', '--scenario', scenario, '--record', out, '--nats-port', '0', '--ws-port', '0', '--options', options]);
       assert.equal(res.code, 0, res.stderr);
       assertSameTracks(readJsonLines<TrackScan>(join(rec, 'tracks.jsonl')), readJsonLines<TrackScan>(join(out, 'tracks.jsonl')), 'replay stream');
       const usage = await skyvoxRun(['replay', 'stream', '--source-nats', site.server.url, '--data-dir', site.dataDir]);
