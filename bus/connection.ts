@@ -54,3 +54,20 @@ export function logConnectionEvents(nc: NatsConnection, log: Logger): void {
     }
   })().catch(() => undefined);
 }
+
+/**
+ * Drains the connection (what is in flight is sent); when that fails — the server is gone, so a
+ * drain cannot finish — or takes longer than `drainMs`, closes it, which also ends the endless
+ * reconnecting a node's connection does and would otherwise keep the process alive.
+ */
+export async function closeBus(nc: NatsConnection, drainMs = 5000): Promise<void> {
+  if (nc.isClosed()) return;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([nc.drain(), new Promise((_, rej) => (timer = setTimeout(() => rej(new Error(`drain took over ${drainMs} ms`)), drainMs)))]);
+  } catch {
+    if (!nc.isClosed()) await nc.close();
+  } finally {
+    clearTimeout(timer);
+  }
+}

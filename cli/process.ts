@@ -18,7 +18,7 @@ import { NodeSupervisor } from '../actors/node-supervisor/node.js';
 import { parseNodeConfig } from '../actors/node-supervisor/config.js';
 import { Bus } from '../bus/bus.js';
 import { decode, encode } from '../bus/codec.js';
-import { connectBus } from '../bus/connection.js';
+import { closeBus, connectBus } from '../bus/connection.js';
 import { readCredentials } from '../bus/credentials.js';
 import { toJsonLine } from '../bus/json-lines.js';
 import { startNatsServer } from '../bus/nats-server.js';
@@ -205,7 +205,7 @@ export async function processCommand(dirArg: string, o: ProcessOptions, log: Log
       pass = readCredentials(dataDir, 'node');
     }
     const nc = await connectBus({ servers, user: 'node', pass, name: `skyvox-process-${job}` });
-    shutdown.add('nats connection', () => nc.drain());
+    shutdown.add('nats connection', () => closeBus(nc));
     const s = subjectsFor(o.prefix);
     const queue: Partial<WorkQueueOptions> = { ackWaitS: o.ackWaitS, maxDeliver: o.maxDeliver, replicas: o.replicas };
     for (const k of Object.keys(queue) as (keyof WorkQueueOptions)[]) if (queue[k] === undefined) delete queue[k];

@@ -12,7 +12,7 @@ import { warmUp } from './warm-up.js';
 import { DEFAULT_EVAL_OPTIONS, evaluate, type TrackScan, type TruthScan } from '../eval/metrics.js';
 import { readJsonLines } from '../eval/read.js';
 import { Bus } from '../bus/bus.js';
-import { connectBus, logConnectionEvents } from '../bus/connection.js';
+import { closeBus, connectBus, logConnectionEvents } from '../bus/connection.js';
 import { readCredentials } from '../bus/credentials.js';
 import { type NatsServerHandle, startNatsServer, writeRuntimeInfo } from '../bus/nats-server.js';
 import { type ActorConfig, loadNodeConfig, parseNodeConfig, type NodeConfig } from '../actors/node-supervisor/config.js';
@@ -262,7 +262,7 @@ export async function runNode(o: RunNodeOptions, log: Logger): Promise<number> {
       pass = readCredentials(dataDir, 'node');
     }
     const nc = await connectBus({ servers, user: 'node', pass, name: `skyvox-node-${config.name}` });
-    shutdown.add('nats connection', () => nc.drain());
+    shutdown.add('nats connection', () => closeBus(nc));
     logConnectionEvents(nc, log);
     const bus = new Bus(nc, { prefix: config.prefix, receiver: config.name, log });
     if (config.archive_detections) {

@@ -7,7 +7,7 @@ import { SKYVOX_BIN, SKYVOX_NODE_OPTIONS, SKYVOX_SHEBANG } from '../cli/launcher
 import { isAlive } from '../supervisors/os-process.js';
 import { scratchDir } from './helpers/scratch.js';
 import { skyvox, skyvoxRun } from './helpers/cli.js';
-import { startTestNats, waitFor } from './helpers/nats.js';
+import { sleep, startTestNats, waitFor } from './helpers/nats.js';
 
 interface Runtime {
   url: string;
@@ -94,6 +94,23 @@ describe('skyvox command', function () {
       assert.deepEqual(reply.actors.map((a) => a.name), ['telemetry', 'ctl']);
       node.child.kill('SIGINT');
       assert.equal((await node.exited).code, 0);
+    } finally {
+      await nats.dispose();
+    }
+  });
+
+  it('`skyvox node` whose server has gone still exits when asked to stop', async () => {
+    const nats = await startTestNats();
+    try {
+      const node = skyvox(['node', '--nats', nats.server.url, '--name', 'orphaned', '--data-dir', dataDir], { env: { SKYVOX_NODE_PASSWORD: nats.server.credentials.node } });
+      await waitFor(() => /node orphaned up/.test(node.stdout()) || node.child.exitCode !== null, 'the node', 20_000);
+      await nats.dispose();
+      // Its connection retries forever while it runs; a stop must end that, not wait on it.
+      await sleep(500);
+      node.child.kill('SIGTERM');
+      const exit = await Promise.race([node.exited, sleep(10_000).then(() => 'still running 10 s after SIGTERM' as const)]);
+      if (typeof exit === 'string') node.child.kill('SIGKILL');
+      assert.deepEqual(exit, { code: 0, signal: null }, node.stderr());
     } finally {
       await nats.dispose();
     }
