@@ -70,6 +70,7 @@ const scenarioOptions = (cmd: Command) =>
     .option('--options <file>', 'stage settings (YAML): motion, fusion, voxel, tracker (e.g. tracker: {association: jpda})')
     .option('--warm-up <seconds>', 'before the scenario\'s clock starts, run this process\'s stages on that much of its synthetic detections, then on half as much from its start again, so the first frames meet compiled code (0 = off)', nonNegative('--warm-up', 60), 1)
     .option('--sources-only', 'run only the scenario\'s sources (simulator, cameras, motion) and the recorder here: a cluster\'s placed actors (cluster.pipeline) do the rest')
+    .addOption(new Option('--sources <where>', 'where the scenario\'s sources (simulator, cameras) play: "process" — a `skyvox node --sources-only` process this run starts and stops, as a site\'s cameras are apart from its pipeline; "inline" — this process (default: process in detection mode, inline in pixel mode, where cameras share frame memory with the motion actors)').choices(['inline', 'process']))
     .option('--record <dir>', 'write truth.jsonl, tracks.jsonl and events.jsonl (and detections, fused and measurement files with --record-detections) into this directory')
     .option('--record-detections', 'also record every camera\'s detections (detections.jsonl) and each pair\'s fused detections (fused.jsonl)')
     .option('--record-video', 'pixel mode: also record every camera\'s frames losslessly (video/<camera>.mkv and its frame index) for `skyvox process`')

@@ -29,6 +29,7 @@ import type { Logger } from '../supervisors/log.js';
 import { actorRegistry } from './registry.js';
 import { Shutdown } from './shutdown.js';
 import { startStatusLine } from './status-line.js';
+import { type SourcesPlacement, startSourcesProcess } from './sources-process.js';
 import { defaultDataDir } from './nats-target.js';
 
 export interface RunNodeOptions {
@@ -66,6 +67,8 @@ export interface RunNodeOptions {
   warmUp?: number;
   /** Run only the scenario's sources (simulator, cameras, motion) and recorder: a cluster places the rest. */
   sourcesOnly?: boolean;
+  /** Where the scenario's sources play (default: a process of their own in detection mode, this one in pixel mode). */
+  sources?: SourcesPlacement;
   /** A stage settings file: motion, fusion, voxel and tracker options (cli/stage-options.ts). */
   options?: string;
 }
@@ -85,6 +88,12 @@ interface ScenarioPlan {
   stages: ActorConfig[];
   /** The sources (simulator, simulated cameras), all sharing scenario time zero `start_ns`. */
   sources: (start_ns: string) => ActorConfig[];
+}
+
+/** Where a scenario run's sources play: a run of its own sources puts them in a process of their own, except in pixel mode. */
+function sourcesPlacement(o: RunNodeOptions): SourcesPlacement {
+  if (!o.scenario || o.replay || o.sourcesOnly) return 'inline';
+  return o.sources ?? (loadScenario(o.scenario).mode === 'pixel' ? 'inline' : 'process');
 }
 
 /** The actors a scenario run adds: a recorder first (so it sees the first frame), the stages, then the sources. */
@@ -210,6 +219,8 @@ export async function runNode(o: RunNodeOptions, log: Logger): Promise<number> {
     o = { ...o, duration: o.duration ?? (o.replay ? undefined : scenario.duration_s / (o.speed ?? 1) + 1) };
   }
   if (o.recordVideo && !o.record) throw new UsageError('--record-video needs --record DIR');
+  if (o.sources !== undefined && (o.sourcesOnly || o.replay || !o.scenario)) throw new UsageError('--sources: only a scenario run that plays its own sources places them (not --sources-only, not a replay)');
+  if (o.sources === 'process' && loadScenario(o.scenario!).mode === 'pixel') throw new UsageError('--sources process: in pixel mode the cameras hand their frames to the motion actors in shared memory, within one process; use --sources inline');
   if (o.sourcesOnly && !o.scenario) throw new UsageError('--sources-only needs --scenario S (the sources it plays)');
   if (o.sourcesOnly && o.voxelShards !== undefined) throw new UsageError('--voxel-shards: with --sources-only the cluster places the voxel actors (cluster.pipeline.voxel_shards)');
   if (o.recordVideo && o.scenario && loadScenario(o.scenario).mode !== 'pixel') throw new UsageError('--record-video needs a pixel-mode scenario (detection mode renders no frames)');
@@ -294,7 +305,23 @@ export async function runNode(o: RunNodeOptions, log: Logger): Promise<number> {
     if (o.record) shutdown.add('actor totals', () => writeActorTotals(join(o.record!, 'actors.json'), actors));
     shutdown.add('node supervisor', () => node.stop());
     if (o.record) shutdown.add('actor list', () => void (actors = node.list()));
-    if (o.scenario && !o.replay) {
+    let src: Awaited<ReturnType<typeof startSourcesProcess>> | undefined;
+    if (o.scenario && sourcesPlacement(o) === 'process') {
+      const started = await startSourcesProcess({ servers, pass, dataDir, name: `${config.name}-sources`, prefix: config.prefix, scenario: o.scenario, speed: o.speed ?? 1, duration: o.duration }, log);
+      src = started;
+      let stopping = false;
+      shutdown.add('sources process', () => {
+        stopping = true;
+        return started.stop();
+      });
+      const pid = started.pid;
+      void started.exited.then(({ code, signal }) => {
+        if (stopping || code === 0) return;
+        log.error({ code, signal, pid }, 'the sources process failed');
+        exitCode = 1;
+        shutdown.request('sources process failed');
+      });
+    } else if (o.scenario && !o.replay) {
       // Scenario time zero once the stages are up; the scene is built before it is chosen.
       sceneObjects(loadScenario(o.scenario));
       await node.startActors(sources(String(nowNs() + SOURCES_LEAD_NS)));
@@ -308,7 +335,9 @@ export async function runNode(o: RunNodeOptions, log: Logger): Promise<number> {
     log.info({ node: config.name, actors: node.list().length, ctl: bus.subjects.ctl(config.name), time_origin_ms: performance.timeOrigin }, 'node up');
     process.stdout.write(
       `skyvox: node ${config.name} up on ${servers.join(',')}${server ? ` (websocket ${server.wsUrl})` : ''}; ` +
-        `telemetry on ${bus.subjects.telemetryAll} at ${config.telemetry.rate_hz} Hz; Ctrl-C stops\n`,
+        `telemetry on ${bus.subjects.telemetryAll} at ${config.telemetry.rate_hz} Hz; ` +
+        (src ? `the scenario's sources play in node ${src.node} (pid ${src.pid}); ` : '') +
+        'Ctrl-C stops\n',
     );
     if (o.scenario && !o.replay && o.analysisFps === undefined && loadScenario(o.scenario).mode === 'pixel') watchFrameDrops(node, log, shutdown);
     if (o.duration !== undefined) {

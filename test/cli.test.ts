@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SKYVOX_BIN, SKYVOX_NODE_OPTIONS, SKYVOX_SHEBANG } from '../cli/launcher.js';
 import { isAlive } from '../supervisors/os-process.js';
-import { scratchDir } from './helpers/scratch.js';
+import { quickInDetectionMode, scratchDir } from './helpers/scratch.js';
 import { skyvox, skyvoxRun } from './helpers/cli.js';
 import { sleep, startTestNats, waitFor } from './helpers/nats.js';
 
@@ -61,6 +61,31 @@ describe('skyvox command', function () {
     cli.child.kill('SIGKILL');
     await cli.exited;
     await waitFor(() => !isAlive(runtime.pid), 'the orphaned nats-server to be stopped by its watchdog', 8000);
+  });
+
+  it('a scenario\'s sources play in a process of their own, which neither Ctrl-C nor SIGKILL of skyvox leaves behind', async () => {
+    const scenario = quickInDetectionMode(dataDir);
+    const sourcesPid = async (cli: ReturnType<typeof skyvox>) => {
+      const said = /the scenario's sources play in node n1-sources \(pid (\d+)\)/.exec(cli.stdout());
+      assert.ok(said, `${cli.stdout()}\n${cli.stderr()}`);
+      const pid = Number(said[1]);
+      assert.ok(isAlive(pid));
+      return pid;
+    };
+    // Its simulator publishes; this run's stages track: the sources process is not this one.
+    const first = await up(['--scenario', scenario], true);
+    const pid1 = await sourcesPid(first.cli);
+    assert.notEqual(pid1, first.cli.child.pid);
+    const tracks = await skyvoxRun(['tail', 'tracks', '--json', '--count', '3', '--data-dir', dataDir]);
+    assert.equal(tracks.code, 0, tracks.stderr);
+    process.kill(-first.cli.child.pid!, 'SIGINT');
+    assert.equal((await first.cli.exited).code, 0, first.cli.stderr());
+    assert.equal(isAlive(pid1), false, 'the sources process stopped with the run');
+    const second = await up(['--scenario', scenario]);
+    const pid2 = await sourcesPid(second.cli);
+    second.cli.child.kill('SIGKILL');
+    await second.cli.exited;
+    await waitFor(() => !isAlive(pid2), 'the orphaned sources process to be stopped by its watchdog', 8000);
   });
 
   it('ctl lists actors and stop ends the node with exit code 0', async () => {
@@ -140,6 +165,15 @@ describe('skyvox command', function () {
     const sources = await skyvoxRun(['node', '--nats', 'nats://127.0.0.1:1', '--sources-only']);
     assert.equal(sources.code, 2);
     assert.match(sources.stderr, /--sources-only needs --scenario S/);
+    const pixelApart = await skyvoxRun(['up', '--scenario', 'quick', '--sources', 'process']);
+    assert.equal(pixelApart.code, 2);
+    assert.match(pixelApart.stderr, /--sources process: in pixel mode the cameras hand their frames to the motion actors/);
+    const sourcesTwice = await skyvoxRun(['node', '--nats', 'nats://127.0.0.1:1', '--scenario', 'ring10', '--sources-only', '--sources', 'inline']);
+    assert.equal(sourcesTwice.code, 2);
+    assert.match(sourcesTwice.stderr, /--sources: only a scenario run that plays its own sources places them/);
+    const badPlace = await skyvoxRun(['up', '--scenario', 'ring10', '--sources', 'elsewhere']);
+    assert.equal(badPlace.code, 2);
+    assert.match(badPlace.stderr, /--sources.*elsewhere.*inline, process/);
     const options = join(dataDir, 'stages.yaml');
     writeFileSync(options, 'tracker:\n  association: mht\n');
     const badOptions = await skyvoxRun(['up', '--scenario', 'quick', '--options', options]);
