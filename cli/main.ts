@@ -58,6 +58,7 @@ const nodeOptions = (cmd: Command) =>
     .option('--telemetry-hz <rate>', 'telemetry records per second (up to 50)', positive('--telemetry-hz', 50))
     .option('--allow-fault-injection', 'accept `crash` control requests')
     .option('--duration <seconds>', 'stop after this many seconds', positive('--duration'))
+    .option('--actor-totals <file>', 'at the end, write each of this node\'s actors\' counters (msgs_in, msgs_out, dropped, invalid, errors, restarts) to this JSON file (--record writes them to DIR/actors.json)')
     .option('--batch-workers <n>', 'batch workers on this node: they take `skyvox process` tasks when free', integer('--batch-workers', 0, 64))
     .option('--archive-detections', 'keep every camera\'s detections in JetStream (1 h, 4 GiB; config archive_detections) for `skyvox replay stream`');
 

@@ -3,7 +3,7 @@ import { REPLAYABLE, type ReplaySource, type StreamSource } from '../actors/repl
 import { ensureDetectionArchive } from '../bus/detection-archive.js';
 import { stringify as stringifyYaml } from 'yaml';
 import { hostname } from 'node:os';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { crlbFor } from '../eval/crlb.js';
@@ -50,6 +50,8 @@ export interface RunNodeOptions {
   /** Write `skyvox eval`'s report of this run here at the end (records to --record or a temp dir). */
   report?: string;
   recordDetections?: boolean;
+  /** Write each of this node's actors' counters here at the end (default with --record: DIR/actors.json). */
+  actorTotals?: string;
   /** Record every camera's frames losslessly (pixel mode) for `skyvox process`. */
   recordVideo?: boolean;
   /** Pixel mode: frames analysed per second per camera, on a grid shared by all cameras (frames/analysis-grid.ts). */
@@ -165,9 +167,16 @@ function watchFrameDrops(node: NodeSupervisor, log: Logger, shutdown: Shutdown):
   shutdown.add('frame-drop watch', () => clearInterval(timer));
 }
 
-/** Each actor's counters at the end of a recorded run, as `actors.json` beside its records. */
-function writeActorTotals(file: string, actors: ActorView[]): void {
-  const totals = actors.map((a) => ({ name: a.name, kind: a.kind, restarts: a.restarts, msgs_in: a.stats?.msgsIn ?? 0, msgs_out: a.stats?.msgsOut ?? 0, dropped: a.stats?.dropped ?? 0, invalid: a.stats?.invalid ?? 0, errors: a.stats?.errors ?? 0 }));
+/**
+ * Each actor's counters at the end of a run, as `actors.json` beside its records; `also` is the
+ * sources process's own totals file, whose actors join the list (and which is then removed).
+ */
+function writeActorTotals(file: string, actors: ActorView[], also?: string): void {
+  const totals: unknown[] = actors.map((a) => ({ name: a.name, kind: a.kind, restarts: a.restarts, msgs_in: a.stats?.msgsIn ?? 0, msgs_out: a.stats?.msgsOut ?? 0, dropped: a.stats?.dropped ?? 0, invalid: a.stats?.invalid ?? 0, errors: a.stats?.errors ?? 0 }));
+  if (also && existsSync(also)) {
+    totals.push(...(JSON.parse(readFileSync(also, 'utf8')) as unknown[]));
+    rmSync(also);
+  }
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(totals, null, 2)}\n`);
 }
@@ -302,12 +311,16 @@ export async function runNode(o: RunNodeOptions, log: Logger): Promise<number> {
     // A recording says what each actor dropped, refused or restarted on the way: counted after
     // the actors stop (the counters outlive them), listed before (the list does not).
     let actors: ActorView[] = [];
-    if (o.record) shutdown.add('actor totals', () => writeActorTotals(join(o.record!, 'actors.json'), actors));
+    const totalsFile = o.actorTotals ?? (o.record ? join(o.record, 'actors.json') : undefined);
+    const apart = o.scenario !== undefined && sourcesPlacement(o) === 'process';
+    // The sources process writes its own actors' totals beside ours; they join ours at the end.
+    const sourcesTotals = apart && totalsFile ? join(dirname(resolve(totalsFile)), `actors-${config.name}-sources.json`) : undefined;
+    if (totalsFile) shutdown.add('actor totals', () => writeActorTotals(totalsFile, actors, sourcesTotals));
     shutdown.add('node supervisor', () => node.stop());
-    if (o.record) shutdown.add('actor list', () => void (actors = node.list()));
+    if (totalsFile) shutdown.add('actor list', () => void (actors = node.list()));
     let src: Awaited<ReturnType<typeof startSourcesProcess>> | undefined;
-    if (o.scenario && sourcesPlacement(o) === 'process') {
-      const started = await startSourcesProcess({ servers, pass, dataDir, name: `${config.name}-sources`, prefix: config.prefix, scenario: o.scenario, speed: o.speed ?? 1, duration: o.duration }, log);
+    if (o.scenario && apart) {
+      const started = await startSourcesProcess({ servers, pass, dataDir, name: `${config.name}-sources`, prefix: config.prefix, scenario: o.scenario, speed: o.speed ?? 1, duration: o.duration, actorTotals: sourcesTotals }, log);
       src = started;
       let stopping = false;
       shutdown.add('sources process', () => {

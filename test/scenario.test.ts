@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -93,6 +93,11 @@ describe('scenarios', () => {
       assert.ok(fused.filter((f) => f.thermal_seen).length > fused.length * 0.9, 'thermal frames arrive in time');
       const sources = fused.flatMap((f) => { const v = new Float32Array(new Uint8Array(Buffer.from(f.blobs, 'base64')).buffer); return Array.from({ length: f.count }, (_, i) => v[i * 11 + 10]!); });
       assert.ok(sources.filter((x) => x === 1).length > 100, 'thermal confirms detections');
+      // The counters of every actor of the run, the sources process's simulator among them.
+      const actors = JSON.parse(readFileSync(join(dir, 'out', 'actors.json'), 'utf8')) as { name: string; msgs_out: number }[];
+      assert.ok(actors.find((a) => a.name === 'simulator')!.msgs_out >= truth.length * 21, JSON.stringify(actors));
+      assert.ok(actors.some((a) => a.name === 'tracker') && actors.some((a) => a.name === 'fusion-p00'), JSON.stringify(actors));
+      assert.deepEqual(readdirSync(join(dir, 'out')).filter((f) => /^actors-/.test(f)), [], 'the sources process\'s own totals were merged');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
