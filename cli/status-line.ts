@@ -6,7 +6,7 @@
 import type { Subscription } from '@nats-io/nats-core';
 import type { Bus } from '../bus/bus.js';
 import type { NodeSupervisor } from '../actors/node-supervisor/node.js';
-import { Tracks } from '../schemas/tracks.js';
+import { Tracks, tracksFence } from '../schemas/tracks.js';
 import { LatencyWindow } from '../supervisors/latency.js';
 
 /** Starts printing once a second; returns a function that stops it. */
@@ -14,7 +14,9 @@ export function startStatusLine(node: NodeSupervisor, bus: Bus, out: NodeJS.Writ
   let scans = 0;
   let confirmed = 0;
   const latency = new LatencyWindow(128);
+  const fresh = tracksFence();
   const sub: Subscription = bus.subscribe(Tracks, bus.subjects.tracks, (m) => {
+    if (!fresh(m)) return;
     scans++;
     confirmed = m.tracks.filter((t) => t.status !== 'tentative').length;
     latency.add(Number(m.published_ns - m.t_ns) / 1e6);

@@ -17,6 +17,12 @@ export interface ActorFactoryContext {
   mayAct?: () => boolean;
   /** Set when this start is a planned move from that node: take over its state without a gap. */
   handoverFrom?: string;
+  /**
+   * On a cluster node, when the order that placed this incarnation here was written (the
+   * coordinator's site clock, ns): later for every placement, so it tells an incarnation from
+   * one it replaced that has not yet stopped.
+   */
+  placedNs?: bigint;
 }
 
 export type ActorFactory = (ctx: ActorFactoryContext) => ActorBehavior<unknown>;

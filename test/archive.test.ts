@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { parseNodeConfig } from '../actors/node-supervisor/config.js';
 import { NodeSupervisor } from '../actors/node-supervisor/node.js';
@@ -75,6 +78,32 @@ describe('durable output (archive stream)', () => {
     assert.deepEqual(moved, [['t1'], ['t1']]);
     // Another run, a moment later on the same store, starts empty.
     assert.deepEqual((await run('B', 14, 16))[0], []);
+  });
+
+  it('while a replaced tracker incarnation still publishes, the recorder keeps the newest\'s scans', async () => {
+    const bus = new Bus(await nats.connect('node'), { receiver: 'test' });
+    const dir = mkdtempSync(join(tmpdir(), 'skyvox-fence-'));
+    const node = new NodeSupervisor({ config: parseNodeConfig({ name: 'n1', actors: [{ name: 'recorder', kind: 'recorder', options: { dir, streams: [{ subject: 'tracks', type: 'Tracks', file: 'tracks.jsonl' }] } }] }), bus, registry: actorRegistry() });
+    await node.start();
+    const t0 = nowNs();
+    const [old, moved] = [t0 - 5_000_000_000n, t0 - 1_000_000_000n];
+    try {
+      // The old incarnation publishes instants 1 and 2, the new one (placed later) 2 and 3, the
+      // old one, not yet stopped, 3 and 4, and the new one 4.
+      const order: [bigint, number][] = [[old, 1], [old, 2], [moved, 2], [moved, 3], [old, 3], [old, 4], [moved, 4]];
+      for (const [epoch, k] of order) {
+        bus.publish(Tracks, bus.subjects.tracks, { t_ns: t0 + BigInt(k) * 40_000_000n, scan: k, published_ns: nowNs(), epoch, tracks: [] });
+        await bus.nc.flush();
+      }
+      await sleep(300);
+    } finally {
+      await node.stop();
+    }
+    const lines = readFileSync(join(dir, 'tracks.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { scan: number; epoch: number | string });
+    rmSync(dir, { recursive: true, force: true });
+    // Before the new incarnation's first scan the old one's are the only word; after it, never again.
+    // (JSON numbers this large keep 15–16 digits: the two epochs are 4 s apart.)
+    assert.deepEqual(lines.map((l) => [Number(l.epoch) < Number(moved) - 2e9 ? 'old' : 'new', l.scan]), [['old', 1], ['old', 2], ['new', 2], ['new', 3], ['new', 4]]);
   });
 
   it('the tracker archives every scan; `tail tracks --since start` replays them in order', async () => {

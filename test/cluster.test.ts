@@ -265,8 +265,8 @@ describe('cluster', () => {
     assert.deepEqual(rows.find((r) => r.node === host)!.placed, ['tracker']);
     // Each node's pulse: the tracker's host reports it, with no input or output yet; the other reports nothing.
     assert.deepEqual(rows.map((r) => [r.node, (r as { watched?: unknown }).watched]), rows.map((r) => [r.node, r.node === host ? { tracker: { input_age_ms: null, output_age_ms: null } } : undefined]));
-    const scans: { at: number; ids: string[] }[] = [];
-    const sub = test.subscribe(Tracks, test.subjects.tracks, (t) => void scans.push({ at: performance.now(), ids: t.tracks.filter((x) => x.status !== 'tentative').map((x) => x.id) }));
+    const scans: { at: number; ids: string[]; epoch?: bigint }[] = [];
+    const sub = test.subscribe(Tracks, test.subjects.tracks, (t) => void scans.push({ at: performance.now(), ids: t.tracks.filter((x) => x.status !== 'tentative').map((x) => x.id), epoch: t.epoch }));
     const t0 = nowNs();
     let k = 0;
     const feed = setInterval(() => {
@@ -278,7 +278,10 @@ describe('cluster', () => {
       await waitFor(() => scans.some((s) => s.ids.length === 1), 'a confirmed track', 5000);
       await sleep(300); // a checkpoint or two
       const before = scans.at(-1)!.ids;
-      host = (await readOrders(orders)).get('tracker')!.node;
+      const placed = (await readOrders(orders)).get('tracker')!;
+      host = placed.node;
+      // Each scan names its incarnation: the time of the order that placed it.
+      assert.equal(scans.at(-1)!.epoch, placed.t_ns);
       // The tracker's node dies: its actors vanish and its connection drops, with no goodbye.
       const dead = nodes.get(host)!;
       const lastBeat = async () => (await readMembers(kvNodes)).find((m) => m.node === host)!.t_ns;
@@ -295,6 +298,9 @@ describe('cluster', () => {
       assert.ok(gap > 0, 'tracks went silent when their node died');
       const resumed = after[gap]!;
       assert.deepEqual(scans.at(-1)!.ids, before, 'the same track continues');
+      const replaced = (await readOrders(orders)).get('tracker')!;
+      assert.equal(scans.at(-1)!.epoch, replaced.t_ns, 'the new incarnation names its own order');
+      assert.ok(replaced.t_ns > placed.t_ns, 'a later epoch than the one it replaced');
       const [survivor] = [...nodes.keys()];
       assert.ok(nodes.get(survivor!)!.node.list().some((a) => a.name === 'tracker' && a.status === 'running'));
       // The measure: from the dead node's last heartbeat to the first tracks message after it.

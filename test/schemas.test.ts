@@ -4,6 +4,7 @@ import { toJsonSchema, validate } from '../schemas/message.js';
 import { Measurements, RAY_STRIDE } from '../schemas/measurement.js';
 import { f64ToBin } from '../bus/codec.js';
 import { skyvoxRun } from './helpers/cli.js';
+import { tracksFence } from '../schemas/tracks.js';
 
 describe('JSON Schema export', () => {
   it('describes every message type in plain JSON Schema types, uint64 and bin marked for MessagePack', () => {
@@ -35,5 +36,19 @@ describe('JSON Schema export', () => {
     validate(Measurements, { ...base, ray_count: 1, rays: f64ToBin(ray) });
     validate(Measurements, base);
     assert.throws(() => validate(Measurements, { ...base, ray_count: 2, rays: f64ToBin(ray) }), /rays: expected 128 bytes \(ray_count 2 × 8 f64\), got 64/);
+  });
+});
+
+describe('tracks fence', () => {
+  it('drops an older incarnation\'s scans while the newest speaks; hears any once the newest has been silent', () => {
+    let t = 0;
+    const fresh = tracksFence(2000, () => t);
+    const heard = (epoch: bigint | undefined, at: number) => ((t = at), fresh({ epoch }));
+    assert.deepEqual([heard(10n, 0), heard(10n, 40), heard(20n, 80), heard(10n, 120), heard(20n, 160), heard(10n, 1000)], [true, true, true, false, true, false]);
+    assert.equal(heard(undefined, 1100), true, 'a scan without an epoch (an older recording) is never dropped');
+    // The newest went silent 2 s ago (its node died): a placement stamped by a clock running behind is heard.
+    assert.equal(heard(15n, 2161), true);
+    assert.equal(heard(20n, 2200), true, 'and a newer one again after it');
+    assert.equal(heard(15n, 2240), false);
   });
 });

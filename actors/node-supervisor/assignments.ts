@@ -17,7 +17,8 @@ import { initialPlacement, nextPlacement, type PlacementEvent, type PlacementSna
 
 /** What the node lets the assignments actor do. */
 export interface AssignedActors {
-  start(spec: ActorConfig, handoverFrom?: string): Promise<void>;
+  /** Starts `spec` here; `placedNs` is its order's time (ActorFactoryContext.placedNs). */
+  start(spec: ActorConfig, handoverFrom?: string, placedNs?: bigint): Promise<void>;
   stop(name: string): Promise<void>;
   running(): string[];
   /** The node's pause fence: reopened once the orders were re-read after a pause. */
@@ -54,7 +55,7 @@ export function assignmentsBehavior(node: string, host: AssignedActors, replicas
     ctx.log.warn({ actor, to, waited_ms: handoverWaitMs }, 'assignments: the new incarnation did not stand by in time; stopping anyway');
   };
   /** Feeds one event to the actor's placement machine and performs what the new state asks for. */
-  const drive = async (ctx: ActorContext<Event>, actor: string, event: PlacementEvent, spec?: ActorConfig, handoverFrom?: string): Promise<void> => {
+  const drive = async (ctx: ActorContext<Event>, actor: string, event: PlacementEvent, spec?: ActorConfig, handoverFrom?: string, placedNs?: bigint): Promise<void> => {
     let s = placements.get(actor) ?? initialPlacement();
     // It ran here but its supervisor gave it up (or restarted empty): it is unassigned again.
     if (placementState(s) === 'running' && !host.running().includes(actor)) s = initialPlacement();
@@ -65,7 +66,7 @@ export function assignmentsBehavior(node: string, host: AssignedActors, replicas
     if (now !== before) ctx.log.info({ actor, from: before, to: now }, 'assignments: placement');
     if (now === 'starting') {
       try {
-        await host.start(spec!, handoverFrom);
+        await host.start(spec!, handoverFrom, placedNs);
         s = nextPlacement(s, { type: 'STARTED' });
       } catch (err) {
         ctx.log.error({ actor, err: (err as Error).message }, 'assignments: the ordered actor failed to start');
@@ -151,7 +152,7 @@ export function assignmentsBehavior(node: string, host: AssignedActors, replicas
         return;
       }
       newestTerm = order.term;
-      if (order.node === node) await drive(ctx, order.actor, { type: 'ORDER_HERE' }, { ...order.spec, restart: (order.spec.restart as ActorConfig['restart']) ?? 'permanent' }, order.handover_from);
+      if (order.node === node) await drive(ctx, order.actor, { type: 'ORDER_HERE' }, { ...order.spec, restart: (order.spec.restart as ActorConfig['restart']) ?? 'permanent' }, order.handover_from, order.t_ns);
       else {
         // A planned move away from here: keep running until the new incarnation stands by
         // (it has subscribed and buffers), so no input falls between the two.

@@ -94,7 +94,7 @@ export class NodeSupervisor {
       });
       const host: AssignedActors = {
         fence: { confirm: () => this.#fence?.confirm(), onPause: (fn) => (this.#recheck = fn) },
-        start: (spec, handoverFrom) => this.#assigned!.startChild(this.#specFor(spec, bus, registry, handoverFrom)),
+        start: (spec, handoverFrom, placedNs) => this.#assigned!.startChild(this.#specFor(spec, bus, registry, handoverFrom, placedNs)),
         stop: (name) => this.#assigned!.terminateChild(name),
         running: () => this.#assigned?.children().map((c) => c.id) ?? [],
       };
@@ -225,7 +225,7 @@ export class NodeSupervisor {
     };
   }
 
-  #specFor(a: ActorConfig, bus: Bus, registry: ActorRegistry, handoverFrom?: string): ChildSpec {
+  #specFor(a: ActorConfig, bus: Bus, registry: ActorRegistry, handoverFrom?: string, placedNs?: bigint): ChildSpec {
     const factory = registry.get(a.kind);
     if (!factory) throw new ConfigError(`actors: kind "${a.kind}" of actor "${a.name}" is not known; known kinds: ${registry.kinds().join(', ') || '(none)'}`);
     return {
@@ -237,7 +237,7 @@ export class NodeSupervisor {
         makeActor({
           name: a.name,
           kind: a.kind,
-          behavior: factory({ name: a.name, node: this.name, options: a.options ?? {}, bus, log: this.#log.child({ actor: a.name }), mayAct: () => this.#fence?.open ?? true, handoverFrom }),
+          behavior: factory({ name: a.name, node: this.name, options: a.options ?? {}, bus, log: this.#log.child({ actor: a.name }), mayAct: () => this.#fence?.open ?? true, handoverFrom, placedNs }),
           mailbox: a.mailbox,
           bus,
           log: this.#log,

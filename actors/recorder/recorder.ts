@@ -6,6 +6,7 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { toJsonLine } from '../../bus/json-lines.js';
 import { MESSAGE_TYPES } from '../../schemas/index.js';
+import { Tracks, tracksFence } from '../../schemas/tracks.js';
 import type { ActorBehavior } from '../../supervisors/actor.js';
 import type { ActorFactoryContext } from '../../supervisors/registry.js';
 
@@ -36,7 +37,18 @@ export function recorderActor(f: ActorFactoryContext): ActorBehavior<Line> {
         const type = MESSAGE_TYPES.find((t) => t.name === s.type);
         if (!type) throw new TypeError(`options.streams[${i}].type: expected one of ${MESSAGE_TYPES.map((t) => t.name).join(', ')}, got ${JSON.stringify(s.type)}`);
         if (!files.has(s.file)) files.set(s.file, createWriteStream(join(dir, s.file), { flags: 'w' }));
-        ctx.subscribe(type, `${ctx.bus!.subjects.prefix}.${s.subject}`, (value) => ({ file: s.file, text: toJsonLine(value) }));
+        // Scans of a replaced tracker incarnation still publishing are left out, said once each.
+        const fresh = type.name === Tracks.name ? tracksFence() : undefined;
+        const fenced = new Set<bigint>();
+        ctx.subscribe(type, `${ctx.bus!.subjects.prefix}.${s.subject}`, (value) => {
+          const scan = value as { epoch?: bigint };
+          if (fresh && !fresh(scan)) {
+            if (!fenced.has(scan.epoch!)) ctx.log.info({ file: s.file, epoch: String(scan.epoch) }, 'recorder: scans of a replaced tracker incarnation left out');
+            fenced.add(scan.epoch!);
+            return undefined;
+          }
+          return { file: s.file, text: toJsonLine(value) };
+        });
       });
     },
     handle(line) {

@@ -68,6 +68,8 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Input> {
   let shardTimer: TimerHandle | undefined;
   if (typeof restoreMaxGapS !== 'number' || !(restoreMaxGapS >= 0)) throw new TypeError(`options.restore_max_gap_s: expected a number of seconds ≥ 0, got ${JSON.stringify(restoreMaxGapS)}`);
   if (session !== undefined && typeof session !== 'string') throw new TypeError(`options.session: expected a run's name (a string), got ${JSON.stringify(session)}`);
+  // This incarnation, on every scan: readers keep the newest (schemas/tracks.ts, tracksFence).
+  const epoch = f.placedNs ?? nowNs();
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) throw new TypeError(`options.replicas: expected an integer from 1 to 5, got ${JSON.stringify(replicas)}`);
   const archiveOptions = archiveGiven === false ? false : { replicas, ...archiveGiven };
   if (typeof checkpointMs !== 'number' || !(checkpointMs >= 0)) throw new TypeError(`options.checkpoint_ms: expected a number of milliseconds ≥ 0, got ${JSON.stringify(checkpointMs)}`);
@@ -225,7 +227,7 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Input> {
     }
     const { tracks, events } = stage.step(m, nowNs, observed);
     const s = ctx.bus!.subjects;
-    out(ctx, Tracks, s.tracks, tracks, `tracks:${m.t_ns}`);
+    out(ctx, Tracks, s.tracks, { ...tracks, epoch }, `tracks:${m.t_ns}`);
     for (const e of events) out(ctx, TrackEvent, s.trackEvents, e, `event:${m.t_ns}:${e.id}:${e.event}`);
     lastT = m.t_ns;
     // Never awaited here: while JetStream elects a leader a write can hang for seconds, and

@@ -6,7 +6,7 @@
  */
 import { FramesetAssembler, type Frameset } from '../../frames/frameset.js';
 import { FusedFrame } from '../../schemas/fused.js';
-import { Tracks } from '../../schemas/tracks.js';
+import { Tracks, tracksFence } from '../../schemas/tracks.js';
 import { Measurements } from '../../schemas/measurement.js';
 import type { MessageOf } from '../../schemas/message.js';
 import type { ActorBehavior, ActorContext } from '../../supervisors/actor.js';
@@ -114,7 +114,10 @@ export function voxelActor(f: ActorFactoryContext): ActorBehavior<Input> {
       const pairs = stage.pairs;
       sets = new FramesetAssembler<Fused>({ cameras: pairs, toleranceNs: BigInt(Math.round(timing.tolerance_ms * 1e6)), maxWaitMs: timing.max_wait_ms });
       for (const pair of pairs) ctx.subscribe(FusedFrame, ctx.bus!.subjects.fused(pair), (fused) => ({ kind: 'fused', fused }));
-      if (stage.trackAided) ctx.subscribe(Tracks, ctx.bus!.subjects.tracks, (tracks) => ({ kind: 'tracks', tracks }));
+      // Only the newest tracker incarnation's tracks aid the association: one moved away may
+      // publish a little longer, and two sets of predictions would claim every view twice.
+      const fresh = tracksFence();
+      if (stage.trackAided) ctx.subscribe(Tracks, ctx.bus!.subjects.tracks, (tracks) => (fresh(tracks) ? { kind: 'tracks', tracks } : undefined));
       const tick = () => {
         emit(ctx, sets.poll(ctx.clock.now()));
         timer = ctx.clock.setTimeout(tick, 20);
