@@ -4,7 +4,8 @@
  * either, and the simulator's allocations (a quarter of a ring10 run's) and its work no longer
  * fall on the pipeline's main thread and collector: over five pairs of interleaved 60 s ring10
  * runs on a 2-vCPU VM, the p99 went from 34.6–83.6 to 31.7–65.8 ms, lower in each pair
- * (README, ring10 note).
+ * (README, ring10 note). On a light scenario it costs the pipeline a wake-up per frame instead
+ * (valley6's p50 ≈ 1 ms later; README note ⁴).
  */
 import { createInterface } from 'node:readline';
 import { passwordEnvVar } from '../bus/credentials.js';
