@@ -10,6 +10,7 @@ import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import { stringify } from 'yaml';
 import { openAssignKv, openClusterKv, readOrders } from '../actors/node-supervisor/coordinator.js';
 import { openNodesKv, readMembers } from '../actors/node-supervisor/membership.js';
+import { HOSTED } from '../actors/node-supervisor/pulse.js';
 import { archiveStreamName } from '../bus/archive.js';
 import { withJetStreamRetry } from '../bus/jetstream.js';
 import { Bus } from '../bus/bus.js';
@@ -74,9 +75,6 @@ const story = (nodes: Map<string, Cli>) =>
 
 type LiveScan = { at: number; t_ns: bigint; ids: string[] };
 
-/** Actor states in which a node still answers for an actor (as the pulse actor counts them). */
-const HOSTING = new Set(['starting', 'running', 'crashed', 'restarting']);
-
 /**
  * Waits until no actor has moved for `quietMs` and every node's heartbeat (written after the
  * last move) hosts exactly the actors ordered to it (at most `maxMs`), so a kill meets a settled
@@ -93,7 +91,7 @@ async function quietPlacement(nc: Awaited<ReturnType<typeof connectBus>>, bus: B
   const obeyed = async (p: Map<string, string>, sinceNs: bigint) => {
     for (const m of (await readMembers(members)).filter((x) => x.alive)) {
       if (m.t_ns < sinceNs) return false;
-      const hosts = m.actors.filter((a) => p.has(a.name) && HOSTING.has(a.status)).map((a) => a.name).sort();
+      const hosts = m.actors.filter((a) => p.has(a.name) && HOSTED.has(a.status)).map((a) => a.name).sort();
       const ordered = [...p].filter(([, n]) => n === m.node).map(([a]) => a).sort();
       if (JSON.stringify(hosts) !== JSON.stringify(ordered)) return false;
     }

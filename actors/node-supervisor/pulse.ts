@@ -21,7 +21,7 @@ const PULSES_PER_SILENCE = 10;
 export const DEFAULT_SILENCE_MS = 500;
 
 /** Whether an actor in this state is still the node's to answer for (not on its way out). */
-const HOSTED = new Set(['starting', 'running', 'crashed', 'restarting']);
+export const HOSTED = new Set(['starting', 'running', 'crashed', 'restarting']);
 
 /** How often a node pulses for these watched actors (ms). */
 export function pulsePeriodMs(watched: readonly PlannedActor[]): number {

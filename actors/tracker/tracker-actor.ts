@@ -68,11 +68,11 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Input> {
   let shardTimer: TimerHandle | undefined;
   if (typeof restoreMaxGapS !== 'number' || !(restoreMaxGapS >= 0)) throw new TypeError(`options.restore_max_gap_s: expected a number of seconds ≥ 0, got ${JSON.stringify(restoreMaxGapS)}`);
   if (session !== undefined && typeof session !== 'string') throw new TypeError(`options.session: expected a run's name (a string), got ${JSON.stringify(session)}`);
-  // This incarnation, on every scan: readers keep the newest (schemas/tracks.ts, tracksFence).
-  const epoch = f.placedNs ?? nowNs();
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) throw new TypeError(`options.replicas: expected an integer from 1 to 5, got ${JSON.stringify(replicas)}`);
   const archiveOptions = archiveGiven === false ? false : { replicas, ...archiveGiven };
   if (typeof checkpointMs !== 'number' || !(checkpointMs >= 0)) throw new TypeError(`options.checkpoint_ms: expected a number of milliseconds ≥ 0, got ${JSON.stringify(checkpointMs)}`);
+  // This incarnation, on every scan: readers keep the newest (schemas/tracks.ts, tracksFence).
+  const epoch = f.placedNs ?? nowNs();
   let state: KV | undefined;
   let lastCheckpoint = -Infinity;
   let pending: Checkpoint | undefined;
