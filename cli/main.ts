@@ -69,7 +69,7 @@ const scenarioOptions = (cmd: Command) =>
     .option('--speed <x>', 'scenario playback speed (1 = real time)', positive('--speed', 1000))
     .option('--voxel-shards <n>', 'voxel actors, each owning a slab of the airspace (default 1)', integer('--voxel-shards', 1, 64))
     .option('--options <file>', 'stage settings (YAML): motion, fusion, voxel, tracker (e.g. tracker: {association: jpda})')
-    .option('--warm-up <seconds>', 'before the scenario\'s clock starts, run this process\'s stages on that much of its synthetic detections, then on half as much from its start again, so the first frames meet compiled code (0 = off)', nonNegative('--warm-up', 60), 1)
+    .option('--warm-up <seconds>', 'before the scenario\'s clock starts, run this process\'s stages on that much of its synthetic detections, then on half as much from its start again (with --sources-only: make that much of its detections), so the first frames meet compiled code (0 = off)', nonNegative('--warm-up', 60), 1)
     .option('--sources-only', 'run only the scenario\'s sources (simulator, cameras, motion) and the recorder here: a cluster\'s placed actors (cluster.pipeline) do the rest')
     .addOption(new Option('--sources <where>', 'where the scenario\'s sources (simulator, cameras) play: "process" — a `skyvox node --sources-only` process this run starts and stops, as a site\'s cameras are apart from its pipeline; "inline" — this process (default: process in detection mode, inline in pixel mode, where cameras share frame memory with the motion actors)').choices(['inline', 'process']))
     .option('--record <dir>', 'write truth.jsonl, tracks.jsonl and events.jsonl (and detections, fused and measurement files with --record-detections) into this directory')

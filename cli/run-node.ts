@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { crlbFor } from '../eval/crlb.js';
 import { observableFor } from '../eval/observable.js';
-import { warmUp } from './warm-up.js';
+import { warmUp, warmUpSources } from './warm-up.js';
 import { DEFAULT_EVAL_OPTIONS, evaluate, type TrackScan, type TruthScan } from '../eval/metrics.js';
 import { readJsonLines } from '../eval/read.js';
 import { Bus } from '../bus/bus.js';
@@ -245,9 +245,14 @@ export async function runNode(o: RunNodeOptions, log: Logger): Promise<number> {
     scratch = mkdtempSync(join(tmpdir(), 'skyvox-report-'));
     o = { ...o, record: scratch };
   }
-  if (o.scenario && !o.replay && !o.sourcesOnly && (o.warmUp ?? 0) > 0) {
-    const w = await warmUp(loadScenario(o.scenario), stageOptions(o.options), o.warmUp!, 3000 * o.warmUp!);
-    log.info({ ...w, ms: Math.round(w.ms) }, 'stages warmed up');
+  if (o.scenario && !o.replay && (o.warmUp ?? 0) > 0) {
+    if (o.sourcesOnly) {
+      const w = await warmUpSources(loadScenario(o.scenario), o.warmUp!, 1000 * o.warmUp!);
+      log.info({ ...w, ms: Math.round(w.ms) }, 'sources warmed up');
+    } else {
+      const w = await warmUp(loadScenario(o.scenario), stageOptions(o.options), o.warmUp!, 3000 * o.warmUp!);
+      log.info({ ...w, ms: Math.round(w.ms) }, 'stages warmed up');
+    }
   }
   const { config, sources } = nodePlan(o);
   const dataDir = o.dataDir ?? defaultDataDir();
@@ -320,7 +325,7 @@ export async function runNode(o: RunNodeOptions, log: Logger): Promise<number> {
     if (totalsFile) shutdown.add('actor list', () => void (actors = node.list()));
     let src: Awaited<ReturnType<typeof startSourcesProcess>> | undefined;
     if (o.scenario && apart) {
-      const started = await startSourcesProcess({ servers, pass, dataDir, name: `${config.name}-sources`, prefix: config.prefix, scenario: o.scenario, speed: o.speed ?? 1, duration: o.duration, actorTotals: sourcesTotals }, log);
+      const started = await startSourcesProcess({ servers, pass, dataDir, name: `${config.name}-sources`, prefix: config.prefix, scenario: o.scenario, speed: o.speed ?? 1, duration: o.duration, warmUp: o.warmUp, actorTotals: sourcesTotals }, log);
       src = started;
       let stopping = false;
       shutdown.add('sources process', () => {

@@ -28,6 +28,8 @@ export interface SourcesProcessOptions {
   speed: number;
   /** Seconds after which the sources process stops (its scenario ends by itself before). */
   duration?: number;
+  /** Seconds of its scenario it plays to itself before its clock starts (`--warm-up`; its default when absent). */
+  warmUp?: number;
   /** Where it writes its actors' counters at the end. */
   actorTotals?: string;
   /** How long it may take to come up (ms). */
@@ -45,7 +47,7 @@ export interface SourcesProcess {
 
 /** Starts the sources process and resolves once its node is up (its sources then start); its log lines join this process's stderr. */
 export async function startSourcesProcess(o: SourcesProcessOptions, log: Logger): Promise<SourcesProcess> {
-  const args = ['node', '--nats', o.servers.join(','), '--data-dir', o.dataDir, '--name', o.name, '--prefix', o.prefix, '--scenario', o.scenario, '--sources-only', '--speed', String(o.speed), ...(o.duration === undefined ? [] : ['--duration', String(o.duration)]), ...(o.actorTotals === undefined ? [] : ['--actor-totals', o.actorTotals])];
+  const args = ['node', '--nats', o.servers.join(','), '--data-dir', o.dataDir, '--name', o.name, '--prefix', o.prefix, '--scenario', o.scenario, '--sources-only', '--speed', String(o.speed), ...(o.duration === undefined ? [] : ['--duration', String(o.duration)]), ...(o.warmUp === undefined ? [] : ['--warm-up', String(o.warmUp)]), ...(o.actorTotals === undefined ? [] : ['--actor-totals', o.actorTotals])];
   const proc = spawnGuarded(process.execPath, skyvoxArgs(args), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, [passwordEnvVar('node')]: o.pass } });
   const tail: string[] = [];
   createInterface({ input: proc.child.stderr! }).on('line', (line) => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { OfflinePipeline } from '../actors/batch-worker/offline-pipeline.js';
-import { warmUp } from '../cli/warm-up.js';
+import { warmUp, warmUpSources } from '../cli/warm-up.js';
 import { loadScenario } from '../sim/scenario.js';
 import { Simulator } from '../sim/simulator.js';
 
@@ -17,6 +17,14 @@ describe('warm-up before a scenario run', function () {
   it('stops at its wall-time budget', async () => {
     const w = await warmUp(loadScenario('quick'), {}, 20, 1);
     assert.ok(w.frames < 20 * 25, `stopped after ${w.frames} frames`);
+  });
+
+  it('a sources-only process plays its detection-mode scenario for the time asked (a pixel-mode one has no detections to make), within its budget', async () => {
+    const ring10 = loadScenario('ring10');
+    assert.equal((await warmUpSources(ring10, 0.5, 30_000)).frames, Math.ceil(0.5 * ring10.fps));
+    assert.equal((await warmUpSources(loadScenario('quick'), 0.5, 30_000)).frames, 0);
+    const cut = await warmUpSources(ring10, 20, 1);
+    assert.ok(cut.frames < 20 * ring10.fps, `stopped after ${cut.frames} frames`);
   });
 
   it('a start whose first tracks come late (as the warm-up\'s second round plays it) births the same tracks, without doubles', async () => {
