@@ -1,6 +1,6 @@
 /** `skyvox eval --truth truth.jsonl --tracks tracks.jsonl`: tracking metrics as JSON. */
 import { writeFileSync } from 'node:fs';
-import { DEFAULT_EVAL_OPTIONS, evaluate, type TrackScan, type TruthScan } from '../eval/metrics.js';
+import { DEFAULT_EVAL_OPTIONS, type EvalReport, evaluate, type TrackScan, type TruthScan } from '../eval/metrics.js';
 import { evaluateMot } from '../eval/motchallenge.js';
 import { readJsonLines } from '../eval/read.js';
 import { UsageError } from './errors.js';
@@ -43,4 +43,12 @@ export function evalCommand(o: EvalCliOptions): number {
   process.stdout.write(text);
   if (o.out) writeFileSync(o.out, text);
   return 0;
+}
+
+/** A report's headline figures on one line, for a run that wrote its report to a file. */
+export function reportSummary(r: EvalReport, latency = true): string {
+  const n = (x: number, d = 3) => x.toFixed(d);
+  const seen = r.observable ? ` (observable ${Math.round(r.observable.share * 100)} %: MOTA ${n(r.observable.mota)})` : '';
+  const lat = latency && r.latency_ms ? `, latency p50 ${n(r.latency_ms.p50, 1)} / p99 ${n(r.latency_ms.p99, 1)} ms` : '';
+  return `MOTA ${n(r.mota)}${seen}, IDF1 ${n(r.idf1)}, ${r.id_switches} ID switches, detection rate ${n(r.detection_rate)}, false-track rate ${n(r.false_track_rate, 4)}, RMSE ${n(r.rmse_m * 100, 1)} cm${lat}`;
 }

@@ -38,6 +38,7 @@ import { DetectionFrame } from '../schemas/detections.js';
 import { loadScenario, type Scenario } from '../sim/scenario.js';
 import type { Logger } from '../supervisors/log.js';
 import { UsageError } from './errors.js';
+import { reportSummary } from './eval.js';
 import { defaultDataDir } from './nats-target.js';
 import { actorRegistry } from './registry.js';
 import { Shutdown } from './shutdown.js';
@@ -256,6 +257,7 @@ export async function processCommand(dirArg: string, o: ProcessOptions, log: Log
         if (!existsSync(truth)) throw new UsageError(`--report: ${truth} does not exist`);
         const scored = evaluate(readJsonLines<TruthScan>(truth), readJsonLines<TrackScan>(join(out, 'tracks.jsonl')), { ...DEFAULT_EVAL_OPTIONS, bound: crlbFor(rig), observable: observableFor(rig) });
         writeFileSync(o.report, `${JSON.stringify({ scenario: rigFile, job, ...scored, latency_ms: null }, null, 2)}\n`);
+        print(`skyvox process: ${o.report}: ${reportSummary(scored, false)}`);
       }
     }
     if (!o.keep) {

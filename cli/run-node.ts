@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { crlbFor } from '../eval/crlb.js';
 import { observableFor } from '../eval/observable.js';
 import { warmUp, warmUpSources } from './warm-up.js';
+import { reportSummary } from './eval.js';
 import { DEFAULT_EVAL_OPTIONS, evaluate, type TrackScan, type TruthScan } from '../eval/metrics.js';
 import { readJsonLines } from '../eval/read.js';
 import { Bus } from '../bus/bus.js';
@@ -381,6 +382,7 @@ export async function runNode(o: RunNodeOptions, log: Logger): Promise<number> {
     const report = { scenario: o.scenario, ...(o.replay ? { replay: o.replay } : {}), ...scored, ...(o.replay ? { latency_ms: null } : {}) };
     writeFileSync(o.report, `${JSON.stringify(report, null, 2)}\n`);
     log.info({ report: o.report }, 'report written');
+    process.stdout.write(`skyvox: ${o.report}: ${reportSummary(scored, !o.replay)}\n`);
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
   return exitCode;

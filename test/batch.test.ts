@@ -78,6 +78,7 @@ describe('batch processing', function () {
       assertSameTracks(readJsonLines<Scan>(join(rec, 'tracks.jsonl')), readJsonLines<Scan>(join(out, 'tracks.jsonl')), 'batch');
       const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as { mota: number };
       assert.ok(report.mota > 0.3, `mota ${report.mota}`);
+      assert.match(res.stdout, new RegExp(`report\\.json: MOTA ${report.mota.toFixed(3)} `), 'the report\'s headline figures, printed');
     });
 
     it('a task whose worker is killed mid-way is redone once by another node; one that always fails is given up after 3 deliveries with a dead letter', async () => {

@@ -111,6 +111,9 @@ describe('scenarios', () => {
       writeFileSync(file, stringify({ ...base(), mode: 'detections' }));
       const res = await skyvoxRun(['up', '--scenario', file, '--duration', '5', '--record', join(dir, 'out'), '--record-detections', '--report', join(dir, 'report.json'), '--data-dir', dir, '--nats-port', '0', '--ws-port', '0']);
       assert.equal(res.code, 0, res.stderr);
+      // The report's headline figures, as its file has them, on the run's last line.
+      const headline = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as { mota: number; id_switches: number };
+      assert.match(res.stdout.trim().split('\n').at(-1)!, new RegExp(`report\\.json: MOTA ${headline.mota.toFixed(3)} .*, ${headline.id_switches} ID switches, .*latency p50 `));
       type Obj = { id: string; position: [number, number, number] };
       const truth = readFileSync(join(dir, 'out', 'truth.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { t_ns: number; objects: Obj[] });
       const meas = readFileSync(join(dir, 'out', 'meas.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { t_ns: number; count: number; points: string });
