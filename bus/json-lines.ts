@@ -19,7 +19,23 @@ export function toJsonLine(value: unknown): string {
   return marks.length === 0 ? text : text.replace(new RegExp(`"${tag}(\\d+)"`, 'g'), (_m, i: string) => marks[Number(i)] as string);
 }
 
-/** One readable line. */
-export function toHumanLine(subject: string, value: unknown): string {
-  return `${subject} ${inspect(value, { depth: 6, breakLength: Infinity, colors: Boolean(process.stdout.isTTY), maxArrayLength: 20 })}`;
+/** Packed binary fields (covariances, blob tables) as their size: their bytes mean nothing to a reader. */
+class Packed {
+  constructor(readonly bytes: number) {}
+  [inspect.custom](): string {
+    return `<bin ${this.bytes} bytes>`;
+  }
+}
+
+/** The value with every Uint8Array replaced by its size. */
+function withBinSizes(value: unknown): unknown {
+  if (value instanceof Uint8Array) return new Packed(value.byteLength);
+  if (Array.isArray(value)) return value.map(withBinSizes);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withBinSizes(v)]));
+  return value;
+}
+
+/** One readable line (`compact: Infinity`: Node's inspect breaks the outer levels of a nested value otherwise). */
+export function toHumanLine(subject: string, value: unknown, colors = Boolean(process.stdout.isTTY)): string {
+  return `${subject} ${inspect(withBinSizes(value), { depth: 6, breakLength: Infinity, compact: Infinity, colors, maxArrayLength: 20 })}`;
 }
