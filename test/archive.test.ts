@@ -14,6 +14,10 @@ import { parseSince } from '../cli/tail.js';
 import { Measurements } from '../schemas/measurement.js';
 import { Tracks } from '../schemas/tracks.js';
 import { nowNs } from '../supervisors/clock.js';
+import { Actor } from '../supervisors/actor.js';
+import { silentLogger } from '../supervisors/log.js';
+import { trackerActor } from '../actors/tracker/tracker-actor.js';
+import { ensureKv } from '../bus/jetstream.js';
 import { killAll, skyvoxRun } from './helpers/cli.js';
 import { sleep, startTestNats, type TestNats, waitFor } from './helpers/nats.js';
 
@@ -104,6 +108,45 @@ describe('durable output (archive stream)', () => {
     // Before the new incarnation's first scan the old one's are the only word; after it, never again.
     // (JSON numbers this large keep 15–16 digits: the two epochs are 4 s apart.)
     assert.deepEqual(lines.map((l) => [Number(l.epoch) < Number(moved) - 2e9 ? 'old' : 'new', l.scan]), [['old', 1], ['old', 2], ['new', 2], ['new', 3], ['new', 4]]);
+  });
+
+  it('a placed tracker that hears a later incarnation publish goes quiet and checkpoints no more; once that one is silent it speaks again', async function () {
+    this.timeout(30_000);
+    const bus = new Bus(await nats.connect('node'), { receiver: 'test' });
+    const t0 = nowNs();
+    const [placed, later] = [t0 - 5_000_000_000n, t0 - 1_000_000_000n];
+    const tracker = new Actor({ name: 'tracker', kind: 'tracker', bus, behavior: trackerActor({ name: 'tracker', node: 'n1', options: { checkpoint_ms: 50 }, bus, log: silentLogger, placedNs: placed }) });
+    await tracker.start();
+    const s = bus.subjects;
+    const own: bigint[] = [];
+    bus.subscribe(Tracks, s.tracks, (t) => void (t.epoch === placed && own.push(t.t_ns)));
+    const checkpoints = await ensureKv(bus.nc, s.kv.state);
+    const revision = async () => (await checkpoints.get('tracker'))?.revision ?? 0;
+    let k = 0;
+    /** One instant's measurement (a drone at 10 m/s), and the later incarnation's scan of it when it runs. */
+    const instant = async (laterToo: boolean) => {
+      const t_ns = t0 + BigInt(k) * 40_000_000n;
+      bus.publish(Measurements, s.meas, { t_ns, count: 1, pairs: ['p1', 'p2'], points: f64ToBin([0.4 * k, 0, 100, 0.01, 0, 0, 0, 0.01, 0, 0, 0, 0.01, 2, 2]) });
+      if (laterToo) bus.publish(Tracks, s.tracks, { t_ns, scan: k, published_ns: nowNs(), epoch: later, tracks: [] });
+      k++;
+      await sleep(40);
+    };
+    try {
+      for (let i = 0; i < 10; i++) await instant(false);
+      await waitFor(() => own.length >= 8, 'its own scans');
+      await waitFor(async () => (await revision()) > 0, 'its checkpoints');
+      for (let i = 0; i < 5; i++) await instant(true);
+      const [quietFrom, rev] = [own.length, await revision()];
+      for (let i = 0; i < 20; i++) await instant(true);
+      assert.equal(own.length, quietFrom, 'no scan of its own while the later incarnation publishes');
+      assert.equal(await revision(), rev, 'no checkpoint over the later incarnation\'s');
+      // The later one silent: after a reader's 2 s it is the only voice, and speaks again.
+      for (let i = 0; i < 75; i++) await instant(false);
+      assert.ok(own.length > quietFrom + 10, `${own.length - quietFrom} scans of its own after the later incarnation went silent`);
+      assert.ok((await revision()) > rev, 'checkpoints again');
+    } finally {
+      await tracker.stop();
+    }
   });
 
   it('the tracker archives every scan; `tail tracks --since start` replays them in order', async () => {

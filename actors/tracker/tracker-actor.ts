@@ -11,7 +11,7 @@ import type { KV } from '@nats-io/kv';
 import { Measurements } from '../../schemas/measurement.js';
 import type { MessageOf, MessageType } from '../../schemas/message.js';
 import type { Static, TSchema } from '@sinclair/typebox';
-import { TrackEvent, Tracks } from '../../schemas/tracks.js';
+import { TrackEvent, Tracks, tracksFence } from '../../schemas/tracks.js';
 import type { ActorBehavior, ActorContext } from '../../supervisors/actor.js';
 import { nowNs, type TimerHandle } from '../../supervisors/clock.js';
 import type { ActorFactoryContext } from '../../supervisors/registry.js';
@@ -73,6 +73,24 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Input> {
   if (typeof checkpointMs !== 'number' || !(checkpointMs >= 0)) throw new TypeError(`options.checkpoint_ms: expected a number of milliseconds ≥ 0, got ${JSON.stringify(checkpointMs)}`);
   // This incarnation, on every scan: readers keep the newest (schemas/tracks.ts, tracksFence).
   const epoch = f.placedNs ?? nowNs();
+  // A placed tracker hears the others' scans as a reader would (tracksFence): one placed after it
+  // publishing means this one was moved while its node, starved, had not yet read the order.
+  // It then goes quiet — readers keep the newer incarnation's scans anyway, the archive would
+  // keep whichever reached it first — and writes no checkpoint over the newer one's, until that
+  // one has been silent for as long as a reader waits before hearing an older one again.
+  const heard = f.placedNs === undefined ? undefined : tracksFence();
+  let superseded = false;
+  /** Whether this incarnation may publish and checkpoint now: not fenced by its node, not superseded. */
+  const mayAct = (ctx: ActorContext<Input>) => {
+    if (f.mayAct && !f.mayAct()) return false;
+    const newest = !heard || heard({ epoch });
+    if (newest === superseded) {
+      superseded = !newest;
+      if (superseded) ctx.log.warn({ epoch: String(epoch) }, 'tracker: a later incarnation publishes; this one goes quiet');
+      else ctx.log.info({ epoch: String(epoch) }, 'tracker: the later incarnation went silent; this one publishes again');
+    }
+    return newest;
+  };
   let state: KV | undefined;
   let lastCheckpoint = -Infinity;
   let pending: Checkpoint | undefined;
@@ -91,7 +109,7 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Input> {
   const save = async (ctx: ActorContext<Input>, final = false) => {
     // Fenced (paused past the lease, orders not re-read): another incarnation may own the
     // checkpoint now, and this one's older state must not overwrite it.
-    if (!state || lastT === undefined || (f.mayAct && !f.mayAct())) return;
+    if (!state || lastT === undefined || !mayAct(ctx)) return;
     lastCheckpoint = performance.now();
     const cp: Checkpoint = { tracker: stage.tracker.snapshot(), t0: stage.t0 ?? null, scan: stage.scan - 1, t_ns: lastT, final, node: f.node, ...(session === undefined ? {} : { session }) };
     try {
@@ -106,9 +124,9 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Input> {
   let archive: ArchiveWriter | undefined;
   /** Publishes live and appends the same bytes to the archive. */
   const out = <S extends TSchema>(ctx: ActorContext<Input>, type: MessageType<S>, subject: string, value: Static<S>, id: string) => {
-    // Fenced: this node was paused past the lease and has not re-read its orders; another
-    // tracker may own the region now, so nothing goes out (the state still advances).
-    if (f.mayAct && !f.mayAct()) {
+    // Fenced (this node was paused past the lease and has not re-read its orders) or superseded
+    // (a later incarnation publishes): nothing goes out (the state still advances).
+    if (!mayAct(ctx)) {
       ctx.stats.dropped++;
       return;
     }
@@ -146,6 +164,7 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Input> {
       }
       ctx.subscribe(Measurements, ctx.bus!.subjects.meas, (m) => m);
       ctx.subscribe(Measurements, ctx.bus!.subjects.measShards, (m) => m);
+      if (heard) ctx.subscribe(Tracks, ctx.bus!.subjects.tracks, (t) => void heard(t));
       if (handover && state) {
         // Subscribed: the old incarnation may stop now (its node waits for this).
         await ctx.bus!.nc.flush();
