@@ -4,8 +4,7 @@ import { DEFAULT_EVAL_OPTIONS, type EvalReport, evaluate, type TrackScan, type T
 import { evaluateMot } from '../eval/motchallenge.js';
 import { readJsonLines } from '../eval/read.js';
 import { UsageError } from './errors.js';
-import { crlbFor } from '../eval/crlb.js';
-import { observableFor } from '../eval/observable.js';
+import { scenarioScoring } from '../eval/observable.js';
 import { loadScenario } from '../sim/scenario.js';
 
 export interface EvalCliOptions {
@@ -36,8 +35,7 @@ export function evalCommand(o: EvalCliOptions): number {
     ...DEFAULT_EVAL_OPTIONS,
     matchM: o.matchM ?? DEFAULT_EVAL_OPTIONS.matchM,
     includeClutter: o.includeClutter ?? false,
-    bound: o.scenario ? crlbFor(loadScenario(o.scenario)) : undefined,
-    observable: o.scenario ? observableFor(loadScenario(o.scenario)) : undefined,
+    ...(o.scenario ? scenarioScoring(loadScenario(o.scenario)) : {}),
   });
   const text = `${JSON.stringify(report, null, 2)}\n`;
   process.stdout.write(text);

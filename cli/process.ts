@@ -25,9 +25,8 @@ import { startNatsServer } from '../bus/nats-server.js';
 import { subjectsFor, type Subjects } from '../bus/subjects.js';
 import { batchStreamName, ensureWorkQueue, maxDeliveriesAdvisory, type WorkQueueOptions } from '../bus/work-queue.js';
 import { readStored } from '../bus/jetstream.js';
-import { crlbFor } from '../eval/crlb.js';
 import { DEFAULT_EVAL_OPTIONS, evaluate, type TrackScan, type TruthScan } from '../eval/metrics.js';
-import { observableFor } from '../eval/observable.js';
+import { scenarioScoring } from '../eval/observable.js';
 import { readJsonLines } from '../eval/read.js';
 import { motionParams } from '../kernels/motion-params.js';
 import { stageOptions } from './stage-options.js';
@@ -255,7 +254,7 @@ export async function processCommand(dirArg: string, o: ProcessOptions, log: Log
       if (o.report) {
         const truth = join(dir, 'truth.jsonl');
         if (!existsSync(truth)) throw new UsageError(`--report: ${truth} does not exist`);
-        const scored = evaluate(readJsonLines<TruthScan>(truth), readJsonLines<TrackScan>(join(out, 'tracks.jsonl')), { ...DEFAULT_EVAL_OPTIONS, bound: crlbFor(rig), observable: observableFor(rig) });
+        const scored = evaluate(readJsonLines<TruthScan>(truth), readJsonLines<TrackScan>(join(out, 'tracks.jsonl')), { ...DEFAULT_EVAL_OPTIONS, ...scenarioScoring(rig) });
         writeFileSync(o.report, `${JSON.stringify({ scenario: rigFile, job, ...scored, latency_ms: null }, null, 2)}\n`);
         print(`skyvox process: ${o.report}: ${reportSummary(scored, false)}`);
       }

@@ -6,8 +6,7 @@ import { hostname } from 'node:os';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { crlbFor } from '../eval/crlb.js';
-import { observableFor } from '../eval/observable.js';
+import { scenarioScoring } from '../eval/observable.js';
 import { warmUp, warmUpSources } from './warm-up.js';
 import { reportSummary } from './eval.js';
 import { DEFAULT_EVAL_OPTIONS, evaluate, type TrackScan, type TruthScan } from '../eval/metrics.js';
@@ -378,7 +377,7 @@ export async function runNode(o: RunNodeOptions, log: Logger): Promise<number> {
     const dir = resolve(o.record!);
     // A replay is scored against the recording's truth; its latency is not the live one.
     const truthFile = join(o.replay ? o.replay.dir : dir, 'truth.jsonl');
-    const scored = evaluate(readJsonLines<TruthScan>(truthFile), readJsonLines<TrackScan>(join(dir, 'tracks.jsonl')), { ...DEFAULT_EVAL_OPTIONS, bound: crlbFor(loadScenario(o.scenario!)), observable: observableFor(loadScenario(o.scenario!)) });
+    const scored = evaluate(readJsonLines<TruthScan>(truthFile), readJsonLines<TrackScan>(join(dir, 'tracks.jsonl')), { ...DEFAULT_EVAL_OPTIONS, ...scenarioScoring(loadScenario(o.scenario!)) });
     const report = { scenario: o.scenario, ...(o.replay ? { replay: o.replay } : {}), ...scored, ...(o.replay ? { latency_ms: null } : {}) };
     writeFileSync(o.report, `${JSON.stringify(report, null, 2)}\n`);
     log.info({ report: o.report }, 'report written');

@@ -36,6 +36,8 @@ export interface EvalOptions {
   bound?: PositionBound;
   /** With it, the report carries the detection rate over the objects the rig could see (eval/observable.ts). */
   observable?: (p: [number, number, number], kind: ObjectKind, sizeM: number) => boolean;
+  /** With it (and `observable`), the report says how many camera pairs could see each target-frame no track covered. */
+  pairsSeeing?: (p: [number, number, number], kind: ObjectKind, sizeM: number, enough?: number) => number;
 }
 
 export const DEFAULT_EVAL_OPTIONS: EvalOptions = { matchM: 2, gospaC: 5, gospaP: 2, includeClutter: false };
@@ -63,7 +65,16 @@ export interface EvalReport {
    * scenario): their share of the truth target-frames, and CLEAR MOT over them, with tracks
    * on unobservable objects set aside as tracks on clutter are.
    */
-  observable: { share: number; detection_rate: number; mota: number; idf1: number; id_switches: number; false_track_rate: number } | null;
+  observable: {
+    share: number;
+    detection_rate: number;
+    mota: number;
+    idf1: number;
+    id_switches: number;
+    false_track_rate: number;
+    /** Target-frames no confirmed track covered, by how many camera pairs could see them (Pd ≥ 0.5): with none or one there is nothing to triangulate. */
+    missed_by_pairs?: { none: number; one: number; two_or_more: number };
+  } | null;
   match_m: number;
 }
 
@@ -153,7 +164,7 @@ export function evaluate(truth: readonly TruthScan[], tracks: readonly TrackScan
     clutter_track_frames: clutterTrackFrames,
     latency_ms: latency(tracks),
     crlb_ratio: crlbRatio(r.matched, frameObjects, o.bound),
-    observable: o.observable ? observableScores(seenFrames, objectFrames, o.matchM) : null,
+    observable: o.observable ? withMissed(observableScores(seenFrames, objectFrames, o.matchM), frameObjects, r.matched, o.pairsSeeing) : null,
     match_m: o.matchM,
   };
 }
@@ -169,6 +180,21 @@ function observableScores(frames: FrameData<[number, number, number]>[], total: 
     id_switches: r.switches,
     false_track_rate: r.hypotheses ? r.false_positives / r.hypotheses : 0,
   };
+}
+
+/** Adds to the observable scores how many camera pairs could see each target-frame that no track covered. */
+function withMissed(scores: EvalReport['observable'], objects: TruthScan['objects'][], matched: readonly { frame: number; object: number }[], seeing: EvalOptions['pairsSeeing']): EvalReport['observable'] {
+  if (!scores || !seeing) return scores;
+  const covered = new Set(matched.map((m) => `${m.frame}:${m.object}`));
+  const missed = { none: 0, one: 0, two_or_more: 0 };
+  objects.forEach((objs, k) =>
+    objs.forEach((x, i) => {
+      if (covered.has(`${k}:${i}`)) return;
+      const n = seeing(x.position, x.kind ?? 'drone', x.size_m ?? 0.5, 2);
+      missed[n === 0 ? 'none' : n === 1 ? 'one' : 'two_or_more']++;
+    }),
+  );
+  return { ...scores, missed_by_pairs: missed };
 }
 
 function crlbRatio(matched: { frame: number; object: number; distance: number }[], objects: TruthScan['objects'][], bound?: PositionBound): number | null {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_EVAL_OPTIONS, evaluate, type TrackScan, type TruthScan } from '../eval/metrics.js';
-import { observableFor } from '../eval/observable.js';
+import { observableFor, pairsSeeingFor, scenarioScoring } from '../eval/observable.js';
 import { nearPairs } from '../eval/near-pairs.js';
 import { Rng } from '../sim/rng.js';
 import { loadScenario } from '../sim/scenario.js';
@@ -45,6 +45,20 @@ describe('tracking metrics', () => {
     const r = evaluate(truth, tracks, { ...DEFAULT_EVAL_OPTIONS, observable });
     assert.equal(r.detection_rate, 0.5);
     assert.deepEqual(r.observable, { share: 0.5, detection_rate: 1, mota: 1, idf1: 1, id_switches: 0, false_track_rate: 0 });
+  });
+
+  it('says how many camera pairs could see each target-frame that no track covered', () => {
+    const q = loadScenario('quick');
+    const seeing = pairsSeeingFor(q);
+    const [both, one, none]: [[number, number, number], [number, number, number], [number, number, number]] = [[0, 100, 100], [-200, 200, 100], [0, 3000, 100]];
+    assert.deepEqual([seeing(both, 'drone', 0.7), seeing(one, 'drone', 0.7), seeing(none, 'drone', 0.05)], [2, 1, 0]);
+    assert.equal(seeing(both, 'drone', 0.7, 1), 1, 'stops once enough pairs see it');
+    const truth: TruthScan[] = Array.from({ length: 3 }, (_, k) => ({ t_ns: BigInt(k) * 40_000_000n, objects: [{ id: 'both', kind: 'drone', size_m: 0.7, position: both }, { id: 'one', kind: 'drone', size_m: 0.7, position: one }, { id: 'none', kind: 'drone', size_m: 0.05, position: none }] }));
+    // The tracker covers the object both pairs see in the first scan only.
+    const tracks: TrackScan[] = truth.map((t, k) => ({ t_ns: t.t_ns, tracks: k === 0 ? [{ id: 't1', status: 'confirmed', position: both }] : [] }));
+    const r = evaluate(truth, tracks, { ...DEFAULT_EVAL_OPTIONS, ...scenarioScoring(q) });
+    assert.deepEqual(r.observable!.missed_by_pairs, { none: 3, one: 3, two_or_more: 2 });
+    assert.equal(evaluate(truth, tracks, { ...DEFAULT_EVAL_OPTIONS, observable: observableFor(q) }).observable!.missed_by_pairs, undefined, 'only when asked');
   });
 
   it('over observable objects, a track on an unobservable one is set aside and a phantom still counts', () => {
