@@ -71,10 +71,40 @@ export class ManualClock implements Clock {
   }
 }
 
-const epochNs0 = BigInt(Date.now()) * 1_000_000n;
-const hr0 = process.hrtime.bigint();
+/** How often (monotonic ns) an epoch clock compares itself with the wall clock. */
+const CHECK_NS = 100_000_000n;
+/** The gap to the wall clock (ns) beyond which it corrects itself: Date.now() reads whole milliseconds. */
+const TOLERANCE_NS = 1_000_000n;
 
-/** Current time as integer nanoseconds since the Unix epoch (monotonic within a process). */
-export function nowNs(): bigint {
-  return epochNs0 + (process.hrtime.bigint() - hr0);
+/**
+ * An epoch clock in integer nanoseconds: the monotonic clock's resolution, kept on the wall
+ * clock. Anchored once, a process's clock followed the monotonic clock's rate alone, and where
+ * that differs from the wall clock's — on the development VM the wall clock gains 5 ms a second
+ * on the monotonic one — every process drifted away from the epoch, and two processes started
+ * 3.5 s apart disagreed by 18 ms: exposure times stamped in one and publication times in
+ * another made latencies look that much shorter. Every CHECK_NS it reads the wall clock: ahead
+ * by more than TOLERANCE_NS, it steps forward to it; behind, it slows (taking back at most half
+ * the time passed since the last check), so it never runs backwards. Never repeats a value.
+ */
+export function epochClock(wallMs: () => number = Date.now, monotonicNs: () => bigint = process.hrtime.bigint): () => bigint {
+  // The wall clock's reading is the start of its millisecond: its middle is the best guess.
+  const wallNs = () => BigInt(wallMs()) * 1_000_000n + 500_000n;
+  let anchor = wallNs() - monotonicNs();
+  let checked = monotonicNs();
+  let last = 0n;
+  return () => {
+    const mono = monotonicNs();
+    if (mono - checked >= CHECK_NS) {
+      const gap = wallNs() - (anchor + mono);
+      if (gap > TOLERANCE_NS) anchor += gap;
+      else if (gap < -TOLERANCE_NS) anchor -= -gap < (mono - checked) / 2n ? -gap : (mono - checked) / 2n;
+      checked = mono;
+    }
+    const t = anchor + mono;
+    last = t > last ? t : last + 1n;
+    return last;
+  };
 }
+
+/** Current time as integer nanoseconds since the Unix epoch (monotonic within a process, on the wall clock; `epochClock`). */
+export const nowNs: () => bigint = epochClock();
