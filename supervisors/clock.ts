@@ -79,10 +79,10 @@ const TOLERANCE_NS = 1_000_000n;
 /**
  * An epoch clock in integer nanoseconds: the monotonic clock's resolution, kept on the wall
  * clock. Anchored once, a process's clock followed the monotonic clock's rate alone, and where
- * that differs from the wall clock's — on the development VM the wall clock gains 5 ms a second
- * on the monotonic one — every process drifted away from the epoch, and two processes started
- * 3.5 s apart disagreed by 18 ms: exposure times stamped in one and publication times in
- * another made latencies look that much shorter. Every CHECK_NS it reads the wall clock: ahead
+ * that differs from the wall clock's — for a while on the development VM the wall clock gained
+ * 5 ms a second on the monotonic one (a time sync catching up) — every process drifted away
+ * from the epoch, and two processes started 3.5 s apart disagreed by 18 ms: exposure times
+ * stamped in one and publication times in another made latencies look that much shorter. Every CHECK_NS it reads the wall clock: ahead
  * by more than TOLERANCE_NS, it steps forward to it; behind, it slows (taking back at most half
  * the time passed since the last check), so it never runs backwards. Never repeats a value.
  */
