@@ -9,23 +9,26 @@
 import { connectBus } from '../dist/bus/connection.js';
 import { decode } from '../dist/bus/codec.js';
 import { natsTarget } from '../dist/cli/nats-target.js';
+import { subjectsFor } from '../dist/bus/subjects.js';
+import { nowNs } from '../dist/supervisors/clock.js';
 
 const [dataDir = '.skyvox', frames = '8', waitS = '15'] = process.argv.slice(2);
 const deadline = Date.now() + Number(waitS) * 1000;
 let nc;
+let s;
 while (!nc && Date.now() < deadline) {
   try {
     const t = natsTarget({ dataDir }, 'admin');
     nc = await connectBus({ servers: t.servers, user: t.user, pass: t.pass, name: 'first-frames' });
+    s = subjectsFor(t.prefix);
   } catch {
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 if (!nc) throw new Error(`no NATS server to be reached from ${dataDir} within ${waitS} s`);
-const arrivals = []; // [subject kind, t_ns, ms after exposure]
-const nowNs = () => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
-for (const subject of ['skyvox.det.>', 'skyvox.fused.*', 'skyvox.meas', 'skyvox.tracks']) {
-  const kind = subject.split('.')[1];
+// [kind, arrival (ns, skyvox's epoch clock: kept on the wall clock as the run's is), payload]
+const arrivals = [];
+for (const [kind, subject] of [['det', `${s.prefix}.det.>`], ['fused', s.fusedAll], ['meas', s.meas], ['tracks', s.tracks]]) {
   void (async () => {
     // Raw bytes now, decoded at the end: decoding as they come would add to the load measured.
     for await (const m of nc.subscribe(subject)) arrivals.push([kind, nowNs(), m.data.slice()]);
