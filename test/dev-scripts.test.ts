@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -10,7 +10,7 @@ const scripts = join(dirname(fileURLToPath(import.meta.url)), '../../scripts');
 describe('developer scripts', function () {
   this.timeout(120_000);
 
-  it('late-scans.js finds the late scans and the mark-compacts under way then', () => {
+  it('late-scans.js finds the late scans and the mark-compacts and CPU stalls under way then', () => {
     const dir = mkdtempSync(join(tmpdir(), 'skyvox-late-'));
     try {
       // The process started at epoch 1 000 000 ms; its first exposure 2 s later, a scan every 100 ms.
@@ -30,7 +30,16 @@ describe('developer scripts', function () {
         `[1:0x1]     3300 ms: Scavenge 30.0 (40.0) -> 20.0 (40.0) MB, 1.00 / 0.00 ms`,
       ].join('\n');
       writeFileSync(join(dir, 'run.log'), log + '\n');
-      const out = JSON.parse(execFileSync(process.execPath, [join(scripts, 'late-scans.js'), join(dir, 'run.log'), dir], { encoding: 'utf8' }));
+      // Stalls: one in the window of the late scan at 1.5 s (20 ms before its exposure), one of
+      // 3 ms (under --stall-ms) in the window of the one at 1.2 s, one in an on-time scan's.
+      const stalls = [
+        { cpu: 0, at_ms: t0 + 1480, late_ms: 9 },
+        { cpu: 1, at_ms: t0 + 1210, late_ms: 3 },
+        { cpu: 1, at_ms: t0 + 1005, late_ms: 6 },
+      ];
+      writeFileSync(join(dir, 'stalls.jsonl'), stalls.map((x) => JSON.stringify(x)).join('\n') + '\n');
+      const run = (...args: string[]) => JSON.parse(execFileSync(process.execPath, [join(scripts, 'late-scans.js'), dir, ...args], { encoding: 'utf8' }));
+      const out = run('--gc-log', join(dir, 'run.log'), '--stalls', join(dir, 'stalls.jsonl'));
       assert.equal(out.scans, latencies.length);
       assert.equal(out.late, 3);
       assert.equal(out.late_in_first_second, 1);
@@ -38,6 +47,62 @@ describe('developer scripts', function () {
       assert.equal(out.of_those_near_a_mark_compact, 1);
       assert.equal(out.mark_compacts_during_run, 1, 'the one before the first exposure is not during the run');
       assert.deepEqual(out.late_scans.map((s: { at_s: number; near_mark_compact: boolean }) => [s.at_s, s.near_mark_compact]), [[0, false], [1.2, true], [1.5, false]]);
+      assert.equal(out.of_those_near_a_stall, 1);
+      assert.equal(out.on_time_after_first_second, 5);
+      assert.equal(out.of_those_near_a_stall_on_time, 1, 'the scan at 1.0 s');
+      assert.deepEqual(out.late_scans.map((s: { near_stall: boolean }) => s.near_stall), [false, false, true]);
+      // Without a GC log or stalls, only the latencies.
+      const bare = run('--late-ms', '65');
+      assert.equal(bare.late, 2);
+      assert.equal(bare.of_those_near_a_mark_compact, undefined);
+      assert.equal(bare.of_those_near_a_stall, undefined);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('stall-probe.js reports late wake-ups on every CPU', () => {
+    // A threshold far under any wake-up's lateness: every one is reported.
+    const before = Date.now();
+    const out = execFileSync(process.execPath, [join(scripts, 'stall-probe.js'), '--duration-s', '0.5', '--threshold-ms', '0.001'], { encoding: 'utf8' });
+    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { cpu: number; at_ms: number; late_ms: number });
+    const cpus = new Set(lines.map((l) => l.cpu));
+    assert.deepEqual([...cpus].sort(), Array.from({ length: availableParallelism() }, (_, i) => i));
+    for (const l of lines) {
+      assert.ok(l.late_ms > 0.001, JSON.stringify(l));
+      assert.ok(l.at_ms >= before && l.at_ms <= Date.now(), JSON.stringify(l));
+    }
+  });
+
+  it('machine-check.js times fixed work on one CPU and on all, and a fresh page', () => {
+    const out = JSON.parse(execFileSync(process.execPath, [join(scripts, 'machine-check.js'), '--rounds', '3', '--fault-mib', '16'], { encoding: 'utf8' }));
+    assert.equal(out.cpus, availableParallelism());
+    for (const w of [out.work_ms_one_cpu, out.work_ms_every_cpu]) assert.ok(w.min > 0 && w.min <= w.median && w.median <= w.max, JSON.stringify(w));
+    assert.equal(out.every_cpu_slowdown, Number((out.work_ms_every_cpu.median / out.work_ms_one_cpu.median).toFixed(2)));
+    assert.ok(out.page_fault.first_write_us_per_page > 0 && out.page_fault.rewrite_us_per_page > 0, JSON.stringify(out.page_fault));
+  });
+
+  it('identity-timeline.js gives each target\'s track identities over time and how well the rig saw it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'skyvox-ids-'));
+    try {
+      // Ten frames 0.1 s apart of quick's drone d1 (and a bird): t1 has it for five scans, then
+      // a tentative track and one 3 m off (neither covers it), then t2.
+      const t0 = 1_700_000_000_000_000_000n;
+      const at = (k: number) => String(t0 + BigInt(k) * 100_000_000n);
+      const p = (k: number) => [-120 + k, 40, 60];
+      const truth = Array.from({ length: 10 }, (_, k) => ({ t_ns: at(k), frame: k, objects: [{ id: 'd1', kind: 'drone', clutter: false, size_m: 0.7, position: p(k), velocity: [10, 0, 0] }, { id: 'bird1', kind: 'bird', clutter: true, size_m: 0.3, position: [0, 100, 50], velocity: [0, 0, 0] }] }));
+      const track = (id: string, status: string, pos: number[]) => ({ id, status, position: pos, velocity: [10, 0, 0], covariance: '', score: 1, views: 2 });
+      const scans = truth.map((_, k) => {
+        const [x, y, z] = p(k) as [number, number, number];
+        const tracks = k < 5 ? [track('t1', 'confirmed', [x, y, z])] : k < 7 ? [track('t3', 'tentative', [x, y, z]), track('t4', 'confirmed', [x, y + 3, z])] : [track('t2', 'coasting', [x + 0.5, y, z])];
+        return { t_ns: at(k), scan: k, published_ns: at(k), tracks };
+      });
+      writeFileSync(join(dir, 'truth.jsonl'), truth.map((x) => JSON.stringify(x).replace(/"t_ns":"(\d+)"/, '"t_ns":$1')).join('\n') + '\n');
+      writeFileSync(join(dir, 'tracks.jsonl'), scans.map((x) => JSON.stringify(x).replace(/"(t_ns|published_ns)":"(\d+)"/g, '"$1":$2')).join('\n') + '\n');
+      const out = execFileSync(process.execPath, [join(scripts, 'identity-timeline.js'), dir, 'quick', '--bin-s', '0.5'], { encoding: 'utf8' }).trim().split('\n');
+      assert.equal(out.length, 2, 'the bird is clutter: one target, two lines');
+      assert.equal(out[0], 'd1 tracks: t1 0.00–0.40 s, - 0.50–0.60 s, t2 0.70–0.90 s');
+      assert.match(out[1]!, /^d1 seen by 2 pairs at Pd 0\.5\/0\.1, per 0\.5 s from 0: \d\.\d\/\d\.\d \d\.\d\/\d\.\d$/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
