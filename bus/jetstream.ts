@@ -69,15 +69,20 @@ export async function ensureKv(nc: NatsConnection, bucket: string, options: Part
 export async function* storedMessages(nc: NatsConnection, stream: string, filter: string, since?: Date, signal?: AbortSignal): AsyncGenerator<JsMsg> {
   const start = since ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: since.toISOString() } : { deliver_policy: DeliverPolicy.All };
   const consumer = await withJetStreamRetry(() => jetstream(nc).consumers.get(stream, { filter_subjects: filter, ...start }));
-  while (!signal?.aborted) {
-    const batch = await consumer.fetch({ max_messages: 1000, expires: 1000 });
+  // What the filter held when the consumer was made is what is read. An empty fetch does not
+  // end it by itself: a pull that expires (1 s) before a loaded server delivers would cut the
+  // read short without a word; only the consumer saying nothing is pending does.
+  const held = (await consumer.info(true)).num_pending;
+  let read = 0;
+  while (read < held && !signal?.aborted) {
+    const batch = await consumer.fetch({ max_messages: Math.min(1000, held - read), expires: 1000 });
     let last: JsMsg | undefined;
     for await (const m of batch) {
       last = m;
+      read++;
       yield m;
     }
-    // An empty fetch: nothing (more) is stored; otherwise the last one says what is left.
-    if (!last || last.info.pending === 0) return;
+    if (last ? last.info.pending === 0 : (await consumer.info()).num_pending === 0) return;
   }
 }
 
