@@ -47,6 +47,7 @@ export function evalCommand(o: EvalCliOptions): number {
 export function reportSummary(r: EvalReport, latency = true): string {
   const n = (x: number, d = 3) => x.toFixed(d);
   const seen = r.observable ? ` (observable ${Math.round(r.observable.share * 100)} %: MOTA ${n(r.observable.mota)})` : '';
-  const lat = latency && r.latency_ms ? `, latency p50 ${n(r.latency_ms.p50, 1)} / p99 ${n(r.latency_ms.p99, 1)} ms` : '';
+  const steady = r.latency_ms?.steady ? ` (from ${r.latency_ms.steady.from_s} s on ${n(r.latency_ms.steady.p50, 1)} / ${n(r.latency_ms.steady.p99, 1)})` : '';
+  const lat = latency && r.latency_ms ? `, latency p50 ${n(r.latency_ms.p50, 1)} / p99 ${n(r.latency_ms.p99, 1)} ms${steady}, ${r.latency_ms.over_50ms} scans over 50 ms` : '';
   return `MOTA ${n(r.mota)}${seen}, IDF1 ${n(r.idf1)}, ${r.id_switches} ID switches, detection rate ${n(r.detection_rate)}, false-track rate ${n(r.false_track_rate, 4)}, RMSE ${n(r.rmse_m * 100, 1)} cm${lat}`;
 }

@@ -107,7 +107,13 @@ describe('tracking metrics', () => {
     const scans = Array.from({ length: 100 }, (_, k) => scan(k, [['a', k]], [['t1', k]]));
     scans.forEach(([, t], k) => (t.published_ns = t.t_ns + BigInt(k + 1) * 1_000_000n));
     const r = evaluate(scans.map((s) => s[0]), scans.map((s) => s[1]));
-    assert.deepEqual(r.latency_ms, { p50: 50, p99: 99 });
+    assert.deepEqual(r.latency_ms, { p50: 50, p99: 99, over_50ms: 50, steady: null }, 'a 4 s run has no steady part');
+    // 8 s of scans 40 ms apart, the k-th published k + 1 ms after its exposure: from 5 s on
+    // (k ≥ 125) the latencies are 126–200 ms.
+    const long = Array.from({ length: 200 }, (_, k) => scan(k, [['a', k]], [['t1', k]]));
+    long.forEach(([, t], k) => (t.published_ns = t.t_ns + BigInt(k + 1) * 1_000_000n));
+    const l = evaluate(long.map((s) => s[0]), long.map((s) => s[1]));
+    assert.deepEqual(l.latency_ms, { p50: 100, p99: 198, over_50ms: 150, steady: { from_s: 5, p50: 163, p99: 200 } });
   });
 
   it('GOSPA charges c^p/2 for a missed object (α = 2)', () => {
