@@ -8,6 +8,7 @@ import { assignSparse } from '../kernels/assign.js';
 import type { ObjectKind } from '../schemas/kinds.js';
 import { clearMot, type FrameData } from './clear-mot.js';
 import { nearPairs } from './near-pairs.js';
+import { p50p99 } from '../util/percentiles.js';
 
 export interface TruthScan {
   t_ns: bigint;
@@ -217,17 +218,11 @@ function crlbRatio(matched: { frame: number; object: number; distance: number }[
 /** Seconds after a run's first scan from which its latency counts as steady: the first tracks' births and the compiler's warm-up are behind it. */
 export const STEADY_FROM_S = 5;
 
-function percentiles(ms: number[]): { p50: number; p99: number } {
-  const sorted = [...ms].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
-  return { p50: at(0.5), p99: at(0.99) };
-}
-
 function latency(tracks: readonly TrackScan[]): EvalReport['latency_ms'] {
   const published = tracks.filter((s) => s.published_ns !== undefined);
   if (published.length === 0) return null;
   const ms = published.map((s) => Number(s.published_ns! - s.t_ns) / 1e6);
   const first = published.reduce((t, s) => (s.t_ns < t ? s.t_ns : t), published[0]!.t_ns);
   const steady = ms.filter((_, i) => Number(published[i]!.t_ns - first) / 1e9 >= STEADY_FROM_S);
-  return { ...percentiles(ms), over_50ms: ms.filter((x) => x > 50).length, steady: steady.length ? { from_s: STEADY_FROM_S, ...percentiles(steady) } : null };
+  return { ...p50p99(Float64Array.from(ms).sort()), over_50ms: ms.filter((x) => x > 50).length, steady: steady.length ? { from_s: STEADY_FROM_S, ...p50p99(Float64Array.from(steady).sort()) } : null };
 }

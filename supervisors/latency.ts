@@ -1,3 +1,5 @@
+import { p50p99 } from '../util/percentiles.js';
+
 /** Percentiles over a sliding window of recent samples. */
 export class LatencyWindow {
   #samples: Float64Array;
@@ -18,9 +20,7 @@ export class LatencyWindow {
   percentiles(): { p50: number; p99: number } {
     if (this.#count === 0) return { p50: 0, p99: 0 };
     if (this.#cached) return { ...this.#cached };
-    const sorted = this.#samples.slice(0, this.#count).sort();
-    const at = (q: number) => sorted[Math.min(this.#count - 1, Math.ceil(q * this.#count) - 1)] as number;
-    this.#cached = { p50: at(0.5), p99: at(0.99) };
+    this.#cached = p50p99(this.#samples.slice(0, this.#count).sort());
     return { ...this.#cached };
   }
 }

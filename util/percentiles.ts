@@ -1,0 +1,5 @@
+/** p50 and p99 of values sorted ascending, by nearest rank (a value that occurred, never an interpolation). */
+export function p50p99(sorted: ArrayLike<number>): { p50: number; p99: number } {
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+  return { p50: at(0.5), p99: at(0.99) };
+}
