@@ -11,9 +11,9 @@
 // Prints JSON.
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { Worker } from 'node:worker_threads';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '20' }, 'fault-mib': { type: 'string', default: '256' }, worker: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ args: isMainThread ? process.argv.slice(2) : [], options: { rounds: { type: 'string', default: '20' }, 'fault-mib': { type: 'string', default: '256' } } });
 const rounds = Number(values.rounds);
 const faultMib = Number(values['fault-mib']);
 if (!Number.isInteger(rounds) || rounds < 1 || !(faultMib > 0)) {
@@ -54,19 +54,17 @@ function pageCost(mib) {
   return { first_write_us_per_page: Number(first.toFixed(3)), rewrite_us_per_page: Number(pass(2).toFixed(4)) };
 }
 
-if (values.worker) {
-  process.stdout.write(JSON.stringify(work(rounds)));
+if (!isMainThread) {
+  parentPort.postMessage(work(workerData.rounds));
 } else {
   const cpus = availableParallelism();
   const alone = summary(work(rounds));
   // The same work on every CPU at once, each in a thread of its own.
   const together = await Promise.all(
     Array.from({ length: cpus }, () => new Promise((resolve, reject) => {
-      const w = new Worker(new URL(import.meta.url), { argv: ['--worker', '--rounds', String(rounds)], stdout: true });
-      let out = '';
-      w.stdout.on('data', (d) => (out += d));
-      w.on('error', reject);
-      w.on('exit', () => resolve(JSON.parse(out)));
+      const w = new Worker(new URL(import.meta.url), { workerData: { rounds } });
+      w.once('message', resolve);
+      w.once('error', reject);
     })),
   );
   const all = summary(together.flat());
