@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { motionParams } from '../kernels/motion-params.js';
 import { pairFramesetSettings } from '../actors/fusion/pair-framesets.js';
-import { voxelStageGrid, voxelTimingSettings } from '../actors/voxel/voxel-settings.js';
+import { DEFAULT_VOXEL_TIMING, voxelTimingSettings } from '../actors/voxel/voxel-settings.js';
+import { checkVoxelStageOptions } from '../actors/voxel/voxel-stage.js';
 import { Tracker } from '../actors/tracker/tracker.js';
 import { UsageError } from './errors.js';
 
@@ -34,7 +35,7 @@ export function stageOptions(file: string | undefined): StageOptions {
   try {
     pairFramesetSettings((raw as StageOptions).fusion ?? {});
     voxelTimingSettings((raw as StageOptions).voxel ?? {});
-    voxelStageGrid((raw as StageOptions).voxel?.voxel ?? {});
+    checkVoxelStageOptions((raw as StageOptions).voxel ?? {}, Object.keys(DEFAULT_VOXEL_TIMING));
   } catch (err) {
     throw new UsageError(`${file}: ${(err as Error).message}`);
   }

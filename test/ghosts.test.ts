@@ -146,7 +146,7 @@ describe('ghost points in small rigs', () => {
   });
 
   it('refuses bad settings by name', () => {
-    assert.throws(() => new VoxelStage(scenario, { ghost_views: -1 }), /options\.ghost_views: expected an integer ≥ 0, got -1/);
-    assert.throws(() => new VoxelStage(scenario, { refute_snr: 0 }), /options\.refute_snr: expected a number > 0, got 0/);
+    assert.throws(() => new VoxelStage(scenario, { ghost_views: -1 }), /voxel\.ghost_views: expected an integer ≥ 0, got -1/);
+    assert.throws(() => new VoxelStage(scenario, { refute_snr: 0 }), /voxel\.refute_snr: expected a number > 0, got 0/);
   });
 });

@@ -47,6 +47,19 @@ export interface AssociationOptions {
 
 export const DEFAULT_ASSOCIATION: AssociationOptions = { gateChi2: 13.8, maxSearchPx: 40, residualChi2: 16, pixelVarFloor: 0.01, minViews: 2 };
 
+/** Checks a stage's `association` settings (any subset of AssociationOptions), each error naming `voxel.association.<setting>`. */
+export function checkAssociationOptions(raw: unknown): void {
+  if (raw === undefined) return;
+  const keys = Object.keys(DEFAULT_ASSOCIATION);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new TypeError(`voxel.association: expected a map of ${keys.join(', ')}, got ${JSON.stringify(raw)}`);
+  for (const [k, v] of Object.entries(raw)) {
+    if (!keys.includes(k)) throw new TypeError(`voxel.association.${k}: unknown setting (expected one of ${keys.join(', ')})`);
+    const want = k === 'minViews' ? 'an integer ≥ 2' : k === 'pixelVarFloor' ? 'a number of px² ≥ 0' : 'a number > 0';
+    const ok = typeof v === 'number' && Number.isFinite(v) && (k === 'minViews' ? Number.isInteger(v) && v >= 2 : k === 'pixelVarFloor' ? v >= 0 : v > 0);
+    if (!ok) throw new TypeError(`voxel.association.${k}: expected ${want}, got ${JSON.stringify(v)}`);
+  }
+}
+
 /** A triangulated point and the hypothesis it came from. */
 export interface AssociatedPoint {
   hypothesis: number;
@@ -101,9 +114,77 @@ class DetectionIndex {
 }
 
 /** The detection's pixel covariance [var_u, cov_uv, var_v] with the floor added. */
-function pixelCov(b: Float32Array, j: number, floor: number): [number, number, number] {
+export function pixelCov(b: Float32Array, j: number, floor: number): [number, number, number] {
   const o = j * FUSED_STRIDE;
   return [Math.max(0, b[o + 2]!) + floor, b[o + 4]!, Math.max(0, b[o + 3]!) + floor];
+}
+
+/** A hypothesis projected into one camera: where it lands, its spread there (px²), and how far out a detection may be. */
+export interface ImageGate {
+  u: number;
+  v: number;
+  s00: number;
+  s01: number;
+  s11: number;
+  radius: number;
+}
+
+/** The hypothesis' gate in the camera's image (its covariance carried through the projection Jacobian); undefined when it falls outside the image. */
+export function imageGate(cam: Camera, h: Pick<Hypothesis, 'position' | 'covariance'>, o: AssociationOptions): ImageGate | undefined {
+  const pj = cam.projectWithJacobian(h.position);
+  if (!pj || !cam.inImage(pj.u, pj.v, -o.maxSearchPx)) return undefined;
+  // S = J P Jᵀ (2×2) from the hypothesis' covariance.
+  const J = pj.J;
+  const P = h.covariance;
+  const JP = [0, 0, 0, 0, 0, 0];
+  for (let r = 0; r < 2; r++) for (let c = 0; c < 3; c++) JP[r * 3 + c] = J[r * 3]! * P[c]! + J[r * 3 + 1]! * P[3 + c]! + J[r * 3 + 2]! * P[6 + c]!;
+  const s00 = JP[0]! * J[0]! + JP[1]! * J[1]! + JP[2]! * J[2]!;
+  const s01 = JP[0]! * J[3]! + JP[1]! * J[4]! + JP[2]! * J[5]!;
+  const s11 = JP[3]! * J[3]! + JP[4]! * J[4]! + JP[5]! * J[5]!;
+  return { u: pj.u, v: pj.v, s00, s01, s11, radius: Math.min(o.maxSearchPx, Math.sqrt(o.gateChi2 * (s00 + s11 + 4))) };
+}
+
+/** Detection j's squared Mahalanobis distance from the gate's centre and the log-determinant of their summed covariance; undefined outside the gate. */
+export function gateDistance(g: ImageGate, blobs: Float32Array, j: number, o: AssociationOptions): { d2: number; logDet: number } | undefined {
+  const du = blobs[j * FUSED_STRIDE]! - g.u;
+  const dv = blobs[j * FUSED_STRIDE + 1]! - g.v;
+  if (du * du + dv * dv > g.radius * g.radius) return undefined;
+  const [a, c, d] = pixelCov(blobs, j, o.pixelVarFloor);
+  const S0 = g.s00 + a;
+  const S1 = g.s01 + c;
+  const S2 = g.s11 + d;
+  const det = S0 * S2 - S1 * S1;
+  if (!(det > 0)) return undefined;
+  const d2 = (S2 * du * du - 2 * S1 * du * dv + S0 * dv * dv) / det;
+  return d2 <= o.gateChi2 ? { d2, logDet: Math.log(det) } : undefined;
+}
+
+/**
+ * The unclaimed detections of one pair inside each hypothesis' gate, as assignment edges (row:
+ * hypothesis, column: detection, cost: the pairing's negative log-likelihood).
+ */
+export function gatedDetections(hyps: readonly Hypothesis[], pair: PairDetections, o: AssociationOptions): Edge[] {
+  const index = new DetectionIndex(pair, Math.max(8, o.maxSearchPx));
+  const edges: Edge[] = [];
+  const candidates: number[] = [];
+  for (const [hi, h] of hyps.entries()) {
+    const g = imageGate(pair.camera, h, o);
+    if (!g) continue;
+    candidates.length = 0;
+    index.near(g.u, g.v, g.radius, candidates);
+    for (const j of candidates) {
+      const m = gateDistance(g, pair.blobs, j, o);
+      // Negative log-likelihood up to a constant; the offset keeps costs positive.
+      if (m) edges.push({ row: hi, col: j, cost: m.d2 + m.logDet + 100 });
+    }
+  }
+  return edges;
+}
+
+/** Detection j of the pair as a view for triangulation. */
+export function detectionView(pair: PairDetections, j: number, pixelVarFloor: number): View {
+  const b = pair.blobs;
+  return { camera: pair.camera, u: b[j * FUSED_STRIDE]!, v: b[j * FUSED_STRIDE + 1]!, cov: pixelCov(b, j, pixelVarFloor) };
 }
 
 /**
@@ -122,41 +203,8 @@ export function associateAndTriangulate(
   const o = { ...DEFAULT_ASSOCIATION, ...options };
   // views[h] = [pair index, detection index][] chosen for hypothesis h.
   const chosen: [number, number][][] = hyps.map(() => []);
-  const candidates: number[] = [];
   for (const [pi, pair] of pairs.entries()) {
-    const index = new DetectionIndex(pair, Math.max(8, o.maxSearchPx));
-    const cam = pair.camera;
-    const edges: Edge[] = [];
-    for (const [hi, h] of hyps.entries()) {
-      const pj = cam.projectWithJacobian(h.position);
-      if (!pj || !cam.inImage(pj.u, pj.v, -o.maxSearchPx)) continue;
-      // S = J P Jᵀ (2×2) from the hypothesis' covariance.
-      const J = pj.J;
-      const P = h.covariance;
-      const JP = [0, 0, 0, 0, 0, 0];
-      for (let r = 0; r < 2; r++) for (let c = 0; c < 3; c++) JP[r * 3 + c] = J[r * 3]! * P[c]! + J[r * 3 + 1]! * P[3 + c]! + J[r * 3 + 2]! * P[6 + c]!;
-      const s00 = JP[0]! * J[0]! + JP[1]! * J[1]! + JP[2]! * J[2]!;
-      const s01 = JP[0]! * J[3]! + JP[1]! * J[4]! + JP[2]! * J[5]!;
-      const s11 = JP[3]! * J[3]! + JP[4]! * J[4]! + JP[5]! * J[5]!;
-      const radius = Math.min(o.maxSearchPx, Math.sqrt(o.gateChi2 * (s00 + s11 + 4)));
-      candidates.length = 0;
-      index.near(pj.u, pj.v, radius, candidates);
-      for (const j of candidates) {
-        const du = pair.blobs[j * FUSED_STRIDE]! - pj.u;
-        const dv = pair.blobs[j * FUSED_STRIDE + 1]! - pj.v;
-        if (du * du + dv * dv > radius * radius) continue;
-        const [a, c, d] = pixelCov(pair.blobs, j, o.pixelVarFloor);
-        const S0 = s00 + a;
-        const S1 = s01 + c;
-        const S2 = s11 + d;
-        const det = S0 * S2 - S1 * S1;
-        if (!(det > 0)) continue;
-        const d2 = (S2 * du * du - 2 * S1 * du * dv + S0 * dv * dv) / det;
-        // Negative log-likelihood up to a constant; the offset keeps costs positive.
-        if (d2 <= o.gateChi2) edges.push({ row: hi, col: j, cost: d2 + Math.log(det) + 100 });
-      }
-    }
-    for (const [hi, j] of assignSparse(edges)) chosen[hi]!.push([pi, j]);
+    for (const [hi, j] of assignSparse(gatedDetections(hyps, pair, o))) chosen[hi]!.push([pi, j]);
   }
   const points: AssociatedPoint[] = [];
   for (const [hi, picks] of chosen.entries()) {
@@ -166,10 +214,7 @@ export function associateAndTriangulate(
       for (const [pi, j] of picks) pairs[pi]!.claimed[j] = 1;
       continue;
     }
-    const views: View[] = picks.map(([pi, j]) => {
-      const b = pairs[pi]!.blobs;
-      return { camera: pairs[pi]!.camera, u: b[j * FUSED_STRIDE]!, v: b[j * FUSED_STRIDE + 1]!, cov: pixelCov(b, j, o.pixelVarFloor) };
-    });
+    const views: View[] = picks.map(([pi, j]) => detectionView(pairs[pi]!, j, o.pixelVarFloor));
     const t = triangulateRobust(views, o.residualChi2, o.minViews);
     if (!t) continue;
     let weight = 0;

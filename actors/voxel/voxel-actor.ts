@@ -22,7 +22,8 @@ type Input = { kind: 'fused'; fused: Fused } | { kind: 'tracks'; tracks: Message
  * Factory for the `voxel` actor kind: options `{scenario}`, the timing settings
  * (voxel-settings.ts: tolerance_ms, max_wait_ms, track_wait_ms, queue) and the stage's
  * (VoxelStageOptions: min_score, voxel, association, track_aided, process_noise,
- * max_track_age_s, duplicate_m, max_speed_mps).
+ * max_track_age_s, duplicate_m, single_view, ghost_views, split_pairings, refute_snr,
+ * max_speed_mps, shard).
  */
 export function voxelActor(f: ActorFactoryContext): ActorBehavior<Input> {
   const o = f.options as Record<string, unknown>;

@@ -16,9 +16,10 @@ import { FUSED_STRIDE, type FusedFrame } from '../../schemas/fused.js';
 import type { Tracks } from '../../schemas/tracks.js';
 import type { Mat3, Vec3 } from '../../geometry/vec3.js';
 import { selectPeaks } from './select-peaks.js';
+import { splitCrowdedPeaks } from './split-peaks.js';
 import { refutingWitness, type Witness } from './refute.js';
 import { type DetectionMask, detectionMaskFile } from '../../kernels/detection-mask.js';
-import { associateAndTriangulate, type AssociationOptions, DEFAULT_ASSOCIATION, type Hypothesis, type PairDetections, type SingleView, detectionRay } from './associate.js';
+import { associateAndTriangulate, type AssociationOptions, checkAssociationOptions, DEFAULT_ASSOCIATION, type Hypothesis, type PairDetections, type SingleView, detectionRay } from './associate.js';
 import { type Measurements, RAY_STRIDE } from '../../schemas/measurement.js';
 import type { MessageOf } from '../../schemas/message.js';
 import { rigOf, rigPairs } from '../../sim/rig.js';
@@ -60,12 +61,47 @@ export interface VoxelStageOptions {
    * Default 3; 0 keeps every point.
    */
   ghost_views?: number;
+  /**
+   * A peak whose gate holds more than one detection in some camera — objects closer than a
+   * voxel or two — is split into the points its detections agree on, trying at most this many
+   * two-camera pairings of them per peak (split-peaks.ts; default 256; 0 = never split).
+   */
+  split_pairings?: number;
   /** SNR at which a camera cannot miss a point (refute.ts; default 10). */
   refute_snr?: number;
   /** Without tracks, the last frameset's points guide the association, each moved up to this since (m/s, default 40). */
   max_speed_mps?: number;
   /** One of several voxel shards: it owns a slab of the airspace (shard-region.ts; default: all of it). */
   shard?: { index: number; count: number; margin_m?: number };
+}
+
+/** The settings VoxelStageOptions has. */
+const STAGE_SETTINGS = ['min_score', 'voxel', 'association', 'track_aided', 'process_noise', 'max_track_age_s', 'duplicate_m', 'single_view', 'ghost_views', 'split_pairings', 'refute_snr', 'max_speed_mps', 'shard'];
+
+/**
+ * Checks the voxel stage's settings, each error naming `voxel.<setting>`, what was expected and
+ * what was found; with `others` (the names an actor or file may also hold there), a setting
+ * that is neither the stage's nor one of those is an error too.
+ */
+export function checkVoxelStageOptions(o: Record<string, unknown>, others?: readonly string[]): void {
+  const bad = (k: string, want: string) => new TypeError(`voxel.${k}: expected ${want}, got ${JSON.stringify(o[k])}`);
+  const number = (k: string, ok: (v: number) => boolean, want: string) => {
+    const v = o[k];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || !ok(v))) throw bad(k, want);
+  };
+  number('min_score', () => true, 'a number');
+  number('process_noise', (v) => v > 0, 'a number > 0 (m²/s³)');
+  number('max_track_age_s', (v) => v > 0, 'a number of seconds > 0');
+  number('duplicate_m', (v) => v >= 0, 'a number of metres ≥ 0');
+  number('max_speed_mps', (v) => v >= 0, 'a number of m/s ≥ 0');
+  number('refute_snr', (v) => v > 0, 'a number > 0');
+  for (const k of ['ghost_views', 'split_pairings']) number(k, (v) => Number.isInteger(v) && v >= 0, 'an integer ≥ 0');
+  for (const k of ['track_aided', 'single_view']) if (o[k] !== undefined && typeof o[k] !== 'boolean') throw bad(k, 'true or false');
+  checkAssociationOptions(o.association);
+  if (o.voxel !== undefined) voxelStageGrid(o.voxel);
+  parseShardSpec(o.shard);
+  if (!others) return;
+  for (const k of Object.keys(o)) if (!STAGE_SETTINGS.includes(k) && !others.includes(k)) throw new TypeError(`voxel.${k}: unknown setting (expected one of ${[...STAGE_SETTINGS, ...others].join(', ')})`);
 }
 
 /** What one frameset gave, besides the measurements: for the debug log. */
@@ -130,6 +166,7 @@ export class VoxelStage {
   readonly #singleView: boolean;
   readonly #ghostViews: number;
   readonly #refuteSnr: number;
+  readonly #splitPairings: number;
   readonly #bands = new Map<string, 'mono' | 'thermal'>();
   readonly #masks = new Map<string, DetectionMask>();
 
@@ -141,6 +178,7 @@ export class VoxelStage {
     }
     this.pairs = [...this.#views.keys()];
     if (this.pairs.length > 64) throw new TypeError(`options.scenario: at most 64 pairs vote in one grid, got ${this.pairs.length}`);
+    checkVoxelStageOptions(o as Record<string, unknown>);
     this.#minScore = Number(o.min_score ?? 0);
     this.#association = o.association ?? {};
     this.trackAided = o.track_aided !== false;
@@ -151,8 +189,7 @@ export class VoxelStage {
     this.#singleView = o.single_view !== false;
     this.#ghostViews = o.ghost_views ?? 3;
     this.#refuteSnr = o.refute_snr ?? 10;
-    if (!(this.#refuteSnr > 0)) throw new TypeError(`options.refute_snr: expected a number > 0, got ${JSON.stringify(o.refute_snr)}`);
-    if (!Number.isInteger(this.#ghostViews) || this.#ghostViews < 0) throw new TypeError(`options.ghost_views: expected an integer ≥ 0, got ${JSON.stringify(o.ghost_views)}`);
+    this.#splitPairings = o.split_pairings ?? 256;
     const shard = parseShardSpec(o.shard);
     const box = (o.voxel?.worldBox as Box | undefined) ?? scenarioBox(scenario, 100);
     this.shard = shard && { ...shard, region: shardRegion(box, shard) };
@@ -251,7 +288,8 @@ export class VoxelStage {
     // A voted point of few views that a camera would plainly see, and does not, is two
     // objects' rays crossing: left out, its detections free for the tracks' single rays.
     const refute = { minSnr: this.#refuteSnr, searchPx: this.#association.maxSearchPx ?? DEFAULT_ASSOCIATION.maxSearchPx, marginPx: REFUTE_MARGIN_PX };
-    for (const p of associateAndTriangulate(peaks, dets, this.#association, owned)) {
+    const split = splitCrowdedPeaks(peaks, dets, { ...DEFAULT_ASSOCIATION, ...this.#association }, this.#splitPairings);
+    for (const p of associateAndTriangulate(split, dets, this.#association, owned)) {
       if (p.views < this.#ghostViews && refutingWitness(p.position, p.picks, witnesses, refute) >= 0) {
         for (const [pi, j] of p.picks) dets[pi]!.claimed[j] = 0;
         info.ghosts++;
