@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -103,6 +103,33 @@ describe('developer scripts', function () {
       assert.equal(out.length, 2, 'the bird is clutter: one target, two lines');
       assert.equal(out[0], 'd1 tracks: t1 0.00–0.40 s, - 0.50–0.60 s, t2 0.70–0.90 s');
       assert.match(out[1]!, /^d1 seen by 2 pairs at Pd 0\.5\/0\.1, per 0\.5 s from 0: \d\.\d\/\d\.\d \d\.\d\/\d\.\d$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('offline-eval.js writes a recording `skyvox eval` scores, the same on every run, and takes an options file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'skyvox-offline-'));
+    try {
+      const run = (out: string, ...extra: string[]) => JSON.parse(execFileSync(process.execPath, [join(scripts, 'offline-eval.js'), 'form4', join(dir, out), '2', ...extra], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as { frames: number; scans: number };
+      const a = run('a');
+      assert.equal(a.frames, 20);
+      assert.equal(a.scans, 20);
+      const lines = (f: string) => readFileSync(join(dir, f), 'utf8').trim().split('\n');
+      assert.equal(lines('a/truth.jsonl').length, 20);
+      assert.equal(lines('a/meas.jsonl').length, 20);
+      const tracks = lines('a/tracks.jsonl');
+      assert.equal(JSON.parse(tracks.at(-1)!).t_ns, JSON.parse(lines('a/truth.jsonl').at(-1)!).t_ns);
+      run('b');
+      assert.deepEqual(lines('b/tracks.jsonl'), tracks, 'deterministic');
+      writeFileSync(join(dir, 'o.yaml'), 'voxel:\n  split_pairings: 0\n');
+      run('c', '--options', join(dir, 'o.yaml'));
+      assert.notDeepEqual(lines('c/tracks.jsonl'), tracks, 'the formation comes out otherwise without the split');
+      writeFileSync(join(dir, 'bad.yaml'), 'voxel:\n  split_pairing: 0\n');
+      assert.throws(() => run('d', '--options', join(dir, 'bad.yaml')), /split_pairing: unknown setting/);
+      execFileSync(process.execPath, [join(scripts, '../bin/skyvox.js'), 'eval', '--truth', join(dir, 'a/truth.jsonl'), '--tracks', join(dir, 'a/tracks.jsonl'), '--scenario', 'form4', '--out', join(dir, 'r.json')], { stdio: 'ignore' });
+      const evaluated = JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')) as { mota: number };
+      assert.ok(evaluated.mota > 0.5, `MOTA ${evaluated.mota}`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

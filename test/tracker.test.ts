@@ -160,6 +160,40 @@ describe('tracker', () => {
     assert.equal(run(2), 2, 'reacquiring in the first two missed scans only, a new track takes over');
   });
 
+  it('in a swarm, a drone that misses a scan is not dragged to a one-off ghost point beside it; round a corner it keeps its identity', () => {
+    const cov = [0.003, 0, 0, 0, 0.003, 0, 0, 0, 0.003];
+    // Five drones 4 m apart flying east at 6 m/s; drone 0 is the one watched.
+    const truth = (t: number, turn: boolean): Point[] =>
+      [0, 1, 2, 3, 4].map((i): Point => (i === 0 && turn && t >= 2 ? [12 + 2 * (t - 2), -14 * (t - 2), 100] : [6 * t, 4 * i, 100]));
+    const run = (options: Partial<TrackerOptions>, turn: boolean) => {
+      const rng = new Rng(21);
+      const tracker = new Tracker(options);
+      const ids = new Set<string>();
+      let worst = 0;
+      for (let k = 0; k < 100; k++) {
+        const t = k * 0.04;
+        const ps = truth(t, turn);
+        const ms: Measurement[] = ps.map((p) => ({ position: p.map((v) => v + 0.05 * rng.normal()) as Point, covariance: cov, views: 3 }));
+        // At t = 2 s drone 0 is not detected, and two neighbours' rays cross 1.4 m from it instead.
+        if (!turn && k === 50) ms[0] = { position: [ps[0]![0] + 1.2, ps[0]![1] + 0.7, ps[0]![2] - 0.2], covariance: cov, views: 2 };
+        tracker.step(t, ms);
+        if (k < 10) continue;
+        const near = tracker.tracks.filter((x) => x.status !== 'tentative').find((x) => Math.hypot(...position(x).map((v, a) => v - ps[0]![a]!)) < 2);
+        if (near) ids.add(near.id);
+        worst = Math.max(worst, near ? Math.hypot(...position(near).map((v, a) => v - ps[0]![a]!)) : Infinity);
+      }
+      return { ids: ids.size, worst };
+    };
+    const ghost = run({}, false);
+    assert.equal(ghost.ids, 1);
+    assert.ok(ghost.worst < 0.5, `the track stayed on the drone: ${ghost.worst} m at worst`);
+    const eager = run({ reacquireHits: 1 }, false);
+    assert.ok(eager.ids > 1 || eager.worst > 1, `taking the ghost at once drags the track off or ends it: ${JSON.stringify(eager)}`);
+    const corner = run({}, true);
+    assert.equal(corner.ids, 1, 'round a corner (16 m/s of velocity change in one scan) the identity carries on');
+    assert.throws(() => new Tracker({ reacquireHits: 0 }), /options\.reacquireHits: expected an integer ≥ 1, got 0/);
+  });
+
   it('keeps one track when the views of one object split into two measurements', () => {
     const tracker = new Tracker();
     const cov = [0.01, 0, 0, 0, 0.01, 0, 0, 0, 0.01];

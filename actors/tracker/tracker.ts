@@ -100,9 +100,16 @@ export interface TrackerOptions {
    */
   reacquireS: number;
   reacquireScans: number;
+  /**
+   * In a crowd (another track within twice the reacquisition radius), the hits a measurement's
+   * tentative track needs before the lost track takes it over: 1, at once; 2 (default), once it
+   * is hit again — a one-off ghost point beside a drone of a swarm that missed a scan is never
+   * followed up, a target round a corner is. Alone in the sky, a lost track takes it at once.
+   */
+  reacquireHits: number;
 }
 
-export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = { motion: 'imm', imm: DEFAULT_IMM, processNoise: 20, gateChi2: 16.3, confirmM: 3, confirmN: 4, maxCoastS: 1, maxCoastSigmaM: 1, tentativeMisses: 2, maxSpeed: 40, mergeM: 1, mergeMps: 5, association: 'gnn', jpda: DEFAULT_JPDA, reacquireM: 3, reacquireS: 0.1, reacquireScans: 3 };
+export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = { motion: 'imm', imm: DEFAULT_IMM, processNoise: 20, gateChi2: 16.3, confirmM: 3, confirmN: 4, maxCoastS: 1, maxCoastSigmaM: 1, tentativeMisses: 2, maxSpeed: 40, mergeM: 1, mergeMps: 5, association: 'gnn', jpda: DEFAULT_JPDA, reacquireM: 3, reacquireS: 0.1, reacquireScans: 3, reacquireHits: 2 };
 
 type Status = (typeof TRACK_STATUSES)[number];
 
@@ -126,6 +133,11 @@ export interface Track {
    * until it is seen again.
    */
   held?: boolean;
+  /**
+   * A tentative track born of a measurement a just-lost confirmed track could reacquire: that
+   * track's id. Hit `reacquireHits` times, it hands its state to that track (if still lost).
+   */
+  standsFor?: string;
 }
 
 export interface TrackerEvent {
@@ -249,10 +261,12 @@ export class Tracker {
       } else if (t.status !== 'tentative') t.status = hit ? 'confirmed' : 'coasting';
     }
     for (const [mi, p] of share) if (p >= 0.5) used.add(mi);
-    this.#reacquire(predicted, measurements, used, time, dt, seen);
+    const standIns = this.#reacquire(predicted, measurements, used, time, dt, seen);
+    const handedOver = this.#takeOver(predicted, events);
     const kept: Track[] = [];
     const duplicates = this.#duplicates(predicted);
     for (const t of predicted) {
+      if (handedOver.has(t)) continue;
       const dead = duplicates.has(t) || (t.status === 'tentative' ? t.misses > o.tentativeMisses : time - t.lastHit > o.maxCoastS);
       if (!dead) kept.push(t);
       else if (t.status !== 'tentative') events.push({ id: t.id, event: 'lost', position: position(t) });
@@ -265,7 +279,7 @@ export class Tracker {
       for (let i = 3; i < 6; i++) P.v[i * 6 + i] = (o.maxSpeed / 2) ** 2;
       const g = { x: column([...m.position, 0, 0, 0]), P };
       const serial = this.#nextId++;
-      const t: Track = { id: `t${serial}`, serial, status: 'tentative', state: g, filter: immStart(g, models), history: [true], misses: 0, lastHit: time, views: m.views };
+      const t: Track = { id: `t${serial}`, serial, status: 'tentative', state: g, filter: immStart(g, models), history: [true], misses: 0, lastHit: time, views: m.views, standsFor: standIns.get(mi) };
       kept.push(t);
       events.push({ id: t.id, event: 'born', position: m.position });
     });
@@ -275,33 +289,45 @@ export class Tracker {
 
   /**
    * A confirmed track that has just lost its target (at most `reacquireScans` missed scans, or
-   * its last hit at most `reacquireS` old) takes the nearest measurement no track took within
-   * `reacquireM` of its prediction, restarting its velocity from its last hit: a target that
-   * turns harder than the motion model allows (a waypoint corner, a drone stopping) keeps its
-   * identity instead of leaving a coasting phantom and a new track.
+   * its last hit at most `reacquireS` old) reacquires the nearest measurement no track took
+   * within `reacquireM` of its prediction: a target that turns harder than the motion model
+   * allows (a waypoint corner, a drone stopping) keeps its identity instead of leaving a
+   * coasting phantom and a new track. It takes the measurement now, restarting its velocity
+   * from its last hit — unless it is in a crowd and `reacquireHits` is over 1: then the
+   * measurement's tentative track stands in for it (returned: measurement → track id) until it
+   * is hit that often (#takeOver).
    */
-  #reacquire(predicted: Track[], ms: readonly Measurement[], used: Set<number>, time: number, dt: number, seen: readonly boolean[] | undefined): void {
+  #reacquire(predicted: Track[], ms: readonly Measurement[], used: Set<number>, time: number, dt: number, seen: readonly boolean[] | undefined): Map<number, string> {
     const o = this.options;
-    if (!(o.reacquireM > 0) || !(dt > 0)) return;
-    const pairs: { ti: number; mi: number; d: number }[] = [];
+    const standIns = new Map<number, string>();
+    if (!(o.reacquireM > 0) || !(dt > 0)) return standIns;
+    const pairs: { ti: number; mi: number; d: number; crowded: boolean }[] = [];
+    const distance = (a: Float64Array | number[], b: Float64Array | number[]) => Math.hypot(a[0]! - b[0]!, a[1]! - b[1]!, a[2]! - b[2]!);
     predicted.forEach((t, ti) => {
       const tau = time - t.lastHit;
       if (t.status !== 'coasting' || !(t.misses <= o.reacquireScans || tau <= o.reacquireS) || (seen && !seen[ti])) return;
       // A turn changes the velocity by up to maxSpeed: over a long scan (5 fps) it strays further than reacquireM.
       const radius = Math.max(o.reacquireM, o.maxSpeed * tau);
+      // Ghost points — two neighbours' rays crossing — form in crowds: there a measurement
+      // waits to be followed up (reacquireHits), in an empty sky it is taken at once.
+      const crowded = predicted.some((u) => u !== t && distance(u.state.x.v, t.state.x.v) < 2 * radius);
       ms.forEach((m, mi) => {
         if (used.has(mi) || m.views < 2) return;
-        const d = Math.hypot(m.position[0] - t.state.x.v[0]!, m.position[1] - t.state.x.v[1]!, m.position[2] - t.state.x.v[2]!);
-        if (d <= radius) pairs.push({ ti, mi, d });
+        const d = distance(m.position, t.state.x.v);
+        if (d <= radius) pairs.push({ ti, mi, d, crowded });
       });
     });
     pairs.sort((a, b) => a.d - b.d || a.ti - b.ti || a.mi - b.mi);
     const taken = new Set<number>();
-    for (const { ti, mi } of pairs) {
-      if (taken.has(ti) || used.has(mi)) continue;
+    for (const { ti, mi, crowded } of pairs) {
+      if (taken.has(ti) || used.has(mi) || standIns.has(mi)) continue;
       taken.add(ti);
-      used.add(mi);
       const t = predicted[ti]!;
+      if (o.reacquireHits > 1 && crowded) {
+        standIns.set(mi, t.id);
+        continue;
+      }
+      used.add(mi);
       const m = ms[mi]!;
       // Coasting moved it on at its old velocity since its last hit, tau ago: where it was then
       // is the prediction less tau of that velocity, and the new velocity spans tau to here.
@@ -322,6 +348,42 @@ export class Tracker {
       t.status = 'confirmed';
       t.views = m.views;
     }
+    return standIns;
+  }
+
+  /**
+   * A stand-in hit `reacquireHits` times, its confirmed track still lost (coasting, or measured
+   * by single rays only): the confirmed track takes the stand-in's state — position and a velocity from
+   * the stand-in's own hits — and the stand-in goes; the identity carries on.
+   */
+  #takeOver(tracks: readonly Track[], events: TrackerEvent[]): Set<Track> {
+    const o = this.options;
+    const gone = new Set<Track>();
+    for (const s of tracks) {
+      if (s.standsFor === undefined || s.misses > 0) continue;
+      // Confirmed in this very scan (confirmM ≤ reacquireHits): the identity it would take is the lost track's.
+      const confirmedNow = events.findIndex((e) => e.id === s.id && e.event === 'confirmed');
+      if (s.status !== 'tentative' && confirmedNow < 0) continue;
+      const lost = tracks.find((t) => t.id === s.standsFor);
+      // Still lost: coasting, or held only by single rays (views 1), which pin no depth — a
+      // camera looking along the way the target turned can keep hitting the old prediction.
+      if (!lost || !(lost.status === 'coasting' || (lost.status === 'confirmed' && lost.views === 1))) {
+        s.standsFor = undefined;
+        continue;
+      }
+      if (s.history.filter(Boolean).length < o.reacquireHits) continue;
+      if (confirmedNow >= 0) events.splice(confirmedNow, 1);
+      lost.filter = s.filter;
+      lost.state = s.state;
+      lost.history = [...lost.history.slice(0, -1), true];
+      lost.misses = 0;
+      lost.lastHit = s.lastHit;
+      lost.held = false;
+      lost.status = 'confirmed';
+      lost.views = s.views;
+      gone.add(s);
+    }
+    return gone;
   }
 
   /**
@@ -489,6 +551,7 @@ function checkOptions(o: TrackerOptions): TrackerOptions {
   if (typeof o.reacquireM !== 'number' || !(o.reacquireM >= 0)) throw bad('reacquireM', 'a number of metres ≥ 0 (0: never)', o.reacquireM);
   if (typeof o.reacquireS !== 'number' || !(o.reacquireS >= 0)) throw bad('reacquireS', 'a number of seconds ≥ 0', o.reacquireS);
   if (!Number.isInteger(o.reacquireScans) || o.reacquireScans < 1) throw bad('reacquireScans', 'an integer ≥ 1', o.reacquireScans);
+  if (!Number.isInteger(o.reacquireHits) || o.reacquireHits < 1) throw bad('reacquireHits', 'an integer ≥ 1', o.reacquireHits);
   if (o.confirmM > o.confirmN) throw bad('confirmM', `at most confirmN (${o.confirmN})`, o.confirmM);
   return o;
 }
