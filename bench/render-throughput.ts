@@ -55,7 +55,7 @@ export async function renderThroughput(minMs: number): Promise<Record<string, un
       pair: 'p',
       band: 'mono',
       model: Camera.at([-300, 0, 3], lookAt([-300, 0, 3], [0, 3000, 600]), { width: w, height: h, K: intrinsicsFromFov(w, h, 30) }),
-      clock: { offsetMs: 0, driftPpm: 0, jitterUs: 0 },
+      clock: { offsetMs: 0, driftPpm: 0, jitterUs: 0, synced: true },
       dropRate: 0,
     };
     const scene = cameraScene(cam, scenario.seed, { clouds: 3, cloudContrast: 0.06, cloudSpeedPxS: 8, hotPixels: 20, deadPixels: 20 });

@@ -48,6 +48,21 @@ export interface FramesetStats {
   duplicate: number;
 }
 
+/** A camera whose views sit at about the same offset from the instants, beyond half the tolerance: a clock out of step. */
+export interface SkewedCamera {
+  cam: string;
+  /** Median offset of its views from the instants (ms; positive: its stamps are later). */
+  offset_ms: number;
+  /** Share of its recent instants with a view that far off. */
+  share: number;
+}
+
+/** Instants per camera the skew verdict looks back over, and the share of them with a view that a verdict needs. */
+const SKEW_WINDOW = 100;
+const SKEW_SHARE = 0.5;
+/** A camera's view within this of an instant it missed is its view of that instant (ns): beyond it, a dropped frame. */
+const SKEW_REACH_NS = 500_000_000n;
+
 interface Pending<T> {
   t0: bigint;
   createdMs: number;
@@ -64,6 +79,9 @@ export class FramesetAssembler<T> {
   #pending: Pending<T>[] = [];
   #lastEmitted: bigint | undefined;
   #lostTaken = 0;
+  /** Per camera: its recent view times (for near misses), and per instant it could have joined, its miss (ns) or null. */
+  readonly #recent = new Map<string, bigint[]>();
+  readonly #verdicts = new Map<string, (bigint | null)[]>();
 
   constructor(options: FramesetOptions) {
     if (options.cameras.length === 0) throw new RangeError('Expected at least one camera for a frameset');
@@ -78,6 +96,10 @@ export class FramesetAssembler<T> {
       this.stats.unknown++;
       return this.poll(nowMs);
     }
+    const recent = this.#recent.get(cam) ?? [];
+    recent.push(t_ns);
+    if (recent.length > 8) recent.shift();
+    this.#recent.set(cam, recent);
     const tol = this.#o.toleranceNs;
     if (this.#lastEmitted !== undefined && t_ns <= this.#lastEmitted + tol) {
       this.stats.late++;
@@ -146,6 +168,59 @@ export class FramesetAssembler<T> {
     return fresh;
   }
 
+  /**
+   * Cameras out of step: over their recent instants, a view of theirs — in the set, or the
+   * nearest one outside it (within 0.5 s) — sits at about the same offset from the instant
+   * (the mean time of the set's other views), by more than half the tolerance: a clock off by
+   * more than the tolerance makes its views miss every instant; one off by less, or by nearly a
+   * whole frame period, makes them join the instant off by that much, and views of a moving
+   * target some milliseconds apart do not triangulate to where it was. An instant counts for a
+   * camera when it holds the primary view, or more than half of the cameras (so the camera out
+   * of step is the one blamed, not the rest); dropped frames count as no view.
+   */
+  skewed(): SkewedCamera[] {
+    const out: SkewedCamera[] = [];
+    const half = this.#o.toleranceNs / 2n;
+    for (const [cam, v] of this.#verdicts) {
+      if (v.length < SKEW_WINDOW / 2) continue;
+      const seen = v.filter((d): d is bigint => d !== null).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      if (seen.length < v.length * SKEW_SHARE) continue;
+      const median = seen[seen.length >> 1]!;
+      if (abs(median) <= half) continue;
+      out.push({ cam, offset_ms: Number(median) / 1e6, share: seen.filter((d) => abs(d) > half).length / v.length });
+    }
+    return out;
+  }
+
+  /** Records, for each camera the set `p` could have held, the offset of its view (or of its nearest view outside) from the instant. */
+  #judge(p: Pending<T>): void {
+    const primary = this.#o.primary;
+    const counts = primary !== undefined ? p.views.has(primary) : p.views.size * 2 > this.#cams.size;
+    if (!counts) return;
+    for (const cam of this.#cams) {
+      if (cam === primary) continue;
+      // The instant: the mean time of the set's other views (the primary's, when there is one).
+      let sum = 0n;
+      let n = 0n;
+      for (const [c, view] of p.views) {
+        if (c === cam || (primary !== undefined && c !== primary)) continue;
+        sum += view.t;
+        n++;
+      }
+      if (n === 0n) continue;
+      const instant = sum / n;
+      const own = p.views.get(cam);
+      let offset: bigint | null = own ? own.t - instant : null;
+      if (!own) {
+        for (const t of this.#recent.get(cam) ?? []) if (abs(t - instant) <= SKEW_REACH_NS && (offset === null || abs(t - instant) < abs(offset))) offset = t - instant;
+      }
+      const v = this.#verdicts.get(cam) ?? [];
+      v.push(offset);
+      if (v.length > SKEW_WINDOW) v.shift();
+      this.#verdicts.set(cam, v);
+    }
+  }
+
   #emit(p: Pending<T>): Frameset<T> {
     // Grown by push: packed whether or not this is optimized (util/packed-array.ts says why).
     const times: bigint[] = [];
@@ -156,6 +231,25 @@ export class FramesetAssembler<T> {
     if (missing.length === 0) this.stats.complete++;
     this.stats.missing += missing.length;
     this.#lastEmitted = [...p.views.values()].reduce((m, v) => (v.t > m ? v.t : m), p.t0);
+    this.#judge(p);
     return { t_ns, views: new Map([...p.views].map(([c, v]) => [c, v.item])), missing };
   }
+}
+
+const abs = (v: bigint) => (v < 0n ? -v : v);
+
+/** What an actor logs for a camera out of step (with the SkewedCamera and its tolerance). */
+export const SKEW_WARNING = "a camera's views keep sitting at about the same offset from the other cameras' instants: its clock is out of step with theirs (synchronise it); beyond tolerance_ms its views go unused, within it they are triangulated with views of another time";
+
+/**
+ * The cameras `sets` finds out of step that `reported` does not hold yet (each is reported
+ * once, and again only after it has been back in step); looked at every 25 sets, a cheap call.
+ */
+export function newlySkewed(sets: FramesetAssembler<unknown>, reported: Set<string>): SkewedCamera[] {
+  if (sets.stats.sets % 25 !== 0) return [];
+  const now = sets.skewed();
+  for (const cam of reported) if (!now.some((s) => s.cam === cam)) reported.delete(cam);
+  const fresh = now.filter((s) => !reported.has(s.cam));
+  for (const s of fresh) reported.add(s.cam);
+  return fresh;
 }

@@ -11,6 +11,8 @@ export interface CameraClock {
   offsetMs: number;
   driftPpm: number;
   jitterUs: number;
+  /** Whether the site synchronises it (default): false, its stamps reach skyvox as its clock reads them. */
+  synced: boolean;
 }
 
 export interface RigCamera {
@@ -34,7 +36,7 @@ export function rigCamera(c: CameraSpec): RigCamera {
     pair: c.pair,
     band: c.band,
     model: Camera.at(c.position, R, { width, height, K, dist: c.dist as Distortion | undefined }),
-    clock: { offsetMs: c.clock?.offset_ms ?? 0, driftPpm: c.clock?.drift_ppm ?? 0, jitterUs: c.clock?.jitter_us ?? 0 },
+    clock: { offsetMs: c.clock?.offset_ms ?? 0, driftPpm: c.clock?.drift_ppm ?? 0, jitterUs: c.clock?.jitter_us ?? 0, synced: c.clock?.synced ?? true },
     dropRate: c.drop_rate ?? 0,
     ...(c.mask === undefined ? {} : { mask: c.mask }),
   };

@@ -33,6 +33,7 @@ const Clock = Type.Object(
     offset_ms: Type.Optional(num('a number of milliseconds')),
     drift_ppm: Type.Optional(num('a number of parts per million', { minimum: -1000, maximum: 1000 })),
     jitter_us: Type.Optional(nonNegative('a number of microseconds ≥ 0')),
+    synced: Type.Optional(Type.Boolean({ expected: 'true or false' })),
   },
   strict,
 );

@@ -55,6 +55,15 @@ export class Simulator {
     return this.siteNs(t + skewS);
   }
 
+  /**
+   * The site time a synchronised camera's exposure at `t` carries: the offset and drift the
+   * site's clock synchronisation removes (camera actors do it in pixel mode), the per-frame
+   * jitter it cannot. The same random draw as cameraNs.
+   */
+  syncedNs(cam: RigCamera, t: number, rng: Rng): bigint {
+    return this.siteNs(t + cam.clock.jitterUs * 1e-6 * rng.normal());
+  }
+
   /** Ground truth at frame `k`. */
   truth(k: number): Static<typeof SimTruth.schema> {
     const t = this.frameTime(k);
@@ -73,13 +82,16 @@ export class Simulator {
   }
 
   /**
-   * Detection-mode output of camera `cam` at frame `k` (undefined when the frame is dropped).
+   * Detection-mode output of camera `cam` at frame `k` (undefined when the frame is dropped),
+   * stamped as a motion actor stamps it: in site time, from a camera whose clock the site
+   * synchronises (`synced`, default, unless the scenario says `clock: {synced: false}` for the
+   * camera) — or, unsynchronised, with the camera's own clock.
    * Frames must be asked for in order per camera: each camera has its own random stream.
    */
-  detections(cam: RigCamera, k: number, maxBlobs = DEFAULT_MAX_BLOBS): { frame: Static<typeof DetectionFrame.schema>; sources: (string | undefined)[] } | undefined {
+  detections(cam: RigCamera, k: number, maxBlobs = DEFAULT_MAX_BLOBS, synced = true): { frame: Static<typeof DetectionFrame.schema>; sources: (string | undefined)[] } | undefined {
     const rng = this.#rngs.get(cam.id)!;
     const t = this.frameTime(k);
-    const t_ns = this.cameraNs(cam, t, rng);
+    const t_ns = synced && cam.clock.synced ? this.syncedNs(cam, t, rng) : this.cameraNs(cam, t, rng);
     if (cam.dropRate > 0 && rng.next() < cam.dropRate) return undefined;
     const out = synthesizeDetections(cam, this.#sensors.get(cam.id)!, this.objects, t, rng, {
       maxBlobs,

@@ -105,4 +105,33 @@ describe('framesets', () => {
     assert.deepEqual(alone!.missing, ['ir']);
     assert.throws(() => new FramesetAssembler({ cameras: ['a'], primary: 'b', toleranceNs: 1n, maxWaitMs: 1 }), /primary camera b among the cameras a/);
   });
+
+  it('names a camera whose clock is out of step — its views at about the same offset from every instant, in the set or missing it — not one that drops frames, nor the rest', () => {
+    const ms = 1_000_000n;
+    const run = (cams: string[], skewMs: Map<string, number>, drop: (cam: string, k: number) => boolean, primary?: string) => {
+      const sets = new FramesetAssembler<number>({ cameras: cams, toleranceNs: 10n * ms, maxWaitMs: 60, primary });
+      let now = 0;
+      for (let k = 0; k < 200; k++) {
+        now = k * 40;
+        for (const c of cams) if (!drop(c, k)) sets.add(c, BigInt(k * 40) * ms + BigInt(Math.round((skewMs.get(c) ?? 0) * 1e6)), k, now);
+        sets.poll(now);
+      }
+      sets.poll(now + 1000);
+      return sets.skewed();
+    };
+    const four = ['a', 'b', 'c', 'd'];
+    const off = run(four, new Map([['d', 25]]), () => false);
+    assert.deepEqual(off.map((s) => s.cam), ['d'], JSON.stringify(off));
+    // Its nearest view to each missed instant: 15 ms before it (the frame period is 40 ms).
+    assert.equal(off[0]!.offset_ms, -15);
+    assert.ok(off[0]!.share > 0.9);
+    // Within the tolerance its views join the instants, off by that much: named beyond half the tolerance.
+    assert.deepEqual(run(four, new Map([['d', 7]]), () => false).map((s) => [s.cam, s.offset_ms]), [['d', 7]]);
+    assert.deepEqual(run(four, new Map([['d', 3], ['a', -2]]), () => false), [], 'within half the tolerance: in step');
+    assert.deepEqual(run(four, new Map(), (c, k) => c === 'd' && k % 5 === 0), [], 'a camera dropping a frame in five is not out of step');
+    // A pair: the thermal view out of step with the mono (primary) one.
+    const pair = run(['m', 't'], new Map([['t', 18]]), () => false, 'm');
+    assert.deepEqual(pair.map((s) => [s.cam, s.offset_ms]), [['t', 18]]);
+  });
 });
+

@@ -13,7 +13,7 @@ const camAt = (w = 320, h = 240, fov = 5): RigCamera => ({
   pair: 'p',
   band: 'mono',
   model: Camera.at([0, 0, 0], lookAt([0, 0, 0], [0, 1000, 100]), { width: w, height: h, K: intrinsicsFromFov(w, h, fov) }),
-  clock: { offsetMs: 0, driftPpm: 0, jitterUs: 0 },
+  clock: { offsetMs: 0, driftPpm: 0, jitterUs: 0, synced: true },
   dropRate: 0,
 });
 

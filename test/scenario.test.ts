@@ -44,6 +44,7 @@ describe('scenarios', () => {
       [(s) => delete s.cameras[0].look_at, 'cameras[0]: expected exactly one of look_at, quaternion or ypr_deg, got none'],
       [(s) => (s.cameras[1].id = 'p1-mono'), 'cameras[1].id: expected a unique camera id, got "p1-mono" twice'],
       [(s) => (s.cameras[1].band = 'mono'), 'cameras: expected at most one mono and one thermal camera in pair "p1", got mono, mono'],
+      [(s) => (s.cameras[2].clock = { offset_ms: 3, synced: 'no' }), 'cameras[2].clock.synced: expected true or false, got "no"'],
     ];
     for (const [mutate, message] of cases) {
       const s = base();

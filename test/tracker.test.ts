@@ -5,6 +5,8 @@ import { cvModel, predict, update } from '../actors/tracker/kalman.js';
 import { DEFAULT_TRACKER_OPTIONS, type Measurement, position, Tracker, type TrackerOptions } from '../actors/tracker/tracker.js';
 import { add, mat, mul, transpose } from '../geometry/matrix.js';
 import { Rng } from '../sim/rng.js';
+import { TrackerStage } from '../actors/tracker/tracker-stage.js';
+import { f64ToBin } from '../bus/codec.js';
 
 type Point = [number, number, number];
 
@@ -192,6 +194,22 @@ describe('tracker', () => {
     const corner = run({}, true);
     assert.equal(corner.ids, 1, 'round a corner (16 m/s of velocity change in one scan) the identity carries on');
     assert.throws(() => new Tracker({ reacquireHits: 0 }), /options\.reacquireHits: expected an integer ≥ 1, got 0/);
+  });
+
+  it('a scan of one pair\'s views (the others missing that instant) misses no track; an empty scan of two pairs does', () => {
+    const meas = (k: number, pairs: string[], point: boolean) => {
+      const values = point ? [5 * k * 0.04, 0, 100, 0.003, 0, 0, 0, 0.003, 0, 0, 0, 0.003, 2, 2] : [];
+      return { t_ns: 1_000_000_000n + BigInt(k * 40) * 1_000_000n, count: point ? 1 : 0, pairs, points: f64ToBin(values) };
+    };
+    const run = (gapPairs: string[]) => {
+      const stage = new TrackerStage();
+      for (let k = 0; k < 10; k++) stage.step(meas(k, ['a', 'b'], true), () => 0n);
+      let last;
+      for (let k = 10; k < 14; k++) last = stage.step(meas(k, gapPairs, false), () => 0n);
+      return last!.tracks.tracks.map((t) => t.status);
+    };
+    assert.deepEqual(run(['a']), ['confirmed'], 'one pair alone placed nothing: nothing was missed');
+    assert.deepEqual(run(['a', 'b']), ['coasting']);
   });
 
   it('keeps one track when the views of one object split into two measurements', () => {

@@ -182,7 +182,7 @@ export function cameraActor(f: ActorFactoryContext): ActorBehavior<number> {
           const input = { cam, sensor, scene, objects: sim.objects, t, rng, glintRateHz: clutter.glints?.rate_hz ?? 0, fps: scenario.fps };
           return deliver(ring!, c as ActorContext<unknown>, cam.id, k, t_ns, sync, exposureUs, (px) => (engine ? renderFrameWith(engine, input, px) : renderFrame(input, px)));
         };
-        if (o.clockSync) {
+        if (o.clockSync && cam.clock.synced) {
           // The simulated camera's own clock, as it would read now: offset and drift, no jitter.
           const camNow = () => {
             const site = nowNs();

@@ -9,7 +9,7 @@
 import { Camera, type Distortion } from '../../geometry/camera.js';
 import { pairMapping, type PairMapping } from '../../geometry/pair.js';
 import type { Mat3, Vec3 } from '../../geometry/vec3.js';
-import type { FramesetAssembler, Frameset } from '../../frames/frameset.js';
+import { type FramesetAssembler, type Frameset, newlySkewed, SKEW_WARNING } from '../../frames/frameset.js';
 import { DetectionFrame } from '../../schemas/detections.js';
 import { FusedFrame } from '../../schemas/fused.js';
 import type { MessageOf } from '../../schemas/message.js';
@@ -62,6 +62,7 @@ export function fusionActor(f: ActorFactoryContext): ActorBehavior<Detections> {
   }
   const grouping = pairFramesetSettings(o);
   let sets: FramesetAssembler<Detections>;
+  const skewReported = new Set<string>();
   let timer: TimerHandle | undefined;
   const emit = (ctx: ActorContext<Detections>, ready: Frameset<Detections>[]) => {
     const lost = sets.takeLost();
@@ -69,6 +70,7 @@ export function fusionActor(f: ActorFactoryContext): ActorBehavior<Detections> {
       if (ctx.stats.dropped === 0) ctx.log.warn({ late: sets.stats.late, unpaired: sets.stats.unpaired }, 'detection frames lost before fusion (counted as dropped)');
       ctx.stats.dropped += lost;
     }
+    for (const c of newlySkewed(sets, skewReported)) ctx.log.warn({ ...c, against: mono, tolerance_ms: grouping.tolerance_ms }, SKEW_WARNING);
     for (const s of ready) {
       const m = s.views.get(mono);
       if (!m) continue; // a thermal frame alone: nothing to confirm in the mono image

@@ -20,10 +20,16 @@ export interface SimulatorOptions {
   max_blobs?: number;
   /** Site-clock time of scenario time zero, shared with the camera actors (default: now). */
   start_ns?: bigint;
+  /**
+   * Detection mode: stamp detections in site time, as motion actors do behind cameras whose
+   * clocks the site synchronises (default true); false stamps each camera's own clock.
+   */
+  clock_sync?: boolean;
 }
 
 function options(raw: Record<string, unknown>): SimulatorOptions {
   if (typeof raw.scenario !== 'string') throw new TypeError(`options.scenario: expected a scenario name or file, got ${JSON.stringify(raw.scenario)}`);
+  if (raw.clock_sync !== undefined && typeof raw.clock_sync !== 'boolean') throw new TypeError(`options.clock_sync: expected true or false, got ${JSON.stringify(raw.clock_sync)}`);
   const speed = raw.speed ?? 1;
   if (typeof speed !== 'number' || !(speed > 0)) throw new TypeError(`options.speed: expected a number > 0, got ${JSON.stringify(speed)}`);
   return {
@@ -31,6 +37,7 @@ function options(raw: Record<string, unknown>): SimulatorOptions {
     speed,
     max_blobs: typeof raw.max_blobs === 'number' ? raw.max_blobs : DEFAULT_MAX_BLOBS,
     start_ns: raw.start_ns !== undefined ? BigInt(raw.start_ns as string) : undefined,
+    clock_sync: raw.clock_sync ?? true,
   };
 }
 
@@ -65,7 +72,7 @@ export function simulatorActor(f: ActorFactoryContext): ActorBehavior<number> {
       ctx.publish(SimTruth, s.simTruth, sim.truth(k));
       if (sim.scenario.mode === 'detections') {
         for (const cam of sim.cameras) {
-          const out = sim.detections(cam, k, o.max_blobs);
+          const out = sim.detections(cam, k, o.max_blobs, o.clock_sync);
           if (out) ctx.publish(DetectionFrame, s.det(cam.id), out.frame);
         }
       }

@@ -32,6 +32,8 @@ export function measurementsOf(m: Meas): Measurement[] {
   return ms;
 }
 
+const blind = () => false;
+
 /** A tracker with its scan counter and time origin. */
 export class TrackerStage {
   tracker: Tracker;
@@ -44,11 +46,15 @@ export class TrackerStage {
     this.tracker = new Tracker(options);
   }
 
-  /** One scan: the tracks after it and its events. `published_ns` is stamped as the message leaves. */
+  /**
+   * One scan: the tracks after it and its events. `published_ns` is stamped as the message leaves.
+   * A scan made of one pair's views (its instant's other views missing: dropped, or a camera's
+   * clock out of step) can place no point, so it observes no track: none is missed by it.
+   */
   step(m: Meas, publishedNs: () => bigint, observed?: (p: readonly [number, number, number]) => boolean): { tracks: TracksMessage; events: TrackEventMessage[] } {
     this.t0 ??= m.t_ns;
     const tracker = this.tracker;
-    const found = tracker.step(Number(m.t_ns - this.t0) / 1e9, measurementsOf(m), observed);
+    const found = tracker.step(Number(m.t_ns - this.t0) / 1e9, measurementsOf(m), m.pairs.length < 2 ? blind : observed);
     const scan = this.scan++;
     const tracks: TracksMessage = {
       t_ns: m.t_ns,

@@ -4,7 +4,7 @@
  * the tracks on `skyvox.tracks`. As shard k (option `shard`) it publishes its slab's part on
  * `skyvox.meas.shard.<k>`, so the coordinator can watch each shard's output.
  */
-import { FramesetAssembler, type Frameset } from '../../frames/frameset.js';
+import { FramesetAssembler, type Frameset, newlySkewed, SKEW_WARNING } from '../../frames/frameset.js';
 import { FusedFrame } from '../../schemas/fused.js';
 import { Tracks, tracksFence } from '../../schemas/tracks.js';
 import { Measurements } from '../../schemas/measurement.js';
@@ -35,6 +35,7 @@ export function voxelActor(f: ActorFactoryContext): ActorBehavior<Input> {
   let busy: Promise<void> = Promise.resolve();
   const timing = voxelTimingSettings(o);
   const { track_wait_ms: trackWaitMs, queue } = timing;
+  const skewReported = new Set<string>();
   // The instant of the last frameset processed, the newest tracks message's, the frameset
   // waiting for the tracker's answer to an instant (woken when it comes), and the instant whose
   // answer last came too late (no more waits until the tracker has answered it).
@@ -95,6 +96,7 @@ export function voxelActor(f: ActorFactoryContext): ActorBehavior<Input> {
       if (ctx.stats.dropped === 0) ctx.log.warn({ late: sets.stats.late }, 'fused views came after their instant went on (counted as dropped)');
       ctx.stats.dropped += late;
     }
+    for (const c of newlySkewed(sets, skewReported)) ctx.log.warn({ ...c, against: 'the other pairs', tolerance_ms: timing.tolerance_ms }, SKEW_WARNING);
     for (const s of ready) {
       if (!inFlight) run(ctx, s);
       else {
