@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { refutingWitness, type Witness } from '../actors/voxel/refute.js';
 import { type Fused, VoxelStage } from '../actors/voxel/voxel-stage.js';
-import { binToF64, f32ToBin } from '../bus/codec.js';
+import { binToF64, f32ToBin, f64ToBin } from '../bus/codec.js';
 import type { Frameset } from '../frames/frameset.js';
 import type { Camera } from '../geometry/camera.js';
 import type { Vec3 } from '../geometry/vec3.js';
@@ -108,6 +108,24 @@ describe('ghost points in small rigs', () => {
     const stage = new VoxelStage(scenario, { track_aided: false });
     const { meas } = await stage.process(setOf([frame('a', [G], 20), frame('b', [G], 20), frame('c', [G], 20)]));
     assert.ok(near(pointsOf(meas), G), 'a real object stays');
+  });
+
+  it('a track on a crossing (a ghost that became a track) is refuted the same way: its two-view point is left out, and a real object\'s kept', async () => {
+    const P = new Float64Array(36);
+    for (let i = 0; i < 6; i++) P[i * 7] = i < 3 ? 0.01 : 1;
+    const track = { id: 't1', status: 'confirmed' as const, position: [G[0], G[1], G[2]] as [number, number, number], velocity: [0, 0, 0] as [number, number, number], covariance: f64ToBin(P), score: 1, views: 2 };
+    const pointsWith = async (withC: Vec3[]) => {
+      const stage = new VoxelStage(scenario, {});
+      stage.setTracks({ t_ns: 1_000_000_000n, scan: 0, published_ns: 1_000_000_000n, tracks: [track] });
+      const { meas } = await stage.process(setOf([frame('a', [birdA, birdB], 20), frame('b', [birdA, birdB], 20), frame('c', withC, 20)]));
+      return pointsOf(meas);
+    };
+    const near = (ps: Vec3[]) => ps.some((p) => Math.hypot(p[0] - G[0], p[1] - G[1], p[2] - G[2]) < 1);
+    assert.ok(!near(await pointsWith([])), 'c has the crossing well in view and sees nothing there');
+    const stage = new VoxelStage(scenario, {});
+    stage.setTracks({ t_ns: 1_000_000_000n, scan: 0, published_ns: 1_000_000_000n, tracks: [track] });
+    const { meas } = await stage.process(setOf([frame('a', [G], 20), frame('b', [G], 20), frame('c', [G], 20)]));
+    assert.ok(near(pointsOf(meas)), 'a real object seen by all three stays');
   });
 
   it("a camera's detection mask: where it does not look it refutes nothing, reports nothing in detection mode; the scenario names a bad mask", async () => {

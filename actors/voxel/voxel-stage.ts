@@ -252,7 +252,12 @@ export class VoxelStage {
     // triangulates only the hypotheses in its own slab.
     const owned = this.shard ? (h: Hypothesis) => this.shard!.region.owns(h.position) : undefined;
     const singles: SingleView[] = [];
-    const points = associateAndTriangulate(hyps, dets, this.#association, owned, singles);
+    const refute = { minSnr: this.#refuteSnr, searchPx: this.#association.maxSearchPx ?? DEFAULT_ASSOCIATION.maxSearchPx, marginPx: REFUTE_MARGIN_PX };
+    const points = associateAndTriangulate(hyps, dets, this.#association, owned, singles).filter((p) => {
+      if (!(p.views < this.#ghostViews && refutingWitness(p.position, p.picks, witnesses, refute) >= 0)) return true;
+      for (const [pi, j] of p.picks) dets[pi]!.claimed[j] = 0;
+      return false;
+    });
     // 2. What is left votes; the peaks say which leftovers belong together.
     const origins: number[] = [];
     const dirs: number[] = [];
@@ -287,7 +292,6 @@ export class VoxelStage {
     const tracked = points.length;
     // A voted point of few views that a camera would plainly see, and does not, is two
     // objects' rays crossing: left out, its detections free for the tracks' single rays.
-    const refute = { minSnr: this.#refuteSnr, searchPx: this.#association.maxSearchPx ?? DEFAULT_ASSOCIATION.maxSearchPx, marginPx: REFUTE_MARGIN_PX };
     const split = splitCrowdedPeaks(peaks, dets, { ...DEFAULT_ASSOCIATION, ...this.#association }, this.#splitPairings);
     for (const p of associateAndTriangulate(split, dets, this.#association, owned)) {
       if (p.views < this.#ghostViews && refutingWitness(p.position, p.picks, witnesses, refute) >= 0) {
