@@ -252,6 +252,8 @@ export class VoxelStage {
     // triangulates only the hypotheses in its own slab.
     const owned = this.shard ? (h: Hypothesis) => this.shard!.region.owns(h.position) : undefined;
     const singles: SingleView[] = [];
+    // A track's point of few views meets the witness test a voted one meets (below): a crossing
+    // of two objects' rays that once became a track is not kept alive by its own association.
     const refute = { minSnr: this.#refuteSnr, searchPx: this.#association.maxSearchPx ?? DEFAULT_ASSOCIATION.maxSearchPx, marginPx: REFUTE_MARGIN_PX };
     const points = associateAndTriangulate(hyps, dets, this.#association, owned, singles).filter((p) => {
       if (!(p.views < this.#ghostViews && refutingWitness(p.position, p.picks, witnesses, refute) >= 0)) return true;
