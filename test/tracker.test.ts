@@ -193,6 +193,28 @@ describe('tracker', () => {
     assert.ok(eager.ids > 1 || eager.worst > 1, `taking the ghost at once drags the track off or ends it: ${JSON.stringify(eager)}`);
     const corner = run({}, true);
     assert.equal(corner.ids, 1, 'round a corner (16 m/s of velocity change in one scan) the identity carries on');
+    // Drone 0 leaves the cameras' view at t = 2 s just as an untracked drone shows 2.5 m beside
+    // where it would be: the newcomer is not one path with it, so it gets a track of its own.
+    const newcomer = (options: Partial<TrackerOptions>) => {
+      const rng = new Rng(23);
+      const tracker = new Tracker(options);
+      let before = '';
+      let after = '';
+      for (let k = 0; k < 100; k++) {
+        const t = k * 0.04;
+        const ps = truth(t, false);
+        const fresh: Point = [6 * t + 2, -2 + 0.5 * (t - 2), 100 - 0.5];
+        const ms: Measurement[] = ps.map((p) => ({ position: p.map((v) => v + 0.05 * rng.normal()) as Point, covariance: cov, views: 3 }));
+        if (k >= 50) ms[0] = { position: fresh.map((v) => v + 0.05 * rng.normal()) as Point, covariance: cov, views: 3 };
+        tracker.step(t, ms);
+        const on = (p: Point) => tracker.tracks.find((x) => x.status !== 'tentative' && Math.hypot(...position(x).map((v, a) => v - p[a]!)) < 0.5)?.id ?? '';
+        if (k === 49) before = on(ps[0]!);
+        if (k === 99) after = on(fresh);
+      }
+      return { before, after };
+    };
+    const n = newcomer({});
+    assert.ok(n.before !== '' && n.after !== '' && n.after !== n.before, `drone 0's track ${n.before}, the newcomer's ${n.after}`);
     assert.throws(() => new Tracker({ reacquireHits: 0 }), /options\.reacquireHits: expected an integer ≥ 1, got 0/);
   });
 

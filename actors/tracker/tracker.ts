@@ -135,9 +135,19 @@ export interface Track {
   held?: boolean;
   /**
    * A tentative track born of a measurement a just-lost confirmed track could reacquire: that
-   * track's id. Hit `reacquireHits` times, it hands its state to that track (if still lost).
+   * track's id, how far the measurement lay from its prediction and how long after its last hit
+   * (and the noise of both, as 3σ). Hit `reacquireHits` times, it hands its state to that track
+   * (if still lost and the two are one path round a corner).
    */
-  standsFor?: string;
+  standsFor?: StandIn;
+}
+
+/** What a stand-in knows of the lost track it may continue (Track.standsFor). */
+export interface StandIn {
+  id: string;
+  offset_m: number;
+  tau_s: number;
+  noise_m: number;
 }
 
 export interface TrackerEvent {
@@ -297,9 +307,9 @@ export class Tracker {
    * measurement's tentative track stands in for it (returned: measurement → track id) until it
    * is hit that often (#takeOver).
    */
-  #reacquire(predicted: Track[], ms: readonly Measurement[], used: Set<number>, time: number, dt: number, seen: readonly boolean[] | undefined): Map<number, string> {
+  #reacquire(predicted: Track[], ms: readonly Measurement[], used: Set<number>, time: number, dt: number, seen: readonly boolean[] | undefined): Map<number, StandIn> {
     const o = this.options;
-    const standIns = new Map<number, string>();
+    const standIns = new Map<number, StandIn>();
     if (!(o.reacquireM > 0) || !(dt > 0)) return standIns;
     const pairs: { ti: number; mi: number; d: number; crowded: boolean }[] = [];
     const distance = (a: Float64Array | number[], b: Float64Array | number[]) => Math.hypot(a[0]! - b[0]!, a[1]! - b[1]!, a[2]! - b[2]!);
@@ -319,12 +329,14 @@ export class Tracker {
     });
     pairs.sort((a, b) => a.d - b.d || a.ti - b.ti || a.mi - b.mi);
     const taken = new Set<number>();
-    for (const { ti, mi, crowded } of pairs) {
+    for (const { ti, mi, d, crowded } of pairs) {
       if (taken.has(ti) || used.has(mi) || standIns.has(mi)) continue;
       taken.add(ti);
       const t = predicted[ti]!;
       if (o.reacquireHits > 1 && crowded) {
-        standIns.set(mi, t.id);
+        const c = ms[mi]!.covariance;
+        const P = t.state.P.v;
+        standIns.set(mi, { id: t.id, offset_m: d, tau_s: time - t.lastHit, noise_m: 3 * Math.sqrt(c[0]! + c[4]! + c[8]! + P[0]! + P[7]! + P[14]!) });
         continue;
       }
       used.add(mi);
@@ -364,7 +376,7 @@ export class Tracker {
       // Confirmed in this very scan (confirmM ≤ reacquireHits): the identity it would take is the lost track's.
       const confirmedNow = events.findIndex((e) => e.id === s.id && e.event === 'confirmed');
       if (s.status !== 'tentative' && confirmedNow < 0) continue;
-      const lost = tracks.find((t) => t.id === s.standsFor);
+      const lost = tracks.find((t) => t.id === s.standsFor!.id);
       // Still lost: coasting, or held only by single rays (views 1), which pin no depth — a
       // camera looking along the way the target turned can keep hitting the old prediction.
       if (!lost || !(lost.status === 'coasting' || (lost.status === 'confirmed' && lost.views === 1))) {
@@ -372,6 +384,18 @@ export class Tracker {
         continue;
       }
       if (s.history.filter(Boolean).length < o.reacquireHits) continue;
+      // One path round a corner: the lost track went straight on from its last hit while the
+      // target turned somewhere since, so at the stand-in's birth the two lay at most the
+      // velocity change times that time apart. A neighbour that was never tracked lies further.
+      const x = s.state.x.v;
+      const v = lost.state.x.v;
+      const P = s.state.P.v;
+      const dv = Math.hypot(x[3]! - v[3]!, x[4]! - v[4]!, x[5]! - v[5]!);
+      const { offset_m, tau_s, noise_m } = s.standsFor;
+      if (offset_m > (dv + 3 * Math.sqrt(P[21]! + P[28]! + P[35]!)) * tau_s + noise_m) {
+        s.standsFor = undefined;
+        continue;
+      }
       if (confirmedNow >= 0) events.splice(confirmedNow, 1);
       lost.filter = s.filter;
       lost.state = s.state;
