@@ -144,19 +144,24 @@ export function imageGate(cam: Camera, h: Pick<Hypothesis, 'position' | 'covaria
   return { u: pj.u, v: pj.v, s00, s01, s11, radius: Math.min(o.maxSearchPx, Math.sqrt(o.gateChi2 * (s00 + s11 + 4))) };
 }
 
-/** Detection j's squared Mahalanobis distance from the gate's centre and the log-determinant of their summed covariance; undefined outside the gate. */
-export function gateDistance(g: ImageGate, blobs: Float32Array, j: number, o: AssociationOptions): { d2: number; logDet: number } | undefined {
+/**
+ * Detection j's pairing cost with the gate's hypothesis — its squared Mahalanobis distance plus
+ * the log-determinant of their summed covariance (a negative log-likelihood up to a constant) —
+ * or NaN outside the gate. A number, not an object: this runs for every candidate of every
+ * track in every camera, every frameset.
+ */
+export function gateCost(g: ImageGate, blobs: Float32Array, j: number, o: AssociationOptions): number {
   const du = blobs[j * FUSED_STRIDE]! - g.u;
   const dv = blobs[j * FUSED_STRIDE + 1]! - g.v;
-  if (du * du + dv * dv > g.radius * g.radius) return undefined;
+  if (du * du + dv * dv > g.radius * g.radius) return NaN;
   const [a, c, d] = pixelCov(blobs, j, o.pixelVarFloor);
   const S0 = g.s00 + a;
   const S1 = g.s01 + c;
   const S2 = g.s11 + d;
   const det = S0 * S2 - S1 * S1;
-  if (!(det > 0)) return undefined;
+  if (!(det > 0)) return NaN;
   const d2 = (S2 * du * du - 2 * S1 * du * dv + S0 * dv * dv) / det;
-  return d2 <= o.gateChi2 ? { d2, logDet: Math.log(det) } : undefined;
+  return d2 <= o.gateChi2 ? d2 + Math.log(det) : NaN;
 }
 
 /**
@@ -173,9 +178,9 @@ export function gatedDetections(hyps: readonly Hypothesis[], pair: PairDetection
     candidates.length = 0;
     index.near(g.u, g.v, g.radius, candidates);
     for (const j of candidates) {
-      const m = gateDistance(g, pair.blobs, j, o);
-      // Negative log-likelihood up to a constant; the offset keeps costs positive.
-      if (m) edges.push({ row: hi, col: j, cost: m.d2 + m.logDet + 100 });
+      const cost = gateCost(g, pair.blobs, j, o);
+      // The offset keeps costs positive.
+      if (cost === cost) edges.push({ row: hi, col: j, cost: cost + 100 });
     }
   }
   return edges;

@@ -4,14 +4,14 @@
  * all of them, midway and wrong. Where a peak's gate holds more than one detection in enough
  * cameras for a second object, the peak is replaced by what its detections say: a point is hypothesised from each
  * pairing of two cameras' gated detections (the camera pairs that cross most steeply first),
- * verified by the other cameras (their gated detection nearest its projection, within the
- * gate of the point's own covariance), and the best-supported points whose detections are
+ * verified by the other cameras (their gated detection likeliest at its projection, within
+ * the gate of the point's own covariance), and the best-supported points whose detections are
  * disjoint are kept — most views first, then the smallest reprojection error — one hypothesis
  * per object the detections explain, each as precise as its triangulation.
  */
 import { triangulate, triangulateRobust, type Triangulated, type View } from '../../geometry/triangulate.js';
 import type { Vec3 } from '../../geometry/vec3.js';
-import { type AssociationOptions, detectionRay, detectionView, gateDistance, gatedDetections, type Hypothesis, imageGate, type PairDetections } from './associate.js';
+import { type AssociationOptions, detectionRay, detectionView, gateCost, gatedDetections, type Hypothesis, imageGate, type PairDetections } from './associate.js';
 import type { RayObservation } from '../../geometry/ray-point.js';
 
 /** A point some detections agree on: [pair index, detection index] per view. */
@@ -81,10 +81,10 @@ function agreements(peak: Hypothesis, gated: readonly number[][], pairs: readonl
           const g = imageGate(pairs[c]!.camera, two, o);
           if (!g) continue;
           let best = -1;
-          let bestD2 = Infinity;
+          let bestCost = Infinity;
           for (const k of gated[c]!) {
-            const m = gateDistance(g, pairs[c]!.blobs, k, o);
-            if (m && m.d2 < bestD2) (best = k), (bestD2 = m.d2);
+            const cost = gateCost(g, pairs[c]!.blobs, k, o);
+            if (cost < bestCost) (best = k), (bestCost = cost);
           }
           if (best >= 0) picks.push([c, best]);
         }
