@@ -168,7 +168,9 @@ describe('cluster of processes (3 NATS servers, 3 nodes)', function () {
   let dir: string;
   afterEach(() => {
     killAll();
-    rmSync(dir, { recursive: true, force: true });
+    // SKYVOX_TEST_STORY also keeps the data dir (recordings, stores) to read after a failure.
+    if (!process.env.SKYVOX_TEST_STORY) rmSync(dir, { recursive: true, force: true });
+    else process.stderr.write(`    (kept ${dir})\n`);
   });
 
   it('kill -9 the tracker node: tracks resume elsewhere with the same IDs; kill -9 a NATS server: live tracks go on and the archive loses nothing', async () => {
@@ -224,7 +226,11 @@ describe('cluster of processes (3 NATS servers, 3 nodes)', function () {
   // ring10 on three servers, three nodes and its cameras fills a 2-vCPU VM (190–204 % of 200 %).
   // While every coordinator node also received the whole pipeline's traffic to watch liveness,
   // nine of nineteen runs there missed the bounds; with liveness from pulses, thirteen of
-  // thirteen passed (README, Cluster).
+  // thirteen passed (README, Cluster). On a VM a quarter slower still (2026-12-02) the nodes
+  // starved at full speed, missed heartbeats and had their actors moved every few seconds, so
+  // a kill met a cluster already failing over: the cameras play at half speed (15 frames a
+  // second per camera), which such a VM carries.
+  const SPEED = 0.5;
   const SCENARIO = 'ring10';
   it(`${SCENARIO} on the cluster (fusion per pair, two voxel shards, the tracker — all placed): kill -9 the tracker's node, tracks resume elsewhere with their IDs and the archive loses nothing`, async function () {
     this.timeout(150_000);
@@ -246,7 +252,7 @@ describe('cluster of processes (3 NATS servers, 3 nodes)', function () {
       await waitFor(async () => new Set([...(await readOrders(orders)).values()].map((o) => o.node)).size === 3, 'the pipeline spread over the three nodes', 30_000);
       // The cameras: a fourth process plays the scenario's simulator, and records its truth and the cluster's tracks.
       const rec = join(dir, 'rec');
-      const feed = skyvox(['node', '--nats', urls.join(','), '--name', 'cameras', '--data-dir', dir, '--scenario', SCENARIO, '--sources-only', '--duration', '300', '--record', rec]);
+      const feed = skyvox(['node', '--nats', urls.join(','), '--name', 'cameras', '--data-dir', dir, '--scenario', SCENARIO, '--speed', String(SPEED), '--sources-only', '--duration', '300', '--record', rec]);
       const feedAt = performance.now();
       const live: LiveScan[] = [];
       // Confirmed tracks and those coasting through a missed scan: every track not tentative.
@@ -279,7 +285,8 @@ describe('cluster of processes (3 NATS servers, 3 nodes)', function () {
       await sleep(2000);
       await assertArchived(nc, bus, live);
       const scored = evaluate(readJsonLines<TruthScan>(join(rec, 'truth.jsonl')), readJsonLines<TrackScan>(join(rec, 'tracks.jsonl')), DEFAULT_EVAL_OPTIONS);
-      process.stderr.write(`    ${JSON.stringify({ mota: scored.mota, idf1: scored.idf1, id_switches: scored.id_switches, detection_rate: scored.detection_rate, false_track_rate: scored.false_track_rate, latency_ms: scored.latency_ms })}\n`);
+      // (No latency: at half speed the scenario's clock falls behind the wall clock the tracks are published on.)
+      process.stderr.write(`    ${JSON.stringify({ speed: SPEED, mota: scored.mota, idf1: scored.idf1, id_switches: scored.id_switches, detection_rate: scored.detection_rate, false_track_rate: scored.false_track_rate })}\n`);
     } finally {
       keepStory(nodes, SCENARIO);
       await nc.close();

@@ -1,8 +1,15 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { Bus } from '../bus/bus.js';
+import { parseNodeConfig } from '../actors/node-supervisor/config.js';
+import { NodeSupervisor } from '../actors/node-supervisor/node.js';
+import { actorRegistry } from '../cli/registry.js';
+import { DetectionFrame } from '../schemas/detections.js';
+import { startTestNats, waitFor } from './helpers/nats.js';
 import { OfflinePipeline } from '../actors/batch-worker/offline-pipeline.js';
 import { FramesetAssembler } from '../frames/frameset.js';
 import { binToF32 } from '../bus/codec.js';
@@ -141,3 +148,44 @@ describe('detection mode', () => {
   });
 });
 
+describe('the simulator actor on a starved event loop', function () {
+  this.timeout(30_000);
+  it('drops the frames two periods late, counted, as a camera would, instead of sending them late', async () => {
+    const nats = await startTestNats();
+    const dir = mkdtempSync(join(tmpdir(), 'skyvox-starved-'));
+    try {
+      const fps = 50;
+      const file = join(dir, 'stare.yaml');
+      writeFileSync(file, toYaml({ name: 'stare', seed: 3, duration_s: 1.2, fps, mode: 'detections', site: { lat: 0, lon: 0, alt: 0 }, cameras: [{ id: 'c', pair: 'p', band: 'mono', resolution: [640, 480], fov_deg: 20, position: [0, 0, 0], look_at: [0, 1000, 0] }], targets: [{ id: 'd', kind: 'drone', size_m: 0.5, waypoints: [[0, 0, 800, 0]] }] }));
+      const frames = 1.2 * fps;
+      const bus = new Bus(await nats.connect('node'), { receiver: 'test' });
+      const got: bigint[] = [];
+      const sub = bus.subscribe(DetectionFrame, bus.subjects.det('c'), (f) => void got.push(f.t_ns));
+      const node = new NodeSupervisor({ config: parseNodeConfig({ name: 'sim-node', actors: [{ name: 'simulator', kind: 'simulator', restart: 'transient', options: { scenario: file } }] }), bus, registry: actorRegistry() });
+      const simulator = () => node.list().find((a) => a.name === 'simulator');
+      let dropped = 0;
+      await node.start();
+      try {
+        await waitFor(() => got.length >= 10, 'the first frames', 10_000);
+        // The process busy for 300 ms: fifteen frames fall due meanwhile.
+        const until = performance.now() + 300;
+        while (performance.now() < until);
+        await waitFor(() => simulator()?.status !== 'running', 'the scenario played', 10_000);
+        await waitFor(() => got.length + (simulator()?.stats?.dropped ?? 0) >= frames, 'every frame sent or dropped', 5000);
+        dropped = simulator()?.stats?.dropped ?? 0;
+      } finally {
+        await node.stop();
+        sub.unsubscribe();
+      }
+      assert.equal(got.length + dropped, frames, `${got.length} frames sent, ${dropped} dropped`);
+      // All but the last two due while it was busy are dropped (more if the machine is slower still).
+      assert.ok(dropped >= 10, `${dropped} frames dropped`);
+      const period = BigInt(1e9 / fps);
+      const gaps = got.slice(1).map((t, i) => (t - got[i]!) / period);
+      assert.ok(gaps.some((g) => g >= 10n), `a gap where the frames were dropped: ${gaps.filter((g) => g > 1n).join(' ')}`);
+    } finally {
+      await nats.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
