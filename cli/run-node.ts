@@ -126,7 +126,7 @@ function scenarioPlan(o: RunNodeOptions): ScenarioPlan {
     if (from === 'det') actors.push(...fusionActors(scenario, o.scenario!, stage.fusion));
     if (from !== 'meas') actors.push(...voxelActors(o.scenario!, o.voxelShards, stage.voxel));
     // A replay's tracker starts clean and leaves the live archive and checkpoints alone.
-    actors.push({ name: 'tracker', kind: 'tracker', restart: 'permanent', options: { ...stage.tracker, archive: false, checkpoint_ms: 0 } });
+    actors.push({ name: 'tracker', kind: 'tracker', restart: 'permanent', options: { ...stage.tracker, scenario: o.scenario!, archive: false, checkpoint_ms: 0 } });
     const input = o.replay.stream ? { stream: o.replay.stream } : { file: join(o.replay.dir, REPLAYABLE[from].file) };
     actors.push({ name: 'replayer', kind: 'replayer', restart: 'transient', options: { ...input, source: from, speed } });
     return { stages: actors, sources: () => [] };

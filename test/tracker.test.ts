@@ -7,6 +7,9 @@ import { add, mat, mul, transpose } from '../geometry/matrix.js';
 import { Rng } from '../sim/rng.js';
 import { TrackerStage } from '../actors/tracker/tracker-stage.js';
 import { f64ToBin } from '../bus/codec.js';
+import { PairCoverage } from '../actors/tracker/coverage.js';
+import { rigOf } from '../sim/rig.js';
+import { parseScenario } from '../sim/scenario.js';
 
 type Point = [number, number, number];
 
@@ -232,6 +235,48 @@ describe('tracker', () => {
     };
     assert.deepEqual(run(['a']), ['confirmed'], 'one pair alone placed nothing: nothing was missed');
     assert.deepEqual(run(['a', 'b']), ['coasting']);
+  });
+
+  it('a scan missing the pairs that see a track misses it not: the track is held while they are away, for at most maxHeldS; a target leaving the rig is missed', () => {
+    // Two pairs (a, b) watch one patch of sky 1 km out, two others (c, d) another 600 m east of it.
+    const cam = (pair: string, x: number, lookX: number) => ({ id: `${pair}-mono`, pair, band: 'mono', resolution: [1000, 1000], fov_deg: 10, position: [x, 0, 0], look_at: [lookX, 1000, 200] });
+    const rig = rigOf(parseScenario({ name: 'patches', seed: 1, duration_s: 10, fps: 25, mode: 'detections', site: { lat: 0, lon: 0, alt: 0 }, cameras: [cam('a', -400, -300), cam('b', -200, -300), cam('c', 200, 300), cam('d', 400, 300)], targets: [{ id: 'x', kind: 'drone', size_m: 0.5, waypoints: [[0, 0, 1000, 200]] }] }));
+    /** Scan k (25 per second): a drone flying east over each patch, measured when its pairs are there. */
+    const meas = (k: number, pairs: string[], eastX = 300 + 2 * k * 0.04) => {
+      const values: number[] = [];
+      const point = (x: number) => values.push(x, 1000, 200, 0.003, 0, 0, 0, 0.003, 0, 0, 0, 0.003, 2, 2);
+      if (pairs.includes('a')) point(-300 + 2 * k * 0.04);
+      if (pairs.includes('c')) point(eastX);
+      return { t_ns: 1_000_000_000n + BigInt(k * 40) * 1_000_000n, count: values.length / 14, pairs, points: f64ToBin(values) };
+    };
+    const all = ['a', 'b', 'c', 'd'];
+    /** The tracks' ids after 2 s with every pair, `away` scans without c and d, and 1 s with them again. */
+    const run = (coverage: PairCoverage | undefined, away: number, options: Partial<TrackerOptions> = {}) => {
+      const stage = new TrackerStage(options, coverage);
+      let k = 0;
+      const ids = () => stage.tracker.tracks.filter((t) => t.status !== 'tentative').map((t) => t.id).sort();
+      for (; k < 50; k++) stage.step(meas(k, all), () => 0n);
+      const before = ids();
+      for (const end = k + away; k < end; k++) stage.step(meas(k, ['a', 'b']), () => 0n);
+      for (const end = k + 25; k < end; k++) stage.step(meas(k, all), () => 0n);
+      return { before, after: ids() };
+    };
+    const coverage = new PairCoverage(rig);
+    const held = run(coverage, 50);
+    assert.equal(held.before.length, 2);
+    assert.deepEqual(held.after, held.before, 'c and d away for 2 s: the east drone keeps its track');
+    const blindToPairs = run(undefined, 50);
+    assert.ok(!blindToPairs.after.includes(blindToPairs.before[1]!), `without the rig, the east track coasted out after maxCoastS: ${blindToPairs.before} → ${blindToPairs.after}`);
+    const gone = run(coverage, 50, { maxHeldS: 1.5 });
+    assert.ok(!gone.after.includes(gone.before[1]!), `held past maxHeldS, it ends: ${gone.before} → ${gone.after}`);
+    // A fast drone predicted out of every camera's frame while c and d are away (≈ 2 s on) is missed as before.
+    const stage = new TrackerStage({}, coverage);
+    for (let k = 0; k < 50; k++) stage.step(meas(k, all, 220 + 40 * k * 0.04), () => 0n);
+    const east = stage.tracker.tracks.find((t) => position(t)[0] > 0)!;
+    for (let k = 50; k < 150; k++) stage.step(meas(k, ['a', 'b']), () => 0n);
+    assert.ok(!stage.tracker.tracks.some((t) => t.id === east.id), 'gone from the rig: lost within maxCoastS of leaving it');
+    assert.equal(coverage.observer(all), undefined, 'every pair there: no restriction');
+    assert.throws(() => new Tracker({ maxHeldS: 0 }), /options\.maxHeldS: expected a number > 0, got 0/);
   });
 
   it('keeps one track when the views of one object split into two measurements', () => {

@@ -18,6 +18,7 @@ import type { Scenario } from '../../sim/scenario.js';
 import { DEFAULT_FUSE_OPTIONS, fuse, type FuseOptions, passThrough } from '../fusion/fuse.js';
 import { pairFramesets, pairFramesetSettings, type PairFramesetSettings } from '../fusion/pair-framesets.js';
 import type { TrackerOptions } from '../tracker/tracker.js';
+import { PairCoverage } from '../tracker/coverage.js';
 import { type TrackEventMessage, TrackerStage, type TracksMessage } from '../tracker/tracker-stage.js';
 import { type Fused, VoxelStage, type VoxelStageInfo, type VoxelStageOptions } from '../voxel/voxel-stage.js';
 import { voxelTimingSettings, type VoxelTimingSettings } from '../voxel/voxel-settings.js';
@@ -95,7 +96,7 @@ export class OfflinePipeline {
     this.#voxel = new VoxelStage(scenario, o.voxel);
     const timing = voxelTimingSettings(o.voxel ?? {});
     this.#voxelSets = new FramesetAssembler<Fused>({ cameras: this.#voxel.pairs, toleranceNs: BigInt(Math.round(timing.tolerance_ms * 1e6)), maxWaitMs: timing.max_wait_ms });
-    this.#tracker = new TrackerStage(o.tracker);
+    this.#tracker = new TrackerStage(o.tracker, new PairCoverage(rig));
   }
 
   /** Settles once the voxel stage has taken its grid's memory budget (its first frameset waits for it otherwise). */

@@ -47,6 +47,7 @@ export function pipelineActors(scenario: Scenario, layout: PipelineLayout, watch
   return [
     ...fusionActors(scenario, layout.scenario, layout.fusion, watched),
     ...voxelActors(layout.scenario, shards, layout.voxel, watched),
-    { name: 'tracker', kind: 'tracker', restart: 'permanent', ...(layout.tracker ? { options: layout.tracker } : {}), ...liveness },
+    // The tracker knows the rig too: a scan missing some pairs misses no track only they see.
+    { name: 'tracker', kind: 'tracker', restart: 'permanent', options: { ...layout.tracker, scenario: layout.scenario }, ...liveness },
   ];
 }

@@ -17,6 +17,9 @@ import { nowNs, type TimerHandle } from '../../supervisors/clock.js';
 import type { ActorFactoryContext } from '../../supervisors/registry.js';
 import { Tracker, type TrackerOptions, type TrackerSnapshot } from './tracker.js';
 import { TrackerStage } from './tracker-stage.js';
+import { PairCoverage } from './coverage.js';
+import { rigOf } from '../../sim/rig.js';
+import { loadScenario } from '../../sim/scenario.js';
 import { type MergedScan, ShardMerger } from './shard-merge.js';
 
 type Meas = MessageOf<typeof Measurements>;
@@ -45,7 +48,8 @@ const HANDOVER_WAIT_MS = 3000;
  * `replicas` (default 1; 3 on a 3-server cluster) for the archive stream and the checkpoint
  * bucket, `checkpoint_ms` (default 1000; 0 for none), `restore_max_gap_s` (default 5: a checkpoint
  * older than that, against the first scan's time, is another session's and is ignored), `session` (a run's name: a
- * checkpoint of another named run is ignored too): how often the whole state goes to the
+ * checkpoint of another named run is ignored too), `scenario` (the rig, a built-in name or a
+ * file: a scan missing some pairs then misses no track only they see; coverage.ts): how often the whole state goes to the
  * `<prefix>_state` KV bucket under the actor's name, and is restored from on start, so a
  * tracker restarted on another node continues with the same track IDs. Measurements from
  * voxel shards are gathered into whole instants (shard-merge.ts): `shard_wait_ms` (default 30)
@@ -53,11 +57,12 @@ const HANDOVER_WAIT_MS = 3000;
  * apart parts of one instant may be.
  */
 export function trackerActor(f: ActorFactoryContext): ActorBehavior<Input> {
-  const { archive: archiveGiven, checkpoint_ms: checkpointMs = 1000, replicas = 1, restore_max_gap_s: restoreMaxGapS = 5, session, shard_wait_ms: shardWaitMs = 30, shard_tolerance_ms: shardToleranceMs = 10, ...options } = (f.options ?? {}) as Partial<TrackerOptions> & {
+  const { archive: archiveGiven, checkpoint_ms: checkpointMs = 1000, replicas = 1, restore_max_gap_s: restoreMaxGapS = 5, scenario, session, shard_wait_ms: shardWaitMs = 30, shard_tolerance_ms: shardToleranceMs = 10, ...options } = (f.options ?? {}) as Partial<TrackerOptions> & {
     archive?: false | Partial<ArchiveOptions>;
     checkpoint_ms?: number;
     replicas?: number;
     restore_max_gap_s?: number;
+    scenario?: string;
     session?: string;
     shard_wait_ms?: number;
     shard_tolerance_ms?: number;
@@ -67,6 +72,7 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Input> {
   const merger = new ShardMerger({ waitMs: shardWaitMs, toleranceNs: BigInt(Math.round(shardToleranceMs * 1e6)) });
   let shardTimer: TimerHandle | undefined;
   if (typeof restoreMaxGapS !== 'number' || !(restoreMaxGapS >= 0)) throw new TypeError(`options.restore_max_gap_s: expected a number of seconds ≥ 0, got ${JSON.stringify(restoreMaxGapS)}`);
+  if (scenario !== undefined && typeof scenario !== 'string') throw new TypeError(`options.scenario: expected the rig's scenario (a built-in name or a file), got ${JSON.stringify(scenario)}`);
   if (session !== undefined && typeof session !== 'string') throw new TypeError(`options.session: expected a run's name (a string), got ${JSON.stringify(session)}`);
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) throw new TypeError(`options.replicas: expected an integer from 1 to 5, got ${JSON.stringify(replicas)}`);
   const archiveOptions = archiveGiven === false ? false : { replicas, ...archiveGiven };
@@ -140,7 +146,7 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Input> {
   };
   return {
     async start(ctx) {
-      stage = new TrackerStage(options);
+      stage = new TrackerStage(options, scenario === undefined ? undefined : new PairCoverage(rigOf(loadScenario(scenario))));
       if (checkpointMs > 0) {
         // A put that hangs (a loaded or electing JetStream) gives up after two checkpoint periods
         // (1 s at least) instead of the client's 5 s: one checkpoint in flight at a time, so a

@@ -4,9 +4,11 @@
  * and the archive around it); batch processing runs it offline on the same inputs.
  */
 import { binToF64, f64ToBin } from '../../bus/codec.js';
+import type { Vec3 } from '../../geometry/vec3.js';
 import { MEAS_STRIDE, type Measurements, RAY_STRIDE } from '../../schemas/measurement.js';
 import type { MessageOf } from '../../schemas/message.js';
 import type { TrackEvent, Tracks } from '../../schemas/tracks.js';
+import type { PairCoverage } from './coverage.js';
 import { type Measurement, position, score, Tracker, type TrackerOptions, velocity } from './tracker.js';
 
 type Meas = MessageOf<typeof Measurements>;
@@ -42,19 +44,26 @@ export class TrackerStage {
   /** The next scan's number. */
   scan = 0;
 
-  constructor(options: Partial<TrackerOptions> = {}) {
+  readonly #coverage: PairCoverage | undefined;
+
+  /** `coverage`: the rig's pairs, so that a scan missing some of them misses no track only they see. */
+  constructor(options: Partial<TrackerOptions> = {}, coverage?: PairCoverage) {
     this.tracker = new Tracker(options);
+    this.#coverage = coverage;
   }
 
   /**
    * One scan: the tracks after it and its events. `published_ns` is stamped as the message leaves.
    * A scan made of one pair's views (its instant's other views missing: dropped, or a camera's
-   * clock out of step) can place no point, so it observes no track: none is missed by it.
+   * clock out of step) can place no point, so it observes no track: none is missed by it; one
+   * missing some pairs misses no track that only those see (coverage.ts).
    */
-  step(m: Meas, publishedNs: () => bigint, observed?: (p: readonly [number, number, number]) => boolean): { tracks: TracksMessage; events: TrackEventMessage[] } {
+  step(m: Meas, publishedNs: () => bigint, observed?: (p: Vec3) => boolean): { tracks: TracksMessage; events: TrackEventMessage[] } {
     this.t0 ??= m.t_ns;
     const tracker = this.tracker;
-    const found = tracker.step(Number(m.t_ns - this.t0) / 1e9, measurementsOf(m), m.pairs.length < 2 ? blind : observed);
+    const byPairs = m.pairs.length < 2 ? blind : this.#coverage?.observer(m.pairs);
+    const seen = byPairs && observed ? (p: Vec3) => byPairs(p) && observed(p) : (byPairs ?? observed);
+    const found = tracker.step(Number(m.t_ns - this.t0) / 1e9, measurementsOf(m), seen);
     const scan = this.scan++;
     const tracks: TracksMessage = {
       t_ns: m.t_ns,

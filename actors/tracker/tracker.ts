@@ -67,6 +67,13 @@ export interface TrackerOptions {
    */
   maxCoastS: number;
   /**
+   * A track nobody could see (the tracker down, its voxel shard down, the pairs that see it
+   * missing from the scans) is held — its coasting clock stands still — for at most this many
+   * seconds in all since its last update; then it ends, so a camera that never comes back does
+   * not keep its tracks for ever.
+   */
+  maxHeldS: number;
+  /**
    * A coasting track whose position is known no better than this (m, 1σ along its least
    * certain axis; 0: no bound) is not published until it is measured again; it keeps its
    * identity until maxCoastS. With the IMM a track on a target its models do not predict (a
@@ -109,7 +116,7 @@ export interface TrackerOptions {
   reacquireHits: number;
 }
 
-export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = { motion: 'imm', imm: DEFAULT_IMM, processNoise: 20, gateChi2: 16.3, confirmM: 3, confirmN: 4, maxCoastS: 1, maxCoastSigmaM: 1, tentativeMisses: 2, maxSpeed: 40, mergeM: 1, mergeMps: 5, association: 'gnn', jpda: DEFAULT_JPDA, reacquireM: 3, reacquireS: 0.1, reacquireScans: 3, reacquireHits: 2 };
+export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = { motion: 'imm', imm: DEFAULT_IMM, processNoise: 20, gateChi2: 16.3, confirmM: 3, confirmN: 4, maxCoastS: 1, maxHeldS: 5, maxCoastSigmaM: 1, tentativeMisses: 2, maxSpeed: 40, mergeM: 1, mergeMps: 5, association: 'gnn', jpda: DEFAULT_JPDA, reacquireM: 3, reacquireS: 0.1, reacquireScans: 3, reacquireHits: 2 };
 
 type Status = (typeof TRACK_STATUSES)[number];
 
@@ -133,6 +140,8 @@ export interface Track {
    * until it is seen again.
    */
   held?: boolean;
+  /** Seconds held since its last update (maxHeldS). */
+  heldS?: number;
   /**
    * A tentative track born of a measurement a just-lost confirmed track could reacquire: that
    * track's id, how far the measurement lay from its prediction and how long after its last hit
@@ -206,6 +215,7 @@ export class Tracker {
     for (const t of this.#tracks) {
       t.lastHit += seconds;
       t.held = true;
+      t.heldS = (t.heldS ?? 0) + seconds;
     }
   }
 
@@ -234,6 +244,7 @@ export class Tracker {
       if (seen && !seen[ti]) {
         t.lastHit += dt;
         t.held = true;
+        t.heldS = (t.heldS ?? 0) + dt;
         continue;
       }
       const d = decisions.get(ti);
@@ -263,6 +274,7 @@ export class Tracker {
       if (hit) {
         t.lastHit = time;
         t.held = false;
+        t.heldS = 0;
       }
       const hits = t.history.filter(Boolean).length;
       if (t.status === 'tentative' && hits >= o.confirmM) {
@@ -277,7 +289,7 @@ export class Tracker {
     const duplicates = this.#duplicates(predicted);
     for (const t of predicted) {
       if (handedOver.has(t)) continue;
-      const dead = duplicates.has(t) || (t.status === 'tentative' ? t.misses > o.tentativeMisses : time - t.lastHit > o.maxCoastS);
+      const dead = duplicates.has(t) || (t.heldS ?? 0) > o.maxHeldS || (t.status === 'tentative' ? t.misses > o.tentativeMisses : time - t.lastHit > o.maxCoastS);
       if (!dead) kept.push(t);
       else if (t.status !== 'tentative') events.push({ id: t.id, event: 'lost', position: position(t) });
     }
@@ -568,7 +580,7 @@ function checkOptions(o: TrackerOptions): TrackerOptions {
   const bad = (name: string, expected: string, v: unknown) => new TypeError(`options.${name}: expected ${expected}, got ${JSON.stringify(v)}`);
   if (o.motion !== 'cv' && o.motion !== 'imm') throw bad('motion', '"cv" or "imm"', o.motion);
   if (o.association !== 'gnn' && o.association !== 'jpda') throw bad('association', '"gnn" or "jpda"', o.association);
-  const positive: [string, unknown][] = [['processNoise', o.processNoise], ['gateChi2', o.gateChi2], ['maxCoastS', o.maxCoastS], ['maxSpeed', o.maxSpeed], ['jpda.clutterDensity', o.jpda.clutterDensity]];
+  const positive: [string, unknown][] = [['processNoise', o.processNoise], ['gateChi2', o.gateChi2], ['maxCoastS', o.maxCoastS], ['maxHeldS', o.maxHeldS], ['maxSpeed', o.maxSpeed], ['jpda.clutterDensity', o.jpda.clutterDensity]];
   for (const [k, v] of positive) if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw bad(k, 'a number > 0', v);
   for (const [k, v] of [['jpda.pd', o.jpda.pd], ['jpda.pg', o.jpda.pg]] as const) if (typeof v !== 'number' || !(v > 0 && v <= 1)) throw bad(k, 'a probability in (0, 1]', v);
   for (const [k, v] of [['confirmM', o.confirmM], ['confirmN', o.confirmN], ['jpda.maxEvents', o.jpda.maxEvents]] as const) if (!Number.isInteger(v) || v < 1) throw bad(k, 'an integer ≥ 1', v);
