@@ -212,7 +212,16 @@ export class FramesetAssembler<T> {
       const own = p.views.get(cam);
       let offset: bigint | null = own ? own.t - instant : null;
       if (!own) {
-        for (const t of this.#recent.get(cam) ?? []) if (abs(t - instant) <= SKEW_REACH_NS && (offset === null || abs(t - instant) < abs(offset))) offset = t - instant;
+        const recent = this.#recent.get(cam) ?? [];
+        for (const t of recent) if (abs(t - instant) <= SKEW_REACH_NS && (offset === null || abs(t - instant) < abs(offset))) offset = t - instant;
+        // Its nearest view a whole number of its frame periods from the instant (within half the
+        // tolerance) is an in-step camera's neighbouring frame: this one was dropped, or came
+        // late — a starved or lossy link, not a clock; many such made it look out of step.
+        const period = framePeriod(recent);
+        if (offset !== null && period !== undefined) {
+          const frames = (offset + (offset < 0n ? -period / 2n : period / 2n)) / period;
+          if (frames !== 0n && abs(offset - frames * period) <= this.#o.toleranceNs / 2n) offset = null;
+        }
       }
       const v = this.#verdicts.get(cam) ?? [];
       v.push(offset);
@@ -237,6 +246,15 @@ export class FramesetAssembler<T> {
 }
 
 const abs = (v: bigint) => (v < 0n ? -v : v);
+
+/** A camera's frame period: the median step between its recent view times (undefined with fewer than three). */
+function framePeriod(times: readonly bigint[]): bigint | undefined {
+  if (times.length < 3) return undefined;
+  const sorted = [...times].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const steps = sorted.slice(1).map((t, i) => t - sorted[i]!).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const step = steps[steps.length >> 1]!;
+  return step > 0n ? step : undefined;
+}
 
 /** What an actor logs for a camera out of step (with the SkewedCamera and its tolerance). */
 export const SKEW_WARNING = "a camera's views keep sitting at about the same offset from the other cameras' instants: its clock is out of step with theirs (synchronise it); beyond tolerance_ms its views go unused, within it they are triangulated with views of another time";

@@ -129,6 +129,22 @@ describe('framesets', () => {
     assert.deepEqual(run(four, new Map([['d', 7]]), () => false).map((s) => [s.cam, s.offset_ms]), [['d', 7]]);
     assert.deepEqual(run(four, new Map([['d', 3], ['a', -2]]), () => false), [], 'within half the tolerance: in step');
     assert.deepEqual(run(four, new Map(), (c, k) => c === 'd' && k % 5 === 0), [], 'a camera dropping a frame in five is not out of step');
+    // A camera whose frames come late, four in five (a starved link): the nearest views to the
+    // instants it misses are its neighbouring frames, a frame period off — not a clock.
+    const late = (skew: number) => {
+      const sets = new FramesetAssembler<number>({ cameras: four, toleranceNs: 10n * ms, maxWaitMs: 60 });
+      const t = (k: number, c: string) => BigInt(k * 40) * ms + (c === 'd' ? BigInt(skew) * ms : 0n);
+      for (let k = 0; k < 200; k++) {
+        const now = k * 40;
+        for (const c of four) if (c !== 'd' || k % 5 === 0) sets.add(c, t(k, c), k, now);
+        if (k >= 2 && (k - 2) % 5 !== 0) sets.add('d', t(k - 2, 'd'), k - 2, now);
+        sets.poll(now);
+      }
+      assert.ok(sets.stats.late > 50, `${sets.stats.late} views late`);
+      return sets.skewed().map((s) => [s.cam, s.offset_ms]);
+    };
+    assert.deepEqual(late(0), [], 'a camera whose frames come late is not out of step');
+    assert.deepEqual(late(25), [['d', -15]], 'one out of step whose frames come late is named');
     // A pair: the thermal view out of step with the mono (primary) one.
     const pair = run(['m', 't'], new Map([['t', 18]]), () => false, 'm');
     assert.deepEqual(pair.map((s) => [s.cam, s.offset_ms]), [['t', 18]]);
