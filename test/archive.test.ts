@@ -7,7 +7,7 @@ import { parseNodeConfig } from '../actors/node-supervisor/config.js';
 import { NodeSupervisor } from '../actors/node-supervisor/node.js';
 import { archiveStreamName, ArchiveWriter, ensureArchiveStream } from '../bus/archive.js';
 import { Bus } from '../bus/bus.js';
-import { encode, f64ToBin } from '../bus/codec.js';
+import { decode, encode, f64ToBin } from '../bus/codec.js';
 import { subjectsFor } from '../bus/subjects.js';
 import { actorRegistry } from '../cli/registry.js';
 import { parseSince } from '../cli/tail.js';
@@ -147,6 +147,40 @@ describe('durable output (archive stream)', () => {
     } finally {
       await tracker.stop();
     }
+  });
+
+  it('an earlier tracker incarnation that has not heard its successor never overwrites the successor\'s checkpoint', async function () {
+    this.timeout(20_000);
+    const bus = new Bus(await nats.connect('node'), { receiver: 'test' });
+    const s = bus.subjects;
+    // The earlier one hears no one (as on a starved node that has not read its order to stop);
+    // the later one was placed after it. The earlier subscribes last, so it handles each
+    // measurement, and writes its checkpoint, after the later one — as a starved node would.
+    const earlier = new Actor({ name: 'tracker', kind: 'tracker', bus, behavior: trackerActor({ name: 'tracker', node: 'n1', options: { checkpoint_ms: 30, archive: false }, bus, log: silentLogger }) });
+    const placed = nowNs();
+    const later = new Actor({ name: 'tracker', kind: 'tracker', bus, behavior: trackerActor({ name: 'tracker', node: 'n2', options: { checkpoint_ms: 30, archive: false }, bus, log: silentLogger, placedNs: placed }) });
+    await later.start();
+    await earlier.start();
+    const checkpoints = await ensureKv(bus.nc, s.kv.state);
+    const writer = async () => {
+      const e = await checkpoints.get('tracker');
+      return e && e.length > 0 ? String((decode(e.value) as { epoch?: bigint }).epoch) : undefined;
+    };
+    const t0 = nowNs();
+    const writers: (string | undefined)[] = [];
+    try {
+      for (let k = 0; k < 60; k++) {
+        bus.publish(Measurements, s.meas, { t_ns: t0 + BigInt(k) * 40_000_000n, count: 1, pairs: ['p1', 'p2'], points: f64ToBin([0.4 * k, 0, 100, 0.01, 0, 0, 0, 0.01, 0, 0, 0, 0.01, 2, 2]) });
+        await sleep(20);
+        if (k >= 30) writers.push(await writer());
+      }
+    } finally {
+      await earlier.stop();
+      await later.stop();
+    }
+    // Its final checkpoint on stopping does not overwrite the successor's either.
+    writers.push(await writer());
+    assert.deepEqual([...new Set(writers)], [String(placed)], 'every checkpoint read is the later incarnation\'s');
   });
 
   it('the tracker archives every scan; `tail tracks --since start` replays them in order', async () => {

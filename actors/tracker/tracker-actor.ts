@@ -37,6 +37,8 @@ interface Checkpoint {
   node?: string;
   /** The run it belongs to (option `session`), when the run names one. */
   session?: string;
+  /** The incarnation that wrote it (its epoch): a later one's checkpoint is never overwritten by an earlier one. */
+  epoch?: bigint;
 }
 
 /** How long a planned move waits for the old incarnation's final checkpoint before taking the latest one. */
@@ -98,6 +100,10 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Input> {
     return newest;
   };
   let state: KV | undefined;
+  /** The checkpoint's revision this incarnation last read or wrote (its writes compare and set). */
+  let revision: number | undefined;
+  /** A later incarnation's checkpoint is in the bucket: this one writes none over it. */
+  let outranked = false;
   let lastCheckpoint = -Infinity;
   let pending: Checkpoint | undefined;
   let handover: string | undefined = f.handoverFrom;
@@ -115,15 +121,37 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Input> {
   const save = async (ctx: ActorContext<Input>, final = false) => {
     // Fenced (paused past the lease, orders not re-read): another incarnation may own the
     // checkpoint now, and this one's older state must not overwrite it.
-    if (!state || lastT === undefined || !mayAct(ctx)) return;
+    if (!state || lastT === undefined || outranked || !mayAct(ctx)) return;
     lastCheckpoint = performance.now();
-    const cp: Checkpoint = { tracker: stage.tracker.snapshot(), t0: stage.t0 ?? null, scan: stage.scan - 1, t_ns: lastT, final, node: f.node, ...(session === undefined ? {} : { session }) };
-    try {
-      await state.put(f.name, encode(cp));
-      if (unwritten > 0) ctx.log.info({ unwritten }, 'tracker: checkpoints written again');
-      unwritten = 0;
-    } catch (err) {
-      if (unwritten++ === 0) ctx.log.warn({ err: (err as Error).message }, 'tracker: checkpoint not written (said once until one is)');
+    const cp: Checkpoint = { tracker: stage.tracker.snapshot(), t0: stage.t0 ?? null, scan: stage.scan - 1, t_ns: lastT, final, node: f.node, epoch, ...(session === undefined ? {} : { session }) };
+    const kv = state;
+    const bytes = encode(cp);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        // Compare-and-set on the revision this incarnation last saw: an earlier incarnation still
+        // running on a starved node (moved, not yet told) overwrote its successor's checkpoint
+        // with its own older lineage of tracks until it heard the successor's scans, and the
+        // next failover restored that.
+        revision = revision === undefined ? await kv.create(f.name, bytes) : await kv.update(f.name, bytes, revision);
+        if (unwritten > 0) ctx.log.info({ unwritten }, 'tracker: checkpoints written again');
+        unwritten = 0;
+        return;
+      } catch (err) {
+        // Another incarnation wrote since, or the store did not answer. A later one's
+        // checkpoint stands, and this one writes no more; an earlier one's is overwritten.
+        const e = await kv.get(f.name).catch(() => undefined);
+        const theirs = e && e.operation === 'PUT' && e.length > 0 ? (decode(e.value) as Checkpoint).epoch : undefined;
+        if (theirs !== undefined && theirs > epoch) {
+          outranked = true;
+          ctx.log.warn({ epoch: String(epoch), theirs: String(theirs) }, 'tracker: a later incarnation writes the checkpoint; this one writes no more');
+          return;
+        }
+        const moved = e !== undefined && e !== null && e.revision !== revision;
+        if (e) revision = e.revision;
+        if (moved && attempt === 0) continue;
+        if (unwritten++ === 0) ctx.log.warn({ err: (err as Error).message }, 'tracker: checkpoint not written (said once until one is)');
+        return;
+      }
     }
   };
   let stage: TrackerStage;
@@ -154,6 +182,7 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Input> {
         state = await ensureKv(ctx.bus!.nc, ctx.bus!.subjects.kv.state, { history: 1, replicas }, Math.max(1000, 2 * checkpointMs));
         const kv = state;
         const e = await withJetStreamRetry(() => kv.get(f.name));
+        revision = e?.revision;
         if (e && e.operation === 'PUT' && e.length > 0) {
           try {
             pending = decode(e.value) as Checkpoint;
@@ -213,6 +242,7 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Input> {
         const c = e && e.operation === 'PUT' && e.length > 0 ? (decode(e.value) as Checkpoint) : undefined;
         if (c?.final && c.node === from) {
           cp = c;
+          revision = e!.revision;
           break;
         }
         await new Promise((r) => setTimeout(r, 10));
