@@ -130,8 +130,8 @@ export function trackerActor(f: ActorFactoryContext): ActorBehavior<Input> {
       try {
         // Compare-and-set on the revision this incarnation last saw: an earlier incarnation still
         // running on a starved node (moved, not yet told) overwrote its successor's checkpoint
-        // with its own older lineage of tracks until it heard the successor's scans, and the
-        // next failover restored that.
+        // with its own older lineage of tracks until it heard the successor's scans, for the
+        // next failover to restore.
         revision = revision === undefined ? await kv.create(f.name, bytes) : await kv.update(f.name, bytes, revision);
         if (unwritten > 0) ctx.log.info({ unwritten }, 'tracker: checkpoints written again');
         unwritten = 0;
