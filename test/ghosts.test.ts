@@ -74,7 +74,7 @@ describe('ghost points in small rigs', () => {
     assert.equal(frame('c', [G], 20).count, 1, 'c has G in view');
   });
 
-  it('a point two views cross at is refuted by a nearer camera of the same band that sees nothing there; not when it sees something, is farther, is of another band, overflowed, or has it out of view', () => {
+  it('a point two views cross at is refuted by a camera of the same band that would see it brightly and sees nothing there; not when it sees something, is so far it would see it faintly, is of another band, overflowed, or has it out of view', () => {
     const o = { minSnr: 10, searchPx: 40, marginPx: 16 };
     const w = (pair: string, points: Vec3[], over: Partial<Witness> = {}): Witness => {
       const f = frame(pair, points, 20);
@@ -86,8 +86,11 @@ describe('ghost points in small rigs', () => {
     assert.equal(refutingWitness(G, views, [w('a', [birdA]), w('b', [birdB]), w('c', [], { band: 'thermal' })], o), -1, 'another band');
     assert.equal(refutingWitness(G, views, [w('a', [birdA]), w('b', [birdB]), w('c', [], { complete: false })], o), -1, 'its blob cap overflowed');
     assert.equal(refutingWitness(G, views, [w('a', [birdA]), w('b', [birdB]), w('c', [])], { ...o, minSnr: 1000 }), -1, 'not bright enough to be certain');
+    // 5 km out, c sees it 0.87 times as large as a does: an unresolved object's SNR of 20 in a
+    // is 20 × 0.87² = 15.2 in c (linearly it would be 17.4).
     const far: Vec3 = along(cam('c'), G, 5000);
-    assert.equal(refutingWitness(far, views, [w('a', [birdA]), w('b', [birdB]), w('c', [])], o), -1, 'farther from c than from a and b: c may not see it');
+    assert.equal(refutingWitness(far, views, [w('a', [birdA]), w('b', [birdB]), w('c', [])], o), 2, 'farther from c than from a and b, still bright in c');
+    assert.equal(refutingWitness(far, views, [w('a', [birdA]), w('b', [birdB]), w('c', [])], { ...o, minSnr: 16 }), -1, 'at an SNR of 15.2 c may miss it');
     const behind: Vec3 = [0, -300, 100];
     assert.equal(refutingWitness(behind, views, [w('a', []), w('b', []), w('c', [])], o), -1, 'out of c\'s view');
   });

@@ -1,12 +1,13 @@
 /**
  * Negative evidence for a new object. A point voted by few views is refuted when another
- * camera of the same band has it well inside its image, at least as large as a view that saw
- * it (focal length over range), and so bright there that it could not be missed — yet holds no
- * detection near it. Two objects' rays crossing in mid-air (a ghost) fail this test wherever a
- * third camera looks; an object the views really share passes it. An unresolved object's SNR
- * grows with the square of its image scale, a resolved one's linearly: the linear scaling is
- * the conservative one, used here. Where a camera's detection mask says it does not look, its
- * absence of detections says nothing.
+ * camera of the same band has it well inside its image, so bright there that it could not be
+ * missed — yet holds no detection near it. Two objects' rays crossing in mid-air (a ghost) fail
+ * this test wherever a third camera looks; an object the views really share passes it. How
+ * bright: a view's SNR scaled by the ratio of image scales (focal length over range) — an
+ * unresolved object's SNR goes with the square of it, a resolved one's with it, so the scaling
+ * taken is the one that expects less: linear for a witness that sees the object larger, the
+ * square for one that sees it smaller. Where a camera's detection mask says it does not look,
+ * its absence of detections says nothing.
  */
 import type { Camera } from '../../geometry/camera.js';
 import { type DetectionMask, looksAt } from '../../kernels/detection-mask.js';
@@ -50,7 +51,7 @@ export function refutingWitness(point: Vec3, views: readonly [number, number][],
       const v = witnesses[vi]!;
       if (v.band !== w.band) continue;
       const q = s / scale(v.camera);
-      if (q >= 1) expected = Math.max(expected, v.blobs[j * FUSED_STRIDE + SNR_FIELD]! * q);
+      expected = Math.max(expected, v.blobs[j * FUSED_STRIDE + SNR_FIELD]! * (q >= 1 ? q : q * q));
     }
     if (expected < o.minSnr) continue;
     const p = w.camera.project(point);
