@@ -72,21 +72,20 @@ export function simulatorActor(f: ActorFactoryContext): ActorBehavior<number> {
     handle(k, ctx) {
       const s = ctx.bus!.subjects;
       ctx.publish(SimTruth, s.simTruth, sim.truth(k));
+      if (sim.scenario.mode !== 'detections') return;
       // A camera takes a frame when it is due or not at all: a frame still to make when two
       // newer ones are due is dropped (and counted), as the camera actors' are, so a starved
       // simulator's detections keep to the wall clock instead of arriving seconds old — which
       // would charge its lag to the pipeline's latency and feed the tracker a stale sky.
       const lateMs = ctx.clock.now() - (t0 + k * periodMs);
-      if (sim.scenario.mode === 'detections' && lateMs > 2 * periodMs) {
+      if (lateMs > 2 * periodMs) {
         if (ctx.stats.dropped === 0) ctx.log.warn({ frame: k, late_ms: Math.round(lateMs) }, 'simulator behind the wall clock: frames two periods late are dropped (counted), as a camera would');
         ctx.stats.dropped++;
         return;
       }
-      if (sim.scenario.mode === 'detections') {
-        for (const cam of sim.cameras) {
-          const out = sim.detections(cam, k, o.max_blobs, o.clock_sync);
-          if (out) ctx.publish(DetectionFrame, s.det(cam.id), out.frame);
-        }
+      for (const cam of sim.cameras) {
+        const out = sim.detections(cam, k, o.max_blobs, o.clock_sync);
+        if (out) ctx.publish(DetectionFrame, s.det(cam.id), out.frame);
       }
     },
   };
