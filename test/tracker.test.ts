@@ -378,6 +378,43 @@ describe('tracker', () => {
     for (let j = 11; j < 16; j++) fresh.step(j * 0.04, [rayMeas(at(j), eyes[j % 2]!)]);
     assert.equal(fresh.tracks.length, 0, 'the tentative track missed every scan and was dropped');
   });
+
+  it('a track measured by one camera\'s rays alone publishes a depth uncertainty its error stays within, a target speeding up along the ray included', () => {
+    const eye: Point = [-300, 0, 0];
+    const cov = [0.01, 0, 0, 0, 0.01, 0, 0, 0, 0.01];
+    // A bird 300 m out flying across, then speeding up toward the camera (5 m/s²) once one camera alone sees it.
+    const along = (p: Point) => { const d = p.map((v, a) => v - eye[a]!); const r = Math.hypot(...d); return d.map((v) => v / r) as Point; };
+    const start: Point = [0, 0, 100];
+    const u = along(start);
+    const at = (t: number): Point => { const s = Math.max(0, t - 0.6); return [start[0], start[1] + 8 * t, start[2]].map((v, a) => v - 2.5 * s * s * u[a]!) as Point; };
+    const ray = (p: Point): Measurement => ({ position: eye, covariance: [], views: 1, ray: { origin: eye, dir: along(p), angleVar: (0.05 / 316) ** 2 } });
+    const run = (options: Partial<TrackerOptions>) => {
+      const tracker = new Tracker({ maxCoastS: 2, ...options });
+      let worst = 0;
+      let shownS = 0;
+      for (let k = 0; k < 100; k++) {
+        const t = k / 30;
+        tracker.step(t, [t < 0.6 ? { position: at(t), covariance: cov, views: 2 } : ray(at(t))]);
+        const track = tracker.tracks[0]!;
+        if (t < 0.6 || !tracker.shown(track)) continue;
+        shownS = t - 0.6;
+        const P = track.state.P.v;
+        let depthVar = 0;
+        for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) depthVar += u[i]! * P[i * 6 + j]! * u[j]!;
+        const err = position(track).reduce((s, v, a) => s + (v - at(t)[a]!) * u[a]!, 0);
+        worst = Math.max(worst, Math.abs(err) / Math.sqrt(depthVar));
+      }
+      return { worst, shownS, id: tracker.tracks[0]!.id };
+    };
+    const honest = run({});
+    assert.ok(honest.worst < 3, `depth error within 3σ while published: worst ${honest.worst.toFixed(1)}σ`);
+    assert.ok(honest.shownS > 0.1 && honest.shownS < 1, `published ${honest.shownS.toFixed(2)} s of rays alone, then hidden (maxCoastSigmaM)`);
+    assert.equal(honest.id, 't1', 'kept, not lost');
+    // Without the noise along the ray the quiet motion model vouches for a depth it cannot see.
+    const blind = run({ rayAxisNoise: 0 });
+    assert.ok(blind.worst > 3, `without rayAxisNoise: ${blind.worst.toFixed(1)}σ`);
+    assert.throws(() => new Tracker({ rayAxisNoise: -1 }), /options\.rayAxisNoise: expected a number ≥ 0/);
+  });
 });
 
 describe('IMM motion model', () => {

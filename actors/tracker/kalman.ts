@@ -54,6 +54,26 @@ export function predict(g: Gaussian, dt: number, q: number): Gaussian {
   return { x: mat(6, 1, xo), P: mat(6, 6, Po) };
 }
 
+/**
+ * Adds white-noise acceleration of spectral density `q` (m²/s³) along the unit axis `d` over
+ * `dt` seconds: the CV model's Q, confined to one direction, on top of a prediction.
+ */
+export function addAxisNoise(g: Gaussian, dt: number, q: number, d: readonly number[]): Gaussian {
+  if (!(q > 0) || !(dt > 0)) return g;
+  const P = g.P.v.slice();
+  const [a, b, c] = [(q * dt ** 3) / 3, (q * dt ** 2) / 2, q * dt];
+  for (let i = 0; i < 3; i++) {
+    for (let j = 0; j < 3; j++) {
+      const dd = d[i]! * d[j]!;
+      P[i * 6 + j] = P[i * 6 + j]! + a * dd;
+      P[i * 6 + j + 3] = P[i * 6 + j + 3]! + b * dd;
+      P[(i + 3) * 6 + j] = P[(i + 3) * 6 + j]! + b * dd;
+      P[(i + 3) * 6 + j + 3] = P[(i + 3) * 6 + j + 3]! + c * dd;
+    }
+  }
+  return { x: g.x, P: mat(6, 6, P) };
+}
+
 /** Innovation of a position measurement z (3×1) with covariance R: ν, S, S⁻¹, det S. */
 export function innovation(g: Gaussian, z: Mat, R: Mat): { nu: Mat; S: Mat; Sinv: Mat; detS: number } | undefined {
   const P = g.P.v;

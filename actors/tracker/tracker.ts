@@ -10,7 +10,7 @@ import { assignSparse, type Edge } from '../../kernels/assign.js';
 import { type RayObservation, rayAsPoint } from '../../geometry/ray-point.js';
 import { largestEigenvalue3, mat, type Mat } from '../../geometry/matrix.js';
 import type { TRACK_EVENTS, TRACK_STATUSES } from '../../schemas/tracks.js';
-import { type Gaussian, innovation, mahalanobis2 } from './kalman.js';
+import { addAxisNoise, type Gaussian, innovation, mahalanobis2 } from './kalman.js';
 import { combine, DEFAULT_IMM, type ImmOptions, immPredict, type ImmState, immStart, immUpdate, immWeightedUpdate } from './imm.js';
 import { DEFAULT_JPDA, type Gated, gateClusters, jpdaCluster, type JpdaOptions } from './jpda.js';
 import { mapPacked } from '../../util/packed-array.js';
@@ -114,9 +114,18 @@ export interface TrackerOptions {
    * followed up, a target round a corner is. Alone in the sky, a lost track takes it at once.
    */
   reacquireHits: number;
+  /**
+   * Acceleration spectral density (m²/s³) a track measured by one camera's rays alone is given
+   * along the ray, whatever its motion mode: the rays see no motion along themselves, so they
+   * cannot tell the IMM whether the target manoeuvres that way, and its depth must be allowed to
+   * drift as a manoeuvring target's would. Its published uncertainty then grows as its depth
+   * error can, and maxCoastSigmaM hides it once its depth is known no better than that (0: the
+   * motion model's own noise only).
+   */
+  rayAxisNoise: number;
 }
 
-export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = { motion: 'imm', imm: DEFAULT_IMM, processNoise: 20, gateChi2: 16.3, confirmM: 3, confirmN: 4, maxCoastS: 1, maxHeldS: 5, maxCoastSigmaM: 1, tentativeMisses: 2, maxSpeed: 40, mergeM: 1, mergeMps: 5, association: 'gnn', jpda: DEFAULT_JPDA, reacquireM: 3, reacquireS: 0.1, reacquireScans: 3, reacquireHits: 2 };
+export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = { motion: 'imm', imm: DEFAULT_IMM, processNoise: 20, gateChi2: 16.3, confirmM: 3, confirmN: 4, maxCoastS: 1, maxHeldS: 5, maxCoastSigmaM: 1, tentativeMisses: 2, maxSpeed: 40, mergeM: 1, mergeMps: 5, association: 'gnn', jpda: DEFAULT_JPDA, reacquireM: 3, reacquireS: 0.1, reacquireScans: 3, reacquireHits: 2, rayAxisNoise: 10 };
 
 type Status = (typeof TRACK_STATUSES)[number];
 
@@ -140,6 +149,8 @@ export interface Track {
    * until it is seen again.
    */
   held?: boolean;
+  /** The ray that last measured it, when one camera's ray did (rayAxisNoise); none once a point has. */
+  rayAxis?: [number, number, number];
   /** Seconds held since its last update (maxHeldS). */
   heldS?: number;
   /**
@@ -231,7 +242,9 @@ export class Tracker {
     const events: TrackerEvent[] = [];
     const models = this.#immOptions();
     const predicted = mapPacked(this.#tracks, (t) => {
-      const filter = dt > 0 ? immPredict(t.filter, dt, models) : t.filter;
+      let filter = dt > 0 ? immPredict(t.filter, dt, models) : t.filter;
+      const axis = t.rayAxis;
+      if (axis && dt > 0 && o.rayAxisNoise > 0) filter = { ...filter, models: mapPacked(filter.models, (g, j) => addAxisNoise(g, dt, o.rayAxisNoise - models.models[j]!.q, axis)) };
       return { ...t, filter, state: combine(filter) };
     });
     const seen = observed ? predicted.map((t) => observed([t.state.x.v[0]!, t.state.x.v[1]!, t.state.x.v[2]!])) : undefined;
@@ -260,6 +273,7 @@ export class Tracker {
         }
         used.add(d.m);
         t.views = m.views;
+        t.rayAxis = m.ray ? [...m.ray.dir] : undefined;
       } else if (d) {
         // Updated with every gated measurement in proportion; it counts as hit when more likely than not.
         hit = d.none < 0.5;
@@ -267,7 +281,11 @@ export class Tracker {
         t.state = combine(t.filter);
         for (const b of d.beta) share.set(b.m, (share.get(b.m) ?? 0) + b.p);
         const best = d.beta.reduce((a, b) => (b.p > a.p ? b : a), d.beta[0]!);
-        if (hit && best) t.views = measurements[best.m]!.views;
+        if (hit && best) {
+          const m = measurements[best.m]!;
+          t.views = m.views;
+          t.rayAxis = m.ray ? [...m.ray.dir] : undefined;
+        }
       }
       t.history = [...t.history, hit].slice(-o.confirmN);
       t.misses = hit ? 0 : t.misses + 1;
@@ -371,6 +389,7 @@ export class Tracker {
       t.held = false;
       t.status = 'confirmed';
       t.views = m.views;
+      t.rayAxis = undefined;
     }
     return standIns;
   }
@@ -417,6 +436,7 @@ export class Tracker {
       lost.held = false;
       lost.status = 'confirmed';
       lost.views = s.views;
+      lost.rayAxis = s.rayAxis;
       gone.add(s);
     }
     return gone;
@@ -588,6 +608,7 @@ function checkOptions(o: TrackerOptions): TrackerOptions {
   if (typeof o.reacquireS !== 'number' || !(o.reacquireS >= 0)) throw bad('reacquireS', 'a number of seconds ≥ 0', o.reacquireS);
   if (!Number.isInteger(o.reacquireScans) || o.reacquireScans < 1) throw bad('reacquireScans', 'an integer ≥ 1', o.reacquireScans);
   if (!Number.isInteger(o.reacquireHits) || o.reacquireHits < 1) throw bad('reacquireHits', 'an integer ≥ 1', o.reacquireHits);
+  if (typeof o.rayAxisNoise !== 'number' || !(o.rayAxisNoise >= 0) || !Number.isFinite(o.rayAxisNoise)) throw bad('rayAxisNoise', 'a number ≥ 0 (m²/s³; 0: none)', o.rayAxisNoise);
   if (o.confirmM > o.confirmN) throw bad('confirmM', `at most confirmN (${o.confirmN})`, o.confirmM);
   return o;
 }
