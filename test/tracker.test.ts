@@ -279,6 +279,22 @@ describe('tracker', () => {
     assert.throws(() => new Tracker({ maxHeldS: 0 }), /options\.maxHeldS: expected a number > 0, got 0/);
   });
 
+  it('a scan of one pair that sees a track looks for it if confirmed (its ray could hit it), not if tentative (only two pairs\' point could): a camera out of step neither stalls confirmation nor holds what its pair missed', () => {
+    const cam = (pair: string, x: number) => ({ id: `${pair}-mono`, pair, band: 'mono', resolution: [1000, 1000], fov_deg: 10, position: [x, 0, 0], look_at: [0, 1000, 200] });
+    const rig = rigOf(parseScenario({ name: 'two', seed: 1, duration_s: 10, fps: 25, mode: 'detections', site: { lat: 0, lon: 0, alt: 0 }, cameras: [cam('a', -300), cam('b', 300)], targets: [{ id: 'x', kind: 'drone', size_m: 0.5, waypoints: [[0, 0, 1000, 200]] }] }));
+    const coverage = new PairCoverage(rig);
+    const scan = (k: number, pairs: string[], point: boolean) => ({ t_ns: 1_000_000_000n + BigInt(k * 20) * 1_000_000n, count: point ? 1 : 0, pairs, points: f64ToBin(point ? [2 * k * 0.02, 1000, 200, 0.003, 0, 0, 0, 0.003, 0, 0, 0, 0.003, 2, 2] : []) });
+    // b's clock out of step: every other scan is a's views alone, which place no point.
+    const stage = new TrackerStage({}, coverage);
+    const statuses = () => stage.tracker.tracks.map((t) => t.status);
+    for (let k = 0; k < 11; k++) stage.step(k % 2 ? scan(k, ['a'], false) : scan(k, ['a', 'b'], true), () => 0n);
+    assert.deepEqual(statuses(), ['confirmed'], 'confirmed by the two-pair scans alone');
+    assert.ok(coverage.observer(['a'])!([0, 1000, 200], false) && !coverage.observer(['a'])!([0, 1000, 200], true));
+    // a alone, brings no ray of it for 1.5 s (maxCoastS 1): a looked and missed it — lost, not held for maxHeldS.
+    for (let k = 11; k < 86; k++) stage.step(scan(k, ['a'], false), () => 0n);
+    assert.deepEqual(statuses(), [], 'missed by the pair that looks');
+  });
+
   it('keeps one track when the views of one object split into two measurements', () => {
     const tracker = new Tracker();
     const cov = [0.01, 0, 0, 0, 0.01, 0, 0, 0, 0.01];
@@ -304,7 +320,7 @@ describe('tracker', () => {
     assert.deepEqual(events, ['born:t1', 'confirmed:t1', 'lost:t1']);
   });
 
-  it('neither hits nor misses a track where the scan saw nothing (a voxel shard down), nor while it was itself down', () => {
+  it('neither hits nor misses a track where the scan saw nothing (a voxel shard down), nor while it was itself down; once a scan looks and misses it, it coasts as any other', () => {
     const cov = [0.01, 0, 0, 0, 0.01, 0, 0, 0, 0.01];
     const at = (k: number, x: number) => ({ position: [x + 10 * k * 0.04, 0, 100] as [number, number, number], covariance: cov, views: 2 });
     const tracker = new Tracker({ maxCoastS: 0.2 });
@@ -321,13 +337,16 @@ describe('tracker', () => {
     for (let k = 26; k < 33; k++) tracker.step(k * 0.04, [at(k, 0)]);
     assert.deepEqual(tracker.tracks.map((t) => t.id), ['t1']);
     // A tracker restored after 0.5 s down holds its tracks' coasting for that time.
-    const restored = new Tracker({ maxCoastS: 0.2 });
+    const restored = new Tracker({ maxCoastS: 0.2, maxCoastSigmaM: 0.1 });
     restored.restore(tracker.snapshot());
     restored.holdCoast(0.5);
-    restored.step(33 * 0.04 + 0.5, []);
-    assert.deepEqual(restored.tracks.map((t) => [t.id, t.status]), [['t1', 'coasting']]);
+    restored.step(33 * 0.04 + 0.5, [], () => false);
     // Its uncertainty grew over the downtime, yet nobody looked: it stays published.
     assert.ok(restored.shown(restored.tracks[0]!), 'a track unseen only while the tracker was down is published');
+    // Looked for and missed, it is a coasting track like any other: known no better than maxCoastSigmaM, it is hidden.
+    restored.step(34 * 0.04 + 0.5, []);
+    assert.deepEqual(restored.tracks.map((t) => [t.id, t.status]), [['t1', 'coasting']]);
+    assert.ok(!restored.shown(restored.tracks[0]!), 'missed by a scan that looked, it is no longer held');
   });
 
   it('stops publishing a coasting track once its position is known no better than maxCoastSigmaM, and shows it again when seen', () => {

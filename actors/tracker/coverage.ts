@@ -18,21 +18,24 @@ export class PairCoverage {
 
   /**
    * For a scan made of the `present` pairs: undefined when it holds every pair of the rig, else
-   * whether it observes a point — some present pair sees it (one camera's ray measures a known
-   * track), or no pair of the rig does (a target leaving the rig's sight is missed, and its
-   * track ends as before).
+   * whether it observes a point for a track — some present pair sees it (one camera's ray
+   * measures a known track), two for a tentative track (only a point of two pairs or more can
+   * hit it; rays never do), or no absent pair does (a target leaving the rig's sight, or one
+   * only present pairs see, is missed as in any scan).
    */
-  observer(present: readonly string[]): ((p: Vec3) => boolean) | undefined {
+  observer(present: readonly string[]): ((p: Vec3, tentative: boolean) => boolean) | undefined {
     const here = new Set(present);
     if (this.#views.every((v) => here.has(v.pair))) return undefined;
-    return (p) => {
-      let seenByRig = false;
+    return (p, tentative) => {
+      const need = tentative ? 2 : 1;
+      let seenHere = 0;
+      let seenAway = false;
       for (const v of this.#views) {
         if (!imaged(v.camera, p)) continue;
-        if (here.has(v.pair)) return true;
-        seenByRig = true;
+        if (!here.has(v.pair)) seenAway = true;
+        else if (++seenHere >= need) return true;
       }
-      return !seenByRig;
+      return !seenAway;
     };
   }
 }

@@ -54,15 +54,16 @@ export class TrackerStage {
 
   /**
    * One scan: the tracks after it and its events. `published_ns` is stamped as the message leaves.
-   * A scan made of one pair's views (its instant's other views missing: dropped, or a camera's
-   * clock out of step) can place no point, so it observes no track: none is missed by it; one
-   * missing some pairs misses no track that only those see (coverage.ts).
+   * A scan missing some pairs (dropped, late, or a camera's clock out of step) misses no track
+   * that only those could have measured (coverage.ts: a confirmed track no present pair sees, a
+   * tentative one fewer than two present pairs see). Without the rig, a scan of one pair's views,
+   * which can place no point, misses none.
    */
   step(m: Meas, publishedNs: () => bigint, observed?: (p: Vec3) => boolean): { tracks: TracksMessage; events: TrackEventMessage[] } {
     this.t0 ??= m.t_ns;
     const tracker = this.tracker;
-    const byPairs = m.pairs.length < 2 ? blind : this.#coverage?.observer(m.pairs);
-    const seen = byPairs && observed ? (p: Vec3) => byPairs(p) && observed(p) : (byPairs ?? observed);
+    const byPairs = this.#coverage ? this.#coverage.observer(m.pairs) : m.pairs.length < 2 ? blind : undefined;
+    const seen = byPairs && observed ? (p: Vec3, tentative: boolean) => byPairs(p, tentative) && observed(p) : (byPairs ?? observed);
     const found = tracker.step(Number(m.t_ns - this.t0) / 1e9, measurementsOf(m), seen);
     const scan = this.scan++;
     const tracks: TracksMessage = {

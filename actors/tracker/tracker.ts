@@ -235,7 +235,7 @@ export class Tracker {
    * `observed` says which points the scan covered (default: all): a track predicted outside it
    * (a voxel shard was down) is neither hit nor missed, and its coasting clock stands still.
    */
-  step(time: number, measurements: readonly Measurement[], observed?: (p: readonly [number, number, number]) => boolean): TrackerEvent[] {
+  step(time: number, measurements: readonly Measurement[], observed?: (p: readonly [number, number, number], tentative: boolean) => boolean): TrackerEvent[] {
     const o = this.options;
     const dt = this.#time === undefined ? 0 : Math.max(0, time - this.#time);
     this.#time = time;
@@ -247,7 +247,7 @@ export class Tracker {
       if (axis && dt > 0 && o.rayAxisNoise > 0) filter = { ...filter, models: mapPacked(filter.models, (g, j) => addAxisNoise(g, dt, o.rayAxisNoise - models.models[j]!.q, axis)) };
       return { ...t, filter, state: combine(filter) };
     });
-    const seen = observed ? predicted.map((t) => observed([t.state.x.v[0]!, t.state.x.v[1]!, t.state.x.v[2]!])) : undefined;
+    const seen = observed ? predicted.map((t) => observed([t.state.x.v[0]!, t.state.x.v[1]!, t.state.x.v[2]!], t.status === 'tentative')) : undefined;
     const visible = seen ? predicted.filter((_, i) => seen[i]) : predicted;
     const visibleIndex = seen ? predicted.map((_, i) => i).filter((i) => seen[i]) : undefined;
     const decisions = new Map([...this.#associate(visible, measurements)].map(([vi, d]) => [visibleIndex ? visibleIndex[vi]! : vi, d]));
@@ -289,9 +289,10 @@ export class Tracker {
       }
       t.history = [...t.history, hit].slice(-o.confirmN);
       t.misses = hit ? 0 : t.misses + 1;
+      // Looked for, hit or missed: no longer a track nobody could see.
+      t.held = false;
       if (hit) {
         t.lastHit = time;
-        t.held = false;
         t.heldS = 0;
       }
       const hits = t.history.filter(Boolean).length;
