@@ -339,6 +339,9 @@ describe('tracker', () => {
     // A tracker restored after 0.5 s down holds its tracks' coasting for that time.
     const restored = new Tracker({ maxCoastS: 0.2, maxCoastSigmaM: 0.1 });
     restored.restore(tracker.snapshot());
+    const snap = tracker.snapshot();
+    assert.throws(() => new Tracker().restore({ ...snap, tracks: [{ ...snap.tracks[0]!, rayAxis: [1, Number.NaN, 0] }] }), /tracks\[0\]\.rayAxis: expected 3 numbers/);
+    assert.throws(() => new Tracker().restore({ ...snap, nextId: 1.5 }), /not a tracker snapshot/);
     restored.holdCoast(0.5);
     restored.step(33 * 0.04 + 0.5, [], () => false);
     // Its uncertainty grew over the downtime, yet nobody looked: it stays published.

@@ -211,6 +211,7 @@ export class Tracker {
     for (const [i, t] of s.tracks.entries()) {
       if (typeof t.id !== 'string') throw new TypeError(`tracks[${i}].id: expected a string`);
       if (t.state?.x?.v?.length !== 6 || t.state?.P?.v?.length !== 36 || !Array.isArray(t.filter?.models)) throw new TypeError(`tracks[${i}]: expected a 6-state Gaussian and its filter`);
+      if (t.rayAxis != null && !(Array.isArray(t.rayAxis) && t.rayAxis.length === 3 && t.rayAxis.every(Number.isFinite))) throw new TypeError(`tracks[${i}].rayAxis: expected 3 numbers, got ${JSON.stringify(t.rayAxis)}`);
     }
     this.#tracks = structuredClone(s.tracks).map((t) => ({ ...t, lastHit: Number.isFinite(t.lastHit) ? t.lastHit : (s.time ?? 0) }));
     this.#time = s.time ?? undefined;
@@ -232,8 +233,9 @@ export class Tracker {
 
   /**
    * Advances to `time` (seconds) with this scan's measurements; returns the scan's events.
-   * `observed` says which points the scan covered (default: all): a track predicted outside it
-   * (a voxel shard was down) is neither hit nor missed, and its coasting clock stands still.
+   * `observed` says which points the scan covered for a track, tentative or not (default: all):
+   * a track predicted outside it (a voxel shard was down, the pairs that see it absent) is
+   * neither hit nor missed, and its coasting clock stands still.
    */
   step(time: number, measurements: readonly Measurement[], observed?: (p: readonly [number, number, number], tentative: boolean) => boolean): TrackerEvent[] {
     const o = this.options;
