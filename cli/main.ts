@@ -253,6 +253,7 @@ function program(run: (p: Promise<number>) => void): Command {
     .option('--rate-hz <r>', 'telemetry: records per second per actor', positive('--rate-hz', 50), 10)
     .option('--window-s <s>', 'seconds measured per run', positive('--window-s', 600), 10)
     .option('--repeats <n>', 'interleaved baseline/floor/telemetry runs (medians reported)', integer('--repeats', 1, 100), 5)
+    .option('--targets <n>', 'tracker: targets in the synthetic sky', integer('--targets', 1, 100_000), 250)
     .action((name: string | undefined, o) => run(bench(name, o)));
 
   root

@@ -10,6 +10,7 @@ import { f64ToBin } from '../bus/codec.js';
 import { PairCoverage } from '../actors/tracker/coverage.js';
 import { rigOf } from '../sim/rig.js';
 import { parseScenario } from '../sim/scenario.js';
+import { trackerThroughput } from '../bench/tracker-throughput.js';
 
 type Point = [number, number, number];
 
@@ -436,6 +437,14 @@ describe('tracker', () => {
     const blind = run({ rayAxisNoise: 0 });
     assert.ok(blind.worst > 3, `without rayAxisNoise: ${blind.worst.toFixed(1)}σ`);
     assert.throws(() => new Tracker({ rayAxisNoise: -1 }), /options\.rayAxisNoise: expected a number ≥ 0/);
+  });
+});
+
+describe('the tracker benchmark', () => {
+  it('tracks every target of its synthetic sky and confirms none of its clutter, on the actor\'s wire format', () => {
+    const r = trackerThroughput({ targets: 40, scansPerS: 35, scans: 35 });
+    assert.ok((r.confirmed_tracks_at_end as number) >= 38 && (r.confirmed_tracks_at_end as number) <= 40, `${r.confirmed_tracks_at_end} confirmed tracks of 40 targets`);
+    assert.ok((r.scans_per_s as number) > 0 && (r.ratio_vs_nearest_neighbour as number) > 0);
   });
 });
 

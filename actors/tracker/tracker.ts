@@ -346,6 +346,9 @@ export class Tracker {
     if (!(o.reacquireM > 0) || !(dt > 0)) return standIns;
     const pairs: { ti: number; mi: number; d: number; crowded: boolean }[] = [];
     const distance = (a: Float64Array | number[], b: Float64Array | number[]) => Math.hypot(a[0]! - b[0]!, a[1]! - b[1]!, a[2]! - b[2]!);
+    // Sorted by x once a scan: a crowd and the candidates lie within reach in x (thousands of tracks).
+    let tracksByX: ByX | undefined;
+    let near: NearInX | undefined;
     predicted.forEach((t, ti) => {
       const tau = time - t.lastHit;
       if (t.status !== 'coasting' || !(t.misses <= o.reacquireScans || tau <= o.reacquireS) || (seen && !seen[ti])) return;
@@ -353,12 +356,16 @@ export class Tracker {
       const radius = Math.max(o.reacquireM, o.maxSpeed * tau);
       // Ghost points — two neighbours' rays crossing — form in crowds: there a measurement
       // waits to be followed up (reacquireHits), in an empty sky it is taken at once.
-      const crowded = predicted.some((u) => u !== t && distance(u.state.x.v, t.state.x.v) < 2 * radius);
-      ms.forEach((m, mi) => {
-        if (used.has(mi) || m.views < 2) return;
-        const d = distance(m.position, t.state.x.v);
+      tracksByX ??= new ByX(predicted.map((_, i) => i), (i) => predicted[i]!.state.x.v[0]!);
+      near ??= new NearInX(ms);
+      const x = t.state.x.v;
+      const crowded = tracksByX.within(x[0]!, 2 * radius).some((ui) => ui !== ti && distance(predicted[ui]!.state.x.v, x) < 2 * radius);
+      for (const mi of near.pointsAround(x[0]!, radius)) {
+        const m = ms[mi]!;
+        if (used.has(mi) || m.views < 2) continue;
+        const d = distance(m.position, x);
         if (d <= radius) pairs.push({ ti, mi, d, crowded });
-      });
+      }
     });
     pairs.sort((a, b) => a.d - b.d || a.ti - b.ti || a.mi - b.mi);
     const taken = new Set<number>();
@@ -558,6 +565,31 @@ export class Tracker {
   }
 }
 
+/** Items sorted by x, to find those within some reach in x without trying them all. */
+class ByX {
+  readonly #order: number[];
+  readonly #xs: Float64Array;
+  /** `indices` of the items, `x(i)` each one's x. */
+  constructor(indices: number[], x: (i: number) => number) {
+    this.#order = indices.sort((a, b) => x(a) - x(b) || a - b);
+    this.#xs = Float64Array.from(this.#order, x);
+  }
+  /** Indices of the items with x within `reach` of `x`, in x order. */
+  within(x: number, reach: number): number[] {
+    const xs = this.#xs;
+    let lo = 0;
+    let hi = xs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (xs[mid]! < x - reach) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: number[] = [];
+    for (let k = lo; k < xs.length && xs[k]! <= x + reach; k++) out.push(this.#order[k]!);
+    return out;
+  }
+}
+
 /**
  * The measurements a track's pre-gate can pass, without trying them all: points sorted by x
  * (one whose x is further than √(gate·(trace P + the largest trace R)) fails the pre-gate
@@ -566,8 +598,7 @@ export class Tracker {
  */
 class NearInX {
   readonly maxTraceR: number;
-  readonly #byX: number[];
-  readonly #xs: Float64Array;
+  readonly #points: ByX;
   readonly #rays: number[] = [];
   constructor(ms: readonly Measurement[]) {
     const points: number[] = [];
@@ -578,23 +609,15 @@ class NearInX {
       maxTraceR = Math.max(maxTraceR, m.covariance[0]! + m.covariance[4]! + m.covariance[8]!);
     });
     this.maxTraceR = maxTraceR;
-    this.#byX = points.sort((a, b) => ms[a]!.position[0] - ms[b]!.position[0] || a - b);
-    this.#xs = Float64Array.from(this.#byX, (i) => ms[i]!.position[0]);
+    this.#points = new ByX(points, (i) => ms[i]!.position[0]);
   }
   /** Indices of the points with x within `reach` of `x`, and of every ray, ascending. */
   around(x: number, reach: number): number[] {
-    const xs = this.#xs;
-    let lo = 0;
-    let hi = xs.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (xs[mid]! < x - reach) lo = mid + 1;
-      else hi = mid;
-    }
-    const out: number[] = [];
-    for (let k = lo; k < xs.length && xs[k]! <= x + reach; k++) out.push(this.#byX[k]!);
-    out.push(...this.#rays);
-    return out.sort((a, b) => a - b);
+    return [...this.#points.within(x, reach), ...this.#rays].sort((a, b) => a - b);
+  }
+  /** Indices of the points (not rays) with x within `reach` of `x`. */
+  pointsAround(x: number, reach: number): number[] {
+    return this.#points.within(x, reach);
   }
 }
 
