@@ -2,7 +2,7 @@
  * Constant-velocity Kalman filter in 3D (state x y z vx vy vz) with a white-noise
  * acceleration model, and position measurements with their own covariance.
  */
-import { identity, mat, type Mat, symmetrize } from '../../geometry/matrix.js';
+import { identity, mat, type Mat } from '../../geometry/matrix.js';
 import { invert3, type Mat3 } from '../../geometry/vec3.js';
 
 export interface Gaussian {
@@ -74,8 +74,8 @@ export function addAxisNoise(g: Gaussian, dt: number, q: number, d: readonly num
   return { x: g.x, P: mat(6, 6, P) };
 }
 
-/** Innovation of a position measurement z (3×1) with covariance R: ν, S, S⁻¹, det S. */
-export function innovation(g: Gaussian, z: Mat, R: Mat): { nu: Mat; S: Mat; Sinv: Mat; detS: number } | undefined {
+/** Innovation of a position measurement z (3×1) with covariance R: ν, S⁻¹, det S. */
+export function innovation(g: Gaussian, z: Mat, R: Mat): { nu: Mat; Sinv: Mat; detS: number } | undefined {
   const P = g.P.v;
   const nu = mat(3, 1, [z.v[0]! - g.x.v[0]!, z.v[1]! - g.x.v[1]!, z.v[2]! - g.x.v[2]!]);
   const S: number[] = [];
@@ -83,7 +83,7 @@ export function innovation(g: Gaussian, z: Mat, R: Mat): { nu: Mat; S: Mat; Sinv
   const Sinv = invert3(S as unknown as Mat3);
   if (!Sinv) return undefined;
   const detS = S[0]! * (S[4]! * S[8]! - S[5]! * S[7]!) - S[1]! * (S[3]! * S[8]! - S[5]! * S[6]!) + S[2]! * (S[3]! * S[7]! - S[4]! * S[6]!);
-  return { nu, S: mat(3, 3, S), Sinv: mat(3, 3, [...Sinv]), detS };
+  return { nu, Sinv: mat(3, 3, Sinv as unknown as number[]), detS };
 }
 
 /** Squared Mahalanobis distance νᵀ S⁻¹ ν (3-vectors). */
@@ -101,26 +101,41 @@ export function update(g: Gaussian, z: Mat, R: Mat): Gaussian | undefined {
   return inn && updateWith(g, inn, R);
 }
 
+// The update's intermediates, never kept past a call: the tracker's innermost loop allocates only its result.
+const gainK = new Float64Array(18);
+const reducedA = new Float64Array(36);
+const noiseRKt = new Float64Array(18);
+const josephP = new Float64Array(36);
+
 /** The update, given the measurement's innovation against `g` (innovation()). */
 export function updateWith(g: Gaussian, inn: { nu: Mat; Sinv: Mat }, R: Mat): Gaussian {
   const P = g.P.v;
   const Si = inn.Sinv.v;
+  const nu = inn.nu.v;
   // K = P Hᵀ S⁻¹: P's first three columns times S⁻¹ (6×3).
-  const K = new Array<number>(18);
+  const K = gainK;
   for (let i = 0; i < 6; i++) for (let j = 0; j < 3; j++) K[i * 3 + j] = P[i * 6]! * Si[j]! + P[i * 6 + 1]! * Si[3 + j]! + P[i * 6 + 2]! * Si[6 + j]!;
-  const x = g.x.v.map((v, i) => v + K[i * 3]! * inn.nu.v[0]! + K[i * 3 + 1]! * inn.nu.v[1]! + K[i * 3 + 2]! * inn.nu.v[2]!);
+  const xv = g.x.v;
+  const x = new Array<number>(6);
+  for (let i = 0; i < 6; i++) x[i] = xv[i]! + K[i * 3]! * nu[0]! + K[i * 3 + 1]! * nu[1]! + K[i * 3 + 2]! * nu[2]!;
   // A = (I − K H) P, then Joseph: A (I − K H)ᵀ + K R Kᵀ.
-  const A = new Array<number>(36);
+  const A = reducedA;
   for (let i = 0; i < 6; i++) for (let j = 0; j < 6; j++) A[i * 6 + j] = P[i * 6 + j]! - (K[i * 3]! * P[j]! + K[i * 3 + 1]! * P[6 + j]! + K[i * 3 + 2]! * P[12 + j]!);
-  const Po = new Array<number>(36);
   const Rv = R.v;
+  // R Kᵀ (3×6), column j the sum the Joseph term needs for every row i.
+  const RKt = noiseRKt;
+  for (let a = 0; a < 3; a++) for (let j = 0; j < 6; j++) RKt[a * 6 + j] = Rv[a * 3]! * K[j * 3]! + Rv[a * 3 + 1]! * K[j * 3 + 1]! + Rv[a * 3 + 2]! * K[j * 3 + 2]!;
+  const J = josephP;
   for (let i = 0; i < 6; i++) {
     for (let j = 0; j < 6; j++) {
       // (A (I − KH)ᵀ)_ij = A_ij − Σ_k A_ik K_jk over the three position columns k.
       let v = A[i * 6 + j]! - (A[i * 6]! * K[j * 3]! + A[i * 6 + 1]! * K[j * 3 + 1]! + A[i * 6 + 2]! * K[j * 3 + 2]!);
-      for (let a = 0; a < 3; a++) v += K[i * 3 + a]! * (Rv[a * 3]! * K[j * 3]! + Rv[a * 3 + 1]! * K[j * 3 + 1]! + Rv[a * 3 + 2]! * K[j * 3 + 2]!);
-      Po[i * 6 + j] = v;
+      for (let a = 0; a < 3; a++) v += K[i * 3 + a]! * RKt[a * 6 + j]!;
+      J[i * 6 + j] = v;
     }
   }
-  return { x: mat(6, 1, x), P: symmetrize(mat(6, 6, Po)) };
+  // Symmetric to the last bit: each entry the mean of it and its mirror.
+  const Po = new Array<number>(36);
+  for (let i = 0; i < 6; i++) for (let j = 0; j < 6; j++) Po[i * 6 + j] = (J[i * 6 + j]! + J[j * 6 + i]!) / 2;
+  return { x: mat(6, 1, x), P: mat(6, 6, Po) };
 }
