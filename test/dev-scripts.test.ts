@@ -108,6 +108,17 @@ describe('developer scripts', function () {
     }
   });
 
+  it('confirmation.js counts each mono detection by what made it and whether fusion confirmed it', () => {
+    const lines = execFileSync(process.execPath, [join(scripts, 'confirmation.js'), 'dusk2', '2'], { encoding: 'utf8' }).trim().split('\n').map((l) => JSON.parse(l) as Record<string, number | string | null>);
+    const byKind = new Map(lines.filter((l) => l.kind !== undefined).map((l) => [l.kind, l]));
+    // dusk2's dark sky: the thermal cameras see its drones best, and never pixel noise or a glint.
+    assert.ok((byKind.get('drone')!.confirmed_share as number) > 0.5, JSON.stringify(byKind.get('drone')));
+    assert.equal(byKind.get('false alarm')!.confirmed, 0);
+    const summary = lines.at(-1)!;
+    assert.deepEqual([summary.scenario, summary.pairs, summary.false_alarms_cut], ['dusk2', 2, 1]);
+    assert.throws(() => execFileSync(process.execPath, [join(scripts, 'confirmation.js'), 'nosuch'], { stdio: 'pipe' }), /nosuch/);
+  });
+
   it('offline-eval.js writes a recording `skyvox eval` scores, the same on every run, and takes an options file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'skyvox-offline-'));
     try {
