@@ -278,6 +278,7 @@ const RUNTIME_ERRORS = [NatsServerNotFoundError, NatsServerStartError, BusConnec
 
 /** Runs the CLI on `argv`; resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
+  endOnClosedPipe();
   let pending: Promise<number> | undefined;
   try {
     await program((p) => (pending = p)).parseAsync(argv);
@@ -297,4 +298,19 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`skyvox: ${(err as Error)?.stack ?? String(err)}\n`);
     return EXIT.failure;
   }
+}
+
+/**
+ * A reader that stops early (`skyvox tail tracks | head`) closes the pipe: the command ends as a
+ * signal ends it — in order, its processes stopped, where it has cleanups — once, and without a
+ * stack trace; any other output error is still thrown.
+ */
+function endOnClosedPipe(): void {
+  let closed = false;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    if (closed) return;
+    closed = true;
+    process.kill(process.pid, 'SIGTERM');
+  });
 }

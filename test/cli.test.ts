@@ -29,6 +29,15 @@ describe('skyvox command', function () {
     return { cli, runtime };
   }
 
+  it('a reader closing the pipe early ends a command as a signal would, without a stack trace', async () => {
+    const cli = skyvox(['schema']);
+    // The reader goes away before the command has written its output.
+    cli.child.stdout!.destroy();
+    const { code, signal } = await cli.exited;
+    assert.ok(signal === 'SIGTERM' || code === 0, `exit ${code} ${signal}`);
+    assert.doesNotMatch(cli.stderr(), /EPIPE|Error/, cli.stderr());
+  });
+
   it('up starts NATS and a node; tail shows its live telemetry; Ctrl-C stops both with nothing left behind', async () => {
     const { cli, runtime } = await up([], true);
     const tail = await skyvoxRun(['tail', 'telemetry', '--json', '--count', '4', '--data-dir', dataDir]);
