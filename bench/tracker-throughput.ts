@@ -1,6 +1,6 @@
 /**
  * Tracker throughput: scans a second of the tracker stage on one thread over a synthetic sky of
- * N manoeuvring targets — each scan a Measurements message as the voxel stage sends it (points
+ * N wandering targets — each scan a Measurements message as the voxel stage sends it (points
  * with covariances, some targets by one camera's ray, clutter points), decoded and validated,
  * tracked, and its Tracks message encoded, as the tracker actor does per scan. The same run
  * measures a baseline on the same scans: a nearest-neighbour tracker (no filter, no covariance,
@@ -44,9 +44,9 @@ function synthesizeScans(n: number, count: number, rate: number, seed = 7): Uint
     const points: number[] = [];
     const rays: number[] = [];
     for (const t of targets) {
-      // A manoeuvre now and then (up to 5 m/s² for a second), turning back before the box's walls.
+      // Wandering (a random acceleration of 3.5 m/s² rms each scan), turning back at the box's walls.
       for (let a = 0; a < 3; a++) {
-        t.v[a] = t.v[a]! + 0.7 * rng.normal() * dt * 5;
+        t.v[a] = t.v[a]! + 3.5 * dt * rng.normal();
         const [lo, hi] = a === 2 ? [50, 550] : [-1000, 1000];
         if ((t.p[a]! < lo && t.v[a]! < 0) || (t.p[a]! > hi && t.v[a]! > 0)) t.v[a] = -t.v[a]!;
         t.p[a] = t.p[a]! + t.v[a]! * dt;
