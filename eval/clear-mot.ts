@@ -37,7 +37,7 @@ export interface ClearMotResult {
   /** Matched pairs' distances (for RMSE and the like). */
   matched_distances: number[];
   /** Each match: frame index, object index within that frame, distance. */
-  matched: { frame: number; object: number; distance: number }[];
+  matched: { frame: number; object: number; hypothesis: number; distance: number }[];
 }
 
 /** The (object, hypothesis) index pairs of a frame that may lie within the threshold; other pairs are not. */
@@ -64,7 +64,7 @@ export function clearMot<T>(frames: Iterable<FrameData<T>>, distance: (o: T, h: 
   const hypFrames = new Map<string, number>();
   let [nframes, nobj, nhyp, matches, misses, fps, switches] = [0, 0, 0, 0, 0, 0, 0];
   const dists: number[] = [];
-  const matched: { frame: number; object: number; distance: number }[] = [];
+  const matched: { frame: number; object: number; hypothesis: number; distance: number }[] = [];
   for (const f of frames) {
     nframes++;
     nobj += f.objects.length;
@@ -90,7 +90,7 @@ export function clearMot<T>(frames: Iterable<FrameData<T>>, distance: (o: T, h: 
       hTaken[j] = true;
       matches++;
       dists.push(D(i, j));
-      matched.push({ frame: nframes - 1, object: i, distance: D(i, j) });
+      matched.push({ frame: nframes - 1, object: i, hypothesis: j, distance: D(i, j) });
       const oid = f.objects[i]!.id;
       const hid = f.hypotheses[j]!.id;
       if (last.has(oid) && last.get(oid) !== hid) switches++;

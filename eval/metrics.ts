@@ -6,7 +6,8 @@
  */
 import { assignSparse } from '../kernels/assign.js';
 import type { ObjectKind } from '../schemas/kinds.js';
-import { clearMot, type FrameData } from './clear-mot.js';
+import { clearMot, type ClearMotResult, type FrameData } from './clear-mot.js';
+import { invert3, type Mat3 } from '../geometry/vec3.js';
 import { nearPairs } from './near-pairs.js';
 import { p50p99 } from '../util/percentiles.js';
 
@@ -22,7 +23,8 @@ export interface TrackScan {
   t_ns: bigint;
   /** When the tracks left the tracker (site clock), if recorded. */
   published_ns?: bigint;
-  tracks: { id: string; status: string; position: [number, number, number] }[];
+  /** `covariance`: 6×6 f64 over x y z vx vy vz — bytes, or base64 as a recording writes them. */
+  tracks: { id: string; status: string; position: [number, number, number]; covariance?: Uint8Array | string }[];
 }
 
 export interface EvalOptions {
@@ -65,6 +67,12 @@ export interface EvalReport {
   latency_ms: { p50: number; p99: number; over_50ms: number; steady: { from_s: number; p50: number; p99: number } | null } | null;
   /** 3D RMSE over the RMS Cramér–Rao bound of the same matches (needs the scenario). */
   crlb_ratio: number | null;
+  /**
+   * Whether the tracks' reported position covariances are honest: over the matched track-frames
+   * that carry one, the normalised estimation error squared eᵀP⁻¹e (3 dof) — a consistent
+   * tracker averages 3 with 5 % above 7.81, an overconfident one more, a cautious one less.
+   */
+  nees: { frames: number; mean: number; p50: number; outside_95: number } | null;
   /**
    * Scored over the objects the rig could observe (two cameras with Pd ≥ 0.5; needs the
    * scenario): their share of the truth target-frames, and CLEAR MOT over them, with tracks
@@ -120,6 +128,7 @@ export function evaluate(truth: readonly TruthScan[], tracks: readonly TrackScan
   };
   const frames: FrameData<[number, number, number]>[] = [];
   const frameObjects: TruthScan['objects'][] = [];
+  const frameTracks: TrackScan['tracks'][] = [];
   // Over the objects the rig could see: tracks on an unobservable object are set aside like
   // tracks on clutter (MOT's "don't care"), and those objects are not scored.
   const seenFrames: FrameData<[number, number, number]>[] = [];
@@ -140,6 +149,7 @@ export function evaluate(truth: readonly TruthScan[], tracks: readonly TrackScan
     const trks = confirmed.filter((_, j) => !onClutter.has(j));
     frames.push({ objects: objs.map(point), hypotheses: trks.map(point) });
     frameObjects.push(objs);
+    frameTracks.push(trks);
     objectFrames += objs.length;
     if (o.observable) {
       const seen = objs.map((x) => o.observable!(x.position, x.kind ?? 'drone', x.size_m ?? 0.5));
@@ -169,6 +179,7 @@ export function evaluate(truth: readonly TruthScan[], tracks: readonly TrackScan
     clutter_track_frames: clutterTrackFrames,
     latency_ms: latency(tracks),
     crlb_ratio: crlbRatio(r.matched, frameObjects, o.bound),
+    nees: nees(r.matched, frameObjects, frameTracks),
     observable: o.observable ? withMissed(observableScores(seenFrames, objectFrames, o.matchM), frameObjects, r.matched, o.pairsSeeing) : null,
     match_m: o.matchM,
   };
@@ -213,6 +224,35 @@ function crlbRatio(matched: { frame: number; object: number; distance: number }[
     sb += b * b;
   }
   return sb > 0 ? Math.sqrt(se / sb) : null;
+}
+
+/** χ² with 3 degrees of freedom at 95 %. */
+const CHI2_3_95 = 7.815;
+
+/** The position block of a track's 6×6 covariance (bytes or base64), or undefined. */
+function positionCovariance(c: Uint8Array | string | undefined): Mat3 | undefined {
+  if (c === undefined) return undefined;
+  const bytes = typeof c === 'string' ? Buffer.from(c, 'base64') : c;
+  if (bytes.byteLength !== 36 * 8) return undefined;
+  const P = new Float64Array(Uint8Array.from(bytes).buffer);
+  return [P[0]!, P[1]!, P[2]!, P[6]!, P[7]!, P[8]!, P[12]!, P[13]!, P[14]!];
+}
+
+function nees(matched: ClearMotResult['matched'], objects: TruthScan['objects'][], tracks: TrackScan['tracks'][]): EvalReport['nees'] {
+  const values: number[] = [];
+  for (const m of matched) {
+    const t = tracks[m.frame]![m.hypothesis]!;
+    const P = positionCovariance(t.covariance);
+    const inv = P && invert3(P);
+    if (!inv) continue;
+    const e = t.position.map((v, a) => v - objects[m.frame]![m.object]!.position[a]!);
+    let q = 0;
+    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) q += e[i]! * inv[i * 3 + j]! * e[j]!;
+    values.push(q);
+  }
+  if (values.length === 0) return null;
+  const sorted = Float64Array.from(values).sort();
+  return { frames: values.length, mean: values.reduce((a, b) => a + b, 0) / values.length, p50: p50p99(sorted).p50, outside_95: values.filter((q) => q > CHI2_3_95).length / values.length };
 }
 
 /** Seconds after a run's first scan from which its latency counts as steady: the first tracks' births and the compiler's warm-up are behind it. */

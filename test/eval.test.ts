@@ -116,6 +116,32 @@ describe('tracking metrics', () => {
     assert.deepEqual(l.latency_ms, { p50: 100, p99: 198, over_50ms: 150, steady: { from_s: 5, p50: 163, p99: 200 } });
   });
 
+  it('says whether the reported covariances are honest: NEES averages 3 with 5 % beyond 7.81 when errors follow them, more when they are overconfident', () => {
+    const rng = new Rng(11);
+    const sd = [0.1, 0.2, 0.4];
+    /** 2000 scans of one object tracked with errors drawn from `sd`, reporting `sd` times `claim`; `as` base64 or bytes. */
+    const score = (claim: number, as: 'base64' | 'bytes') => {
+      const P = new Float64Array(36);
+      sd.forEach((s, a) => (P[a * 7] = (s * claim) ** 2));
+      const bytes = new Uint8Array(P.buffer.slice(0));
+      const covariance = as === 'base64' ? Buffer.from(bytes).toString('base64') : bytes;
+      const truth: TruthScan[] = [];
+      const tracks: TrackScan[] = [];
+      for (let k = 0; k < 2000; k++) {
+        const t_ns = BigInt(k) * 40_000_000n;
+        truth.push({ t_ns, objects: [{ id: 'd', position: [k, 0, 100] }] });
+        tracks.push({ t_ns, tracks: [{ id: 't1', status: 'confirmed', position: [k + sd[0]! * rng.normal(), sd[1]! * rng.normal(), 100 + sd[2]! * rng.normal()], covariance }] });
+      }
+      return evaluate(truth, tracks).nees!;
+    };
+    const honest = score(1, 'base64');
+    assert.equal(honest.frames, 2000);
+    assert.ok(Math.abs(honest.mean - 3) < 0.25 && Math.abs(honest.outside_95 - 0.05) < 0.015, JSON.stringify(honest));
+    const overconfident = score(0.5, 'bytes');
+    assert.ok(overconfident.mean > 10 && overconfident.outside_95 > 0.4, JSON.stringify(overconfident));
+    assert.equal(run([scan(0, [['a', 0]], [['t', 0]])]).nees, null, 'no covariance, no figure');
+  });
+
   it('GOSPA charges c^p/2 for a missed object (α = 2)', () => {
     const r = run([scan(0, [['a', 0]], [])]);
     assert.ok(Math.abs(r.gospa.mean - Math.sqrt(25 / 2)) < 1e-12, `GOSPA ${r.gospa.mean}`);
