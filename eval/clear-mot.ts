@@ -36,7 +36,7 @@ export interface ClearMotResult {
   mostly_lost: number;
   /** Matched pairs' distances (for RMSE and the like). */
   matched_distances: number[];
-  /** Each match: frame index, object index within that frame, distance. */
+  /** Each match: frame index, object and hypothesis indices within that frame, distance. */
   matched: { frame: number; object: number; hypothesis: number; distance: number }[];
 }
 
