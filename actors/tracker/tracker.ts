@@ -252,7 +252,9 @@ export class Tracker {
     const seen = observed ? predicted.map((t) => observed([t.state.x.v[0]!, t.state.x.v[1]!, t.state.x.v[2]!], t.status === 'tentative')) : undefined;
     const visible = seen ? predicted.filter((_, i) => seen[i]) : predicted;
     const visibleIndex = seen ? predicted.map((_, i) => i).filter((i) => seen[i]) : undefined;
-    const decisions = new Map([...this.#associate(visible, measurements)].map(([vi, d]) => [visibleIndex ? visibleIndex[vi]! : vi, d]));
+    // Measurements sorted by x once a scan, for the gate and reacquisition alike.
+    const near = new NearInX(measurements);
+    const decisions = new Map([...this.#associate(visible, measurements, near)].map(([vi, d]) => [visibleIndex ? visibleIndex[vi]! : vi, d]));
     const used = new Set<number>();
     const share = new Map<number, number>();
     for (const [ti, t] of predicted.entries()) {
@@ -304,7 +306,7 @@ export class Tracker {
       } else if (t.status !== 'tentative') t.status = hit ? 'confirmed' : 'coasting';
     }
     for (const [mi, p] of share) if (p >= 0.5) used.add(mi);
-    const standIns = this.#reacquire(predicted, measurements, used, time, dt, seen);
+    const standIns = this.#reacquire(predicted, measurements, near, used, time, dt, seen);
     const handedOver = this.#takeOver(predicted, events);
     const kept: Track[] = [];
     const duplicates = this.#duplicates(predicted);
@@ -340,15 +342,14 @@ export class Tracker {
    * measurement's tentative track stands in for it (returned: measurement → track id) until it
    * is hit that often (#takeOver).
    */
-  #reacquire(predicted: Track[], ms: readonly Measurement[], used: Set<number>, time: number, dt: number, seen: readonly boolean[] | undefined): Map<number, StandIn> {
+  #reacquire(predicted: Track[], ms: readonly Measurement[], near: NearInX, used: Set<number>, time: number, dt: number, seen: readonly boolean[] | undefined): Map<number, StandIn> {
     const o = this.options;
     const standIns = new Map<number, StandIn>();
     if (!(o.reacquireM > 0) || !(dt > 0)) return standIns;
     const pairs: { ti: number; mi: number; d: number; crowded: boolean }[] = [];
     const distance = (a: Float64Array | number[], b: Float64Array | number[]) => Math.hypot(a[0]! - b[0]!, a[1]! - b[1]!, a[2]! - b[2]!);
-    // Sorted by x once a scan: a crowd and the candidates lie within reach in x (thousands of tracks).
+    // Tracks sorted by x once a scan: a crowd lies within reach in x (thousands of tracks).
     let tracksByX: ByX | undefined;
-    let near: NearInX | undefined;
     predicted.forEach((t, ti) => {
       const tau = time - t.lastHit;
       if (t.status !== 'coasting' || !(t.misses <= o.reacquireScans || tau <= o.reacquireS) || (seen && !seen[ti])) return;
@@ -357,7 +358,6 @@ export class Tracker {
       // Ghost points — two neighbours' rays crossing — form in crowds: there a measurement
       // waits to be followed up (reacquireHits), in an empty sky it is taken at once.
       tracksByX ??= new ByX(predicted.map((_, i) => i), (i) => predicted[i]!.state.x.v[0]!);
-      near ??= new NearInX(ms);
       const x = t.state.x.v;
       const crowded = tracksByX.within(x[0]!, 2 * radius).some((ui) => ui !== ti && distance(predicted[ui]!.state.x.v, x) < 2 * radius);
       for (const mi of near.pointsAround(x[0]!, radius)) {
@@ -496,10 +496,10 @@ export class Tracker {
    * association probabilities per cluster of tracks sharing gated measurements (jpda; a cluster
    * with too many joint events falls back to the assignment).
    */
-  #associate(tracks: Track[], ms: readonly Measurement[]): Map<number, Decision> {
+  #associate(tracks: Track[], ms: readonly Measurement[], near: NearInX): Map<number, Decision> {
     const out = new Map<number, Decision>();
     if (tracks.length === 0 || ms.length === 0) return out;
-    const edges = this.#gate(tracks, ms);
+    const edges = this.#gate(tracks, ms, near);
     if (this.options.association === 'gnn') {
       for (const [t, m] of assignSparse(edges)) out.set(t, { m });
       return out;
@@ -523,11 +523,10 @@ export class Tracker {
    * log, offset to stay positive) and the likelihood. A cheap exact pre-gate
    * (|ν|² > gate·trace S implies d² > gate) skips most pairs.
    */
-  #gate(tracks: Track[], ms: readonly Measurement[]): (Edge & { lik: number })[] {
+  #gate(tracks: Track[], ms: readonly Measurement[], near: NearInX): (Edge & { lik: number })[] {
     const gate = this.options.gateChi2;
     const feasible: (Edge & { lik: number })[] = [];
     const trace = (g: Gaussian) => g.P.v[0]! + g.P.v[7]! + g.P.v[14]!;
-    const near = new NearInX(ms);
     for (const [ti, t] of tracks.entries()) {
       // An IMM track is also gated by its widest model: a target that starts to manoeuvre
       // leaves the quiet model's gate before the mode probabilities have moved.
