@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { immStart, immWeightedUpdate } from '../actors/tracker/imm.js';
 import { gateClusters, jpdaCluster } from '../actors/tracker/jpda.js';
-import { cvModel, predict, update } from '../actors/tracker/kalman.js';
+import { cvModel, gateDistance, innovation, mahalanobis2, predict, update } from '../actors/tracker/kalman.js';
 import { DEFAULT_TRACKER_OPTIONS, type Measurement, position, Tracker, type TrackerOptions } from '../actors/tracker/tracker.js';
 import { add, mat, mul, transpose } from '../geometry/matrix.js';
 import { Rng } from '../sim/rng.js';
@@ -44,6 +44,26 @@ describe('tracker', () => {
     close(p.x.v, [1.16, 2.2, 3.24, 4, 5, 6], 1e-12);
     const u = update(p, mat(3, 1, [1.2, 2.2, 3.3]), mat(3, 3, [0.01, 0, 0, 0, 0.01, 0, 0, 0, 0.01]))!;
     assert.ok(u.P.v[0]! < p.P.v[0]! && Math.abs(u.x.v[0]! - 1.2) < Math.abs(p.x.v[0]! - 1.2));
+  });
+
+  it('the gate\'s distance is the innovation\'s Mahalanobis distance and det S to the last bit, and refuses a singular S as it does', () => {
+    const rng = new Rng(5);
+    for (let k = 0; k < 200; k++) {
+      // A random covariance A·Aᵀ (asymmetric by rounding in half the cases), and a measurement's.
+      const A = mat(6, 6, Array.from({ length: 36 }, () => rng.normal()));
+      const P = add(mul(A, transpose(A)), mat(6, 6, Array.from({ length: 36 }, (_, i) => (k % 2 && i === 1 ? 1e-9 : 0))));
+      const B = mat(3, 3, Array.from({ length: 9 }, () => 0.1 * rng.normal()));
+      const R = mul(B, transpose(B));
+      const g = { x: mat(6, 1, Array.from({ length: 6 }, () => 10 * rng.normal())), P };
+      const z = Array.from({ length: 3 }, () => 10 * rng.normal());
+      const inn = innovation(g, mat(3, 1, z), R)!;
+      const fast = gateDistance(g, z, R.v)!;
+      assert.equal(fast.d2, mahalanobis2(inn.nu, inn.Sinv));
+      assert.equal(fast.detS, inn.detS);
+    }
+    const flat = { x: mat(6, 1), P: mat(6, 6) };
+    assert.equal(gateDistance(flat, [1, 2, 3], new Array(9).fill(0)), undefined);
+    assert.equal(innovation(flat, mat(3, 1, [1, 2, 3]), mat(3, 3)), undefined);
   });
 
   for (const association of ['gnn', 'jpda'] as const) it(`keeps one confirmed track per target through crossings and clutter, with stable identities (${association})`, () => {

@@ -45,27 +45,44 @@ export const immStart = (g: Gaussian, o: ImmOptions): ImmState => ({ models: map
 export function combine(s: ImmState): Gaussian {
   if (s.models.length === 1) return s.models[0]!;
   const x = [0, 0, 0, 0, 0, 0];
-  for (let i = 0; i < s.models.length; i++) {
-    const [g, m] = [s.models[i]!.x.v, s.mu[i]!];
+  const P = new Array<number>(36).fill(0);
+  combineInto(s.models, s.mu, x, P);
+  return { x: mat(6, 1, x), P: mat(6, 6, P) };
+}
+
+// combineInto's deviation, reused.
+const deviation = [0, 0, 0, 0, 0, 0];
+
+/** combine() into `x` and `P` (zeros on entry): the mixture's mean and covariance. */
+function combineInto(models: readonly Gaussian[], mu: readonly number[], x: number[], P: number[]): void {
+  for (let i = 0; i < models.length; i++) {
+    const [g, m] = [models[i]!.x.v, mu[i]!];
     for (let k = 0; k < 6; k++) x[k] = x[k]! + g[k]! * m;
   }
-  const P = new Array<number>(36).fill(0);
-  const d = [0, 0, 0, 0, 0, 0];
-  for (let i = 0; i < s.models.length; i++) {
-    const [g, m] = [s.models[i]!, s.mu[i]!];
+  const d = deviation;
+  for (let i = 0; i < models.length; i++) {
+    const [g, m] = [models[i]!, mu[i]!];
     for (let k = 0; k < 6; k++) d[k] = g.x.v[k]! - x[k]!;
     for (let r = 0; r < 6; r++) for (let c = r; c < 6; c++) P[r * 6 + c] = P[r * 6 + c]! + (g.P.v[r * 6 + c]! + d[r]! * d[c]!) * m;
   }
   for (let r = 1; r < 6; r++) for (let c = 0; c < r; c++) P[r * 6 + c] = P[c * 6 + r]!;
-  return { x: mat(6, 1, x), P: mat(6, 6, P) };
 }
 
+/** The mode transition matrix over `dt` seconds; the last one is kept, every track of a scan asking the same. */
+let lastTransition: { o: ImmOptions; dt: number; T: number[][] } | undefined;
 function transition(o: ImmOptions, dt: number): number[][] {
+  if (lastTransition && lastTransition.o === o && lastTransition.dt === dt) return lastTransition.T;
   const n = o.models.length;
-  if (n === 1) return [[1]];
   const stay = dt > 0 ? o.stayPerSecond ** dt : 1;
-  return Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? stay : (1 - stay) / (n - 1))));
+  const T = n === 1 ? [[1]] : Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? stay : (1 - stay) / (n - 1))));
+  lastTransition = { o, dt, T };
+  return T;
 }
+
+// The mixed initial condition, handed straight to predict(), which keeps nothing of it.
+const mixedX = [0, 0, 0, 0, 0, 0];
+const mixedP = new Array<number>(36).fill(0);
+const mixed: Gaussian = { x: mat(6, 1, mixedX), P: mat(6, 6, mixedP) };
 
 /** Mixing and prediction over `dt` seconds. */
 export function immPredict(s: ImmState, dt: number, o: ImmOptions): ImmState {
@@ -75,7 +92,10 @@ export function immPredict(s: ImmState, dt: number, o: ImmOptions): ImmState {
   const models = fromPacked(n, (j) => {
     // Mixed initial condition for model j.
     const w = mapPacked(s.mu, (m, i) => (T[i]![j]! * m) / Math.max(1e-300, cbar[j]!));
-    const mixed = combine({ models: s.models, mu: w });
+    if (s.models.length === 1) return predict(s.models[0]!, dt, o.models[j]!.q);
+    mixedX.fill(0);
+    mixedP.fill(0);
+    combineInto(s.models, w, mixedX, mixedP);
     return predict(mixed, dt, o.models[j]!.q);
   });
   return { models, mu: cbar };

@@ -86,6 +86,46 @@ export function innovation(g: Gaussian, z: Mat, R: Mat): { nu: Mat; Sinv: Mat; d
   return { nu, Sinv: mat(3, 3, Sinv as unknown as number[]), detS };
 }
 
+// gateDistance's answer, reused: the gate asks it of every track–measurement pair in reach.
+const gateAnswer = { d2: 0, detS: 0 };
+
+/**
+ * The squared Mahalanobis distance of position `z` (covariance `R`, 3×3 row-major) from `g`
+ * and det S — innovation() then mahalanobis2(), bit for bit, without their temporaries. The
+ * answer is overwritten by the next call; undefined when S is singular.
+ */
+export function gateDistance(g: Gaussian, z: readonly number[], R: readonly number[]): { d2: number; detS: number } | undefined {
+  const P = g.P.v;
+  const x = g.x.v;
+  // S = sym(P) + sym(R), named as invert3 names its entries.
+  const a = (P[0]! + P[0]!) / 2 + (R[0]! + R[0]!) / 2;
+  const b = (P[1]! + P[6]!) / 2 + (R[1]! + R[3]!) / 2;
+  const c = (P[2]! + P[12]!) / 2 + (R[2]! + R[6]!) / 2;
+  const d = (P[6]! + P[1]!) / 2 + (R[3]! + R[1]!) / 2;
+  const e = (P[7]! + P[7]!) / 2 + (R[4]! + R[4]!) / 2;
+  const f = (P[8]! + P[13]!) / 2 + (R[5]! + R[7]!) / 2;
+  const h = (P[12]! + P[2]!) / 2 + (R[6]! + R[2]!) / 2;
+  const k = (P[13]! + P[8]!) / 2 + (R[7]! + R[5]!) / 2;
+  const l = (P[14]! + P[14]!) / 2 + (R[8]! + R[8]!) / 2;
+  // invert3's arithmetic, in its order.
+  const A = e * l - f * k;
+  const B = f * h - d * l;
+  const C = d * k - e * h;
+  const det = a * A + b * B + c * C;
+  if (!Number.isFinite(det) || Math.abs(det) <= 1e-300) return undefined;
+  const q = 1 / det;
+  const n0 = z[0]! - x[0]!;
+  const n1 = z[1]! - x[1]!;
+  const n2 = z[2]! - x[2]!;
+  let d2 = 0;
+  d2 += n0 * (A * q * n0 + (c * k - b * l) * q * n1 + (b * f - c * e) * q * n2);
+  d2 += n1 * (B * q * n0 + (a * l - c * h) * q * n1 + (c * d - a * f) * q * n2);
+  d2 += n2 * (C * q * n0 + (b * h - a * k) * q * n1 + (a * e - b * d) * q * n2);
+  gateAnswer.d2 = d2;
+  gateAnswer.detS = a * (e * l - f * k) - b * (d * l - f * h) + c * (d * k - e * h);
+  return gateAnswer;
+}
+
 /** Squared Mahalanobis distance νᵀ S⁻¹ ν (3-vectors). */
 export function mahalanobis2(nu: Mat, Sinv: Mat): number {
   const n = nu.v;

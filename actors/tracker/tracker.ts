@@ -10,7 +10,7 @@ import { assignSparse, type Edge } from '../../kernels/assign.js';
 import { type RayObservation, rayAsPoint } from '../../geometry/ray-point.js';
 import { largestEigenvalue3, mat, type Mat } from '../../geometry/matrix.js';
 import type { TRACK_EVENTS, TRACK_STATUSES } from '../../schemas/tracks.js';
-import { addAxisNoise, type Gaussian, innovation, mahalanobis2 } from './kalman.js';
+import { addAxisNoise, type Gaussian, gateDistance } from './kalman.js';
 import { combine, DEFAULT_IMM, type ImmOptions, immPredict, type ImmState, immStart, immUpdate, immWeightedUpdate } from './imm.js';
 import { DEFAULT_JPDA, type Gated, gateClusters, jpdaCluster, type JpdaOptions } from './jpda.js';
 import { mapPacked } from '../../util/packed-array.js';
@@ -254,10 +254,12 @@ export class Tracker {
     const visibleIndex = seen ? predicted.map((_, i) => i).filter((i) => seen[i]) : undefined;
     // Measurements sorted by x once a scan, for the gate and reacquisition alike.
     const near = new NearInX(measurements);
-    const decisions = new Map([...this.#associate(visible, measurements, near)].map(([vi, d]) => [visibleIndex ? visibleIndex[vi]! : vi, d]));
+    const decisions = new Map<number, Decision>();
+    for (const [vi, d] of this.#associate(visible, measurements, near)) decisions.set(visibleIndex ? visibleIndex[vi]! : vi, d);
     const used = new Set<number>();
     const share = new Map<number, number>();
-    for (const [ti, t] of predicted.entries()) {
+    for (let ti = 0; ti < predicted.length; ti++) {
+      const t = predicted[ti]!;
       if (seen && !seen[ti]) {
         t.lastHit += dt;
         t.held = true;
@@ -291,7 +293,10 @@ export class Tracker {
           t.rayAxis = m.ray ? [...m.ray.dir] : undefined;
         }
       }
-      t.history = [...t.history, hit].slice(-o.confirmN);
+      // The last confirmN scans' hits (a new array: the track before this scan keeps its own).
+      const history = t.history.slice(Math.max(0, t.history.length + 1 - o.confirmN));
+      history.push(hit);
+      t.history = history;
       t.misses = hit ? 0 : t.misses + 1;
       // Looked for, hit or missed: no longer a track nobody could see.
       t.held = false;
@@ -299,7 +304,8 @@ export class Tracker {
         t.lastHit = time;
         t.heldS = 0;
       }
-      const hits = t.history.filter(Boolean).length;
+      let hits = 0;
+      for (const h of history) if (h) hits++;
       if (t.status === 'tentative' && hits >= o.confirmM) {
         t.status = 'confirmed';
         events.push({ id: t.id, event: 'confirmed', position: position(t) });
@@ -527,14 +533,21 @@ export class Tracker {
     const gate = this.options.gateChi2;
     const feasible: (Edge & { lik: number })[] = [];
     const trace = (g: Gaussian) => g.P.v[0]! + g.P.v[7]! + g.P.v[14]!;
-    for (const [ti, t] of tracks.entries()) {
+    for (let ti = 0; ti < tracks.length; ti++) {
+      const t = tracks[ti]!;
       // An IMM track is also gated by its widest model: a target that starts to manoeuvre
       // leaves the quiet model's gate before the mode probabilities have moved.
-      const widest = t.filter.models.reduce((a, g) => (trace(g) > trace(a) ? g : a), t.state);
-      const candidates = widest === t.state ? [t.state] : [t.state, widest];
-      const [x, y, z] = [t.state.x.v[0]!, t.state.x.v[1]!, t.state.x.v[2]!];
+      let widest = t.state;
+      for (const g of t.filter.models) if (trace(g) > trace(widest)) widest = g;
+      const x = t.state.x.v[0]!;
+      const y = t.state.x.v[1]!;
+      const z = t.state.x.v[2]!;
       const traceP = Math.max(trace(t.state), trace(widest)) + Math.hypot(widest.x.v[0]! - x, widest.x.v[1]! - y, widest.x.v[2]! - z) ** 2;
-      for (const mi of near.around(x, Math.sqrt(gate * (traceP + near.maxTraceR)))) {
+      // The points in reach and every ray, merged in ascending index order.
+      const points = sortAscending(near.pointsAround(x, Math.sqrt(gate * (traceP + near.maxTraceR))));
+      const rays = near.rays;
+      for (let i = 0, j = 0; i < points.length || j < rays.length; ) {
+        const mi = j >= rays.length || (i < points.length && points[i]! < rays[j]!) ? points[i++]! : rays[j++]!;
         const m = ms[mi]!;
         const ray = m.ray;
         // A single ray confirms nothing: a tentative track waits for points.
@@ -549,15 +562,20 @@ export class Tracker {
           traceR = 2 * ray.angleVar * a * a;
         }
         if (e2 > gate * (traceP + traceR)) continue;
-        let best: { d2: number; detS: number } | undefined;
-        for (const g of candidates) {
-          const { z: zm, R } = heldAgainst(m, g);
-          const inn = innovation(g, zm, R);
+        // The better of the state's and the widest model's fit: the lower d² + log det S.
+        let bestD2 = Infinity;
+        let bestDetS = 0;
+        for (let c = 0; c < (widest === t.state ? 1 : 2); c++) {
+          const g = c === 0 ? t.state : widest;
+          const held = ray ? heldAgainst(m, g) : undefined;
+          const inn = held ? gateDistance(g, held.z.v, held.R.v) : gateDistance(g, m.position, m.covariance);
           if (!inn) continue;
-          const d2 = mahalanobis2(inn.nu, inn.Sinv);
-          if (!best || d2 + Math.log(inn.detS) < best.d2 + Math.log(best.detS)) best = { d2, detS: inn.detS };
+          if (bestD2 === Infinity || inn.d2 + Math.log(inn.detS) < bestD2 + Math.log(bestDetS)) {
+            bestD2 = inn.d2;
+            bestDetS = inn.detS;
+          }
         }
-        if (best && best.d2 <= gate) feasible.push({ row: ti, col: mi, cost: best.d2 + Math.log(best.detS) + 100, lik: Math.exp(-0.5 * best.d2) / Math.sqrt((2 * Math.PI) ** 3 * best.detS) });
+        if (bestD2 <= gate) feasible.push({ row: ti, col: mi, cost: bestD2 + Math.log(bestDetS) + 100, lik: Math.exp(-0.5 * bestD2) / Math.sqrt((2 * Math.PI) ** 3 * bestDetS) });
       }
     }
     return feasible;
@@ -598,26 +616,35 @@ class ByX {
 class NearInX {
   readonly maxTraceR: number;
   readonly #points: ByX;
-  readonly #rays: number[] = [];
+  /** Every ray's index, ascending. */
+  readonly rays: number[] = [];
   constructor(ms: readonly Measurement[]) {
     const points: number[] = [];
     let maxTraceR = 0;
     ms.forEach((m, i) => {
-      if (m.ray) return void this.#rays.push(i);
+      if (m.ray) return void this.rays.push(i);
       points.push(i);
       maxTraceR = Math.max(maxTraceR, m.covariance[0]! + m.covariance[4]! + m.covariance[8]!);
     });
     this.maxTraceR = maxTraceR;
     this.#points = new ByX(points, (i) => ms[i]!.position[0]);
   }
-  /** Indices of the points with x within `reach` of `x`, and of every ray, ascending. */
-  around(x: number, reach: number): number[] {
-    return [...this.#points.within(x, reach), ...this.#rays].sort((a, b) => a - b);
-  }
   /** Indices of the points (not rays) with x within `reach` of `x`. */
   pointsAround(x: number, reach: number): number[] {
     return this.#points.within(x, reach);
   }
+}
+
+/** Sorts `a` in place, ascending: by insertion while short (the gate's few candidates), without the temporaries Array.sort makes. */
+function sortAscending(a: number[]): number[] {
+  if (a.length > 32) return a.sort((p, q) => p - q);
+  for (let i = 1; i < a.length; i++) {
+    const v = a[i]!;
+    let j = i - 1;
+    for (; j >= 0 && a[j]! > v; j--) a[j + 1] = a[j]!;
+    a[j + 1] = v;
+  }
+  return a;
 }
 
 /** The tracker's settings checked; an error names the option (as the tracker actor's `options.`) and the value. */
