@@ -1,7 +1,8 @@
 /** The scenario's cameras as calibrated camera models with their band, pair and clock. */
 import { Camera, type Distortion, intrinsicsFromFov } from '../geometry/camera.js';
-import { fromCameraQuat, fromYawPitchRoll, lookAt } from '../geometry/rotation.js';
-import type { Mat3 } from '../geometry/vec3.js';
+import { fromCameraQuat, fromYawPitchRoll, lookAt, quatToMat } from '../geometry/rotation.js';
+import { type Mat3, mulMM } from '../geometry/vec3.js';
+import { Rng } from './rng.js';
 import type { CameraSpec, Scenario } from './scenario.js';
 
 export type Band = CameraSpec['band'];
@@ -44,6 +45,32 @@ export function rigCamera(c: CameraSpec): RigCamera {
 
 /** Every camera of the scenario. */
 export const rigOf = (s: Scenario): RigCamera[] => s.cameras.map(rigCamera);
+
+/**
+ * Every camera as it really stands: each entry's `calibration_error` turns it by a random
+ * rotation (rotation_deg rms about each of its axes) and moves it (position_m rms along each
+ * world axis), drawn from the scenario's seed. The simulator images through these; skyvox
+ * knows only the calibration as written (rigOf), as a real rig's software does.
+ */
+export function trueRigOf(s: Scenario): RigCamera[] {
+  return s.cameras.map((spec) => {
+    const cam = rigCamera(spec);
+    const err = spec.calibration_error;
+    if (!err || (!err.rotation_deg && !err.position_m)) return cam;
+    const rng = Rng.derive(s.seed, `calibration/${spec.id}`);
+    const sigma = ((err.rotation_deg ?? 0) * Math.PI) / 180;
+    const w = [sigma * rng.normal(), sigma * rng.normal(), sigma * rng.normal()];
+    const angle = Math.hypot(w[0]!, w[1]!, w[2]!);
+    const k = angle > 0 ? Math.sin(angle / 2) / angle : 0;
+    // A turn of the camera about its own axes: world-to-camera R becomes ΔR·R.
+    const turn = quatToMat([Math.cos(angle / 2), k * w[0]!, k * w[1]!, k * w[2]!]);
+    const p = err.position_m ?? 0;
+    const c = cam.model.center;
+    const center: [number, number, number] = [c[0] + p * rng.normal(), c[1] + p * rng.normal(), c[2] + p * rng.normal()];
+    const m = cam.model;
+    return { ...cam, model: Camera.at(center, mulMM(turn, m.R), { width: m.width, height: m.height, K: m.K, dist: m.dist }) };
+  });
+}
 
 /** A camera pair: its mono and thermal cameras (either may be absent) and its view camera. */
 export interface RigPair {

@@ -58,6 +58,15 @@ export const CameraSchema = Type.Object(
     roll_deg: Type.Optional(num('a number of degrees')),
     clock: Type.Optional(Clock),
     drop_rate: Type.Optional(probability()),
+    calibration_error: Type.Optional(
+      Type.Object(
+        {
+          rotation_deg: Type.Optional(num('an rms angle in degrees in [0, 10] per axis', { minimum: 0, maximum: 10 })),
+          position_m: Type.Optional(nonNegative('an rms distance in metres ≥ 0 per axis')),
+        },
+        strict,
+      ),
+    ),
     mask: Type.Optional(Type.String({ minLength: 1, expected: "a PGM file (8-bit, the camera's resolution; a relative path is from the scenario file): non-zero where targets are looked for" })),
   },
   strict,

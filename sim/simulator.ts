@@ -4,7 +4,7 @@ import { f32ToBin } from '../bus/codec.js';
 import type { DetectionFrame } from '../schemas/detections.js';
 import type { SimTruth } from '../schemas/truth.js';
 import { synthesizeDetections } from './detection-mode.js';
-import { type RigCamera, rigOf } from './rig.js';
+import { type RigCamera, trueRigOf } from './rig.js';
 import { Rng } from './rng.js';
 import type { Scenario } from './scenario.js';
 import { ScenarioError } from './scenario.js';
@@ -16,6 +16,7 @@ export const DEFAULT_MAX_BLOBS = 4096;
 /** A scenario made runnable. `startNs` anchors scenario time 0 on the site clock. */
 export class Simulator {
   readonly scenario: Scenario;
+  /** The cameras as they really stand (trueRigOf): what the simulator images through. */
   readonly cameras: readonly RigCamera[];
   readonly objects: readonly SceneObject[];
   readonly startNs: bigint;
@@ -25,7 +26,7 @@ export class Simulator {
 
   constructor(scenario: Scenario, startNs: bigint) {
     this.scenario = scenario;
-    this.cameras = rigOf(scenario);
+    this.cameras = trueRigOf(scenario);
     this.objects = sceneObjects(scenario);
     const ids = new Set<string>();
     for (const o of this.objects) {

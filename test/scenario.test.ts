@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { builtinScenarios, loadScenario, parseScenario, type Scenario } from '../sim/scenario.js';
 import { Simulator } from '../sim/simulator.js';
+import { rigOf } from '../sim/rig.js';
+import { mulMM, transpose } from '../geometry/vec3.js';
 import { sceneObjects, WaypointTrack } from '../sim/trajectory.js';
 import { REPO, skyvoxRun } from './helpers/cli.js';
 
@@ -36,7 +38,9 @@ describe('scenarios', () => {
       [(s) => (s.cameras[0].resolution = [1280]), 'cameras[0].resolution: expected [width, height] in pixels, got [1280]'],
       [(s) => (s.fps = 0), 'fps: expected a frame rate in (0, 1000], got 0'],
       [(s) => delete s.seed, 'seed: expected an integer seed ≥ 0, got nothing'],
-      [(s) => (s.cameras[2].lens = 'zoom'), 'cameras[2].lens: unexpected field; expected one of id, pair, band, resolution, fov_deg, K, dist, position, look_at, quaternion, ypr_deg, roll_deg, clock, drop_rate, mask'],
+      [(s) => (s.cameras[2].lens = 'zoom'), 'cameras[2].lens: unexpected field; expected one of id, pair, band, resolution, fov_deg, K, dist, position, look_at, quaternion, ypr_deg, roll_deg, clock, drop_rate, calibration_error, mask'],
+      [(s) => (s.cameras[0].calibration_error = { rotation_deg: -0.1 }), 'cameras[0].calibration_error.rotation_deg: expected an rms angle in degrees in [0, 10] per axis, got -0.1'],
+      [(s) => (s.cameras[0].calibration_error = { position_m: 'far' }), 'cameras[0].calibration_error.position_m: expected an rms distance in metres ≥ 0 per axis, got "far"'],
       [(s) => (s.targets[1].kind = 'ufo'), 'targets[1].kind: expected one of drone, bird, plane, got "ufo"'],
       [(s) => (s.targets[0].waypoints[1][0] = 0), 'targets[0].waypoints[1]: expected times to increase, got 0 after 0'],
       [(s) => s.targets.push({ generate: 'swarm', count: 0, kind: 'drone', box: [[0, 0, 0], [1, 1, 1]], speed_mps: [1, 2] }), 'targets[5].count: expected an integer count in [1, 100000], got 0'],
@@ -54,6 +58,30 @@ describe('scenarios', () => {
         return true;
       });
     }
+  });
+
+  it('a camera\'s calibration_error turns and moves the camera the simulator images through, not the calibration skyvox uses; the same every time', () => {
+    const s = base();
+    s.cameras[0].calibration_error = { rotation_deg: 0.05, position_m: 0.2 };
+    const scenario = parseScenario(s);
+    const nominal = rigOf(scenario);
+    const truth = new Simulator(scenario, 0n).cameras;
+    // Only camera 0 is off; the others stand where written.
+    for (let i = 1; i < truth.length; i++) assert.deepEqual(truth[i]!.model, nominal[i]!.model);
+    const [c, n] = [truth[0]!.model, nominal[0]!.model];
+    // ΔR = R_true·R_nominalᵀ: its angle, from its trace, about 0.05° · √3 rms; never zero, never wild.
+    const d = mulMM(c.R, transpose(n.R));
+    const angleDeg = (Math.acos(Math.min(1, (d[0] + d[4] + d[8] - 1) / 2)) * 180) / Math.PI;
+    assert.ok(angleDeg > 0.002 && angleDeg < 0.4, `turned by ${angleDeg}°`);
+    const moved = Math.hypot(...c.center.map((v, a) => v - n.center[a]!));
+    assert.ok(moved > 0.005 && moved < 1.2, `moved by ${moved} m`);
+    // A point 500 m out lands where the turn says, about fx · angle from where the calibration puts it.
+    const p = n.center.map((v, a) => v + 500 * n.ray((n.width - 1) / 2, (n.height - 1) / 2)[a]!) as [number, number, number];
+    const [u, v] = [c.project(p)!, n.project(p)!];
+    const offPx = Math.hypot(u[0] - v[0], u[1] - v[1]);
+    assert.ok(offPx > 0.2 * n.fx * (angleDeg * Math.PI / 180) && offPx < 3 * n.fx * (angleDeg * Math.PI / 180) + 1, `${offPx} px off for ${angleDeg}°`);
+    assert.deepEqual(new Simulator(scenario, 0n).cameras[0]!.model, c, 'drawn from the seed');
+    assert.notDeepEqual(new Simulator({ ...scenario, seed: scenario.seed + 1 }, 0n).cameras[0]!.model.R, c.R, 'another seed, another error');
   });
 
   it('a malformed scenario file fails `skyvox up` with the precise message and exit code 2', async () => {
