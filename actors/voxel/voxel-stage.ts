@@ -18,8 +18,9 @@ import type { Mat3, Vec3 } from '../../geometry/vec3.js';
 import { selectPeaks } from './select-peaks.js';
 import { splitCrowdedPeaks } from './split-peaks.js';
 import { refutingWitness, type Witness } from './refute.js';
+import { ResidualFloor } from './residual-floor.js';
 import { type DetectionMask, detectionMaskFile } from '../../kernels/detection-mask.js';
-import { associateAndTriangulate, type AssociationOptions, checkAssociationOptions, DEFAULT_ASSOCIATION, type Hypothesis, type PairDetections, type SingleView, detectionRay } from './associate.js';
+import { type AssociatedPoint, associateAndTriangulate, type AssociationOptions, checkAssociationOptions, DEFAULT_ASSOCIATION, type Hypothesis, type PairDetections, type SingleView, detectionRay } from './associate.js';
 import { type Measurements, RAY_STRIDE } from '../../schemas/measurement.js';
 import type { MessageOf } from '../../schemas/message.js';
 import { rigOf, rigPairs } from '../../sim/rig.js';
@@ -71,12 +72,18 @@ export interface VoxelStageOptions {
   refute_snr?: number;
   /** Without tracks, the last frameset's points guide the association, each moved up to this since (m/s, default 40). */
   max_speed_mps?: number;
+  /**
+   * Learn each camera's pixel error beyond its detections' own noise from its views' residuals
+   * (calibration and timing error; residual-floor.ts) and add it to its detections' variances,
+   * on top of `association.pixelVarFloor` (default true).
+   */
+  learn_floor?: boolean;
   /** One of several voxel shards: it owns a slab of the airspace (shard-region.ts; default: all of it). */
   shard?: { index: number; count: number; margin_m?: number };
 }
 
 /** The settings VoxelStageOptions has. */
-const STAGE_SETTINGS = ['min_score', 'voxel', 'association', 'track_aided', 'process_noise', 'max_track_age_s', 'duplicate_m', 'single_view', 'ghost_views', 'split_pairings', 'refute_snr', 'max_speed_mps', 'shard'];
+const STAGE_SETTINGS = ['min_score', 'voxel', 'association', 'track_aided', 'process_noise', 'max_track_age_s', 'duplicate_m', 'single_view', 'ghost_views', 'split_pairings', 'refute_snr', 'max_speed_mps', 'learn_floor', 'shard'];
 
 /**
  * Checks the voxel stage's settings, each error naming `voxel.<setting>`, what was expected and
@@ -96,7 +103,7 @@ export function checkVoxelStageOptions(o: Record<string, unknown>, others?: read
   number('max_speed_mps', (v) => v >= 0, 'a number of m/s ≥ 0');
   number('refute_snr', (v) => v > 0, 'a number > 0');
   for (const k of ['ghost_views', 'split_pairings']) number(k, (v) => Number.isInteger(v) && v >= 0, 'an integer ≥ 0');
-  for (const k of ['track_aided', 'single_view']) if (o[k] !== undefined && typeof o[k] !== 'boolean') throw bad(k, 'true or false');
+  for (const k of ['track_aided', 'single_view', 'learn_floor']) if (o[k] !== undefined && typeof o[k] !== 'boolean') throw bad(k, 'true or false');
   checkAssociationOptions(o.association);
   if (o.voxel !== undefined) voxelStageGrid(o.voxel);
   parseShardSpec(o.shard);
@@ -143,6 +150,11 @@ function predict(t: KnownTrack, dt: number, q: number): Hypothesis {
   return { position: [t.position[0] + dt * t.velocity[0], t.position[1] + dt * t.velocity[1], t.position[2] + dt * t.velocity[2]], covariance: c as unknown as Mat3 };
 }
 
+/** Points of established tracks a frameset whose residuals teach the learned floors (learn_floor). */
+const LEARN_POINTS = 16;
+/** How far from a point's projection a camera's detection of it may lie for its residual to count (px): the largest error learned. */
+const LEARN_RADIUS_PX = 8;
+
 /** A refuting camera must have the point this far inside its image (px): a PSF and some pointing error. */
 const REFUTE_MARGIN_PX = 16;
 
@@ -169,6 +181,11 @@ export class VoxelStage {
   readonly #splitPairings: number;
   readonly #bands = new Map<string, 'mono' | 'thermal'>();
   readonly #masks = new Map<string, DetectionMask>();
+  /** Each pair's learned pixel error (learn_floor), by its index in `pairs`. */
+  readonly #floors: ResidualFloor | undefined;
+  readonly #pixelVarFloor: number;
+  /** Where the next frameset's learning starts among its points, so every track teaches in turn. */
+  #learnFrom = 0;
 
   constructor(scenario: Scenario, o: VoxelStageOptions = {}) {
     for (const p of rigPairs(rigOf(scenario))) {
@@ -190,6 +207,8 @@ export class VoxelStage {
     this.#ghostViews = o.ghost_views ?? 3;
     this.#refuteSnr = o.refute_snr ?? 10;
     this.#splitPairings = o.split_pairings ?? 256;
+    this.#floors = o.learn_floor === false ? undefined : new ResidualFloor(this.pairs.length);
+    this.#pixelVarFloor = { ...DEFAULT_ASSOCIATION, ...this.#association }.pixelVarFloor;
     const shard = parseShardSpec(o.shard);
     const box = (o.voxel?.worldBox as Box | undefined) ?? scenarioBox(scenario, 100);
     this.shard = shard && { ...shard, region: shardRegion(box, shard) };
@@ -210,15 +229,62 @@ export class VoxelStage {
     this.#known = { t_ns: m.t_ns, tracks: tracks.filter((t) => t.P.length === 36 && t.P.every(Number.isFinite)) };
   }
 
+  /**
+   * Residuals for each camera's learned floor: where an established track's point of three
+   * views or more projects into a camera, the one detection within LEARN_RADIUS_PX of it, if
+   * exactly one is (a crowd's ambiguous neighbourhoods teach nothing) — whether or not the
+   * association took it: a camera off its calibration is the one whose views miss the gate.
+   * A few points a frameset are plenty (LEARN_POINTS).
+   */
+  #learnFloors(points: readonly AssociatedPoint[], tracks: readonly KnownTrack[], dets: readonly PairDetections[], pairIndex: readonly number[], added: readonly number[]): void {
+    let taken = 0;
+    for (let i = 0; i < points.length && taken < LEARN_POINTS; i++) {
+      const p = points[(i + this.#learnFrom) % points.length]!;
+      if (p.hypothesis >= tracks.length || !tracks[p.hypothesis]!.established || p.views < 3) continue;
+      taken++;
+      for (const [k, d] of dets.entries()) {
+        const uv = d.camera.project(p.position);
+        if (!uv || !d.camera.inImage(uv[0], uv[1], LEARN_RADIUS_PX)) continue;
+        let near = -1;
+        let r2 = Infinity;
+        let count = 0;
+        for (let j = 0; j < d.count && count < 2; j++) {
+          const e2 = (d.blobs[j * FUSED_STRIDE]! - uv[0]) ** 2 + (d.blobs[j * FUSED_STRIDE + 1]! - uv[1]) ** 2;
+          if (e2 > LEARN_RADIUS_PX ** 2) continue;
+          count++;
+          if (e2 < r2) [near, r2] = [j, e2];
+        }
+        if (count !== 1) continue;
+        // The detection's own variance: without what was added for the camera.
+        const b = d.blobs;
+        const own = Math.max(0, b[near * FUSED_STRIDE + 2]! - added[k]!) + Math.max(0, b[near * FUSED_STRIDE + 3]! - added[k]!);
+        this.#floors!.add(pairIndex[k]!, r2, own, p.views);
+      }
+    }
+    this.#learnFrom += taken;
+  }
+
   /** One frameset's measurements. */
   async process(set: Frameset<Fused>): Promise<{ meas: Meas; info: VoxelStageInfo }> {
     const dets: PairDetections[] = [];
     const witnesses: Witness[] = [];
     const pairIndex: number[] = [];
+    // What each camera's learned floor added to its detections' variances (px², per axis).
+    const added: number[] = [];
     for (const [pair, fused] of set.views) {
       const camera = this.#views.get(pair);
       if (!camera) continue;
-      const blobs = binToF32(fused.blobs);
+      let blobs = binToF32(fused.blobs);
+      // What this camera's views taught about its error, beyond the configured floor.
+      const extra = (this.#floors?.excess(this.pairs.indexOf(pair)) ?? 0) - this.#pixelVarFloor;
+      if (extra > 0) {
+        blobs = blobs.slice();
+        for (let i = 0; i < fused.count; i++) {
+          blobs[i * FUSED_STRIDE + 2] = blobs[i * FUSED_STRIDE + 2]! + extra;
+          blobs[i * FUSED_STRIDE + 3] = blobs[i * FUSED_STRIDE + 3]! + extra;
+        }
+      }
+      added.push(Math.max(0, extra));
       const claimed = new Uint8Array(fused.count);
       for (let i = 0; i < fused.count; i++) if (blobs[i * FUSED_STRIDE + 9]! < this.#minScore) claimed[i] = 1;
       dets.push({ camera, blobs, count: fused.count, claimed });
@@ -260,6 +326,7 @@ export class VoxelStage {
       for (const [pi, j] of p.picks) dets[pi]!.claimed[j] = 0;
       return false;
     });
+    if (this.#floors && aided) this.#learnFloors(points, known!.tracks, dets, pairIndex, added);
     // 2. What is left votes; the peaks say which leftovers belong together.
     const origins: number[] = [];
     const dirs: number[] = [];
