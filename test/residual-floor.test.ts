@@ -59,6 +59,9 @@ describe('learned pixel floors', () => {
     assert.ok(floor.excess(0) < 0.01, `camera 0: ${floor.excess(0)}`);
     assert.ok(Math.abs(floor.excess(1) - 0.3) < 0.1, `camera 1: ${floor.excess(1)}`);
     assert.equal(floor.excess(2), 0, 'a point of two views teaches nothing');
+    // What is reported: camera 1's floor once (not camera 0's, at the configured floor), then nothing until it moves twofold.
+    assert.deepEqual(floor.changes(0.01).map((c) => c.camera), [1]);
+    assert.deepEqual(floor.changes(0.01), []);
     const fresh = new ResidualFloor(1);
     for (let i = 0; i < 100; i++) fresh.add(0, 100, 0.1, 4);
     assert.equal(fresh.excess(0), 0, 'nothing until enough views');

@@ -25,6 +25,8 @@ export class ResidualFloor {
   readonly #noise: Float64Array[];
   readonly #seen: number[];
   readonly #excess: number[];
+  /** The floors last reported by changes(), by camera. */
+  readonly #reported: number[] = [];
 
   constructor(cameras: number) {
     this.#residual = Array.from({ length: cameras }, () => new Float64Array(WINDOW));
@@ -47,6 +49,22 @@ export class ResidualFloor {
       const n = Math.min(this.#seen[c]!, WINDOW);
       this.#excess[c] = Math.max(0, median(this.#residual[c]!.subarray(0, n)) / Math.LN2 - median(this.#noise[c]!.subarray(0, n)));
     }
+  }
+
+  /**
+   * The cameras whose floor — the larger of `configured` and what was learned — has moved past
+   * twice or half what was last reported (at first, the configured floor): each change once.
+   */
+  changes(configured: number): { camera: number; floor: number }[] {
+    const out: { camera: number; floor: number }[] = [];
+    for (let c = 0; c < this.#excess.length; c++) {
+      const now = Math.max(configured, this.#excess[c]!);
+      const was = this.#reported[c] ?? configured;
+      if (now <= 2 * was && now >= was / 2) continue;
+      this.#reported[c] = now;
+      out.push({ camera: c, floor: now });
+    }
+    return out;
   }
 
   /** Camera `c`'s pixel variance (px², per axis) beyond its detections' own; 0 until learned. */

@@ -73,6 +73,7 @@ export function voxelActor(f: ActorFactoryContext): ActorBehavior<Input> {
     previous = set.t_ns;
     const { meas, info } = await stage.process(set);
     ctx.log.debug({ age_ms: Number(nowNs() - set.t_ns) / 1e6, ...info }, 'frameset');
+    for (const c of stage.floorChanges()) ctx.log.info(c, 'a camera\'s views disagree with the others beyond their pixel noise: its detections\' variance floor learned (check its calibration and clock)');
     const s = ctx.bus!.subjects;
     ctx.publish(Measurements, meas.shard ? s.measShard(meas.shard.index) : s.meas, meas);
   };

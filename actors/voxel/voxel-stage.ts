@@ -217,6 +217,15 @@ export class VoxelStage {
     this.#grid.setCameras([...this.#views.values()].map((c) => c.center));
   }
 
+  /**
+   * The pairs whose learned floor (learn_floor) has moved past twice or half what was last
+   * reported, above the configured floor: a camera that disagrees with the others, for the
+   * operator to hear of (its calibration, or its clock). Each change is reported once.
+   */
+  floorChanges(): { pair: string; floor_px2: number; rms_px: number }[] {
+    return (this.#floors?.changes(this.#pixelVarFloor) ?? []).map(({ camera, floor }) => ({ pair: this.pairs[camera]!, floor_px2: floor, rms_px: Math.sqrt(floor) }));
+  }
+
   /** Settles once the voxel grid has taken its memory budget (on a worker thread), so no frameset waits for it. */
   ready(): Promise<void> {
     return this.#grid.ready();
