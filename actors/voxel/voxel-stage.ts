@@ -283,9 +283,10 @@ export class VoxelStage {
     for (const [pair, fused] of set.views) {
       const camera = this.#views.get(pair);
       if (!camera) continue;
+      const index = this.pairs.indexOf(pair);
       let blobs = binToF32(fused.blobs);
       // What this camera's views taught about its error, beyond the configured floor.
-      const extra = (this.#floors?.excess(this.pairs.indexOf(pair)) ?? 0) - this.#pixelVarFloor;
+      const extra = (this.#floors?.excess(index) ?? 0) - this.#pixelVarFloor;
       if (extra > 0) {
         blobs = blobs.slice();
         for (let i = 0; i < fused.count; i++) {
@@ -298,7 +299,7 @@ export class VoxelStage {
       for (let i = 0; i < fused.count; i++) if (blobs[i * FUSED_STRIDE + 9]! < this.#minScore) claimed[i] = 1;
       dets.push({ camera, blobs, count: fused.count, claimed });
       witnesses.push({ camera, band: this.#bands.get(pair)!, blobs, count: fused.count, complete: !fused.overflow, mask: this.#masks.get(pair) });
-      pairIndex.push(this.pairs.indexOf(pair));
+      pairIndex.push(index);
     }
     // 1. Detections that fit a known track.
     const hyps: Hypothesis[] = [];
