@@ -16,6 +16,15 @@ export interface EvalCliOptions {
   includeClutter?: boolean;
   /** The scenario (name or file) the run played: enables crlb_ratio. */
   scenario?: string;
+  /** Score only the scans from this many seconds after the first truth scan (a run's steady state). */
+  fromS?: number;
+}
+
+/** The scans from `fromS` seconds after the first truth scan on (all of them without it). */
+function fromTime<T extends { t_ns: bigint }>(scans: T[], start: bigint | undefined, fromS: number | undefined): T[] {
+  if (!fromS || start === undefined) return scans;
+  const cut = start + BigInt(Math.round(fromS * 1e9));
+  return scans.filter((s) => BigInt(s.t_ns) >= cut);
 }
 
 /** Prints (and optionally writes) the report; exit code 0. */
@@ -31,7 +40,9 @@ export function evalCommand(o: EvalCliOptions): number {
     if (o.out) writeFileSync(o.out, text);
     return 0;
   }
-  const report = evaluate(readJsonLines<TruthScan>(o.truth), readJsonLines<TrackScan>(o.tracks), {
+  const truth = readJsonLines<TruthScan>(o.truth);
+  const start = truth.length ? BigInt(truth[0]!.t_ns) : undefined;
+  const report = evaluate(fromTime(truth, start, o.fromS), fromTime(readJsonLines<TrackScan>(o.tracks), start, o.fromS), {
     ...DEFAULT_EVAL_OPTIONS,
     matchM: o.matchM ?? DEFAULT_EVAL_OPTIONS.matchM,
     includeClutter: o.includeClutter ?? false,

@@ -171,6 +171,7 @@ function program(run: (p: Promise<number>) => void): Command {
     .addOption(new Option('--format <format>', 'skyvox JSON lines, or MOTChallenge text files scored with IoU ≥ 0.5 (comma-separated lists score sequences together)').choices(['skyvox', 'motchallenge']).default('skyvox'))
     .option('--include-clutter', 'score clutter birds as targets too')
     .option('--scenario <name|file>', 'the scenario the run played: adds crlb_ratio (3D RMSE over the Cramér–Rao bound of its rig and sensors)')
+    .option('--from-s <seconds>', 'score only the scans from this many seconds after the first truth scan (a run\'s steady state)', positive('--from-s'))
     .option('--out <file>', 'also write the report here')
     .action((o) => run(Promise.resolve(evalCommand(o))));
 

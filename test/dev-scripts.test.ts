@@ -139,8 +139,13 @@ describe('developer scripts', function () {
       writeFileSync(join(dir, 'bad.yaml'), 'voxel:\n  split_pairing: 0\n');
       assert.throws(() => run('d', '--options', join(dir, 'bad.yaml')), /split_pairing: unknown setting/);
       execFileSync(process.execPath, [join(scripts, '../bin/skyvox.js'), 'eval', '--truth', join(dir, 'a/truth.jsonl'), '--tracks', join(dir, 'a/tracks.jsonl'), '--scenario', 'form4', '--out', join(dir, 'r.json')], { stdio: 'ignore' });
-      const evaluated = JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')) as { mota: number };
+      const evaluated = JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')) as { mota: number; scans: number };
       assert.ok(evaluated.mota > 0.5, `MOTA ${evaluated.mota}`);
+      // --from-s: the run's later scans alone (form4 plays at 10 fps: 1.05 s in leaves frames 11–19).
+      execFileSync(process.execPath, [join(scripts, '../bin/skyvox.js'), 'eval', '--truth', join(dir, 'a/truth.jsonl'), '--tracks', join(dir, 'a/tracks.jsonl'), '--from-s', '1.05', '--out', join(dir, 'late.json')], { stdio: 'ignore' });
+      const late = JSON.parse(readFileSync(join(dir, 'late.json'), 'utf8')) as { scans: number };
+      assert.deepEqual([evaluated.scans, late.scans], [20, 9]);
+      assert.throws(() => execFileSync(process.execPath, [join(scripts, '../bin/skyvox.js'), 'eval', '--truth', join(dir, 'a/truth.jsonl'), '--tracks', join(dir, 'a/tracks.jsonl'), '--from-s', '-1'], { stdio: 'pipe' }), /--from-s/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
