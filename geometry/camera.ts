@@ -3,7 +3,8 @@
  * x_cam = R·x_world + t. Pixel centres sit at integer coordinates, as in OpenCV, so
  * `cv::calibrateCamera` results load unchanged.
  */
-import { add, type Mat3, mulMV, scale, transpose, type Vec3 } from './vec3.js';
+import { rotationFromVector } from './rotation.js';
+import { add, type Mat3, mulMM, mulMV, scale, transpose, type Vec3 } from './vec3.js';
 
 export type Distortion = readonly [number, number, number, number, number];
 export const NO_DISTORTION: Distortion = [0, 0, 0, 0, 0];
@@ -149,6 +150,36 @@ export class Camera {
       c10 * R[2] + c11 * R[5] + c12 * R[8],
     ];
     return { u: K[0] * xd + K[1] * yd + K[2], v: K[4] * yd + K[5], J };
+  }
+
+  /**
+   * Pixel of a world point with its Jacobians: J by the point, as projectWithJacobian, and Jt
+   * (2×3) by a small turn ω of the camera about its own axes (radians; the camera's frame turned
+   * to exp([ω]×)·R, its centre fixed, as `turned` does); undefined behind the camera.
+   * Self-calibration fits the rig's turns with them.
+   */
+  projectWithTurnJacobian(pw: Vec3): { u: number; v: number; J: readonly number[]; Jt: readonly number[] } | undefined {
+    const p = this.projectWithJacobian(pw);
+    if (!p) return undefined;
+    const R = this.R;
+    const Jw = p.J;
+    // ∂(u, v)/∂x_cam = J_world·Rᵀ; a turn moves x_cam by ω × x_cam = −[x_cam]×·ω.
+    const c = this.toCamera(pw);
+    const Jt = [0, 0, 0, 0, 0, 0];
+    for (let i = 0; i < 2; i++) {
+      const a0 = Jw[i * 3]! * R[0] + Jw[i * 3 + 1]! * R[1] + Jw[i * 3 + 2]! * R[2];
+      const a1 = Jw[i * 3]! * R[3] + Jw[i * 3 + 1]! * R[4] + Jw[i * 3 + 2]! * R[5];
+      const a2 = Jw[i * 3]! * R[6] + Jw[i * 3 + 1]! * R[7] + Jw[i * 3 + 2]! * R[8];
+      Jt[i * 3] = -a1 * c[2] + a2 * c[1];
+      Jt[i * 3 + 1] = a0 * c[2] - a2 * c[0];
+      Jt[i * 3 + 2] = -a0 * c[1] + a1 * c[0];
+    }
+    return { u: p.u, v: p.v, J: Jw, Jt };
+  }
+
+  /** This camera turned by ω (radians) about its own axes, its centre and lens unchanged. */
+  turned(w: Vec3): Camera {
+    return Camera.at(this.center, mulMM(rotationFromVector(w), this.R), { width: this.width, height: this.height, K: this.K, dist: this.dist });
   }
 
   /** True when pixel (u, v) lies on the sensor (pixel centres 0..w−1, with half-pixel edges). */

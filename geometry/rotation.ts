@@ -18,6 +18,14 @@ export function quatToMat(q: Quat): Mat3 {
   ];
 }
 
+/** Rotation matrix of a rotation vector (axis × angle in radians; Rodrigues). */
+export function rotationFromVector(w: Vec3): Mat3 {
+  const angle = Math.hypot(w[0], w[1], w[2]);
+  if (angle === 0) return [1, 0, 0, 0, 1, 0, 0, 0, 1];
+  const k = Math.sin(angle / 2) / angle;
+  return quatToMat([Math.cos(angle / 2), k * w[0], k * w[1], k * w[2]]);
+}
+
 /** Unit quaternion (w ≥ 0) of a rotation matrix (Shepperd's method). */
 export function matToQuat(m: Mat3): Quat {
   const [m00, m01, m02, m10, m11, m12, m20, m21, m22] = m;

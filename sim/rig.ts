@@ -1,6 +1,6 @@
 /** The scenario's cameras as calibrated camera models with their band, pair and clock. */
 import { Camera, type Distortion, intrinsicsFromFov } from '../geometry/camera.js';
-import { fromCameraQuat, fromYawPitchRoll, lookAt, quatToMat } from '../geometry/rotation.js';
+import { fromCameraQuat, fromYawPitchRoll, lookAt, rotationFromVector } from '../geometry/rotation.js';
 import { type Mat3, mulMM } from '../geometry/vec3.js';
 import { Rng } from './rng.js';
 import type { CameraSpec, Scenario } from './scenario.js';
@@ -59,11 +59,8 @@ export function trueRigOf(s: Scenario): RigCamera[] {
     if (!err || (!err.rotation_deg && !err.position_m)) return cam;
     const rng = Rng.derive(s.seed, `calibration/${spec.id}`);
     const sigma = ((err.rotation_deg ?? 0) * Math.PI) / 180;
-    const w = [sigma * rng.normal(), sigma * rng.normal(), sigma * rng.normal()];
-    const angle = Math.hypot(w[0]!, w[1]!, w[2]!);
-    const k = angle > 0 ? Math.sin(angle / 2) / angle : 0;
     // A turn of the camera about its own axes: world-to-camera R becomes ΔR·R.
-    const turn = quatToMat([Math.cos(angle / 2), k * w[0]!, k * w[1]!, k * w[2]!]);
+    const turn = rotationFromVector([sigma * rng.normal(), sigma * rng.normal(), sigma * rng.normal()]);
     const p = err.position_m ?? 0;
     const c = cam.model.center;
     const center: [number, number, number] = [c[0] + p * rng.normal(), c[1] + p * rng.normal(), c[2] + p * rng.normal()];

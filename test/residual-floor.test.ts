@@ -1,45 +1,11 @@
 import assert from 'node:assert/strict';
-import { OfflinePipeline } from '../actors/batch-worker/offline-pipeline.js';
 import { ResidualFloor } from '../actors/voxel/residual-floor.js';
-import { binToF64 } from '../bus/codec.js';
-import { MEAS_STRIDE } from '../schemas/measurement.js';
-import { parseScenario, type Scenario } from '../sim/scenario.js';
+import type { Scenario } from '../sim/scenario.js';
 import { Rng } from '../sim/rng.js';
-import { Simulator } from '../sim/simulator.js';
+import { runOffline, squareRig } from './helpers/square-rig.js';
 
-/** Four mono cameras on a 600 m square watching 16 drones, each camera `deg` off its calibration (rms per axis). */
-function squareRig(deg: number): Scenario {
-  const at = (id: string, x: number, y: number) => ({ id, pair: id, band: 'mono', resolution: [1920, 1080], fov_deg: 60, position: [x, y, 2], look_at: [0, 0, 120], calibration_error: { rotation_deg: deg } });
-  return parseScenario({
-    name: 'square', seed: 44, duration_s: 6, fps: 30, mode: 'detections', site: { lat: 47, lon: 8, alt: 400 },
-    cameras: [at('a', -300, -300), at('b', 300, -300), at('c', 300, 300), at('d', -300, 300)],
-    targets: [{ generate: 'swarm', id_prefix: 's', count: 16, kind: 'drone', size_m: [0.5, 0.9], box: [[-150, -150, 60], [150, 150, 200]], speed_mps: [5, 15] }],
-  });
-}
-
-/** The voxel stage's points (their view counts) and the tracks, the pipeline run offline. */
-async function run(s: Scenario, learn: boolean): Promise<{ views: number[]; tracks: string }> {
-  const views: number[] = [];
-  const pipeline = new OfflinePipeline(s, { voxel: { learn_floor: learn } }, (type, value) => {
-    if (type.name === 'Measurements') {
-      const m = value as { count: number; points: Uint8Array };
-      const v = binToF64(m.points);
-      for (let i = 0; i < m.count; i++) views.push(v[i * MEAS_STRIDE + 13]!);
-    }
-    return value;
-  });
-  await pipeline.ready();
-  const sim = new Simulator(s, 0n);
-  const tracks: unknown[] = [];
-  for (let k = 0; k < sim.frameCount; k++) {
-    for (const cam of sim.cameras) {
-      const out = sim.detections(cam, k);
-      if (out) for (const scan of await pipeline.push(out.frame)) tracks.push(scan.tracks);
-    }
-  }
-  for (const scan of await pipeline.finish()) tracks.push(scan.tracks);
-  return { views, tracks: JSON.stringify(tracks, (_k, x) => (typeof x === 'bigint' ? x.toString() : x instanceof Uint8Array ? Buffer.from(x).toString('base64') : x)) };
-}
+/** The pipeline offline, the floor learned or not (the turns never: what the floor alone does). */
+const run = (s: Scenario, learn: boolean) => runOffline(s, { learn_floor: learn, learn_turn: false });
 
 describe('learned pixel floors', () => {
   it('learns a camera\'s variance beyond its detections\' own from residuals, 0 when there is none, unmoved by a tenth of wrong matches', () => {

@@ -74,6 +74,7 @@ export function voxelActor(f: ActorFactoryContext): ActorBehavior<Input> {
     const { meas, info } = await stage.process(set);
     ctx.log.debug({ age_ms: Number(nowNs() - set.t_ns) / 1e6, ...info }, 'frameset');
     for (const c of stage.floorChanges()) ctx.log.info(c, 'a camera\'s views disagree with the others beyond their pixel noise: its detections\' variance floor learned (check its calibration and clock)');
+    for (const c of stage.turnChanges()) ctx.log.info(c, 'a camera\'s pointing refined from its views: it stands turned off its calibration by turn_deg (turn_axes_deg: about its x, y and z axes; fix its calibration to start from there)');
     const s = ctx.bus!.subjects;
     ctx.publish(Measurements, meas.shard ? s.measShard(meas.shard.index) : s.meas, meas);
   };

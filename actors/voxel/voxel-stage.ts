@@ -19,6 +19,7 @@ import { selectPeaks } from './select-peaks.js';
 import { splitCrowdedPeaks } from './split-peaks.js';
 import { refutingWitness, type Witness } from './refute.js';
 import { ResidualFloor } from './residual-floor.js';
+import { TurnCalibration, type TurnView } from './turn-calibration.js';
 import { type DetectionMask, detectionMaskFile } from '../../kernels/detection-mask.js';
 import { type AssociatedPoint, associateAndTriangulate, type AssociationOptions, checkAssociationOptions, DEFAULT_ASSOCIATION, type Hypothesis, type PairDetections, type SingleView, detectionRay } from './associate.js';
 import { type Measurements, RAY_STRIDE } from '../../schemas/measurement.js';
@@ -78,12 +79,17 @@ export interface VoxelStageOptions {
    * on top of `association.pixelVarFloor` (default true).
    */
   learn_floor?: boolean;
+  /**
+   * Refine each camera's pointing from its views of tracked targets: the turn off its
+   * calibration that its residuals show is undone (turn-calibration.ts; default true).
+   */
+  learn_turn?: boolean;
   /** One of several voxel shards: it owns a slab of the airspace (shard-region.ts; default: all of it). */
   shard?: { index: number; count: number; margin_m?: number };
 }
 
 /** The settings VoxelStageOptions has. */
-const STAGE_SETTINGS = ['min_score', 'voxel', 'association', 'track_aided', 'process_noise', 'max_track_age_s', 'duplicate_m', 'single_view', 'ghost_views', 'split_pairings', 'refute_snr', 'max_speed_mps', 'learn_floor', 'shard'];
+const STAGE_SETTINGS = ['min_score', 'voxel', 'association', 'track_aided', 'process_noise', 'max_track_age_s', 'duplicate_m', 'single_view', 'ghost_views', 'split_pairings', 'refute_snr', 'max_speed_mps', 'learn_floor', 'learn_turn', 'shard'];
 
 /**
  * Checks the voxel stage's settings, each error naming `voxel.<setting>`, what was expected and
@@ -103,7 +109,7 @@ export function checkVoxelStageOptions(o: Record<string, unknown>, others?: read
   number('max_speed_mps', (v) => v >= 0, 'a number of m/s ≥ 0');
   number('refute_snr', (v) => v > 0, 'a number > 0');
   for (const k of ['ghost_views', 'split_pairings']) number(k, (v) => Number.isInteger(v) && v >= 0, 'an integer ≥ 0');
-  for (const k of ['track_aided', 'single_view', 'learn_floor']) if (o[k] !== undefined && typeof o[k] !== 'boolean') throw bad(k, 'true or false');
+  for (const k of ['track_aided', 'single_view', 'learn_floor', 'learn_turn']) if (o[k] !== undefined && typeof o[k] !== 'boolean') throw bad(k, 'true or false');
   checkAssociationOptions(o.association);
   if (o.voxel !== undefined) voxelStageGrid(o.voxel);
   parseShardSpec(o.shard);
@@ -155,6 +161,13 @@ const LEARN_POINTS = 16;
 /** How far from a point's projection a camera's detection of it may lie for its residual to count (px): the largest error learned. */
 const LEARN_RADIUS_PX = 8;
 
+/**
+ * How far from a point's projection a camera's detection of it may lie for the camera's turn to
+ * learn from it (px; learn_turn): a camera turned off by more than the floor's radius is the one
+ * that most needs turning back, and its views would never come within that.
+ */
+const TURN_RADIUS_PX = 24;
+
 /** A refuting camera must have the point this far inside its image (px): a PSF and some pointing error. */
 const REFUTE_MARGIN_PX = 16;
 
@@ -183,6 +196,8 @@ export class VoxelStage {
   readonly #masks = new Map<string, DetectionMask>();
   /** Each pair's learned pixel error (learn_floor), by its index in `pairs`. */
   readonly #floors: ResidualFloor | undefined;
+  /** Each pair's view camera's pointing refined (learn_turn), by its index in `pairs`. */
+  readonly #turns: TurnCalibration | undefined;
   readonly #pixelVarFloor: number;
   /** Where the next frameset's learning starts among its points, so every track teaches in turn. */
   #learnFrom = 0;
@@ -208,6 +223,7 @@ export class VoxelStage {
     this.#refuteSnr = o.refute_snr ?? 10;
     this.#splitPairings = o.split_pairings ?? 256;
     this.#floors = o.learn_floor === false ? undefined : new ResidualFloor(this.pairs.length);
+    this.#turns = o.learn_turn === false ? undefined : new TurnCalibration([...this.#views.values()].map((c) => c.fx));
     this.#pixelVarFloor = { ...DEFAULT_ASSOCIATION, ...this.#association }.pixelVarFloor;
     const shard = parseShardSpec(o.shard);
     const box = (o.voxel?.worldBox as Box | undefined) ?? scenarioBox(scenario, 100);
@@ -226,6 +242,14 @@ export class VoxelStage {
     return (this.#floors?.changes(this.#pixelVarFloor) ?? []).map(({ camera, floor }) => ({ pair: this.pairs[camera]!, floor_px2: floor, rms_px: Math.sqrt(floor) }));
   }
 
+  /**
+   * The pairs whose view camera's pointing, refined from its views (learn_turn), has turned past
+   * twice what was last reported (at first 0.1 px): a camera that moved, for the operator to hear of.
+   */
+  turnChanges(): { pair: string; turn_deg: number; turn_px: number; turn_axes_deg: number[] }[] {
+    return (this.#turns?.changes() ?? []).map(({ camera, turn_deg, turn_px }) => ({ pair: this.pairs[camera]!, turn_deg, turn_px, turn_axes_deg: this.#turns!.total(camera).map((w) => (w * 180) / Math.PI) }));
+  }
+
   /** Settles once the voxel grid has taken its memory budget (on a worker thread), so no frameset waits for it. */
   ready(): Promise<void> {
     return this.#grid.ready();
@@ -239,36 +263,60 @@ export class VoxelStage {
   }
 
   /**
-   * Residuals for each camera's learned floor: where an established track's point of three
-   * views or more projects into a camera, the one detection within LEARN_RADIUS_PX of it, if
-   * exactly one is (a crowd's ambiguous neighbourhoods teach nothing) — whether or not the
-   * association took it: a camera off its calibration is the one whose views miss the gate.
-   * A few points a frameset are plenty (LEARN_POINTS).
+   * Residuals for each camera's learned floor and pointing: where an established track's point
+   * projects into a camera, the one detection within LEARN_RADIUS_PX of it (TURN_RADIUS_PX for
+   * the turns), if exactly one is (a crowd's ambiguous neighbourhoods teach nothing) — whether or
+   * not the association took it: a camera off its calibration is the one whose views miss the
+   * gate. The floors learn from points of three views or more, the turns from two or more
+   * (turn-calibration.ts says which it trusts how far). A few points a frameset are plenty
+   * (LEARN_POINTS). When the cameras turn, the frameset's other views saw them as they were,
+   * so its learning stops there.
    */
-  #learnFloors(points: readonly AssociatedPoint[], tracks: readonly KnownTrack[], dets: readonly PairDetections[], pairIndex: readonly number[], added: readonly number[]): void {
+  #learnFromViews(points: readonly AssociatedPoint[], tracks: readonly KnownTrack[], dets: readonly PairDetections[], pairIndex: readonly number[], added: readonly number[]): void {
     let taken = 0;
+    // A point of two views teaches the rig's turns (each camera's residual across the other's
+    // epipolar line), not the floors.
+    const minViews = this.#turns ? 2 : 3;
     for (let i = 0; i < points.length && taken < LEARN_POINTS; i++) {
       const p = points[(i + this.#learnFrom) % points.length]!;
-      if (p.hypothesis >= tracks.length || !tracks[p.hypothesis]!.established || p.views < 3) continue;
+      if (p.hypothesis >= tracks.length || !tracks[p.hypothesis]!.established || p.views < minViews) continue;
       taken++;
+      const views: TurnView[] = [];
       for (const [k, d] of dets.entries()) {
-        const uv = d.camera.project(p.position);
-        if (!uv || !d.camera.inImage(uv[0], uv[1], LEARN_RADIUS_PX)) continue;
+        const withTurn = this.#turns ? d.camera.projectWithTurnJacobian(p.position) : undefined;
+        const uv: readonly [number, number] | undefined = withTurn ? [withTurn.u, withTurn.v] : d.camera.project(p.position);
+        const radius = withTurn ? TURN_RADIUS_PX : LEARN_RADIUS_PX;
+        if (!uv || !d.camera.inImage(uv[0], uv[1], radius)) continue;
         let near = -1;
         let r2 = Infinity;
         let count = 0;
-        for (let j = 0; j < d.count && count < 2; j++) {
+        let countNear = 0;
+        for (let j = 0; j < d.count && countNear < 2; j++) {
           const e2 = (d.blobs[j * FUSED_STRIDE]! - uv[0]) ** 2 + (d.blobs[j * FUSED_STRIDE + 1]! - uv[1]) ** 2;
-          if (e2 > LEARN_RADIUS_PX ** 2) continue;
+          if (e2 > radius ** 2) continue;
           count++;
+          if (e2 <= LEARN_RADIUS_PX ** 2) countNear++;
           if (e2 < r2) [near, r2] = [j, e2];
         }
-        if (count !== 1) continue;
-        // The detection's own variance: without what was added for the camera.
+        if (countNear === 1) {
+          // The detection's own variance: without what was added for the camera.
+          const b = d.blobs;
+          const own = Math.max(0, b[near * FUSED_STRIDE + 2]! - added[k]!) + Math.max(0, b[near * FUSED_STRIDE + 3]! - added[k]!);
+          this.#floors?.add(pairIndex[k]!, r2, own, p.views);
+        }
+        if (!withTurn || count !== 1) continue;
         const b = d.blobs;
-        const own = Math.max(0, b[near * FUSED_STRIDE + 2]! - added[k]!) + Math.max(0, b[near * FUSED_STRIDE + 3]! - added[k]!);
-        this.#floors!.add(pairIndex[k]!, r2, own, p.views);
+        const variance = (b[near * FUSED_STRIDE + 2]! + b[near * FUSED_STRIDE + 3]!) / 2 + this.#pixelVarFloor;
+        views.push({ camera: pairIndex[k]!, du: b[near * FUSED_STRIDE]! - withTurn.u, dv: b[near * FUSED_STRIDE + 1]! - withTurn.v, Jp: withTurn.J, Jt: withTurn.Jt, variance });
       }
+      const turns = this.#turns?.addPoint(views);
+      if (!turns) continue;
+      for (const [c, turn] of turns.entries()) {
+        if (!turn) continue;
+        const pair = this.pairs[c]!;
+        this.#views.set(pair, this.#views.get(pair)!.turned(turn));
+      }
+      break;
     }
     this.#learnFrom += taken;
   }
@@ -336,7 +384,7 @@ export class VoxelStage {
       for (const [pi, j] of p.picks) dets[pi]!.claimed[j] = 0;
       return false;
     });
-    if (this.#floors && aided) this.#learnFloors(points, known!.tracks, dets, pairIndex, added);
+    if ((this.#floors || this.#turns) && aided) this.#learnFromViews(points, known!.tracks, dets, pairIndex, added);
     // 2. What is left votes; the peaks say which leftovers belong together.
     const origins: number[] = [];
     const dirs: number[] = [];
