@@ -163,16 +163,19 @@ export class Camera {
     if (!p) return undefined;
     const R = this.R;
     const Jw = p.J;
-    // ∂(u, v)/∂x_cam = J_world·Rᵀ; a turn moves x_cam by ω × x_cam = −[x_cam]×·ω.
-    const c = this.toCamera(pw);
+    // ∂(u, v)/∂x_cam = J_world·Rᵀ; a turn moves x_cam by ω × x_cam = −[x_cam]×·ω (x_cam written out, as project does).
+    const t = this.t;
+    const cx = R[0] * pw[0] + R[1] * pw[1] + R[2] * pw[2] + t[0];
+    const cy = R[3] * pw[0] + R[4] * pw[1] + R[5] * pw[2] + t[1];
+    const cz = R[6] * pw[0] + R[7] * pw[1] + R[8] * pw[2] + t[2];
     const Jt = [0, 0, 0, 0, 0, 0];
     for (let i = 0; i < 2; i++) {
       const a0 = Jw[i * 3]! * R[0] + Jw[i * 3 + 1]! * R[1] + Jw[i * 3 + 2]! * R[2];
       const a1 = Jw[i * 3]! * R[3] + Jw[i * 3 + 1]! * R[4] + Jw[i * 3 + 2]! * R[5];
       const a2 = Jw[i * 3]! * R[6] + Jw[i * 3 + 1]! * R[7] + Jw[i * 3 + 2]! * R[8];
-      Jt[i * 3] = -a1 * c[2] + a2 * c[1];
-      Jt[i * 3 + 1] = a0 * c[2] - a2 * c[0];
-      Jt[i * 3 + 2] = -a0 * c[1] + a1 * c[0];
+      Jt[i * 3] = -a1 * cz + a2 * cy;
+      Jt[i * 3 + 1] = a0 * cz - a2 * cx;
+      Jt[i * 3 + 2] = -a0 * cy + a1 * cx;
     }
     return { u: p.u, v: p.v, J: Jw, Jt };
   }

@@ -1,12 +1,18 @@
 import assert from 'node:assert/strict';
 import { LatencyWindow } from '../supervisors/latency.js';
-import { p50p99 } from '../util/percentiles.js';
+import { median, p50p99 } from '../util/percentiles.js';
 
 describe('percentiles', () => {
   it('p50p99 takes the nearest rank of sorted values', () => {
     assert.deepEqual(p50p99(Array.from({ length: 100 }, (_, i) => i + 1)), { p50: 50, p99: 99 });
     assert.deepEqual(p50p99([7]), { p50: 7, p99: 7 });
     assert.deepEqual(p50p99([1, 2, 3]), { p50: 2, p99: 3 });
+  });
+
+  it('median takes the upper middle of values in any order, 0 of none', () => {
+    assert.equal(median([3, 1, 2]), 2);
+    assert.equal(median(Float64Array.of(4, 1, 3, 2)), 3);
+    assert.equal(median([]), 0);
   });
 
   it('a latency window gives the percentiles of its last samples only, zeros when empty', () => {

@@ -14,6 +14,8 @@
  * wrong associations, a small share, do not move it.
  */
 
+import { median } from '../../util/percentiles.js';
+
 /** How many recent views a camera's estimate is taken over. */
 const WINDOW = 1024;
 /** The estimate waits for this many views, and is redone after as many new ones. */
@@ -71,9 +73,4 @@ export class ResidualFloor {
   excess(c: number): number {
     return this.#excess[c]!;
   }
-}
-
-function median(a: Float64Array): number {
-  const s = Float64Array.from(a).sort();
-  return s.length ? s[s.length >> 1]! : 0;
 }

@@ -28,6 +28,7 @@
  */
 import { inverse, mat } from '../../geometry/matrix.js';
 import { invert3, type Vec3 } from '../../geometry/vec3.js';
+import { median } from '../../util/percentiles.js';
 
 /** One camera's view of a point: residual (detected − projected, px), its Jacobians by the point (2×3) and by the camera's turn (2×3), and the residual's variance per axis (px²). */
 export interface TurnView {
@@ -207,8 +208,7 @@ class TurnFit {
         fitted.push((eu * eu + ev * ev) / v.variance / share);
       }
     }
-    const sorted = Float64Array.from(fitted).sort();
-    return sorted.length ? Math.max(1, sorted[sorted.length >> 1]! / (2 * Math.LN2)) : 1;
+    return Math.max(1, median(fitted) / (2 * Math.LN2));
   }
 
   /** Keeps `share` of the evidence (0: none, after the cameras turned and it no longer describes them). */
