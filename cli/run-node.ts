@@ -124,8 +124,8 @@ function scenarioPlan(o: RunNodeOptions): ScenarioPlan {
     // The recorded stream enters where it was recorded; the stages after it run live.
     const from = o.replay.from;
     if (from === 'det') actors.push(...fusionActors(scenario, o.scenario!, stage.fusion));
-    if (from !== 'meas') actors.push(...voxelActors(o.scenario!, o.voxelShards, stage.voxel));
-    // A replay's tracker starts clean and leaves the live archive and checkpoints alone.
+    // A replay's stages start clean, as the live run's did, and leave its archive and checkpoints alone.
+    if (from !== 'meas') actors.push(...voxelActors(o.scenario!, o.voxelShards, { ...stage.voxel, checkpoint_ms: 0 }));
     actors.push({ name: 'tracker', kind: 'tracker', restart: 'permanent', options: { ...stage.tracker, scenario: o.scenario!, archive: false, checkpoint_ms: 0 } });
     const input = o.replay.stream ? { stream: o.replay.stream } : { file: join(o.replay.dir, REPLAYABLE[from].file) };
     actors.push({ name: 'replayer', kind: 'replayer', restart: 'transient', options: { ...input, source: from, speed } });
@@ -142,8 +142,9 @@ function scenarioPlan(o: RunNodeOptions): ScenarioPlan {
     }
   }
   // On a cluster the placed actors do the rest (cluster.pipeline).
-  // The run's tracker continues only this run's checkpoints (after a crash), never a previous run's.
-  if (!o.sourcesOnly) actors.push(...pipelineActors(scenario, { scenario: o.scenario, voxel_shards: o.voxelShards, ...stage, tracker: { ...stage.tracker, session: String(nowNs()) } }));
+  // The run's tracker and voxel stage continue only this run's checkpoints (after a crash), never a previous run's.
+  const session = String(nowNs());
+  if (!o.sourcesOnly) actors.push(...pipelineActors(scenario, { scenario: o.scenario, voxel_shards: o.voxelShards, ...stage, voxel: { ...stage.voxel, session }, tracker: { ...stage.tracker, session } }));
   const sources = (start_ns: string): ActorConfig[] => [
     // A camera does not wait for its renderer: a frame still waiting when two newer ones are due is dropped (and counted), as a real camera's would be, so exposure times keep to the wall clock.
     ...(pixel ? scenario.cameras.map((cam): ActorConfig => ({ name: `camera-${cam.id}`, kind: 'camera', restart: 'transient', mailbox: { capacity: 2, overflow: 'drop-oldest' }, options: { camera: cam.id, source: 'sim', scenario: o.scenario, start_ns, speed, ...grid } })) : []),

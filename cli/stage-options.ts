@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { motionParams } from '../kernels/motion-params.js';
 import { pairFramesetSettings } from '../actors/fusion/pair-framesets.js';
-import { DEFAULT_VOXEL_TIMING, voxelTimingSettings } from '../actors/voxel/voxel-settings.js';
+import { DEFAULT_VOXEL_TIMING, VOXEL_CHECKPOINT_SETTINGS, voxelCheckpointSettings, voxelTimingSettings } from '../actors/voxel/voxel-settings.js';
 import { checkVoxelStageOptions } from '../actors/voxel/voxel-stage.js';
 import { Tracker } from '../actors/tracker/tracker.js';
 import { UsageError } from './errors.js';
@@ -35,7 +35,8 @@ export function stageOptions(file: string | undefined): StageOptions {
   try {
     pairFramesetSettings((raw as StageOptions).fusion ?? {});
     voxelTimingSettings((raw as StageOptions).voxel ?? {});
-    checkVoxelStageOptions((raw as StageOptions).voxel ?? {}, Object.keys(DEFAULT_VOXEL_TIMING));
+    voxelCheckpointSettings((raw as StageOptions).voxel ?? {});
+    checkVoxelStageOptions((raw as StageOptions).voxel ?? {}, [...Object.keys(DEFAULT_VOXEL_TIMING), ...VOXEL_CHECKPOINT_SETTINGS]);
   } catch (err) {
     throw new UsageError(`${file}: ${(err as Error).message}`);
   }

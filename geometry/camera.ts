@@ -3,6 +3,7 @@
  * x_cam = R·x_world + t. Pixel centres sit at integer coordinates, as in OpenCV, so
  * `cv::calibrateCamera` results load unchanged.
  */
+import { createHash } from 'node:crypto';
 import { rotationFromVector } from './rotation.js';
 import { add, type Mat3, mulMM, mulMV, scale, transpose, type Vec3 } from './vec3.js';
 
@@ -178,6 +179,14 @@ export class Camera {
       Jt[i * 3 + 2] = -a0 * cy + a1 * cx;
     }
     return { u: p.u, v: p.v, J: Jw, Jt };
+  }
+
+  /**
+   * A short digest of everything this model says (size, lens, pose): a correction learned
+   * against one calibration is only ever applied to that same calibration.
+   */
+  calibrationId(): string {
+    return createHash('sha256').update(JSON.stringify([this.width, this.height, this.K, this.dist, this.R, this.t])).digest('hex').slice(0, 16);
   }
 
   /** This camera turned by ω (radians) about its own axes, its centre and lens unchanged. */

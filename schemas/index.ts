@@ -12,5 +12,6 @@ import { Measurements } from './measurement.js';
 import { TrackEvent, Tracks } from './tracks.js';
 import { BatchRecord, BatchTask } from './batch.js';
 import { NodePulse } from './cluster.js';
+import { LearnedTurns } from './calibration.js';
 
-export const MESSAGE_TYPES: readonly MessageType[] = [DeadLetter, ActorTelemetry, NodeTelemetry, CtlRequest, CtlReply, DetectionFrame, SimTruth, FrameDescriptor, ClockRequest, ClockReply, FusedFrame, Measurements, Tracks, TrackEvent, BatchTask, BatchRecord, NodePulse];
+export const MESSAGE_TYPES: readonly MessageType[] = [DeadLetter, ActorTelemetry, NodeTelemetry, CtlRequest, CtlReply, DetectionFrame, SimTruth, FrameDescriptor, ClockRequest, ClockReply, FusedFrame, Measurements, Tracks, TrackEvent, BatchTask, BatchRecord, NodePulse, LearnedTurns];

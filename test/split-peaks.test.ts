@@ -133,9 +133,11 @@ describe('crowded voxel peaks', () => {
     try {
       const file = join(dir, 'stages.yaml');
       writeFileSync(file, 'voxel:\n  split_pairing: 0\n');
-      assert.throws(() => stageOptions(file), /stages\.yaml: voxel\.split_pairing: unknown setting \(expected one of .*split_pairings.*queue\)/);
+      assert.throws(() => stageOptions(file), /stages\.yaml: voxel\.split_pairing: unknown setting \(expected one of .*split_pairings.*queue, checkpoint_ms\)/);
       writeFileSync(file, 'voxel:\n  queue: 4\n  split_pairings: 0\n  association: { residualChi2: 9 }\n');
       assert.deepEqual(stageOptions(file).voxel, { queue: 4, split_pairings: 0, association: { residualChi2: 9 } });
+      writeFileSync(file, 'voxel:\n  checkpoint_ms: soon\n');
+      assert.throws(() => stageOptions(file), /stages\.yaml: voxel\.checkpoint_ms: expected a number of milliseconds >= 0 .*, got "soon"/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

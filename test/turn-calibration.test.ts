@@ -1,12 +1,24 @@
 import assert from 'node:assert/strict';
 import { TurnCalibration, type TurnView } from '../actors/voxel/turn-calibration.js';
-import { checkVoxelStageOptions } from '../actors/voxel/voxel-stage.js';
+import { checkVoxelStageOptions, VoxelStage } from '../actors/voxel/voxel-stage.js';
 import { Camera, intrinsicsFromFov } from '../geometry/camera.js';
 import { lookAt } from '../geometry/rotation.js';
 import type { Vec3 } from '../geometry/vec3.js';
 import { rigOf, trueRigOf } from '../sim/rig.js';
 import { Rng } from '../sim/rng.js';
 import { runOffline, squareRig } from './helpers/square-rig.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { Bus } from '../bus/bus.js';
+import { decode } from '../bus/codec.js';
+import { ensureKv } from '../bus/jetstream.js';
+import { LearnedTurns } from '../schemas/calibration.js';
+import { CtlReply, CtlRequest } from '../schemas/ctl.js';
+import { validate } from '../schemas/message.js';
+import { skyvox } from './helpers/cli.js';
+import { startTestNats, waitFor } from './helpers/nats.js';
+import { scratchDir } from './helpers/scratch.js';
 
 /** The angle between two cameras' orientations (degrees). */
 function angleDeg(a: Camera, b: Camera): number {
@@ -82,6 +94,21 @@ describe('turn calibration', () => {
     assert.deepEqual(still.changes(), []);
   });
 
+  it('a stage restores a learnt turn only onto the calibration it was learnt against', () => {
+    const s = squareRig(0.1);
+    const stage = new VoxelStage(s, {});
+    const written = rigOf(s).map((c) => c.model);
+    const turn: Vec3 = [0.001, -0.0005, 0.0002];
+    const restored = stage.restoreTurns([
+      { pair: 'a', calibration: written[0]!.calibrationId(), turn_rad: turn },
+      { pair: 'b', calibration: written[0]!.calibrationId(), turn_rad: turn },
+      { pair: 'zz', calibration: written[0]!.calibrationId(), turn_rad: turn },
+    ]);
+    assert.deepEqual(restored, ['a']);
+    assert.deepEqual(stage.learnedTurns().map((l) => [l.pair, l.calibration, l.turn_rad]), [['a', written[0]!.calibrationId(), turn]]);
+    assert.deepEqual(new VoxelStage(s, { learn_turn: false }).restoreTurns([{ pair: 'a', calibration: written[0]!.calibrationId(), turn_rad: turn }]), [], 'learn_turn off: the calibration as written stands');
+  });
+
   it('a setting that is not true or false is named', () => {
     assert.throws(() => checkVoxelStageOptions({ learn_turn: 'yes' }), /voxel\.learn_turn: expected true or false, got "yes"/);
   });
@@ -100,5 +127,51 @@ describe('turn calibration', () => {
     assert.ok(share4(learned.views) > 0.8, `learned: ${share4(learned.views)} of points with 4 views`);
     const exact = squareRig(0);
     assert.equal((await runOffline(exact, {})).tracks, (await runOffline(exact, { learn_turn: false })).tracks, 'a calibrated rig: the same tracks, byte for byte');
+  });
+});
+
+describe('learnt turns across a voxel restart', function () {
+  this.timeout(90_000);
+  let dir = '';
+  scratchDir('turns', (d) => (dir = d));
+
+  it('a crashed voxel actor\'s successor points the cameras as it had learnt (KV `<prefix>_state`); another run starts from the calibration as written', async () => {
+    const site = await startTestNats();
+    try {
+      const s = squareRig(0.1);
+      const file = join(dir, 'square.yaml');
+      writeFileSync(file, stringify({ ...JSON.parse(JSON.stringify(s)), duration_s: 8 }));
+      const common = ['--nats', site.server.url, '--data-dir', site.dataDir, '--name', 'n1', '--scenario', file, '--allow-fault-injection'];
+      const run = skyvox(['up', ...common], { env: { SKYVOX_LOG_LEVEL: 'info' } });
+      const nc = await site.connect('admin');
+      const kv = await ensureKv(nc, 'skyvox_state');
+      type Learned = ReturnType<typeof validate<typeof LearnedTurns.schema>>;
+      let learned: Learned | undefined;
+      await waitFor(async () => {
+        const e = await kv.get('voxel').catch(() => null);
+        learned = e && e.operation === 'PUT' && e.length > 0 ? validate(LearnedTurns, decode(e.value)) : undefined;
+        return (learned?.pairs.length ?? 0) === 4;
+      }, 'every camera\'s turn written', 40_000);
+      // What was written is the rig's true pointing, against this rig's calibration as written.
+      const written = rigOf(s).map((c) => c.model);
+      const truth = trueRigOf(s).map((c) => c.model);
+      for (const p of learned!.pairs) {
+        const c = ['a', 'b', 'c', 'd'].indexOf(p.pair);
+        assert.equal(p.calibration, written[c]!.calibrationId());
+        assert.ok(angleDeg(written[c]!.turned(p.turn_rad), truth[c]!) < 0.03, `${p.pair}: ${angleDeg(written[c]!.turned(p.turn_rad), truth[c]!)}° off after the turn, ${angleDeg(written[c]!, truth[c]!)}° before`);
+      }
+      const reply = await new Bus(nc, { receiver: 'test' }).request(CtlRequest, CtlReply, 'skyvox.ctl.n1', { cmd: 'crash', actor: 'voxel' });
+      assert.equal(reply.ok, true, JSON.stringify(reply));
+      await waitFor(() => /learnt turns restored/.test(run.stderr()), 'the restart to restore the turns', 20_000);
+      const line = run.stderr().split('\n').find((l) => /learnt turns restored/.test(l))!;
+      assert.deepEqual((JSON.parse(line) as { pairs: string[] }).pairs.sort(), ['a', 'b', 'c', 'd']);
+      assert.equal((await run.exited).code, 0, run.stderr());
+      // A new run (its own session) on the same store starts from the calibration as written.
+      const next = skyvox(['up', ...common, '--duration', '2'], { env: { SKYVOX_LOG_LEVEL: 'info' } });
+      assert.equal((await next.exited).code, 0, next.stderr());
+      assert.doesNotMatch(next.stderr(), /learnt turns restored/);
+    } finally {
+      await site.dispose();
+    }
   });
 });

@@ -146,7 +146,7 @@ export function parseNodeConfig(raw: unknown, source = 'config'): NodeConfig {
   return config;
 }
 
-/** Adds `cluster.pipeline`'s actors to `cluster.actors`: the tracker watched for liveness, its stores replicated like the cluster's. */
+/** Adds `cluster.pipeline`'s actors to `cluster.actors`: the tracker watched for liveness, its and the voxel stage's stores replicated like the cluster's. */
 function expandPipeline(config: NodeConfig, source: string): void {
   const cluster = config.cluster!;
   const p = cluster.pipeline!;
@@ -156,7 +156,7 @@ function expandPipeline(config: NodeConfig, source: string): void {
   } catch (err) {
     throw new ConfigError(`${source}: cluster.pipeline.scenario: ${(err as Error).message}`);
   }
-  const actors = pipelineActors(scenario, { ...p, tracker: { replicas: cluster.replicas, ...p.tracker } }, subjectsFor(config.prefix));
+  const actors = pipelineActors(scenario, { ...p, voxel: { replicas: cluster.replicas, ...p.voxel }, tracker: { replicas: cluster.replicas, ...p.tracker } }, subjectsFor(config.prefix));
   for (const a of actors) {
     if (cluster.actors.some((b) => b.name === a.name)) throw new ConfigError(`${source}: cluster.actors: the name "${a.name}" is taken by cluster.pipeline's actor of that name`);
   }

@@ -283,6 +283,18 @@ export class TurnCalibration {
     return out;
   }
 
+  /**
+   * Starts camera `c` at a turn learnt before (radians about its axes; a restarted stage's): its
+   * views are fitted from there on, and it is reported only once it moves on from it.
+   */
+  seed(c: number, total: Vec3): void {
+    this.#total[c] = [total[0], total[1], total[2]];
+    const px = Math.hypot(...total) * this.#focal[c]!;
+    if (px > FIRST_REPORT_PX) this.#reported[c] = px;
+    this.#fine.fade(0);
+    this.#coarse?.fade(0);
+  }
+
   /** Camera `c`'s turns applied so far, summed (radians about its axes; small turns add). */
   total(c: number): Vec3 {
     return this.#total[c]!;

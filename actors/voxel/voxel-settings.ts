@@ -48,3 +48,25 @@ export function voxelTimingSettings(options: object): VoxelTimingSettings {
   }
   return out;
 }
+
+/** Where the voxel actor keeps what it learnt (learn_turn) for the next incarnation of it. */
+export interface VoxelCheckpointSettings {
+  /** How often, at most, changed turns are written to the `<prefix>_state` KV bucket (ms; 0 = never, and none restored). */
+  checkpoint_ms: number;
+  /** A run's name: turns written under another are not restored (unset: any with a matching calibration are). */
+  session: string | undefined;
+  /** Replicas of the bucket (3 on a 3-server cluster). */
+  replicas: number;
+}
+
+/** The settings a `--options` file's voxel section may hold besides the stage's and the timing's. */
+export const VOXEL_CHECKPOINT_SETTINGS = ['checkpoint_ms'] as const;
+
+/** The checkpoint settings in `options` (the voxel actor's), checked; defaults for those absent. */
+export function voxelCheckpointSettings(options: object): VoxelCheckpointSettings {
+  const { checkpoint_ms: ms = 1000, session, replicas = 1 } = options as Record<string, unknown>;
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new TypeError(`voxel.checkpoint_ms: expected a number of milliseconds >= 0 (0: learnt turns are neither kept nor restored), got ${JSON.stringify(ms)}`);
+  if (session !== undefined && typeof session !== 'string') throw new TypeError(`voxel.session: expected a run's name (a string), got ${JSON.stringify(session)}`);
+  if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 1 || replicas > 5) throw new TypeError(`voxel.replicas: expected an integer from 1 to 5, got ${JSON.stringify(replicas)}`);
+  return { checkpoint_ms: ms, session, replicas };
+}

@@ -176,6 +176,10 @@ export class VoxelStage {
   /** The pairs that vote (every pair, each by its view camera), in grid order. */
   readonly pairs: string[];
   readonly #views = new Map<string, Camera>();
+  /** Each pair's view camera as its calibration says, before any learnt turn, and its digest (Camera.calibrationId). */
+  readonly #written = new Map<string, { camera: Camera; id: string }>();
+  /** How many times the view cameras have been turned (learn_turn): a change says learnedTurns has news. */
+  turnRevision = 0;
   readonly #grid: VoxelGrid;
   readonly #minScore: number;
   readonly #association: Partial<AssociationOptions>;
@@ -205,6 +209,7 @@ export class VoxelStage {
   constructor(scenario: Scenario, o: VoxelStageOptions = {}) {
     for (const p of rigPairs(rigOf(scenario))) {
       this.#views.set(p.name, p.view.model);
+      this.#written.set(p.name, { camera: p.view.model, id: p.view.model.calibrationId() });
       this.#bands.set(p.name, p.view.band);
       if (p.view.mask !== undefined) this.#masks.set(p.name, detectionMaskFile(p.view.mask));
     }
@@ -248,6 +253,51 @@ export class VoxelStage {
    */
   turnChanges(): { pair: string; turn_deg: number; turn_px: number; turn_axes_deg: number[] }[] {
     return (this.#turns?.changes() ?? []).map(({ camera, turn_deg, turn_px }) => ({ pair: this.pairs[camera]!, turn_deg, turn_px, turn_axes_deg: this.#turns!.total(camera).map((w) => (w * 180) / Math.PI) }));
+  }
+
+  /** Whether the stage refines its cameras' pointing (learn_turn). */
+  get learnsTurns(): boolean {
+    return this.#turns !== undefined;
+  }
+
+  /**
+   * Each pair whose view camera has been turned from its views (learn_turn): the turn, and the
+   * digest of the calibration it was learnt against (Camera.calibrationId).
+   */
+  learnedTurns(): { pair: string; calibration: string; turn_rad: Vec3; turn_deg: number }[] {
+    const turns = this.#turns;
+    if (!turns) return [];
+    return this.pairs.flatMap((pair, c) => {
+      const w = turns.total(c);
+      const angle = Math.hypot(...w);
+      return angle > 0 ? [{ pair, calibration: this.#written.get(pair)!.id, turn_rad: [w[0], w[1], w[2]] as Vec3, turn_deg: (angle * 180) / Math.PI }] : [];
+    });
+  }
+
+  /**
+   * Points the pairs' view cameras as a stage before this one had learnt to (learnedTurns): each
+   * turn whose pair and calibration digest match this rig's; returns the pairs turned. None
+   * with learn_turn off, where the calibration as written stands.
+   */
+  restoreTurns(learned: readonly { pair: string; calibration: string; turn_rad: readonly number[] }[]): string[] {
+    const turns = this.#turns;
+    if (!turns) return [];
+    const restored: string[] = [];
+    for (const l of learned) {
+      const c = this.pairs.indexOf(l.pair);
+      if (c < 0 || this.#written.get(l.pair)!.id !== l.calibration || l.turn_rad.length !== 3 || !l.turn_rad.every(Number.isFinite)) continue;
+      turns.seed(c, [l.turn_rad[0]!, l.turn_rad[1]!, l.turn_rad[2]!]);
+      this.#turnView(c);
+      restored.push(l.pair);
+    }
+    if (restored.length > 0) this.turnRevision++;
+    return restored;
+  }
+
+  /** Pair `c`'s view camera: its calibration as written, turned by what has been learnt. */
+  #turnView(c: number): void {
+    const pair = this.pairs[c]!;
+    this.#views.set(pair, this.#written.get(pair)!.camera.turned(this.#turns!.total(c)));
   }
 
   /** Settles once the voxel grid has taken its memory budget (on a worker thread), so no frameset waits for it. */
@@ -311,11 +361,9 @@ export class VoxelStage {
       }
       const turns = this.#turns?.addPoint(views);
       if (!turns) continue;
-      for (const [c, turn] of turns.entries()) {
-        if (!turn) continue;
-        const pair = this.pairs[c]!;
-        this.#views.set(pair, this.#views.get(pair)!.turned(turn));
-      }
+      // Each turned camera is the calibration as written turned by the sum so far, as a restarted stage restores it.
+      for (const [c, turn] of turns.entries()) if (turn) this.#turnView(c);
+      this.turnRevision++;
       break;
     }
     this.#learnFrom += taken;
