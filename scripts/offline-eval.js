@@ -4,7 +4,8 @@
 // gives) on the scenario's own synthetic detections, written as a recording `skyvox eval`
 // scores — DIR/truth.jsonl, DIR/tracks.jsonl and DIR/meas.jsonl (the voxel stage's points) —
 // in seconds instead of the scenario's length, and the same every time: for comparing a
-// setting's effect across scenarios. A developer's tool (reads dist/: run `npm run build` first):
+// setting's effect across scenarios. It also prints how far each pair's view camera points off
+// its true pointing, as written and after the turn the voxel stage learnt (`pointing_error`). A developer's tool (reads dist/: run `npm run build` first):
 //   node scripts/offline-eval.js SCENARIO DIR [SECONDS] [--options FILE]
 //   npx skyvox eval --truth DIR/truth.jsonl --tracks DIR/tracks.jsonl --scenario SCENARIO
 import { createWriteStream, mkdirSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { OfflinePipeline } from '../dist/actors/batch-worker/offline-pipeline.js
 import { stageOptions } from '../dist/cli/stage-options.js';
 import { loadScenario } from '../dist/sim/scenario.js';
 import { Simulator } from '../dist/sim/simulator.js';
+import { rigOf, rigPairs, trueRigOf } from '../dist/sim/rig.js';
 
 const args = process.argv.slice(2);
 const at = args.indexOf('--options');
@@ -66,4 +68,19 @@ for (const f of Object.values(files)) {
   f.end();
   await once(f, 'finish');
 }
-process.stdout.write(`${JSON.stringify({ scenario: name, frames: sim.frameCount, scans, wall_ms: Math.round(performance.now() - started), voxel_ms: Math.round(voxelMs) })}\n`);
+// Each pair's view camera: how far off its true pointing it stood as written, and after the turn the stage learnt (degrees).
+const angleDeg = (a, b) => {
+  let tr = 0;
+  for (let i = 0; i < 9; i++) tr += a.R[i] * b.R[i];
+  return (Math.acos(Math.min(1, (tr - 1) / 2)) * 180) / Math.PI;
+};
+const truth = new Map(rigPairs(trueRigOf(scenario)).map((p) => [p.name, p.view.model]));
+const learnt = new Map(pipeline.learnedTurns().map((l) => [l.pair, l.turn_rad]));
+const pointing = Object.fromEntries(
+  rigPairs(rigOf(scenario)).map((p) => {
+    const written = p.view.model;
+    const turn = learnt.get(p.name);
+    return [p.name, { written_deg: +angleDeg(written, truth.get(p.name)).toFixed(4), learnt_deg: +angleDeg(turn ? written.turned(turn) : written, truth.get(p.name)).toFixed(4) }];
+  }),
+);
+process.stdout.write(`${JSON.stringify({ scenario: name, frames: sim.frameCount, scans, wall_ms: Math.round(performance.now() - started), voxel_ms: Math.round(voxelMs), pointing_error: pointing })}\n`);

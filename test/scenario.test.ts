@@ -13,8 +13,8 @@ import { REPO, skyvoxRun } from './helpers/cli.js';
 const base = (): Record<string, any> => JSON.parse(JSON.stringify(loadScenario('quick')));
 
 describe('scenarios', () => {
-  it('ships quick, ring10, ring10cal, coast3, dusk2, valley6, tri3, flock3, form4, swarm4 and 8k, all valid', () => {
-    assert.deepEqual(builtinScenarios(), ['8k', 'coast3', 'dusk2', 'flock3', 'form4', 'quick', 'ring10', 'ring10cal', 'swarm4', 'tri3', 'valley6']);
+  it('ships quick, ring10, ring10cal, coast3, dusk2, valley6, tri3, flock3, form4, swarm4, corridor5 and 8k, all valid', () => {
+    assert.deepEqual(builtinScenarios(), ['8k', 'coast3', 'corridor5', 'dusk2', 'flock3', 'form4', 'quick', 'ring10', 'ring10cal', 'swarm4', 'tri3', 'valley6']);
     const ring = loadScenario('ring10');
     assert.equal(ring.cameras.length, 20);
     assert.equal(new Simulator(ring, 0n).objects.filter((o) => !o.clutter).length, 200);

@@ -99,6 +99,11 @@ export class OfflinePipeline {
     this.#tracker = new TrackerStage(o.tracker, new PairCoverage(rig));
   }
 
+  /** The voxel stage's learnt turns (VoxelStage.learnedTurns): where it has found the cameras to point. */
+  learnedTurns(): ReturnType<VoxelStage['learnedTurns']> {
+    return this.#voxel.learnedTurns();
+  }
+
   /** Settles once the voxel stage has taken its grid's memory budget (its first frameset waits for it otherwise). */
   ready(): Promise<void> {
     return this.#voxel.ready();

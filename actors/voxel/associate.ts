@@ -197,6 +197,7 @@ export function detectionView(pair: PairDetections, j: number, pixelVarFloor: nu
  * claimed. A hypothesis `owned` rejects (another voxel shard's) still claims the detections it
  * wins, so they vote nowhere here, but is not triangulated: its owner does that. A
  * `singleView` hypothesis that only one detection fits is listed in `singles`, unclaimed.
+ * `onPicks` hears every owned hypothesis' picks of two views or more before they are tested.
  */
 export function associateAndTriangulate(
   hyps: readonly Hypothesis[],
@@ -204,6 +205,7 @@ export function associateAndTriangulate(
   options: Partial<AssociationOptions> = {},
   owned: (h: Hypothesis) => boolean = () => true,
   singles?: SingleView[],
+  onPicks?: (picks: readonly [number, number][]) => void,
 ): AssociatedPoint[] {
   const o = { ...DEFAULT_ASSOCIATION, ...options };
   // views[h] = [pair index, detection index][] chosen for hypothesis h.
@@ -219,6 +221,7 @@ export function associateAndTriangulate(
       for (const [pi, j] of picks) pairs[pi]!.claimed[j] = 1;
       continue;
     }
+    onPicks?.(picks);
     const views: View[] = picks.map(([pi, j]) => detectionView(pairs[pi]!, j, o.pixelVarFloor));
     const t = triangulateRobust(views, o.residualChi2, o.minViews);
     if (!t) continue;

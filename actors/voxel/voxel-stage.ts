@@ -18,7 +18,8 @@ import type { Mat3, Vec3 } from '../../geometry/vec3.js';
 import { selectPeaks } from './select-peaks.js';
 import { splitCrowdedPeaks } from './split-peaks.js';
 import { refutingWitness, type Witness } from './refute.js';
-import { ResidualFloor } from './residual-floor.js';
+import { ResidualFloor, VotedFloor } from './residual-floor.js';
+import { triangulate, type View } from '../../geometry/triangulate.js';
 import { TurnCalibration, type TurnView } from './turn-calibration.js';
 import { type DetectionMask, detectionMaskFile } from '../../kernels/detection-mask.js';
 import { type AssociatedPoint, associateAndTriangulate, type AssociationOptions, checkAssociationOptions, DEFAULT_ASSOCIATION, type Hypothesis, type PairDetections, type SingleView, detectionRay } from './associate.js';
@@ -76,7 +77,8 @@ export interface VoxelStageOptions {
   /**
    * Learn each camera's pixel error beyond its detections' own noise from its views' residuals
    * (calibration and timing error; residual-floor.ts) and add it to its detections' variances,
-   * on top of `association.pixelVarFloor` (default true).
+   * on top of `association.pixelVarFloor` — until a camera's is learnt, the rig's as its voted
+   * points show it at a cold start (VotedFloor) — (default true).
    */
   learn_floor?: boolean;
   /**
@@ -168,6 +170,9 @@ const LEARN_RADIUS_PX = 8;
  */
 const TURN_RADIUS_PX = 24;
 
+/** Unit pixel covariance: a voted point triangulated so its residuals are pixels. */
+const UNIT_COV = [1, 0, 1] as const;
+
 /** A refuting camera must have the point this far inside its image (px): a PSF and some pointing error. */
 const REFUTE_MARGIN_PX = 16;
 
@@ -200,9 +205,12 @@ export class VoxelStage {
   readonly #masks = new Map<string, DetectionMask>();
   /** Each pair's learned pixel error (learn_floor), by its index in `pairs`. */
   readonly #floors: ResidualFloor | undefined;
+  /** The rig's pixel error its voted points show, before tracks teach the floors (learn_floor). */
+  readonly #voted: VotedFloor | undefined;
   /** Each pair's view camera's pointing refined (learn_turn), by its index in `pairs`. */
   readonly #turns: TurnCalibration | undefined;
   readonly #pixelVarFloor: number;
+  readonly #residualChi2: number;
   /** Where the next frameset's learning starts among its points, so every track teaches in turn. */
   #learnFrom = 0;
 
@@ -228,8 +236,10 @@ export class VoxelStage {
     this.#refuteSnr = o.refute_snr ?? 10;
     this.#splitPairings = o.split_pairings ?? 256;
     this.#floors = o.learn_floor === false ? undefined : new ResidualFloor(this.pairs.length);
+    this.#voted = o.learn_floor === false ? undefined : new VotedFloor();
     this.#turns = o.learn_turn === false ? undefined : new TurnCalibration([...this.#views.values()].map((c) => c.fx));
     this.#pixelVarFloor = { ...DEFAULT_ASSOCIATION, ...this.#association }.pixelVarFloor;
+    this.#residualChi2 = { ...DEFAULT_ASSOCIATION, ...this.#association }.residualChi2;
     const shard = parseShardSpec(o.shard);
     const box = (o.voxel?.worldBox as Box | undefined) ?? scenarioBox(scenario, 100);
     this.shard = shard && { ...shard, region: shardRegion(box, shard) };
@@ -369,6 +379,18 @@ export class VoxelStage {
     this.#learnFrom += taken;
   }
 
+  /** A voted point's two views, triangulated with unit weights, teach the rig's voted floor (VotedFloor). */
+  #learnFromVoted(picks: readonly [number, number][], dets: readonly PairDetections[], added: readonly number[]): void {
+    let noise = 0;
+    const views: View[] = picks.map(([pi, j]) => {
+      const b = dets[pi]!.blobs;
+      noise += Math.max(0, (b[j * FUSED_STRIDE + 2]! + b[j * FUSED_STRIDE + 3]!) / 2 - added[pi]!);
+      return { camera: dets[pi]!.camera, u: b[j * FUSED_STRIDE]!, v: b[j * FUSED_STRIDE + 1]!, cov: UNIT_COV };
+    });
+    const t = triangulate(views);
+    if (t) this.#voted!.add(t.chi2, noise / views.length);
+  }
+
   /** One frameset's measurements. */
   async process(set: Frameset<Fused>): Promise<{ meas: Meas; info: VoxelStageInfo }> {
     const dets: PairDetections[] = [];
@@ -381,8 +403,9 @@ export class VoxelStage {
       if (!camera) continue;
       const index = this.pairs.indexOf(pair);
       let blobs = binToF32(fused.blobs);
-      // What this camera's views taught about its error, beyond the configured floor.
-      const extra = (this.#floors?.excess(index) ?? 0) - this.#pixelVarFloor;
+      // What this camera's views taught about its error (until they have, the voted points'), beyond the configured floor.
+      const own = this.#floors?.excess(index) ?? 0;
+      const extra = (this.#floors?.learnt(index) ? own : Math.max(own, this.#voted?.excess(this.#pixelVarFloor, this.#residualChi2) ?? 0)) - this.#pixelVarFloor;
       if (extra > 0) {
         blobs = blobs.slice();
         for (let i = 0; i < fused.count; i++) {
@@ -468,7 +491,13 @@ export class VoxelStage {
     // A voted point of few views that a camera would plainly see, and does not, is two
     // objects' rays crossing: left out, its detections free for the tracks' single rays.
     const split = splitCrowdedPeaks(peaks, dets, { ...DEFAULT_ASSOCIATION, ...this.#association }, this.#splitPairings);
-    for (const p of associateAndTriangulate(split, dets, this.#association, owned)) {
+    const voted: (readonly [number, number][])[] = [];
+    const hearVoted = this.#voted
+      ? (picks: readonly [number, number][]) => {
+          if (picks.length === 2) voted.push(picks.slice());
+        }
+      : undefined;
+    for (const p of associateAndTriangulate(split, dets, this.#association, owned, undefined, hearVoted)) {
       if (p.views < this.#ghostViews && refutingWitness(p.position, p.picks, witnesses, refute) >= 0) {
         for (const [pi, j] of p.picks) dets[pi]!.claimed[j] = 0;
         info.ghosts++;
@@ -481,6 +510,11 @@ export class VoxelStage {
       }
       if (!near) points.push(p);
     }
+    // The voted points teach the rig's floor only while new objects are most of what the stage
+    // sees (a cold start, an association that broke down): then the true ones are a fair share
+    // of them; in a tracked sky they are mostly ghosts and a few births.
+    const established = aided ? known!.tracks.reduce((n, t) => n + (t.established ? 1 : 0), 0) : 0;
+    if (established < voted.length) for (const picks of voted) this.#learnFromVoted(picks, dets, added);
     // 3. A known track that one camera alone saw, if nothing else took that detection: its ray.
     const floor = { ...DEFAULT_ASSOCIATION, ...this.#association }.pixelVarFloor;
     const rays: number[] = [];

@@ -5,9 +5,9 @@ import { MEAS_STRIDE } from '../../schemas/measurement.js';
 import { parseScenario, type Scenario } from '../../sim/scenario.js';
 import { Simulator } from '../../sim/simulator.js';
 
-/** Four mono cameras on a 600 m square watching 16 drones, each camera `deg` off its calibration (rms per axis). */
-export function squareRig(deg: number, seed = 44): Scenario {
-  const at = (id: string, x: number, y: number) => ({ id, pair: id, band: 'mono', resolution: [1920, 1080], fov_deg: 60, position: [x, y, 2], look_at: [0, 0, 120], calibration_error: { rotation_deg: deg } });
+/** Four mono cameras on a 600 m square watching 16 drones, each camera `deg` off its calibration (rms per axis), behind lenses of `fovDeg`. */
+export function squareRig(deg: number, seed = 44, fovDeg = 60): Scenario {
+  const at = (id: string, x: number, y: number) => ({ id, pair: id, band: 'mono', resolution: [1920, 1080], fov_deg: fovDeg, position: [x, y, 2], look_at: [0, 0, 120], calibration_error: { rotation_deg: deg } });
   return parseScenario({
     name: 'square', seed, duration_s: 6, fps: 30, mode: 'detections', site: { lat: 47, lon: 8, alt: 400 },
     cameras: [at('a', -300, -300), at('b', 300, -300), at('c', 300, 300), at('d', -300, 300)],
