@@ -165,10 +165,15 @@ const LEARN_RADIUS_PX = 8;
 
 /**
  * How far from a point's projection a camera's detection of it may lie for the camera's turn to
- * learn from it (px; learn_turn): a camera turned off by more than the floor's radius is the one
- * that most needs turning back, and its views would never come within that.
+ * learn from it (learn_turn): a camera turned off by more than the floor's radius is the one
+ * that most needs turning back, and its views would never come within that. At most
+ * TURN_RADIUS_PX, and at most TURN_RADIUS_RAD as an angle (at least LEARN_RADIUS_PX): a radius
+ * wider than the turns it must take back only takes in more of a crowd's neighbours, and a
+ * view with a neighbour inside the radius teaches nothing — `swarm4`'s cameras (2217 px) 0.05°
+ * off starved the fit with 24 px (0.6°) and learnt with 19 px (0.5°).
  */
 const TURN_RADIUS_PX = 24;
+const TURN_RADIUS_RAD = (0.5 * Math.PI) / 180;
 
 /** Unit pixel covariance: a voted point triangulated so its residuals are pixels. */
 const UNIT_COV = [1, 0, 1] as const;
@@ -324,7 +329,7 @@ export class VoxelStage {
 
   /**
    * Residuals for each camera's learned floor and pointing: where an established track's point
-   * projects into a camera, the one detection within LEARN_RADIUS_PX of it (TURN_RADIUS_PX for
+   * projects into a camera, the one detection within LEARN_RADIUS_PX of it (TURN_RADIUS_PX or _RAD for
    * the turns), if exactly one is (a crowd's ambiguous neighbourhoods teach nothing) — whether or
    * not the association took it: a camera off its calibration is the one whose views miss the
    * gate. The floors learn from points of three views or more, the turns from two or more
@@ -345,7 +350,7 @@ export class VoxelStage {
       for (const [k, d] of dets.entries()) {
         const withTurn = this.#turns ? d.camera.projectWithTurnJacobian(p.position) : undefined;
         const uv: readonly [number, number] | undefined = withTurn ? [withTurn.u, withTurn.v] : d.camera.project(p.position);
-        const radius = withTurn ? TURN_RADIUS_PX : LEARN_RADIUS_PX;
+        const radius = withTurn ? Math.min(TURN_RADIUS_PX, Math.max(LEARN_RADIUS_PX, TURN_RADIUS_RAD * d.camera.fx)) : LEARN_RADIUS_PX;
         if (!uv || !d.camera.inImage(uv[0], uv[1], radius)) continue;
         let near = -1;
         let r2 = Infinity;
