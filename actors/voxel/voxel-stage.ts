@@ -188,8 +188,8 @@ export class VoxelStage {
   readonly #views = new Map<string, Camera>();
   /** Each pair's view camera as its calibration says, before any learnt turn, and its digest (Camera.calibrationId). */
   readonly #written = new Map<string, { camera: Camera; id: string }>();
-  /** How many times the view cameras have been turned (learn_turn): a change says learnedTurns has news. */
-  turnRevision = 0;
+  /** How many times the view cameras have been turned (learn_turn). */
+  #turnRevision = 0;
   readonly #grid: VoxelGrid;
   readonly #minScore: number;
   readonly #association: Partial<AssociationOptions>;
@@ -270,6 +270,11 @@ export class VoxelStage {
     return (this.#turns?.changes() ?? []).map(({ camera, turn_deg, turn_px }) => ({ pair: this.pairs[camera]!, turn_deg, turn_px, turn_axes_deg: this.#turns!.total(camera).map((w) => (w * 180) / Math.PI) }));
   }
 
+  /** How many times the view cameras have been turned (learn_turn): a change says learnedTurns has news. */
+  get turnRevision(): number {
+    return this.#turnRevision;
+  }
+
   /** Whether the stage refines its cameras' pointing (learn_turn). */
   get learnsTurns(): boolean {
     return this.#turns !== undefined;
@@ -305,7 +310,7 @@ export class VoxelStage {
       this.#turnView(c);
       restored.push(l.pair);
     }
-    if (restored.length > 0) this.turnRevision++;
+    if (restored.length > 0) this.#turnRevision++;
     return restored;
   }
 
@@ -378,7 +383,7 @@ export class VoxelStage {
       if (!turns) continue;
       // Each turned camera is the calibration as written turned by the sum so far, as a restarted stage restores it.
       for (const [c, turn] of turns.entries()) if (turn) this.#turnView(c);
-      this.turnRevision++;
+      this.#turnRevision++;
       break;
     }
     this.#learnFrom += taken;
