@@ -170,7 +170,7 @@ const LEARN_RADIUS_PX = 8;
  * TURN_RADIUS_PX, and at most TURN_RADIUS_RAD as an angle (at least LEARN_RADIUS_PX): a radius
  * wider than the turns it must take back only takes in more of a crowd's neighbours, and a
  * view with a neighbour inside the radius teaches nothing — `swarm4`'s cameras (2217 px) 0.05°
- * off starved the fit with 24 px (0.6°) and learnt with 19 px (0.5°).
+ * off starved the fit with 24 px (0.6°), less so with 19 px (0.5°).
  */
 const TURN_RADIUS_PX = 24;
 const TURN_RADIUS_RAD = (0.5 * Math.PI) / 180;
@@ -335,9 +335,11 @@ export class VoxelStage {
   /**
    * Residuals for each camera's learned floor and pointing: where an established track's point
    * projects into a camera, the one detection within LEARN_RADIUS_PX of it (TURN_RADIUS_PX or _RAD for
-   * the turns), if exactly one is (a crowd's ambiguous neighbourhoods teach nothing) — whether or
-   * not the association took it: a camera off its calibration is the one whose views miss the
-   * gate. The floors learn from points of three views or more, the turns from two or more
+   * the turns), if exactly one is (a crowd's ambiguous neighbourhoods teach the floors nothing) —
+   * whether or not the association took it: a camera off its calibration is the one whose views
+   * miss the gate. Where a crowd leaves more than one, the turns take the detection the
+   * association picked for the point, if it did: in a swarm the views alone near their point
+   * were too few for the fit to converge. The floors learn from points of three views or more, the turns from two or more
    * (turn-calibration.ts says which it trusts how far). A few points a frameset are plenty
    * (LEARN_POINTS). When the cameras turn, the frameset's other views saw them as they were,
    * so its learning stops there.
@@ -374,7 +376,13 @@ export class VoxelStage {
           const own = Math.max(0, b[near * FUSED_STRIDE + 2]! - added[k]!) + Math.max(0, b[near * FUSED_STRIDE + 3]! - added[k]!);
           this.#floors?.add(pairIndex[k]!, r2, own, p.views);
         }
-        if (!withTurn || count !== 1) continue;
+        if (!withTurn) continue;
+        if (count !== 1) {
+          // In a crowd no detection is alone near the point: the one the association took, if any.
+          const pick = p.picks.find(([pi]) => pi === k);
+          if (!pick) continue;
+          near = pick[1];
+        }
         const b = d.blobs;
         const variance = (b[near * FUSED_STRIDE + 2]! + b[near * FUSED_STRIDE + 3]!) / 2 + this.#pixelVarFloor;
         views.push({ camera: pairIndex[k]!, du: b[near * FUSED_STRIDE]! - withTurn.u, dv: b[near * FUSED_STRIDE + 1]! - withTurn.v, Jp: withTurn.J, Jt: withTurn.Jt, variance });
