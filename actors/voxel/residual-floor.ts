@@ -82,8 +82,6 @@ export class ResidualFloor {
 
 /** A voted point's disagreement is taken as the rig's only when the floor it calls for exceeds its pixel noise and the configured floor by this factor. */
 const VOTED_SIGNIFICANCE = 4;
-/** The share of true voted points whose views the floor learnt from them lets through the triangulation's residual test. */
-const VOTED_PASS = 0.95;
 /** EM iterations of the voted points' mixture. */
 const EM_ROUNDS = 40;
 
@@ -97,7 +95,7 @@ const EM_ROUNDS = 40;
  * geometry: a true object's is half-normal with the rig's scale s, a ghost's — rays of two
  * objects crossing in a voxel, most voted points in a crowded sky — anywhere up to the voxel's
  * size in pixels. The two are told apart as a mixture (EM: a half-normal and a uniform), and
- * the floor is the smallest pixel variance that lets VOTED_PASS of the true points' views
+ * the floor is the smallest pixel variance that lets 95 % of the true points' views
  * through the residual test. One figure for the whole rig, a bootstrap: once tracks form, each
  * camera's own floor and turns take over, and the voted points' residuals shrink with them.
  */
@@ -135,7 +133,7 @@ export class VotedFloor {
   }
 }
 
-/** χ²₁'s VOTED_PASS point. */
+/** χ²₁'s 95 % point: the share of true voted points whose views the floor lets through the residual test. */
 const CHI2_1_QUANTILE = 3.841;
 
 /** The scale² of the half-normal part of residuals `r` mixed with a uniform part up to their largest (EM); 0 when there is none. */
